@@ -1,0 +1,141 @@
+//! The listing contract shared by every engine: the query, the answer and the
+//! errors an engine may return (DESIGN §2).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One listing request: the window, optional filters and the page to return.
+///
+/// Every field is a plain integer or string so that queries outside the input
+/// domain (page 0, odd page sizes) can still be expressed and sent to engines
+/// by the equivalence suite; the front door rejects them with [`crate::validate`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Query {
+    pub from_ts: i64,
+    pub to_ts: i64,
+    pub actor_id: Option<i64>,
+    pub action: Option<String>,
+    pub page: i64,
+    pub page_size: i64,
+}
+
+impl Query {
+    /// SQLite's `LIMIT ? OFFSET ?` values the service computes for this query:
+    /// `LIMIT page_size OFFSET (page-1)*page_size`, saturating instead of overflowing.
+    pub fn limit_offset(&self) -> (i64, i64) {
+        let offset = self.page.saturating_sub(1).saturating_mul(self.page_size);
+        (self.page_size, offset)
+    }
+
+    /// The rows to skip and the maximum number to take, as SQLite interprets
+    /// LIMIT/OFFSET: a negative OFFSET counts as 0, a negative LIMIT means no limit.
+    pub fn skip_take(&self) -> (usize, Option<usize>) {
+        let (limit, offset) = self.limit_offset();
+        let skip = usize::try_from(offset.max(0)).unwrap_or(usize::MAX);
+        let take = if limit < 0 {
+            None
+        } else {
+            Some(usize::try_from(limit).unwrap_or(usize::MAX))
+        };
+        (skip, take)
+    }
+
+    /// Whether a row's metadata matches the window and filters (not the page).
+    pub fn matches(&self, created_at: i64, actor_id: i64, action: &str) -> bool {
+        self.from_ts <= created_at
+            && created_at <= self.to_ts
+            && self.actor_id.is_none_or(|a| a == actor_id)
+            && self.action.as_deref().is_none_or(|a| a == action)
+    }
+}
+
+/// One returned audit event; `payload` is the decoded JSON line of the row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    pub id: i64,
+    pub created_at: i64,
+    pub actor_id: i64,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub payload: Value,
+}
+
+/// The answer to a query: `count` is the number of events on this page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Page {
+    pub count: usize,
+    pub events: Vec<Event>,
+}
+
+impl Page {
+    /// A page holding these events, with `count` set to match.
+    pub fn new(events: Vec<Event>) -> Page {
+        Page {
+            count: events.len(),
+            events,
+        }
+    }
+}
+
+/// The metadata columns of one `audit_events` row, without its payload.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RowMeta {
+    pub id: i64,
+    pub created_at: i64,
+    pub actor_id: i64,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub payload_offset: u64,
+    pub payload_len: u64,
+}
+
+impl RowMeta {
+    /// The event this row answers with, given its decoded payload.
+    pub fn to_event(&self, payload: Value) -> Event {
+        Event {
+            id: self.id,
+            created_at: self.created_at,
+            actor_id: self.actor_id,
+            action: self.action.clone(),
+            resource_type: self.resource_type.clone(),
+            resource_id: self.resource_id.clone(),
+            payload,
+        }
+    }
+}
+
+/// Why an engine could not answer. Engines return these instead of panicking.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The dataset directory or one of its files could not be opened or read.
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// SQLite refused a statement or the schema is not the contract's.
+    #[error("sqlite: {0}")]
+    Sql(#[from] rusqlite::Error),
+    /// A payload range or line is not what the contract says it is.
+    #[error("corrupt payload for row {id}: {reason}")]
+    CorruptPayload { id: i64, reason: String },
+    /// Anything else the engine wants to report (process engines, mutants).
+    #[error("{0}")]
+    Other(String),
+}
+
+impl EngineError {
+    /// An I/O error tagged with the path it happened on.
+    pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> EngineError {
+        EngineError::Io {
+            path: path.as_ref().display().to_string(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! The one trait every system under test implements, and the registry of the
+//! built-in engines. The harness knows engines only through this trait.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::contract::{EngineError, Page, Query};
+
+/// A listing engine opened on one dataset directory and shared by many threads.
+///
+/// `query` must answer every query, including ones outside the input domain,
+/// with the page the baseline would return, or an error; it must never panic.
+pub trait Engine: Send + Sync {
+    /// The name the engine is registered under.
+    fn name(&self) -> &str;
+
+    /// Answers one query, reading every returned payload from disk.
+    fn query(&self, q: &Query) -> Result<Page, EngineError>;
+
+    /// Announces the queries about to be asked. Only the floor uses it (it
+    /// "knows each answer in advance"); every other engine ignores it.
+    fn prepare(&self, _queries: &[Query]) -> Result<(), EngineError> {
+        Ok(())
+    }
+
+    /// Bytes of metadata the engine keeps in memory (its index), for reports.
+    fn index_bytes(&self) -> u64 {
+        0
+    }
+}
+
+/// An engine shared between threads.
+pub type SharedEngine = Arc<dyn Engine>;
+
+/// A built-in engine: its name, one line about it, and how to open it.
+pub struct EngineInfo {
+    pub name: &'static str,
+    pub about: &'static str,
+    /// Whether it may replace the baseline (the floor is a yardstick, not a candidate).
+    pub candidate: bool,
+    pub open: fn(&Path) -> Result<SharedEngine, EngineError>,
+}
+
+/// Every built-in engine, baseline first.
+pub fn builtin() -> &'static [EngineInfo] {
+    &[
+        EngineInfo {
+            name: "baseline",
+            about: "the production service ported verbatim: connection per request, LIMIT/OFFSET, a file open per payload (frozen)",
+            candidate: false,
+            open: |dir| Ok(Arc::new(crate::baseline::Baseline::open(dir)?)),
+        },
+    ]
+}
+
+/// The built-in engine registered under `name`.
+pub fn find(name: &str) -> Option<&'static EngineInfo> {
+    builtin().iter().find(|e| e.name == name)
+}

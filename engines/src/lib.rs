@@ -1,0 +1,20 @@
+//! The system under test: the audit-log listing contract, the [`Engine`] trait
+//! and the engines that implement it.
+
+pub mod baseline;
+pub mod contract;
+pub mod engine;
+pub mod validate;
+
+pub use contract::{EngineError, Event, Page, Query, RowMeta};
+pub use engine::{builtin, find, Engine, EngineInfo, SharedEngine};
+pub use validate::{Domain, DomainError};
+
+/// The dataset's SQLite file name inside a dataset directory.
+pub const DB_FILE: &str = "audit.db";
+/// The dataset's payload file name inside a dataset directory.
+pub const PAYLOADS_FILE: &str = "payloads.jsonl";
+
+/// The baseline's source as compiled into this binary; the harness checks its
+/// digest against the one pinned in `harness.toml`.
+pub const BASELINE_SOURCE: &[u8] = include_bytes!("baseline.rs");

@@ -1,0 +1,105 @@
+//! Runs a parsed command line: loads the spec, resolves the dataset, and hands
+//! each subcommand to its module.
+
+use std::io::{BufReader, Write};
+use std::path::PathBuf;
+
+use audit_engines::Query;
+
+use crate::cli::{Cli, Command, GenArgs, QueryArgs};
+use crate::error::HarnessError;
+use crate::spec::Spec;
+use crate::{dataset, gate, integrity, query, registry};
+
+/// Runs the command; `Ok` means exit 0.
+pub fn run(cli: Cli) -> Result<(), HarnessError> {
+    let spec = Spec::load(&cli.spec)?;
+    let data_dir = cli.data.clone().unwrap_or_else(|| spec.dataset.dir.clone());
+    match cli.command {
+        Command::Gen(args) => gen(&spec, args, cli.data),
+        Command::Adopt { dir } => {
+            let m = dataset::adopt::adopt(&dir)?;
+            println!(
+                "adopted {}: {} rows, payloads.jsonl {} bytes sha256 {}; manifest written",
+                dir.display(),
+                m.rows,
+                m.payloads_bytes,
+                m.payloads_sha256
+            );
+            Ok(())
+        }
+        Command::Verify => {
+            let checks = integrity::verify(&spec, &data_dir)?;
+            gate::print_checks(&checks);
+            integrity::judge(&checks)
+        }
+        Command::Query(args) => run_query(&spec, &data_dir, args),
+        Command::Engines => {
+            for (name, about) in registry::list(&spec) {
+                println!("{name:<10} {about}");
+            }
+            Ok(())
+        }
+        Command::Gate => gate::run(&spec, &data_dir),
+    }
+}
+
+fn gen(spec: &Spec, args: GenArgs, data: Option<PathBuf>) -> Result<(), HarnessError> {
+    let mut p = spec.dataset.generator.clone();
+    if let Some(now) = args.now {
+        p.now = now;
+    }
+    if let Some(rows) = args.rows {
+        p.rows = rows;
+    }
+    if let Some(seed) = args.seed {
+        p.seed = seed;
+    }
+    let out = args.out.or(data).unwrap_or_else(|| spec.dataset.dir.clone());
+    if args.if_missing && out.exists() {
+        println!("== dataset: {} exists; not regenerating", out.display());
+        return Ok(());
+    }
+    let r = dataset::generate(&p, &out, args.force)?;
+    println!(
+        "generated {}: {} rows (seed {}, now {}), payloads.jsonl {} bytes sha256 {} in {:.3} s",
+        out.display(),
+        r.manifest.rows,
+        p.seed,
+        p.now,
+        r.manifest.payloads_bytes,
+        r.manifest.payloads_sha256,
+        r.seconds
+    );
+    Ok(())
+}
+
+fn run_query(spec: &Spec, dir: &std::path::Path, args: QueryArgs) -> Result<(), HarnessError> {
+    registry::check_name(spec, &args.engine)?;
+    let domain = spec.domain();
+    let engine = registry::open(spec, &args.engine, dir)?;
+    let stdout = std::io::stdout();
+    if let Some(path) = args.batch {
+        let failed = if path.as_os_str() == "-" {
+            query::batch(engine.as_ref(), &domain, std::io::stdin().lock(), stdout.lock())?
+        } else {
+            let f = std::fs::File::open(&path).map_err(|e| HarnessError::io(&path, e))?;
+            query::batch(engine.as_ref(), &domain, BufReader::new(f), stdout.lock())?
+        };
+        return if failed == 0 {
+            Ok(())
+        } else {
+            Err(HarnessError::failed(format!("{failed} line(s) of the batch failed; see their {{\"error\"}} answers")))
+        };
+    }
+    let q = Query {
+        from_ts: args.from.unwrap_or(i64::MIN),
+        to_ts: args.to.unwrap_or(i64::MAX),
+        actor_id: args.actor,
+        action: args.action,
+        page: args.page,
+        page_size: args.page_size.unwrap_or(domain.page_sizes[0]),
+    };
+    let line = query::answer_line(engine.as_ref(), &domain, &q)?;
+    writeln!(stdout.lock(), "{line}").map_err(|e| HarnessError::input(format!("writing the answer: {e}")))
+}

@@ -1,0 +1,88 @@
+//! Command-line arguments (clap). Parsing only: `app.rs` runs the commands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Conformance and performance gate for audit-log listing engines.
+#[derive(Debug, Parser)]
+#[command(name = "audit-harness", version, about, long_about = None)]
+pub struct Cli {
+    /// The spec file.
+    #[arg(long, global = true, value_name = "FILE", default_value = crate::spec::DEFAULT_SPEC)]
+    pub spec: PathBuf,
+    /// Dataset directory, overriding the spec's `[dataset] dir`.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate a dataset exactly as the service's seeding does.
+    Gen(GenArgs),
+    /// Check a dataset made elsewhere (audit.db + payloads.jsonl) and write its manifest.
+    Adopt {
+        /// The dataset directory.
+        dir: PathBuf,
+    },
+    /// Check the dataset against its manifest and the baseline against its pinned digest.
+    Verify,
+    /// Answer one query, or a batch of queries, with one engine.
+    Query(QueryArgs),
+    /// List the engines, one line each.
+    Engines,
+    /// The acceptance gate: integrity, then the later stages.
+    Gate,
+}
+
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    /// Output directory [default: the spec's dataset dir, or --data].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// The pinned clock (unix seconds) [default: from the spec].
+    #[arg(long, value_name = "TS")]
+    pub now: Option<i64>,
+    /// Rows to generate [default: from the spec].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub rows: Option<u64>,
+    /// Seed of CPython's random.Random [default: from the spec].
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Replace an existing dataset directory.
+    #[arg(long, conflicts_with = "if_missing")]
+    pub force: bool,
+    /// Do nothing if the output directory already exists (used by ./run_tests).
+    #[arg(long)]
+    pub if_missing: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// Engine name (see `audit-harness engines`).
+    #[arg(long, value_name = "NAME")]
+    pub engine: String,
+    /// Window start, inclusive (unix seconds) [default: no lower bound].
+    #[arg(long, value_name = "TS", allow_hyphen_values = true)]
+    pub from: Option<i64>,
+    /// Window end, inclusive (unix seconds) [default: no upper bound].
+    #[arg(long, value_name = "TS", allow_hyphen_values = true)]
+    pub to: Option<i64>,
+    /// Only this actor.
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+    pub actor: Option<i64>,
+    /// Only this action.
+    #[arg(long, value_name = "ACTION", allow_hyphen_values = true)]
+    pub action: Option<String>,
+    /// Page number, from 1.
+    #[arg(long, default_value_t = 1, allow_hyphen_values = true)]
+    pub page: i64,
+    /// Page size [default: the smallest allowed].
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub page_size: Option<i64>,
+    /// Read one query JSON per line from FILE (`-` for stdin); print one answer per line.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "to", "actor", "action", "page", "page_size"])]
+    pub batch: Option<PathBuf>,
+}

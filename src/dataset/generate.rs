@@ -1,0 +1,252 @@
+//! The dataset generator: the service's own seeding (DESIGN §2), reproduced
+//! byte for byte, written atomically into a dataset directory.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use audit_engines::RowMeta;
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::manifest::{Manifest, RowDigest, Source};
+use super::pyrandom::PyRandom;
+use super::schema;
+use crate::error::HarnessError;
+
+/// Everything that decides a generated dataset. The defaults are the service's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenParams {
+    pub rows: u64,
+    pub seed: u64,
+    /// The pinned clock: `created_at = now - randint(0, span_seconds)`.
+    pub now: i64,
+    pub span_seconds: i64,
+    /// Actors are drawn from `1..=actors`.
+    pub actors: i64,
+    pub actions: Vec<String>,
+    pub resource_types: Vec<String>,
+    /// Resource numbers are drawn from `1..=resource_id_max`.
+    pub resource_id_max: i64,
+    /// The payload's `note` is `"x"` repeated `randint(note_min, note_max)` times.
+    pub note_min: i64,
+    pub note_max: i64,
+}
+
+impl Default for GenParams {
+    fn default() -> Self {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect();
+        GenParams {
+            rows: 50_000,
+            seed: 1337,
+            now: 1_767_225_600,
+            span_seconds: 2_592_000,
+            actors: 2000,
+            actions: s(&["LOGIN", "LOGOUT", "UPDATE", "DELETE", "CREATE", "EXPORT"]),
+            resource_types: s(&["ORDER", "USER", "PRODUCT", "INVOICE", "WAREHOUSE"]),
+            resource_id_max: 5_000_000,
+            note_min: 256,
+            note_max: 1024,
+        }
+    }
+}
+
+impl GenParams {
+    /// Checks that every draw is one CPython's seeding could make.
+    pub fn validate(&self) -> Result<(), String> {
+        let range = |name: &str, lo: i64, hi: i64| {
+            if lo > hi || hi - lo >= 1 << 32 {
+                Err(format!("{name}: range {lo}..={hi} must be non-empty and hold fewer than 2^32 values"))
+            } else {
+                Ok(())
+            }
+        };
+        if self.rows == 0 {
+            return Err("rows: must be at least 1".into());
+        }
+        range("span_seconds", 0, self.span_seconds)?;
+        range("actors", 1, self.actors)?;
+        range("resource_id_max", 1, self.resource_id_max)?;
+        range("note_min..note_max", self.note_min, self.note_max)?;
+        if self.note_min < 0 {
+            return Err("note_min: must be >= 0".into());
+        }
+        if self.actions.is_empty() || self.resource_types.is_empty() {
+            return Err("actions and resource_types: each needs at least one entry".into());
+        }
+        self.now
+            .checked_sub(self.span_seconds)
+            .ok_or_else(|| "now - span_seconds overflows i64".to_string())?;
+        Ok(())
+    }
+}
+
+const TAGS: [&str; 5] = ["a", "b", "c", "d", "e"];
+const DIFF_FIELDS: usize = 20;
+const TAG_COUNT: usize = 10;
+
+/// Draws the rows and payload lines in the service's order, handing each to `sink`.
+///
+/// The payload line is built exactly as CPython's `json.dumps` formats the
+/// service's dict (`", "` and `": "` separators, keys in insertion order) plus `"\n"`.
+pub fn draw_rows(p: &GenParams, mut sink: impl FnMut(RowMeta, &[u8]) -> Result<(), HarnessError>) -> Result<(), HarnessError> {
+    let mut r = PyRandom::new(p.seed);
+    let mut line: Vec<u8> = Vec::with_capacity(2048);
+    let mut ibuf = itoa::Buffer::new();
+    let mut offset = 0u64;
+    for id in 1..=p.rows as i64 {
+        let created_at = p.now - r.randint(0, p.span_seconds);
+        let actor_id = r.randint(1, p.actors);
+        let action = r.choice(&p.actions).clone();
+        let resource_type = r.choice(&p.resource_types).clone();
+        let resource_id = format!("{resource_type}-{}", r.randint(1, p.resource_id_max));
+
+        line.clear();
+        line.extend_from_slice(b"{\"diff\": {");
+        for f in 0..DIFF_FIELDS {
+            if f > 0 {
+                line.extend_from_slice(b", ");
+            }
+            line.extend_from_slice(b"\"field_");
+            line.extend_from_slice(ibuf.format(f).as_bytes());
+            line.extend_from_slice(b"\": [");
+            line.extend_from_slice(ibuf.format(r.randint(0, 1000)).as_bytes());
+            line.extend_from_slice(b", ");
+            line.extend_from_slice(ibuf.format(r.randint(0, 1000)).as_bytes());
+            line.push(b']');
+        }
+        line.extend_from_slice(b"}, \"meta\": {\"ip\": \"10.");
+        for i in 0..3 {
+            if i > 0 {
+                line.push(b'.');
+            }
+            line.extend_from_slice(ibuf.format(r.randint(0, 255)).as_bytes());
+        }
+        line.extend_from_slice(b"\"}, \"tags\": [");
+        for t in 0..TAG_COUNT {
+            if t > 0 {
+                line.extend_from_slice(b", ");
+            }
+            line.push(b'"');
+            line.extend_from_slice(r.choice(&TAGS).as_bytes());
+            line.push(b'"');
+        }
+        line.extend_from_slice(b"], \"note\": \"");
+        let n = r.randint(p.note_min, p.note_max) as usize;
+        line.resize(line.len() + n, b'x');
+        line.extend_from_slice(b"\"}\n");
+
+        let len = line.len() as u64;
+        let meta = RowMeta {
+            id,
+            created_at,
+            actor_id,
+            action,
+            resource_type,
+            resource_id,
+            payload_offset: offset,
+            payload_len: len,
+        };
+        offset += len;
+        sink(meta, &line)?;
+    }
+    Ok(())
+}
+
+/// What a generation produced, for the CLI to print.
+#[derive(Debug)]
+pub struct GenReport {
+    pub manifest: Manifest,
+    pub seconds: f64,
+}
+
+/// Generates a dataset into `out`, atomically: everything is written into a
+/// temporary sibling directory which is renamed into place only when complete.
+/// An existing `out` is replaced only with `force`.
+pub fn generate(p: &GenParams, out: &Path, force: bool) -> Result<GenReport, HarnessError> {
+    p.validate().map_err(|e| HarnessError::input(format!("generator parameters: {e}")))?;
+    if out.exists() && !force {
+        return Err(HarnessError::input(format!(
+            "{}: already exists; pass --force to replace it",
+            out.display()
+        )));
+    }
+    let start = Instant::now();
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(|e| HarnessError::io(&parent, e))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".gen-")
+        .tempdir_in(&parent)
+        .map_err(|e| HarnessError::io(&parent, e))?;
+
+    let manifest = write_files(p, tmp.path())?;
+    manifest.write(tmp.path())?;
+
+    let tmp_path = tmp.keep();
+    crate::fsutil::replace_dir(&tmp_path, out)?;
+    Ok(GenReport {
+        manifest,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// Writes `audit.db` and `payloads.jsonl` into `dir` and returns their manifest.
+fn write_files(p: &GenParams, dir: &Path) -> Result<Manifest, HarnessError> {
+    let db_path = dir.join(audit_engines::DB_FILE);
+    let pl_path = dir.join(audit_engines::PAYLOADS_FILE);
+    let mut conn = Connection::open(&db_path).map_err(|e| HarnessError::sql(&db_path, e))?;
+    let sql_err = |e| HarnessError::sql(&db_path, e);
+    conn.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
+        .map_err(sql_err)?;
+    conn.execute_batch(schema::CREATE_SQL).map_err(sql_err)?;
+
+    let file = std::fs::File::create(&pl_path).map_err(|e| HarnessError::io(&pl_path, e))?;
+    let mut payloads = std::io::BufWriter::with_capacity(1 << 20, file);
+    let mut sha = Sha256::new();
+    let mut rows = RowDigest::new();
+    let mut bytes = 0u64;
+
+    let tx = conn.transaction().map_err(sql_err)?;
+    {
+        let mut insert = tx.prepare(schema::INSERT_SQL).map_err(sql_err)?;
+        draw_rows(p, |m, line| {
+            payloads.write_all(line).map_err(|e| HarnessError::io(&pl_path, e))?;
+            sha.update(line);
+            bytes += line.len() as u64;
+            rows.add(&m);
+            insert
+                .execute(rusqlite::params![
+                    m.id,
+                    m.created_at,
+                    m.actor_id,
+                    m.action,
+                    m.resource_type,
+                    m.resource_id,
+                    m.payload_offset as i64,
+                    m.payload_len as i64
+                ])
+                .map_err(|e| HarnessError::sql(&db_path, e))?;
+            Ok(())
+        })?;
+    }
+    tx.commit().map_err(sql_err)?;
+    conn.execute_batch("PRAGMA journal_mode = DELETE;").map_err(sql_err)?;
+    drop(conn);
+    let file = payloads
+        .into_inner()
+        .map_err(|e| HarnessError::io(&pl_path, e.into_error()))?;
+    file.sync_all().map_err(|e| HarnessError::io(&pl_path, e))?;
+
+    Ok(Manifest::new(
+        Source::Generated(p.clone()),
+        p.rows,
+        bytes,
+        crate::digest::hex(&sha.finalize()),
+        rows.finish(),
+    ))
+}

@@ -1,0 +1,16 @@
+//! The audit-log engine conformance harness: dataset generation and integrity,
+//! equivalence against the baseline, benchmarks, statistics, reports and the gate.
+
+pub mod app;
+pub mod cli;
+pub mod dataset;
+pub mod digest;
+pub mod error;
+pub mod fsutil;
+pub mod gate;
+pub mod integrity;
+pub mod query;
+pub mod registry;
+pub mod spec;
+
+pub use error::HarnessError;

@@ -1,0 +1,39 @@
+//! Turning an engine name into an opened engine: the built-ins of
+//! `audit-engines`, by name, with a helpful error for anything else.
+
+use std::path::Path;
+
+use audit_engines::SharedEngine;
+
+use crate::error::HarnessError;
+use crate::spec::Spec;
+
+/// Every engine name the spec and the built-ins offer, with one line about each.
+pub fn list(_spec: &Spec) -> Vec<(String, String)> {
+    audit_engines::builtin()
+        .iter()
+        .map(|e| {
+            let kind = if e.candidate { "candidate" } else if e.name == "baseline" { "reference" } else { "yardstick" };
+            (e.name.to_string(), format!("[{kind}] {}", e.about))
+        })
+        .collect()
+}
+
+/// Checks that `name` is an engine, naming the known ones if not.
+pub fn check_name(spec: &Spec, name: &str) -> Result<(), HarnessError> {
+    if list(spec).iter().any(|(n, _)| n == name) {
+        Ok(())
+    } else {
+        Err(HarnessError::input(format!(
+            "unknown engine {name:?}: known engines are {}",
+            list(spec).into_iter().map(|(n, _)| n).collect::<Vec<_>>().join(", ")
+        )))
+    }
+}
+
+/// Opens engine `name` on the dataset in `dir`.
+pub fn open(spec: &Spec, name: &str, dir: &Path) -> Result<SharedEngine, HarnessError> {
+    check_name(spec, name)?;
+    let info = audit_engines::find(name).expect("check_name accepted it");
+    (info.open)(dir).map_err(|e| HarnessError::input(format!("engine {name}: cannot open {}: {e}", dir.display())))
+}

@@ -1,0 +1,458 @@
+//! The spec (`harness.toml`): dataset, request mixes, engines, equivalence,
+//! benchmark and gate settings. Loading validates everything; errors name the
+//! file, line and column, the key and what is allowed.
+
+mod locate;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use audit_engines::Domain;
+use serde::Deserialize;
+
+use crate::dataset::GenParams;
+use crate::error::HarnessError;
+
+/// The default spec's file name, looked up in the current directory.
+pub const DEFAULT_SPEC: &str = "harness.toml";
+
+/// A loaded, validated spec. Relative paths in it are resolved against the
+/// spec file's directory.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    pub dataset: DatasetSpec,
+    #[serde(default)]
+    pub domain: DomainSpec,
+    pub mixes: BTreeMap<String, MixSpec>,
+    /// Engines that run as separate programs (`[engines.NAME]`).
+    #[serde(default)]
+    pub engines: BTreeMap<String, ProcessEngineSpec>,
+    pub integrity: IntegritySpec,
+    #[serde(default)]
+    pub equivalence: EquivalenceSpec,
+    #[serde(default)]
+    pub bench: BenchSpec,
+    #[serde(default)]
+    pub gate: GateSpec,
+    /// The file this spec was read from.
+    #[serde(skip)]
+    pub path: PathBuf,
+    /// sha256 of the spec file's bytes, for report directory names.
+    #[serde(skip)]
+    pub digest: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetSpec {
+    /// The dataset directory (`audit.db`, `payloads.jsonl`, `manifest.json`).
+    pub dir: PathBuf,
+    /// The contract's payload digest; `verify` checks the manifest against it when set.
+    #[serde(default)]
+    pub payloads_sha256: Option<String>,
+    #[serde(default)]
+    pub generator: GenParams,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainSpec {
+    pub max_page: i64,
+    pub page_sizes: Vec<i64>,
+}
+
+impl Default for DomainSpec {
+    fn default() -> Self {
+        let d = Domain::default();
+        DomainSpec {
+            max_page: d.max_page,
+            page_sizes: d.page_sizes,
+        }
+    }
+}
+
+/// Which time window a mix's requests ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowKind {
+    /// `[now - window_seconds, now]`.
+    Recent,
+    /// The whole generated range `[now - span_seconds, now]`.
+    All,
+}
+
+/// A request mix: how the benchmark's and equivalence's request streams are drawn.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MixSpec {
+    pub window: WindowKind,
+    #[serde(default)]
+    pub window_seconds: Option<i64>,
+    /// Probability that a request filters by one actor, drawn uniformly from the dataset's actors.
+    pub actor_probability: f64,
+    /// Action filters, drawn uniformly; `"*"` stands for no action filter.
+    pub actions: Vec<String>,
+    /// Pages drawn uniformly from `pages[0]..=pages[1]`.
+    pub pages: [i64; 2],
+    /// Page sizes, drawn uniformly.
+    pub page_sizes: Vec<i64>,
+}
+
+/// An engine that runs as a separate program speaking the process protocol.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessEngineSpec {
+    pub command: Vec<String>,
+    #[serde(default = "one")]
+    pub workers: u32,
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn default_timeout_ms() -> u64 {
+    10_000
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntegritySpec {
+    /// `sha256:<hex>` of `engines/src/baseline.rs`.
+    pub baseline_sha256: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EquivalenceSpec {
+    pub engines: Vec<String>,
+    pub cases: u64,
+    pub seed: u64,
+    pub mix: String,
+    pub small_dataset_cases: u64,
+    pub threads: u32,
+    pub strict_domain: bool,
+    pub regressions: PathBuf,
+}
+
+impl Default for EquivalenceSpec {
+    fn default() -> Self {
+        EquivalenceSpec {
+            engines: vec!["keyset".into(), "memindex".into(), "prefetch".into()],
+            cases: 2000,
+            seed: 20261123,
+            mix: "default".into(),
+            small_dataset_cases: 300,
+            threads: 32,
+            strict_domain: false,
+            regressions: PathBuf::from("tests/regressions/equivalence.jsonl"),
+        }
+    }
+}
+
+/// Closed loop (fixed workers) or open loop (fixed arrival rate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadMode {
+    Closed,
+    Open,
+}
+
+/// Whether the payload file is evicted from the page cache before each trial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheMode {
+    Warm,
+    Cold,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BenchSpec {
+    pub engines: Vec<String>,
+    pub mixes: Vec<String>,
+    pub seed: u64,
+    pub requests: u64,
+    pub warmup: u64,
+    pub concurrency: u32,
+    pub trials: u32,
+    pub mode: LoadMode,
+    /// Open loop arrival rate: requests per second, or a fraction of the
+    /// baseline's closed-loop throughput written as `"0.5x"`.
+    #[serde(default)]
+    pub rate: Option<RateSpec>,
+    pub cache: CacheMode,
+    /// Fast engines run at least this many requests per trial...
+    pub min_requests: u64,
+    /// ...or at least this long per trial, whichever comes first.
+    pub min_seconds: f64,
+    pub reports_dir: PathBuf,
+    pub bootstrap_resamples: u32,
+}
+
+impl Default for BenchSpec {
+    fn default() -> Self {
+        BenchSpec {
+            engines: vec!["baseline".into(), "keyset".into(), "memindex".into(), "prefetch".into(), "floor".into()],
+            mixes: vec!["default".into(), "shallow".into()],
+            seed: 7,
+            requests: 400,
+            warmup: 50,
+            concurrency: 4,
+            trials: 3,
+            mode: LoadMode::Closed,
+            rate: None,
+            cache: CacheMode::Warm,
+            min_requests: 2000,
+            min_seconds: 0.5,
+            reports_dir: PathBuf::from("reports"),
+            bootstrap_resamples: 2000,
+        }
+    }
+}
+
+/// An open-loop rate: absolute (requests per second) or relative to the baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum RateSpec {
+    PerSecond(f64),
+    #[serde(deserialize_with = "relative_rate")]
+    OfBaseline(f64),
+}
+
+fn relative_rate<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_relative_rate(&s).ok_or_else(|| serde::de::Error::custom(format!("rate {s:?}: expected a number or a fraction of the baseline like \"0.5x\"")))
+}
+
+/// Parses `"0.5x"` as 0.5.
+pub fn parse_relative_rate(s: &str) -> Option<f64> {
+    s.strip_suffix('x').and_then(|f| f.trim().parse::<f64>().ok())
+}
+
+/// The thresholds a candidate is judged on; `None` means not judged.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    pub p95_ratio_max: Option<f64>,
+    pub p99_ratio_max: Option<f64>,
+    pub rps_ratio_min: Option<f64>,
+    pub p95_ms_max: Option<f64>,
+    pub p99_ms_max: Option<f64>,
+}
+
+impl Thresholds {
+    /// `self` with every threshold `over` sets replaced by `over`'s.
+    pub fn overridden_by(&self, over: &Thresholds) -> Thresholds {
+        Thresholds {
+            p95_ratio_max: over.p95_ratio_max.or(self.p95_ratio_max),
+            p99_ratio_max: over.p99_ratio_max.or(self.p99_ratio_max),
+            rps_ratio_min: over.rps_ratio_min.or(self.rps_ratio_min),
+            p95_ms_max: over.p95_ms_max.or(self.p95_ms_max),
+            p99_ms_max: over.p99_ms_max.or(self.p99_ms_max),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateSpec {
+    /// The engines up for acceptance: their verdicts decide the exit code.
+    pub candidates: Vec<String>,
+    #[serde(flatten)]
+    pub thresholds: Thresholds,
+    /// Per-engine threshold overrides (`[gate.engine.NAME]`).
+    #[serde(default)]
+    pub engine: BTreeMap<String, Thresholds>,
+}
+
+impl Default for GateSpec {
+    fn default() -> Self {
+        GateSpec {
+            candidates: vec!["memindex".into(), "prefetch".into()],
+            thresholds: Thresholds {
+                p95_ratio_max: Some(0.8),
+                p99_ratio_max: Some(0.8),
+                rps_ratio_min: Some(1.2),
+                p95_ms_max: None,
+                p99_ms_max: None,
+            },
+            engine: BTreeMap::new(),
+        }
+    }
+}
+
+impl GateSpec {
+    /// The thresholds that apply to `engine`.
+    pub fn thresholds_for(&self, engine: &str) -> Thresholds {
+        match self.engine.get(engine) {
+            Some(o) => self.thresholds.overridden_by(o),
+            None => self.thresholds.clone(),
+        }
+    }
+}
+
+impl Spec {
+    /// Reads and validates a spec file.
+    pub fn load(path: &Path) -> Result<Spec, HarnessError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            HarnessError::input(format!("{}: cannot read the spec: {e}", path.display()))
+        })?;
+        Spec::parse(&text, path)
+    }
+
+    /// Parses and validates spec text; `path` names it in errors and anchors relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Spec, HarnessError> {
+        let mut spec: Spec = toml::from_str(text).map_err(|e| {
+            let at = e.span().map(|s| locate::line_col(text, s.start));
+            HarnessError::input(locate::format_error(path, at, e.message().trim()))
+        })?;
+        if let Err((key, msg)) = spec.check() {
+            let at = locate::find_key(text, &key);
+            return Err(HarnessError::input(locate::format_error(path, at, &format!("{key}: {msg}"))));
+        }
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        spec.dataset.dir = base.join(&spec.dataset.dir);
+        spec.equivalence.regressions = base.join(&spec.equivalence.regressions);
+        spec.bench.reports_dir = base.join(&spec.bench.reports_dir);
+        spec.path = path.to_path_buf();
+        spec.digest = crate::digest::sha256_tagged(text.as_bytes());
+        Ok(spec)
+    }
+
+    /// The input domain the front door enforces.
+    pub fn domain(&self) -> Domain {
+        Domain {
+            max_page: self.domain.max_page,
+            page_sizes: self.domain.page_sizes.clone(),
+        }
+    }
+
+    /// The directory the spec file lives in (the repository root for the default spec).
+    pub fn base_dir(&self) -> PathBuf {
+        self.path.parent().map(Path::to_path_buf).unwrap_or_default()
+    }
+
+    /// The named mix, or an input error listing the defined ones.
+    pub fn mix(&self, name: &str) -> Result<&MixSpec, HarnessError> {
+        self.mixes.get(name).ok_or_else(|| {
+            HarnessError::input(format!(
+                "unknown mix {name:?}: the spec defines {}",
+                self.mixes.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+        })
+    }
+
+    /// Semantic checks serde cannot express; errors are `(dotted key, what is allowed)`.
+    fn check(&self) -> Result<(), (String, String)> {
+        let err = |k: &str, m: String| Err((k.to_string(), m));
+        if let Err(m) = self.dataset.generator.validate() {
+            return err("dataset.generator", m);
+        }
+        if let Some(d) = &self.dataset.payloads_sha256 {
+            if d.len() != 64 || !d.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return err("dataset.payloads_sha256", "expected 64 hex digits".into());
+            }
+        }
+        if self.domain.max_page < 1 {
+            return err("domain.max_page", format!("{} is not allowed: expected an integer >= 1", self.domain.max_page));
+        }
+        if self.domain.page_sizes.is_empty() || self.domain.page_sizes.iter().any(|&s| s < 1) {
+            return err("domain.page_sizes", "expected a non-empty list of integers >= 1".into());
+        }
+        for (name, m) in &self.mixes {
+            let k = |f: &str| format!("mixes.{name}.{f}");
+            if !(0.0..=1.0).contains(&m.actor_probability) {
+                return err(&k("actor_probability"), format!("{} is not allowed: expected a probability in [0, 1]", m.actor_probability));
+            }
+            match (m.window, m.window_seconds) {
+                (WindowKind::Recent, None) => return err(&k("window_seconds"), "required when window = \"recent\"".into()),
+                (WindowKind::Recent, Some(s)) if s < 0 => return err(&k("window_seconds"), format!("{s} is not allowed: expected seconds >= 0")),
+                (WindowKind::All, Some(_)) => return err(&k("window_seconds"), "only allowed with window = \"recent\"".into()),
+                _ => {}
+            }
+            if m.actions.is_empty() {
+                return err(&k("actions"), "expected at least one entry (\"*\" = no action filter)".into());
+            }
+            let [lo, hi] = m.pages;
+            if lo < 1 || hi < lo || hi > self.domain.max_page {
+                return err(&k("pages"), format!("[{lo}, {hi}] is not allowed: expected [first, last] with 1 <= first <= last <= {}", self.domain.max_page));
+            }
+            if m.page_sizes.is_empty() || m.page_sizes.iter().any(|s| !self.domain.page_sizes.contains(s)) {
+                return err(&k("page_sizes"), format!("{:?} is not allowed: expected a non-empty subset of {:?}", m.page_sizes, self.domain.page_sizes));
+            }
+        }
+        for (name, e) in &self.engines {
+            let k = |f: &str| format!("engines.{name}.{f}");
+            if audit_engines::find(name).is_some() {
+                return err(&format!("engines.{name}"), "is a built-in engine's name; choose another".into());
+            }
+            if e.command.is_empty() || e.command[0].is_empty() {
+                return err(&k("command"), "expected a non-empty list: program then arguments".into());
+            }
+            if e.workers == 0 {
+                return err(&k("workers"), "0 is not allowed: expected an integer >= 1".into());
+            }
+            if e.timeout_ms == 0 {
+                return err(&k("timeout_ms"), "0 is not allowed: expected milliseconds >= 1".into());
+            }
+        }
+        let b = &self.integrity.baseline_sha256;
+        if !(b.len() == 71 && b.starts_with("sha256:") && b[7..].bytes().all(|c| c.is_ascii_hexdigit())) {
+            return err("integrity.baseline_sha256", "expected \"sha256:\" followed by 64 hex digits".into());
+        }
+        let eq = &self.equivalence;
+        if eq.cases == 0 {
+            return err("equivalence.cases", "0 is not allowed: expected an integer >= 1".into());
+        }
+        if eq.threads == 0 {
+            return err("equivalence.threads", "0 is not allowed: expected an integer >= 1".into());
+        }
+        if !self.mixes.contains_key(&eq.mix) {
+            return err("equivalence.mix", format!("{:?} is not a mix defined under [mixes]", eq.mix));
+        }
+        let bench = &self.bench;
+        for m in &bench.mixes {
+            if !self.mixes.contains_key(m) {
+                return err("bench.mixes", format!("{m:?} is not a mix defined under [mixes]"));
+            }
+        }
+        for (k, v) in [("bench.requests", bench.requests), ("bench.concurrency", bench.concurrency as u64), ("bench.trials", bench.trials as u64)] {
+            if v == 0 {
+                return err(k, "0 is not allowed: expected an integer >= 1".into());
+            }
+        }
+        if !(bench.min_seconds >= 0.0 && bench.min_seconds.is_finite()) {
+            return err("bench.min_seconds", "expected a finite number of seconds >= 0".into());
+        }
+        match bench.rate {
+            Some(RateSpec::PerSecond(r) | RateSpec::OfBaseline(r)) if !(r > 0.0 && r.is_finite()) => {
+                return err("bench.rate", format!("{r} is not allowed: expected a rate > 0"));
+            }
+            _ => {}
+        }
+        if bench.bootstrap_resamples < 100 {
+            return err("bench.bootstrap_resamples", "expected at least 100 resamples".into());
+        }
+        let mut all = vec![("gate".to_string(), &self.gate.thresholds)];
+        all.extend(self.gate.engine.iter().map(|(n, t)| (format!("gate.engine.{n}"), t)));
+        for (prefix, t) in all {
+            for (f, v) in [("p95_ratio_max", t.p95_ratio_max), ("p99_ratio_max", t.p99_ratio_max), ("rps_ratio_min", t.rps_ratio_min), ("p95_ms_max", t.p95_ms_max), ("p99_ms_max", t.p99_ms_max)] {
+                if let Some(v) = v {
+                    if !(v > 0.0 && v.is_finite()) {
+                        return err(&format!("{prefix}.{f}"), format!("{v} is not allowed: expected a number > 0"));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
