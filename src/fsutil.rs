@@ -15,9 +15,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), HarnessError> {
         .prefix(".tmp-")
         .tempfile_in(dir)
         .map_err(|e| HarnessError::io(dir, e))?;
-    tmp.write_all(bytes).map_err(|e| HarnessError::io(tmp.path(), e))?;
-    tmp.as_file().sync_all().map_err(|e| HarnessError::io(tmp.path(), e))?;
-    tmp.persist(path).map_err(|e| HarnessError::io(path, e.error))?;
+    tmp.write_all(bytes)
+        .map_err(|e| HarnessError::io(tmp.path(), e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| HarnessError::io(tmp.path(), e))?;
+    tmp.persist(path)
+        .map_err(|e| HarnessError::io(path, e.error))?;
     Ok(())
 }
 
@@ -27,7 +31,9 @@ pub fn replace_dir(new: &Path, dest: &Path) -> Result<(), HarnessError> {
     if dest.exists() {
         let aside = dest.with_file_name(format!(
             ".old-{}-{}",
-            dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            dest.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             std::process::id()
         ));
         std::fs::rename(dest, &aside).map_err(|e| HarnessError::io(dest, e))?;

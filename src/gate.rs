@@ -20,6 +20,11 @@ pub fn run(spec: &Spec, dir: &Path) -> Result<(), HarnessError> {
 /// One line per check: `ok`/`FAIL`, its name and what it found.
 pub fn print_checks(checks: &[Check]) {
     for c in checks {
-        println!("  {:<4} {:<19} {}", if c.ok { "ok" } else { "FAIL" }, c.name, c.detail);
+        println!(
+            "  {:<4} {:<19} {}",
+            if c.ok { "ok" } else { "FAIL" },
+            c.name,
+            c.detail
+        );
     }
 }

@@ -67,22 +67,37 @@ pub fn verify(spec: &Spec, dir: &Path) -> Result<Vec<Check>, HarnessError> {
                 if digest == manifest.rows_sha256 {
                     format!("sha256 {}", short(&digest))
                 } else {
-                    format!("rows were edited: sha256 {} (manifest: {})", short(&digest), short(&manifest.rows_sha256))
+                    format!(
+                        "rows were edited: sha256 {} (manifest: {})",
+                        short(&digest),
+                        short(&manifest.rows_sha256)
+                    )
                 },
             ));
         }
-        Err(e) => checks.push(Check::new("row digest", false, format!("cannot read rows: {e}"))),
+        Err(e) => checks.push(Check::new(
+            "row digest",
+            false,
+            format!("cannot read rows: {e}"),
+        )),
     }
 
     let pl_path = dir.join(audit_engines::PAYLOADS_FILE);
-    let (sha, size) = crate::digest::sha256_file(&pl_path).map_err(|e| HarnessError::io(&pl_path, e))?;
+    let (sha, size) =
+        crate::digest::sha256_file(&pl_path).map_err(|e| HarnessError::io(&pl_path, e))?;
     checks.push(Check::new(
         "payloads size",
         size == manifest.payloads_bytes,
         match size.cmp(&manifest.payloads_bytes) {
             std::cmp::Ordering::Equal => format!("{size} bytes"),
-            std::cmp::Ordering::Less => format!("payloads.jsonl is truncated: {size} bytes (manifest: {})", manifest.payloads_bytes),
-            std::cmp::Ordering::Greater => format!("payloads.jsonl grew: {size} bytes (manifest: {})", manifest.payloads_bytes),
+            std::cmp::Ordering::Less => format!(
+                "payloads.jsonl is truncated: {size} bytes (manifest: {})",
+                manifest.payloads_bytes
+            ),
+            std::cmp::Ordering::Greater => format!(
+                "payloads.jsonl grew: {size} bytes (manifest: {})",
+                manifest.payloads_bytes
+            ),
         },
     ));
     checks.push(Check::new(
@@ -91,7 +106,11 @@ pub fn verify(spec: &Spec, dir: &Path) -> Result<Vec<Check>, HarnessError> {
         if sha == manifest.payloads_sha256 {
             format!("sha256 {}", short(&sha))
         } else {
-            format!("payloads.jsonl was modified: sha256 {} (manifest: {})", short(&sha), short(&manifest.payloads_sha256))
+            format!(
+                "payloads.jsonl was modified: sha256 {} (manifest: {})",
+                short(&sha),
+                short(&manifest.payloads_sha256)
+            )
         },
     ));
 
@@ -127,7 +146,11 @@ pub fn baseline_checks(spec: &Spec) -> Vec<Check> {
         if compiled == *want {
             format!("{} as pinned", short(&compiled))
         } else {
-            format!("the baseline compiled into this binary was edited: {} (pinned: {})", short(&compiled), short(want))
+            format!(
+                "the baseline compiled into this binary was edited: {} (pinned: {})",
+                short(&compiled),
+                short(want)
+            )
         },
     )];
     let path = spec.base_dir().join(BASELINE_PATH);
@@ -140,14 +163,22 @@ pub fn baseline_checks(spec: &Spec) -> Vec<Check> {
                 if disk == *want {
                     format!("{} {} as pinned", path.display(), short(&disk))
                 } else {
-                    format!("{} was edited: {} (pinned: {})", path.display(), short(&disk), short(want))
+                    format!(
+                        "{} was edited: {} (pinned: {})",
+                        path.display(),
+                        short(&disk),
+                        short(want)
+                    )
                 },
             ));
         }
         Err(_) => checks.push(Check::new(
             "baseline (source)",
             true,
-            format!("{} not present beside the spec; the compiled-in source was checked", path.display()),
+            format!(
+                "{} not present beside the spec; the compiled-in source was checked",
+                path.display()
+            ),
         )),
     }
     checks
@@ -169,6 +200,9 @@ pub fn judge(checks: &[Check]) -> Result<(), HarnessError> {
     if failed.is_empty() {
         Ok(())
     } else {
-        Err(HarnessError::failed(format!("integrity broken: {}", failed.join("; "))))
+        Err(HarnessError::failed(format!(
+            "integrity broken: {}",
+            failed.join("; ")
+        )))
     }
 }

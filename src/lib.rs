@@ -9,6 +9,7 @@ pub mod error;
 pub mod fsutil;
 pub mod gate;
 pub mod integrity;
+pub mod mix;
 pub mod query;
 pub mod registry;
 pub mod spec;

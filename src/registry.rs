@@ -13,7 +13,13 @@ pub fn list(_spec: &Spec) -> Vec<(String, String)> {
     audit_engines::builtin()
         .iter()
         .map(|e| {
-            let kind = if e.candidate { "candidate" } else if e.name == "baseline" { "reference" } else { "yardstick" };
+            let kind = if e.candidate {
+                "candidate"
+            } else if e.name == "baseline" {
+                "reference"
+            } else {
+                "yardstick"
+            };
             (e.name.to_string(), format!("[{kind}] {}", e.about))
         })
         .collect()
@@ -26,7 +32,11 @@ pub fn check_name(spec: &Spec, name: &str) -> Result<(), HarnessError> {
     } else {
         Err(HarnessError::input(format!(
             "unknown engine {name:?}: known engines are {}",
-            list(spec).into_iter().map(|(n, _)| n).collect::<Vec<_>>().join(", ")
+            list(spec)
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect::<Vec<_>>()
+                .join(", ")
         )))
     }
 }
@@ -35,5 +45,7 @@ pub fn check_name(spec: &Spec, name: &str) -> Result<(), HarnessError> {
 pub fn open(spec: &Spec, name: &str, dir: &Path) -> Result<SharedEngine, HarnessError> {
     check_name(spec, name)?;
     let info = audit_engines::find(name).expect("check_name accepted it");
-    (info.open)(dir).map_err(|e| HarnessError::input(format!("engine {name}: cannot open {}: {e}", dir.display())))
+    (info.open)(dir).map_err(|e| {
+        HarnessError::input(format!("engine {name}: cannot open {}: {e}", dir.display()))
+    })
 }

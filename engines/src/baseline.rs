@@ -87,7 +87,8 @@ impl Engine for Baseline {
 
         let mut events = Vec::with_capacity(rows.len());
         for (id, created_at, actor_id, action, resource_type, resource_id, off, len) in rows {
-            let mut f = File::open(&self.payloads).map_err(|e| EngineError::io(&self.payloads, e))?;
+            let mut f =
+                File::open(&self.payloads).map_err(|e| EngineError::io(&self.payloads, e))?;
             let (off, len) = match (u64::try_from(off), usize::try_from(len)) {
                 (Ok(o), Ok(l)) => (o, l),
                 _ => {
@@ -100,14 +101,16 @@ impl Engine for Baseline {
             f.seek(SeekFrom::Start(off))
                 .map_err(|e| EngineError::io(&self.payloads, e))?;
             let mut buf = vec![0u8; len];
-            f.read_exact(&mut buf).map_err(|e| EngineError::CorruptPayload {
-                id,
-                reason: format!("reading {len} bytes at offset {off}: {e}"),
-            })?;
-            let payload = serde_json::from_slice(&buf).map_err(|e| EngineError::CorruptPayload {
-                id,
-                reason: format!("payload is not JSON: {e}"),
-            })?;
+            f.read_exact(&mut buf)
+                .map_err(|e| EngineError::CorruptPayload {
+                    id,
+                    reason: format!("reading {len} bytes at offset {off}: {e}"),
+                })?;
+            let payload =
+                serde_json::from_slice(&buf).map_err(|e| EngineError::CorruptPayload {
+                    id,
+                    reason: format!("payload is not JSON: {e}"),
+                })?;
             events.push(Event {
                 id,
                 created_at,

@@ -17,7 +17,10 @@ pub fn adopt(dir: &Path) -> Result<Manifest, HarnessError> {
     let conn = open_db(dir)?;
     let db_path = dir.join(audit_engines::DB_FILE);
     let mut problems = schema::check(&conn).map_err(|e| HarnessError::sql(&db_path, e))?;
-    let rows = if problems.iter().any(|p| p.contains("missing") || p.contains("columns")) {
+    let rows = if problems
+        .iter()
+        .any(|p| p.contains("missing") || p.contains("columns"))
+    {
         Vec::new()
     } else {
         read_rows(&conn).map_err(|e| HarnessError::sql(&db_path, e))?
@@ -32,18 +35,30 @@ pub fn adopt(dir: &Path) -> Result<Manifest, HarnessError> {
         let end = r.payload_offset.checked_add(r.payload_len);
         let (off, len) = (r.payload_offset as i64, r.payload_len as i64);
         if off < 0 || len < 1 {
-            problems.push(format!("row {}: payload range offset {off} length {len} is not a line", r.id));
+            problems.push(format!(
+                "row {}: payload range offset {off} length {len} is not a line",
+                r.id
+            ));
             continue;
         }
         match end {
             Some(end) if end <= size => {
                 let line = &payloads[r.payload_offset as usize..end as usize];
                 if line.last() != Some(&b'\n') {
-                    problems.push(format!("row {}: payload at {off}+{len} does not end with a newline", r.id));
+                    problems.push(format!(
+                        "row {}: payload at {off}+{len} does not end with a newline",
+                        r.id
+                    ));
                 } else if r.payload_offset > 0 && payloads[r.payload_offset as usize - 1] != b'\n' {
-                    problems.push(format!("row {}: payload at {off} does not start at a line start", r.id));
+                    problems.push(format!(
+                        "row {}: payload at {off} does not start at a line start",
+                        r.id
+                    ));
                 } else if let Err(e) = serde_json::from_slice::<serde_json::Value>(line) {
-                    problems.push(format!("row {}: payload at {off}+{len} is not JSON: {e}", r.id));
+                    problems.push(format!(
+                        "row {}: payload at {off}+{len} is not JSON: {e}",
+                        r.id
+                    ));
                 }
             }
             _ => problems.push(format!(

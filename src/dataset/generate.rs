@@ -58,7 +58,9 @@ impl GenParams {
     pub fn validate(&self) -> Result<(), String> {
         let range = |name: &str, lo: i64, hi: i64| {
             if lo > hi || hi - lo >= 1 << 32 {
-                Err(format!("{name}: range {lo}..={hi} must be non-empty and hold fewer than 2^32 values"))
+                Err(format!(
+                    "{name}: range {lo}..={hi} must be non-empty and hold fewer than 2^32 values"
+                ))
             } else {
                 Ok(())
             }
@@ -91,7 +93,10 @@ const TAG_COUNT: usize = 10;
 ///
 /// The payload line is built exactly as CPython's `json.dumps` formats the
 /// service's dict (`", "` and `": "` separators, keys in insertion order) plus `"\n"`.
-pub fn draw_rows(p: &GenParams, mut sink: impl FnMut(RowMeta, &[u8]) -> Result<(), HarnessError>) -> Result<(), HarnessError> {
+pub fn draw_rows(
+    p: &GenParams,
+    mut sink: impl FnMut(RowMeta, &[u8]) -> Result<(), HarnessError>,
+) -> Result<(), HarnessError> {
     let mut r = PyRandom::new(p.seed);
     let mut line: Vec<u8> = Vec::with_capacity(2048);
     let mut ibuf = itoa::Buffer::new();
@@ -166,7 +171,8 @@ pub struct GenReport {
 /// temporary sibling directory which is renamed into place only when complete.
 /// An existing `out` is replaced only with `force`.
 pub fn generate(p: &GenParams, out: &Path, force: bool) -> Result<GenReport, HarnessError> {
-    p.validate().map_err(|e| HarnessError::input(format!("generator parameters: {e}")))?;
+    p.validate()
+        .map_err(|e| HarnessError::input(format!("generator parameters: {e}")))?;
     if out.exists() && !force {
         return Err(HarnessError::input(format!(
             "{}: already exists; pass --force to replace it",
@@ -215,7 +221,9 @@ fn write_files(p: &GenParams, dir: &Path) -> Result<Manifest, HarnessError> {
     {
         let mut insert = tx.prepare(schema::INSERT_SQL).map_err(sql_err)?;
         draw_rows(p, |m, line| {
-            payloads.write_all(line).map_err(|e| HarnessError::io(&pl_path, e))?;
+            payloads
+                .write_all(line)
+                .map_err(|e| HarnessError::io(&pl_path, e))?;
             sha.update(line);
             bytes += line.len() as u64;
             rows.add(&m);
@@ -235,7 +243,8 @@ fn write_files(p: &GenParams, dir: &Path) -> Result<Manifest, HarnessError> {
         })?;
     }
     tx.commit().map_err(sql_err)?;
-    conn.execute_batch("PRAGMA journal_mode = DELETE;").map_err(sql_err)?;
+    conn.execute_batch("PRAGMA journal_mode = DELETE;")
+        .map_err(sql_err)?;
     drop(conn);
     let file = payloads
         .into_inner()

@@ -38,7 +38,13 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    pub fn new(source: Source, rows: u64, payloads_bytes: u64, payloads_sha256: String, rows_sha256: String) -> Manifest {
+    pub fn new(
+        source: Source,
+        rows: u64,
+        payloads_bytes: u64,
+        payloads_sha256: String,
+        rows_sha256: String,
+    ) -> Manifest {
         Manifest {
             format: FORMAT,
             source,
@@ -53,8 +59,9 @@ impl Manifest {
     pub fn read(dir: &Path) -> Result<Manifest, HarnessError> {
         let path = dir.join(MANIFEST_FILE);
         let text = std::fs::read_to_string(&path).map_err(|e| HarnessError::io(&path, e))?;
-        let m: Manifest = serde_json::from_str(&text)
-            .map_err(|e| HarnessError::input(format!("{}: not a dataset manifest: {e}", path.display())))?;
+        let m: Manifest = serde_json::from_str(&text).map_err(|e| {
+            HarnessError::input(format!("{}: not a dataset manifest: {e}", path.display()))
+        })?;
         if m.format != FORMAT {
             return Err(HarnessError::input(format!(
                 "{}: manifest format {} is not supported (this harness reads format {FORMAT})",
@@ -98,7 +105,16 @@ impl RowDigest {
         self.buf.clear();
         serde_json::to_writer(
             &mut self.buf,
-            &(m.id, m.created_at, m.actor_id, &m.action, &m.resource_type, &m.resource_id, m.payload_offset, m.payload_len),
+            &(
+                m.id,
+                m.created_at,
+                m.actor_id,
+                &m.action,
+                &m.resource_type,
+                &m.resource_id,
+                m.payload_offset,
+                m.payload_len,
+            ),
         )
         .expect("writing to a Vec cannot fail");
         self.buf.push(b'\n');

@@ -39,9 +39,12 @@ const COLUMNS: [(&str, &str, bool, i64); 8] = [
 /// Every way the database's schema differs from the contract (empty when it matches).
 pub fn check(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     let mut problems = Vec::new();
-    let mut stmt = conn.prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info('audit_events')")?;
+    let mut stmt =
+        conn.prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info('audit_events')")?;
     let cols: Vec<(String, String, bool, i64)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? != 0, r.get(3)?)))?
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? != 0, r.get(3)?))
+        })?
         .collect::<Result<_, _>>()?;
     if cols.is_empty() {
         problems.push("table audit_events is missing".to_string());
@@ -55,7 +58,11 @@ pub fn check(conn: &Connection) -> rusqlite::Result<Vec<String>> {
         let show = |v: &[(String, String, bool, i64)]| {
             v.iter()
                 .map(|(n, t, nn, pk)| {
-                    format!("{n} {t}{}{}", if *nn { " NOT NULL" } else { "" }, if *pk > 0 { " PK" } else { "" })
+                    format!(
+                        "{n} {t}{}{}",
+                        if *nn { " NOT NULL" } else { "" },
+                        if *pk > 0 { " PK" } else { "" }
+                    )
                 })
                 .collect::<Vec<_>>()
                 .join(", ")

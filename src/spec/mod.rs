@@ -198,7 +198,13 @@ pub struct BenchSpec {
 impl Default for BenchSpec {
     fn default() -> Self {
         BenchSpec {
-            engines: vec!["baseline".into(), "keyset".into(), "memindex".into(), "prefetch".into(), "floor".into()],
+            engines: vec![
+                "baseline".into(),
+                "keyset".into(),
+                "memindex".into(),
+                "prefetch".into(),
+                "floor".into(),
+            ],
             mixes: vec!["default".into(), "shallow".into()],
             seed: 7,
             requests: 400,
@@ -227,12 +233,17 @@ pub enum RateSpec {
 
 fn relative_rate<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     let s = String::deserialize(d)?;
-    parse_relative_rate(&s).ok_or_else(|| serde::de::Error::custom(format!("rate {s:?}: expected a number or a fraction of the baseline like \"0.5x\"")))
+    parse_relative_rate(&s).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "rate {s:?}: expected a number or a fraction of the baseline like \"0.5x\""
+        ))
+    })
 }
 
 /// Parses `"0.5x"` as 0.5.
 pub fn parse_relative_rate(s: &str) -> Option<f64> {
-    s.strip_suffix('x').and_then(|f| f.trim().parse::<f64>().ok())
+    s.strip_suffix('x')
+        .and_then(|f| f.trim().parse::<f64>().ok())
 }
 
 /// The thresholds a candidate is judged on; `None` means not judged.
@@ -314,7 +325,11 @@ impl Spec {
         })?;
         if let Err((key, msg)) = spec.check() {
             let at = locate::find_key(text, &key);
-            return Err(HarnessError::input(locate::format_error(path, at, &format!("{key}: {msg}"))));
+            return Err(HarnessError::input(locate::format_error(
+                path,
+                at,
+                &format!("{key}: {msg}"),
+            )));
         }
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         spec.dataset.dir = base.join(&spec.dataset.dir);
@@ -335,7 +350,10 @@ impl Spec {
 
     /// The directory the spec file lives in (the repository root for the default spec).
     pub fn base_dir(&self) -> PathBuf {
-        self.path.parent().map(Path::to_path_buf).unwrap_or_default()
+        self.path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
     }
 
     /// The named mix, or an input error listing the defined ones.
@@ -360,92 +378,194 @@ impl Spec {
             }
         }
         if self.domain.max_page < 1 {
-            return err("domain.max_page", format!("{} is not allowed: expected an integer >= 1", self.domain.max_page));
+            return err(
+                "domain.max_page",
+                format!(
+                    "{} is not allowed: expected an integer >= 1",
+                    self.domain.max_page
+                ),
+            );
         }
         if self.domain.page_sizes.is_empty() || self.domain.page_sizes.iter().any(|&s| s < 1) {
-            return err("domain.page_sizes", "expected a non-empty list of integers >= 1".into());
+            return err(
+                "domain.page_sizes",
+                "expected a non-empty list of integers >= 1".into(),
+            );
         }
         for (name, m) in &self.mixes {
             let k = |f: &str| format!("mixes.{name}.{f}");
             if !(0.0..=1.0).contains(&m.actor_probability) {
-                return err(&k("actor_probability"), format!("{} is not allowed: expected a probability in [0, 1]", m.actor_probability));
+                return err(
+                    &k("actor_probability"),
+                    format!(
+                        "{} is not allowed: expected a probability in [0, 1]",
+                        m.actor_probability
+                    ),
+                );
             }
             match (m.window, m.window_seconds) {
-                (WindowKind::Recent, None) => return err(&k("window_seconds"), "required when window = \"recent\"".into()),
-                (WindowKind::Recent, Some(s)) if s < 0 => return err(&k("window_seconds"), format!("{s} is not allowed: expected seconds >= 0")),
-                (WindowKind::All, Some(_)) => return err(&k("window_seconds"), "only allowed with window = \"recent\"".into()),
+                (WindowKind::Recent, None) => {
+                    return err(
+                        &k("window_seconds"),
+                        "required when window = \"recent\"".into(),
+                    )
+                }
+                (WindowKind::Recent, Some(s)) if s < 0 => {
+                    return err(
+                        &k("window_seconds"),
+                        format!("{s} is not allowed: expected seconds >= 0"),
+                    )
+                }
+                (WindowKind::All, Some(_)) => {
+                    return err(
+                        &k("window_seconds"),
+                        "only allowed with window = \"recent\"".into(),
+                    )
+                }
                 _ => {}
             }
             if m.actions.is_empty() {
-                return err(&k("actions"), "expected at least one entry (\"*\" = no action filter)".into());
+                return err(
+                    &k("actions"),
+                    "expected at least one entry (\"*\" = no action filter)".into(),
+                );
             }
             let [lo, hi] = m.pages;
             if lo < 1 || hi < lo || hi > self.domain.max_page {
                 return err(&k("pages"), format!("[{lo}, {hi}] is not allowed: expected [first, last] with 1 <= first <= last <= {}", self.domain.max_page));
             }
-            if m.page_sizes.is_empty() || m.page_sizes.iter().any(|s| !self.domain.page_sizes.contains(s)) {
-                return err(&k("page_sizes"), format!("{:?} is not allowed: expected a non-empty subset of {:?}", m.page_sizes, self.domain.page_sizes));
+            if m.page_sizes.is_empty()
+                || m.page_sizes
+                    .iter()
+                    .any(|s| !self.domain.page_sizes.contains(s))
+            {
+                return err(
+                    &k("page_sizes"),
+                    format!(
+                        "{:?} is not allowed: expected a non-empty subset of {:?}",
+                        m.page_sizes, self.domain.page_sizes
+                    ),
+                );
             }
         }
         for (name, e) in &self.engines {
             let k = |f: &str| format!("engines.{name}.{f}");
             if audit_engines::find(name).is_some() {
-                return err(&format!("engines.{name}"), "is a built-in engine's name; choose another".into());
+                return err(
+                    &format!("engines.{name}"),
+                    "is a built-in engine's name; choose another".into(),
+                );
             }
             if e.command.is_empty() || e.command[0].is_empty() {
-                return err(&k("command"), "expected a non-empty list: program then arguments".into());
+                return err(
+                    &k("command"),
+                    "expected a non-empty list: program then arguments".into(),
+                );
             }
             if e.workers == 0 {
-                return err(&k("workers"), "0 is not allowed: expected an integer >= 1".into());
+                return err(
+                    &k("workers"),
+                    "0 is not allowed: expected an integer >= 1".into(),
+                );
             }
             if e.timeout_ms == 0 {
-                return err(&k("timeout_ms"), "0 is not allowed: expected milliseconds >= 1".into());
+                return err(
+                    &k("timeout_ms"),
+                    "0 is not allowed: expected milliseconds >= 1".into(),
+                );
             }
         }
         let b = &self.integrity.baseline_sha256;
-        if !(b.len() == 71 && b.starts_with("sha256:") && b[7..].bytes().all(|c| c.is_ascii_hexdigit())) {
-            return err("integrity.baseline_sha256", "expected \"sha256:\" followed by 64 hex digits".into());
+        if !(b.len() == 71
+            && b.starts_with("sha256:")
+            && b[7..].bytes().all(|c| c.is_ascii_hexdigit()))
+        {
+            return err(
+                "integrity.baseline_sha256",
+                "expected \"sha256:\" followed by 64 hex digits".into(),
+            );
         }
         let eq = &self.equivalence;
         if eq.cases == 0 {
-            return err("equivalence.cases", "0 is not allowed: expected an integer >= 1".into());
+            return err(
+                "equivalence.cases",
+                "0 is not allowed: expected an integer >= 1".into(),
+            );
         }
         if eq.threads == 0 {
-            return err("equivalence.threads", "0 is not allowed: expected an integer >= 1".into());
+            return err(
+                "equivalence.threads",
+                "0 is not allowed: expected an integer >= 1".into(),
+            );
         }
         if !self.mixes.contains_key(&eq.mix) {
-            return err("equivalence.mix", format!("{:?} is not a mix defined under [mixes]", eq.mix));
+            return err(
+                "equivalence.mix",
+                format!("{:?} is not a mix defined under [mixes]", eq.mix),
+            );
         }
         let bench = &self.bench;
         for m in &bench.mixes {
             if !self.mixes.contains_key(m) {
-                return err("bench.mixes", format!("{m:?} is not a mix defined under [mixes]"));
+                return err(
+                    "bench.mixes",
+                    format!("{m:?} is not a mix defined under [mixes]"),
+                );
             }
         }
-        for (k, v) in [("bench.requests", bench.requests), ("bench.concurrency", bench.concurrency as u64), ("bench.trials", bench.trials as u64)] {
+        for (k, v) in [
+            ("bench.requests", bench.requests),
+            ("bench.concurrency", bench.concurrency as u64),
+            ("bench.trials", bench.trials as u64),
+        ] {
             if v == 0 {
                 return err(k, "0 is not allowed: expected an integer >= 1".into());
             }
         }
         if !(bench.min_seconds >= 0.0 && bench.min_seconds.is_finite()) {
-            return err("bench.min_seconds", "expected a finite number of seconds >= 0".into());
+            return err(
+                "bench.min_seconds",
+                "expected a finite number of seconds >= 0".into(),
+            );
         }
         match bench.rate {
-            Some(RateSpec::PerSecond(r) | RateSpec::OfBaseline(r)) if !(r > 0.0 && r.is_finite()) => {
-                return err("bench.rate", format!("{r} is not allowed: expected a rate > 0"));
+            Some(RateSpec::PerSecond(r) | RateSpec::OfBaseline(r))
+                if !(r > 0.0 && r.is_finite()) =>
+            {
+                return err(
+                    "bench.rate",
+                    format!("{r} is not allowed: expected a rate > 0"),
+                );
             }
             _ => {}
         }
         if bench.bootstrap_resamples < 100 {
-            return err("bench.bootstrap_resamples", "expected at least 100 resamples".into());
+            return err(
+                "bench.bootstrap_resamples",
+                "expected at least 100 resamples".into(),
+            );
         }
         let mut all = vec![("gate".to_string(), &self.gate.thresholds)];
-        all.extend(self.gate.engine.iter().map(|(n, t)| (format!("gate.engine.{n}"), t)));
+        all.extend(
+            self.gate
+                .engine
+                .iter()
+                .map(|(n, t)| (format!("gate.engine.{n}"), t)),
+        );
         for (prefix, t) in all {
-            for (f, v) in [("p95_ratio_max", t.p95_ratio_max), ("p99_ratio_max", t.p99_ratio_max), ("rps_ratio_min", t.rps_ratio_min), ("p95_ms_max", t.p95_ms_max), ("p99_ms_max", t.p99_ms_max)] {
+            for (f, v) in [
+                ("p95_ratio_max", t.p95_ratio_max),
+                ("p99_ratio_max", t.p99_ratio_max),
+                ("rps_ratio_min", t.rps_ratio_min),
+                ("p95_ms_max", t.p95_ms_max),
+                ("p99_ms_max", t.p99_ms_max),
+            ] {
                 if let Some(v) = v {
                     if !(v > 0.0 && v.is_finite()) {
-                        return err(&format!("{prefix}.{f}"), format!("{v} is not allowed: expected a number > 0"));
+                        return err(
+                            &format!("{prefix}.{f}"),
+                            format!("{v} is not allowed: expected a number > 0"),
+                        );
                     }
                 }
             }
