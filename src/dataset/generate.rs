@@ -57,7 +57,7 @@ impl GenParams {
     /// Checks that every draw is one CPython's seeding could make.
     pub fn validate(&self) -> Result<(), String> {
         let range = |name: &str, lo: i64, hi: i64| {
-            if lo > hi || hi - lo >= 1 << 32 {
+            if lo > hi || hi - lo >= (1 << 32) - 1 {
                 Err(format!(
                     "{name}: range {lo}..={hi} must be non-empty and hold fewer than 2^32 values"
                 ))
