@@ -31,7 +31,10 @@ impl PyRandom {
 
     /// `_randbelow(n)` for `1 <= n < 2^32`: rejection sampling on `bit_length(n)` bits.
     pub fn randbelow(&mut self, n: u64) -> u64 {
-        assert!((1..1 << 32).contains(&n), "randbelow({n}) is outside 1..2^32");
+        assert!(
+            (1..1 << 32).contains(&n),
+            "randbelow({n}) is outside 1..2^32"
+        );
         let k = (64 - n.leading_zeros()).min(32);
         loop {
             let r = u64::from(self.getrandbits(k));

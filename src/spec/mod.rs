@@ -271,15 +271,46 @@ impl Thresholds {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, from = "RawGateSpec")]
 pub struct GateSpec {
     /// The engines up for acceptance: their verdicts decide the exit code.
     pub candidates: Vec<String>,
-    #[serde(flatten)]
+    /// The thresholds every engine is judged on unless overridden.
     pub thresholds: Thresholds,
     /// Per-engine threshold overrides (`[gate.engine.NAME]`).
     #[serde(default)]
     pub engine: BTreeMap<String, Thresholds>,
+}
+
+/// `[gate]` as written: the default thresholds sit beside `candidates`.
+/// (Not `#[serde(flatten)]`, which would lose the key names in errors.)
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGateSpec {
+    candidates: Vec<String>,
+    p95_ratio_max: Option<f64>,
+    p99_ratio_max: Option<f64>,
+    rps_ratio_min: Option<f64>,
+    p95_ms_max: Option<f64>,
+    p99_ms_max: Option<f64>,
+    #[serde(default)]
+    engine: BTreeMap<String, Thresholds>,
+}
+
+impl From<RawGateSpec> for GateSpec {
+    fn from(r: RawGateSpec) -> GateSpec {
+        GateSpec {
+            candidates: r.candidates,
+            thresholds: Thresholds {
+                p95_ratio_max: r.p95_ratio_max,
+                p99_ratio_max: r.p99_ratio_max,
+                rps_ratio_min: r.rps_ratio_min,
+                p95_ms_max: r.p95_ms_max,
+                p99_ms_max: r.p99_ms_max,
+            },
+            engine: r.engine,
+        }
+    }
 }
 
 impl Default for GateSpec {
@@ -321,7 +352,12 @@ impl Spec {
     pub fn parse(text: &str, path: &Path) -> Result<Spec, HarnessError> {
         let mut spec: Spec = toml::from_str(text).map_err(|e| {
             let at = e.span().map(|s| locate::line_col(text, s.start));
-            HarnessError::input(locate::format_error(path, at, e.message().trim()))
+            let plain = locate::plain_types(e.message().trim());
+            let msg = match e.span().and_then(|s| locate::key_at(text, s.start)) {
+                Some(key) => format!("{key}: {plain}"),
+                None => plain,
+            };
+            HarnessError::input(locate::format_error(path, at, &msg))
         })?;
         if let Err((key, msg)) = spec.check() {
             let at = locate::find_key(text, &key);

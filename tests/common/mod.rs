@@ -1,0 +1,89 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use audit_harness::dataset::GenParams;
+use audit_harness::spec::Spec;
+
+/// The repository root (where harness.toml lives).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The shipped spec.
+pub fn spec() -> Spec {
+    Spec::load(&root().join("harness.toml")).expect("the shipped harness.toml loads")
+}
+
+/// The default (contract) dataset, generated once into `target/test-data/default`
+/// and shared by every test binary; a file lock keeps parallel test binaries
+/// from generating it twice.
+pub fn default_dataset() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let base = root().join("target").join("test-data");
+        std::fs::create_dir_all(&base).expect("create target/test-data");
+        let lock = std::fs::File::create(base.join(".lock")).expect("create the lock file");
+        lock.lock().expect("lock target/test-data");
+        let dir = base.join("default");
+        if !dir.join("manifest.json").exists() {
+            audit_harness::dataset::generate(&GenParams::default(), &dir, true)
+                .expect("generate the default dataset");
+        }
+        dir
+    })
+    .clone()
+}
+
+/// Runs the `audit-harness` binary with `args` in the repository root.
+pub fn harness(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_audit-harness"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("run audit-harness")
+}
+
+/// Runs the binary with `args`, feeding `stdin`.
+pub fn harness_stdin(args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_audit-harness"))
+        .current_dir(root())
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run audit-harness");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait for audit-harness")
+}
+
+/// Copies a dataset directory (for tests that damage or append to it).
+pub fn copy_dataset(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create the copy");
+    for f in ["audit.db", "payloads.jsonl", "manifest.json"] {
+        if from.join(f).exists() {
+            std::fs::copy(from.join(f), to.join(f)).expect("copy a dataset file");
+        }
+    }
+}
+
+/// Whether python3 runs here; prints why a test is skipped when it does not.
+pub fn python3_available(test: &str) -> bool {
+    let ok = std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("SKIPPED {test}: python3 is not on PATH");
+    }
+    ok
+}
