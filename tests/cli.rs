@@ -1,0 +1,163 @@
+//! The binary's commands and exit codes, as a user meets them.
+
+mod common;
+
+use common::{harness, harness_stdin};
+
+fn data() -> String {
+    common::default_dataset().display().to_string()
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn query_prints_the_answer_json() {
+    let o = harness(&[
+        "--data",
+        &data(),
+        "query",
+        "--engine",
+        "baseline",
+        "--from",
+        "1767139200",
+        "--to",
+        "1767225600",
+        "--action",
+        "UPDATE",
+        "--page-size",
+        "20",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["count"], 20);
+    let e = &v["events"][0];
+    let keys: Vec<&str> = e.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "id",
+            "created_at",
+            "actor_id",
+            "action",
+            "resource_type",
+            "resource_id",
+            "payload"
+        ]
+    );
+    assert_eq!(e["action"], "UPDATE");
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("\"payload\":{\"diff\":{\"field_0\""),
+        "payload keys out of order: {}",
+        &text[..200]
+    );
+}
+
+#[test]
+fn queries_outside_the_domain_are_rejected_before_the_engine() {
+    for (flag, value, field) in [
+        ("--page", "0", "page"),
+        ("--page", "2001", "page"),
+        ("--page-size", "7", "page_size"),
+    ] {
+        let o = harness(&[
+            "--data",
+            &data(),
+            "query",
+            "--engine",
+            "baseline",
+            flag,
+            value,
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{flag} {value}");
+        let e = stderr(&o);
+        assert!(e.contains(field) && e.contains("allowed"), "{e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+    }
+}
+
+#[test]
+fn batch_answers_every_line_in_order_and_marks_bad_ones() {
+    let input = [
+        r#"{"from_ts": 0, "to_ts": 9999999999, "actor_id": 306, "action": null, "page": 1, "page_size": 10}"#,
+        r#"{"from_ts": 0, "to_ts": "soon"}"#,
+        r#"{"from_ts": 0, "to_ts": 9999999999, "actor_id": null, "action": "LOGIN", "page": 0, "page_size": 10}"#,
+        r#"{"from_ts": 0, "to_ts": 9999999999, "page": 2, "page_size": 50}"#,
+    ]
+    .join("\n");
+    let o = harness_stdin(
+        &[
+            "--data",
+            &data(),
+            "query",
+            "--engine",
+            "baseline",
+            "--batch",
+            "-",
+        ],
+        &input,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert!(lines[0]["count"].as_u64().unwrap() > 0);
+    assert!(lines[0]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["actor_id"] == 306));
+    assert!(lines[1]["error"].as_str().unwrap().contains("line 2"));
+    assert!(lines[2]["error"].as_str().unwrap().contains("page"));
+    assert_eq!(lines[3]["count"], 50);
+    assert!(stderr(&o).contains("2 line(s)"));
+}
+
+#[test]
+fn bad_input_gets_one_line_and_exit_2() {
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--spec", "/nonexistent.toml", "engines"],
+            "/nonexistent.toml",
+        ),
+        (
+            vec!["--data", "/nonexistent", "query", "--engine", "baseline"],
+            "audit.db",
+        ),
+        (
+            vec!["query", "--engine", "nosuch"],
+            "known engines are baseline",
+        ),
+        (vec!["--data", "/nonexistent", "verify"], "manifest"),
+        (
+            vec!["gen", "--out", "/proc/nope/x", "--rows", "5"],
+            "/proc/nope",
+        ),
+        (vec!["adopt", "/nonexistent"], "audit.db"),
+    ];
+    for (args, needle) in cases {
+        let o = harness(&args);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {e}");
+        assert!(e.contains(needle), "{args:?}: {e}");
+        assert_eq!(e.trim_end().lines().count(), 1, "{args:?}: {e}");
+    }
+    // Flags out of range are clap's errors, also exit 2.
+    let o = harness(&["gen", "--rows", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn engines_lists_one_line_each_and_verify_passes_on_the_default_dataset() {
+    let o = harness(&["engines"]);
+    assert!(o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.lines().any(|l| l.starts_with("baseline ")), "{out}");
+    let o = harness(&["--data", &data(), "verify"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("contract"));
+}
