@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use audit_engines::Query;
 
-use crate::cli::{Cli, Command, GenArgs, QueryArgs};
+use crate::cli::{Cli, Command, EquivArgs, GenArgs, QueryArgs};
 use crate::error::HarnessError;
 use crate::spec::Spec;
-use crate::{dataset, gate, integrity, query, registry};
+use crate::{dataset, equivalence, gate, integrity, query, registry};
 
 /// Runs the command; `Ok` means exit 0.
 pub fn run(cli: Cli) -> Result<(), HarnessError> {
@@ -40,6 +40,7 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
             }
             Ok(())
         }
+        Command::Equiv(args) => equiv(&spec, &data_dir, args),
         Command::Gate => gate::run(&spec, &data_dir),
     }
 }
@@ -113,4 +114,31 @@ fn run_query(spec: &Spec, dir: &std::path::Path, args: QueryArgs) -> Result<(), 
     let line = query::answer_line(engine.as_ref(), &domain, &q)?;
     writeln!(stdout.lock(), "{line}")
         .map_err(|e| HarnessError::input(format!("writing the answer: {e}")))
+}
+
+fn equiv(spec: &Spec, dir: &std::path::Path, args: EquivArgs) -> Result<(), HarnessError> {
+    let names = args
+        .engines
+        .unwrap_or_else(|| spec.equivalence.engines.clone());
+    let candidates = names
+        .iter()
+        .map(|n| registry::opener(spec, n))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut opts = equivalence::Options::from_spec(spec, dir)?;
+    if let Some(n) = args.cases {
+        opts.cases = n;
+    }
+    if let Some(n) = args.small_dataset_cases {
+        opts.small_dataset_cases = n;
+    }
+    if let Some(s) = args.seed {
+        opts.seed = s;
+    }
+    if let Some(r) = args.regressions {
+        opts.regressions = Some(r);
+    }
+    opts.strict_domain |= args.strict_domain;
+    opts.only = args.property;
+    let report = gate::equivalence_stage(spec, &opts, &candidates)?;
+    report.judge()
 }

@@ -33,8 +33,35 @@ pub enum Command {
     Query(QueryArgs),
     /// List the engines, one line each.
     Engines,
+    /// Differential testing of candidates against the baseline, with shrunk counterexamples.
+    Equiv(EquivArgs),
     /// The acceptance gate: integrity, then the later stages.
     Gate,
+}
+
+#[derive(Debug, Args)]
+pub struct EquivArgs {
+    /// Candidates, comma-separated [default: the spec's `[equivalence] engines`].
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    pub engines: Option<Vec<String>>,
+    /// Seeded cases per candidate on the contract dataset [default: from the spec].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub cases: Option<u64>,
+    /// Generated small datasets per candidate [default: from the spec].
+    #[arg(long, value_name = "N")]
+    pub small_dataset_cases: Option<u64>,
+    /// Seed of every random choice [default: from the spec].
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Only these properties (repeatable) [default: all].
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub property: Vec<crate::equivalence::Property>,
+    /// Fail (not warn) on divergence outside the input domain.
+    #[arg(long)]
+    pub strict_domain: bool,
+    /// The regressions file [default: from the spec].
+    #[arg(long, value_name = "FILE")]
+    pub regressions: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ pub mod app;
 pub mod cli;
 pub mod dataset;
 pub mod digest;
+pub mod equivalence;
 pub mod error;
 pub mod fsutil;
 pub mod gate;

@@ -49,3 +49,13 @@ pub fn open(spec: &Spec, name: &str, dir: &Path) -> Result<SharedEngine, Harness
         HarnessError::input(format!("engine {name}: cannot open {}: {e}", dir.display()))
     })
 }
+
+/// An opener for engine `name` that the equivalence runner can call on any dataset directory.
+pub fn opener(spec: &Spec, name: &str) -> Result<crate::equivalence::Opener, HarnessError> {
+    check_name(spec, name)?;
+    let spec = spec.clone();
+    let owned = name.to_string();
+    Ok(crate::equivalence::Opener::new(name, move |dir| {
+        open(&spec, &owned, dir).map_err(|e| audit_engines::EngineError::Other(e.to_string()))
+    }))
+}

@@ -1,0 +1,362 @@
+//! Properties on the contract dataset: the request mix, the edge mix, probes
+//! outside the domain, concurrency and saved regressions. The baseline's
+//! answers are computed once per query and shared by every candidate.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use audit_engines::{Query, SharedEngine};
+use quickcheck::Gen;
+
+use super::cases::{Facts, QueryCase};
+use super::outcome::{self, diff, Outcome};
+use super::regressions::Saved;
+use super::shrink::shrink;
+use super::{
+    replay, small, Counterexample, Opener, Options, Property, PropertyResult, Status, Tally,
+};
+use crate::dataset::{open_db, read_rows};
+use crate::error::HarnessError;
+
+/// Shrinking tries at most this many candidates per failure.
+pub const SHRINK_BUDGET: usize = 2_000;
+
+/// The contract dataset, its facts, the baseline on it and the baseline's answers so far.
+pub struct Context {
+    pub facts: Facts,
+    baseline: SharedEngine,
+    answers: Mutex<HashMap<Query, Outcome>>,
+}
+
+impl Context {
+    pub fn new(opts: &Options, baseline: &Opener) -> Result<Context, HarnessError> {
+        let conn = open_db(&opts.dataset)?;
+        let rows = read_rows(&conn)
+            .map_err(|e| HarnessError::sql(opts.dataset.join(audit_engines::DB_FILE), e))?;
+        let engine = (baseline.open)(&opts.dataset).map_err(|e| {
+            HarnessError::input(format!(
+                "baseline: cannot open {}: {e}",
+                opts.dataset.display()
+            ))
+        })?;
+        Ok(Context {
+            facts: Facts::new(rows, opts.domain.clone()),
+            baseline: engine,
+            answers: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The baseline's answer to `q`, computed once.
+    pub fn expected(&self, q: &Query) -> Outcome {
+        if let Some(o) = self
+            .answers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(q)
+        {
+            return o.clone();
+        }
+        let o = outcome::call_here(&self.baseline, q);
+        self.answers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(q.clone(), o.clone());
+        o
+    }
+
+    /// Computes the baseline's answers to `queries` on all cores.
+    pub fn precompute(&self, queries: &[Query]) {
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let chunk = queries.len().div_ceil(threads).max(1);
+        std::thread::scope(|s| {
+            for part in queries.chunks(chunk) {
+                s.spawn(move || part.iter().for_each(|q| drop(self.expected(q))));
+            }
+        });
+    }
+
+    /// The seeded cases of the mix or edge property: the same for every candidate.
+    pub fn suite(&self, opts: &Options, prop: Property) -> Vec<Query> {
+        let mix_cases = (opts.cases * 2 / 5).max(1) as usize;
+        let seed = prop.seed(opts.seed);
+        let queries = match prop {
+            Property::Mix => crate::mix::stream(&opts.mix, &opts.generator, seed, mix_cases),
+            _ => {
+                let mut g = Gen::from_size_and_seed(100, seed);
+                let n = (opts.cases as usize).saturating_sub(mix_cases).max(1);
+                (0..n).map(|_| self.facts.edge_query(&mut g)).collect()
+            }
+        };
+        self.precompute(&queries);
+        queries
+    }
+
+    /// Queries for the concurrency property: a slice of both suites, answers known.
+    pub fn concurrency_suite(&self, opts: &Options) -> Vec<Query> {
+        let mut g = Gen::from_size_and_seed(100, Property::Concurrency.seed(opts.seed));
+        let mut qs: Vec<Query> = (0..192).map(|_| self.facts.edge_query(&mut g)).collect();
+        qs.extend(crate::mix::stream(
+            &opts.mix,
+            &opts.generator,
+            Property::Concurrency.seed(opts.seed),
+            64,
+        ));
+        self.precompute(&qs);
+        qs
+    }
+
+    /// Probes outside the domain: pages <= 0 and past max_page, and page sizes
+    /// outside the allowed set, on windows that hold rows. Negative sizes (no
+    /// limit) are probed on narrow filters only, so the answers stay small.
+    pub fn outside_domain_suite(&self, opts: &Options) -> Vec<Query> {
+        let f = &self.facts;
+        let now = opts.generator.now;
+        let actor = f.actors.first().copied().unwrap_or(1);
+        let action = f.actions.first().cloned();
+        let windows = [
+            (now - 3_600, now, None, None, true),
+            (i64::MIN, i64::MAX, Some(actor), None, true),
+            (now - 86_400, now, Some(actor), action.clone(), true),
+            (i64::MIN, i64::MAX, None, action, false),
+            (f.min_ts, f.max_ts, None, None, false),
+        ];
+        let max = opts.domain.max_page;
+        let mut qs = Vec::new();
+        for (from_ts, to_ts, actor_id, action, narrow) in windows {
+            let q = |page, page_size| Query {
+                from_ts,
+                to_ts,
+                actor_id,
+                action: action.clone(),
+                page,
+                page_size,
+            };
+            for page in [0, -1, -7, max + 1, max + 500] {
+                qs.push(q(page, opts.domain.page_sizes[0]));
+            }
+            let sizes: &[i64] = if narrow {
+                &[1, 7, 100, 0, -1, -10]
+            } else {
+                &[1, 7, 100, 0]
+            };
+            for &size in sizes {
+                for page in [1, 2, 3] {
+                    qs.push(q(page, size));
+                }
+            }
+        }
+        self.precompute(&qs);
+        qs
+    }
+
+    /// Compares a candidate with the baseline on `suite`, shrinking the first failure.
+    pub fn compare(
+        &self,
+        opts: &Options,
+        c: &Opener,
+        suite: &[Query],
+        prop: Property,
+    ) -> PropertyResult {
+        let start = Instant::now();
+        let seed = prop.seed(opts.seed);
+        let engine = match (c.open)(&opts.dataset) {
+            Ok(e) => e,
+            Err(e) => return cannot_open(opts, c, prop, seed, &e.to_string()),
+        };
+        let in_domain = prop != Property::OutsideDomain;
+        let mut tally = Tally::new();
+        for q in suite {
+            let failure = diff(
+                &self.expected(q),
+                &outcome::call(&engine, q, opts.call_timeout),
+            );
+            tally.record(failure.map(|why| {
+                || {
+                    let s = shrink(
+                        QueryCase(q.clone()),
+                        why,
+                        |cand| {
+                            if in_domain && !opts.domain.contains(&cand.0) {
+                                return None;
+                            }
+                            diff(
+                                &self.expected(&cand.0),
+                                &outcome::call(&engine, &cand.0, opts.call_timeout),
+                            )
+                        },
+                        SHRINK_BUDGET,
+                    );
+                    Counterexample {
+                        query: s.value.0,
+                        dataset: None,
+                        detail: s.why,
+                        shrink_steps: s.steps,
+                        replay: replay(opts, &c.name, prop),
+                    }
+                }
+            }));
+        }
+        finish(c, prop, seed, tally, start)
+    }
+
+    /// Many threads share one instance; each checks its answers against the baseline's.
+    pub fn concurrency(&self, opts: &Options, c: &Opener, suite: &[Query]) -> PropertyResult {
+        let start = Instant::now();
+        let prop = Property::Concurrency;
+        let seed = prop.seed(opts.seed);
+        let engine = match (c.open)(&opts.dataset) {
+            Ok(e) => e,
+            Err(e) => return cannot_open(opts, c, prop, seed, &e.to_string()),
+        };
+        let per_thread = 64usize;
+        let first: Mutex<Option<(Query, String)>> = Mutex::new(None);
+        let failures = std::sync::atomic::AtomicU64::new(0);
+        let barrier = std::sync::Barrier::new(opts.threads);
+        std::thread::scope(|s| {
+            for t in 0..opts.threads {
+                let (engine, first, failures, barrier) = (&engine, &first, &failures, &barrier);
+                s.spawn(move || {
+                    barrier.wait();
+                    for i in 0..per_thread {
+                        let q = &suite[(t * 37 + i * 5) % suite.len()];
+                        if let Some(why) = diff(&self.expected(q), &outcome::call_here(engine, q)) {
+                            failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            first
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .get_or_insert((q.clone(), why));
+                        }
+                    }
+                });
+            }
+        });
+        let failures = failures.into_inner();
+        let counterexample =
+            first
+                .into_inner()
+                .unwrap_or_else(|p| p.into_inner())
+                .map(|(query, why)| {
+                    let alone = diff(&self.expected(&query), &outcome::call_here(&engine, &query))
+                        .is_none();
+                    Counterexample {
+                        detail: format!(
+                            "{why} (under {} threads; {})",
+                            opts.threads,
+                            if alone {
+                                "the same query alone answers correctly: a race"
+                            } else {
+                                "also wrong alone"
+                            }
+                        ),
+                        query,
+                        dataset: None,
+                        shrink_steps: 0,
+                        replay: replay(opts, &c.name, prop),
+                    }
+                });
+        PropertyResult {
+            engine: c.name.clone(),
+            property: prop,
+            status: if failures == 0 {
+                Status::Pass
+            } else {
+                Status::Fail
+            },
+            cases: (opts.threads * per_thread) as u64,
+            failures,
+            seed,
+            counterexample,
+            seconds: start.elapsed().as_secs_f64(),
+        }
+    }
+
+    /// Replays saved counterexamples (contract-dataset queries and small datasets).
+    pub fn replay_regressions(
+        &self,
+        opts: &Options,
+        c: &Opener,
+        saved: &[Saved],
+    ) -> PropertyResult {
+        let start = Instant::now();
+        let prop = Property::Regressions;
+        let engine = match (c.open)(&opts.dataset) {
+            Ok(e) => e,
+            Err(e) => return cannot_open(opts, c, prop, opts.seed, &e.to_string()),
+        };
+        let mut tally = Tally::new();
+        for s in saved {
+            if !opts.strict_domain && !opts.domain.contains(&s.query) {
+                continue;
+            }
+            let failure = match &s.dataset {
+                None => diff(
+                    &self.expected(&s.query),
+                    &outcome::call(&engine, &s.query, opts.call_timeout),
+                ),
+                Some(rows) => small::check_case(opts, c, rows, &s.query).err(),
+            };
+            tally.record(failure.map(|why| {
+                move || Counterexample {
+                    query: s.query.clone(),
+                    dataset: s.dataset.clone(),
+                    detail: format!("{why} (saved from {} {})", s.engine, s.property),
+                    shrink_steps: 0,
+                    replay: replay(opts, &c.name, prop),
+                }
+            }));
+        }
+        finish(c, prop, opts.seed, tally, start)
+    }
+}
+
+/// A result for a property whose tally is complete.
+pub fn finish(c: &Opener, prop: Property, seed: u64, t: Tally, start: Instant) -> PropertyResult {
+    PropertyResult {
+        engine: c.name.clone(),
+        property: prop,
+        status: if t.failures == 0 {
+            Status::Pass
+        } else {
+            Status::Fail
+        },
+        cases: t.cases,
+        failures: t.failures,
+        seed,
+        counterexample: t.first,
+        seconds: start.elapsed().as_secs_f64(),
+    }
+}
+
+/// A candidate that cannot even open the dataset fails the property.
+pub fn cannot_open(
+    opts: &Options,
+    c: &Opener,
+    prop: Property,
+    seed: u64,
+    err: &str,
+) -> PropertyResult {
+    PropertyResult {
+        engine: c.name.clone(),
+        property: prop,
+        status: Status::Fail,
+        cases: 0,
+        failures: 1,
+        seed,
+        counterexample: Some(Counterexample {
+            query: Query {
+                from_ts: 0,
+                to_ts: 0,
+                actor_id: None,
+                action: None,
+                page: 1,
+                page_size: 10,
+            },
+            dataset: None,
+            detail: format!("the engine cannot open the dataset: {err}"),
+            shrink_steps: 0,
+            replay: replay(opts, &c.name, prop),
+        }),
+        seconds: 0.0,
+    }
+}

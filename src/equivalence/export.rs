@@ -1,0 +1,54 @@
+//! `equivalence.csv`: one row per engine and property.
+
+use super::Report;
+
+/// The CSV layout version, bumped whenever a column changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The report as CSV: `schema_version, engine, property, status, cases,
+/// failures, seed, counterexample, detail, replay` (counterexample is the
+/// minimal query as one JSON line, with the dataset when it is a small one).
+pub fn to_csv(report: &Report) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "schema_version",
+        "engine",
+        "property",
+        "status",
+        "cases",
+        "failures",
+        "seed",
+        "counterexample",
+        "detail",
+        "replay",
+    ])?;
+    for r in &report.results {
+        let (ce, detail, replay) = match &r.counterexample {
+            Some(c) => {
+                let ce = match &c.dataset {
+                    None => serde_json::json!({ "query": c.query }),
+                    Some(rows) => serde_json::json!({ "query": c.query, "dataset": rows }),
+                };
+                (ce.to_string(), c.detail.clone(), c.replay.clone())
+            }
+            None => Default::default(),
+        };
+        let status = serde_json::to_value(r.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        w.write_record([
+            SCHEMA_VERSION.to_string(),
+            r.engine.clone(),
+            r.property.name().to_string(),
+            status,
+            r.cases.to_string(),
+            r.failures.to_string(),
+            r.seed.to_string(),
+            ce,
+            detail,
+            replay,
+        ])?;
+    }
+    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+}

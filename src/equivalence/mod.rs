@@ -1,0 +1,399 @@
+//! Equivalence (`audit-harness equiv`, the gate's second stage): randomised
+//! differential testing of candidates against the baseline, with shrunk
+//! counterexamples, metamorphic properties, concurrency, payloads-from-disk,
+//! appends and probes outside the input domain.
+//!
+//! The runner knows engines only as [`Opener`]s, so the tests can hand it
+//! deliberately wrong engines (mutants) exactly as the CLI hands it real ones.
+
+pub mod cases;
+mod contract;
+pub mod export;
+mod metamorphic;
+pub mod outcome;
+pub mod regressions;
+mod scratch;
+pub mod shrink;
+mod small;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use audit_engines::{Domain, EngineError, Query, SharedEngine};
+use serde::Serialize;
+
+use crate::dataset::GenParams;
+use crate::error::HarnessError;
+use crate::spec::MixSpec;
+use cases::SmallRow;
+
+/// How to open an engine on any dataset directory.
+#[derive(Clone)]
+pub struct Opener {
+    pub name: String,
+    #[allow(clippy::type_complexity)]
+    pub open: Arc<dyn Fn(&Path) -> Result<SharedEngine, EngineError> + Send + Sync>,
+}
+
+impl Opener {
+    pub fn new(
+        name: &str,
+        open: impl Fn(&Path) -> Result<SharedEngine, EngineError> + Send + Sync + 'static,
+    ) -> Opener {
+        Opener {
+            name: name.to_string(),
+            open: Arc::new(open),
+        }
+    }
+
+    /// The baseline, the reference every candidate is compared with.
+    pub fn baseline() -> Opener {
+        Opener::new("baseline", |dir| {
+            Ok(Arc::new(audit_engines::baseline::Baseline::open(dir)?) as SharedEngine)
+        })
+    }
+}
+
+/// The properties, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Property {
+    /// Saved counterexamples of earlier runs, replayed first.
+    Regressions,
+    /// Seeded queries from the spec's request mix, on the contract dataset.
+    Mix,
+    /// Seeded queries from the edge mix, on the contract dataset.
+    Edge,
+    /// Generated small datasets with heavy ties, each with a query.
+    SmallDatasets,
+    /// Walking pages until an empty one gives the full ordered answer.
+    Pagination,
+    /// The answers per action partition the answer without an action filter.
+    Partition,
+    /// Many threads share one engine instance.
+    Concurrency,
+    /// A payload rewritten in place shows up; a truncated file is an error.
+    PayloadsFromDisk,
+    /// Rows appended between requests show up as the baseline shows them.
+    Appends,
+    /// Pages and sizes outside the domain answer by SQLite's rules.
+    OutsideDomain,
+}
+
+impl Property {
+    pub const ALL: [Property; 10] = [
+        Property::Regressions,
+        Property::Mix,
+        Property::Edge,
+        Property::SmallDatasets,
+        Property::Pagination,
+        Property::Partition,
+        Property::Concurrency,
+        Property::PayloadsFromDisk,
+        Property::Appends,
+        Property::OutsideDomain,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Property::Regressions => "regressions",
+            Property::Mix => "mix",
+            Property::Edge => "edge",
+            Property::SmallDatasets => "small_datasets",
+            Property::Pagination => "pagination",
+            Property::Partition => "partition",
+            Property::Concurrency => "concurrency",
+            Property::PayloadsFromDisk => "payloads_from_disk",
+            Property::Appends => "appends",
+            Property::OutsideDomain => "outside_domain",
+        }
+    }
+
+    /// The seed this property draws from, derived from the run's seed so that
+    /// every candidate sees the same cases (and shares the baseline's answers).
+    pub fn seed(self, run_seed: u64) -> u64 {
+        let k = Property::ALL.iter().position(|p| *p == self).unwrap_or(0) as u64;
+        run_seed ^ (k + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+}
+
+impl fmt::Display for Property {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Everything a run needs.
+#[derive(Clone)]
+pub struct Options {
+    /// The contract dataset (never modified; scratch copies are made).
+    pub dataset: PathBuf,
+    /// Its generator parameters: the mix's window is anchored on `now`.
+    pub generator: GenParams,
+    pub mix: MixSpec,
+    pub domain: Domain,
+    /// Seeded cases per candidate on the contract dataset (mix and edge together).
+    pub cases: u64,
+    pub small_dataset_cases: u64,
+    pub seed: u64,
+    pub threads: usize,
+    pub strict_domain: bool,
+    /// Saved counterexamples: replayed first, new ones appended.
+    pub regressions: Option<PathBuf>,
+    /// Only these properties (all when empty).
+    pub only: Vec<Property>,
+    /// An engine call that takes longer is a failure ("hang").
+    pub call_timeout: Duration,
+    /// The command line that replays a failure, before `--engines ... --seed ...`.
+    pub replay_prefix: String,
+}
+
+impl Options {
+    /// The spec's settings for the dataset in `dataset`.
+    pub fn from_spec(spec: &crate::spec::Spec, dataset: &Path) -> Result<Options, HarnessError> {
+        let eq = &spec.equivalence;
+        Ok(Options {
+            dataset: dataset.to_path_buf(),
+            generator: spec.dataset.generator.clone(),
+            mix: spec.mix(&eq.mix)?.clone(),
+            domain: spec.domain(),
+            cases: eq.cases,
+            small_dataset_cases: eq.small_dataset_cases,
+            seed: eq.seed,
+            threads: eq.threads as usize,
+            strict_domain: eq.strict_domain,
+            regressions: Some(eq.regressions.clone()),
+            only: Vec::new(),
+            call_timeout: Duration::from_secs(30),
+            replay_prefix: format!(
+                "audit-harness --spec {} --data {} equiv",
+                spec.path.display(),
+                dataset.display()
+            ),
+        })
+    }
+
+    fn wants(&self, p: Property) -> bool {
+        self.only.is_empty() || self.only.contains(&p)
+    }
+}
+
+/// Whether a property held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    /// A divergence outside the domain when not in strict mode.
+    Warn,
+    Fail,
+}
+
+/// The smallest failing case found, and how to replay it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Counterexample {
+    pub query: Query,
+    /// The whole dataset, when the failure is on a generated small one.
+    pub dataset: Option<Vec<SmallRow>>,
+    /// The first differing event and field, with expected and actual values.
+    pub detail: String,
+    pub shrink_steps: usize,
+    pub replay: String,
+}
+
+/// One engine on one property.
+#[derive(Debug, Clone, Serialize)]
+pub struct PropertyResult {
+    pub engine: String,
+    pub property: Property,
+    pub status: Status,
+    pub cases: u64,
+    pub failures: u64,
+    pub seed: u64,
+    pub counterexample: Option<Counterexample>,
+    pub seconds: f64,
+}
+
+/// Everything a run found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub results: Vec<PropertyResult>,
+    pub seconds: f64,
+}
+
+impl Report {
+    pub fn failed(&self) -> Vec<&PropertyResult> {
+        self.results
+            .iter()
+            .filter(|r| r.status == Status::Fail)
+            .collect()
+    }
+
+    /// The exit verdict: a failed property fails the run.
+    pub fn judge(&self) -> Result<(), HarnessError> {
+        let failed = self.failed();
+        if failed.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<String> = failed
+            .iter()
+            .map(|r| format!("{} {}", r.engine, r.property))
+            .collect();
+        Err(HarnessError::failed(format!(
+            "not equivalent: {}",
+            names.join(", ")
+        )))
+    }
+}
+
+/// Builds a result from a property's tally and first (shrunk) counterexample.
+struct Tally {
+    cases: u64,
+    failures: u64,
+    first: Option<Counterexample>,
+}
+
+impl Tally {
+    fn new() -> Tally {
+        Tally {
+            cases: 0,
+            failures: 0,
+            first: None,
+        }
+    }
+
+    fn record(&mut self, failure: Option<impl FnOnce() -> Counterexample>) {
+        self.cases += 1;
+        if let Some(make) = failure {
+            self.failures += 1;
+            if self.first.is_none() {
+                self.first = Some(make());
+            }
+        }
+    }
+}
+
+/// Runs every wanted property for every candidate, printing one line per
+/// result as it lands (via `progress`), and returns the report.
+pub fn run(
+    opts: &Options,
+    candidates: &[Opener],
+    mut progress: impl FnMut(&PropertyResult),
+) -> Result<Report, HarnessError> {
+    if opts.cases == 0 {
+        return Err(HarnessError::input(
+            "--cases 0 is not allowed: expected an integer >= 1",
+        ));
+    }
+    let start = Instant::now();
+    let baseline = Opener::baseline();
+    let mut report = Report::default();
+    let mut push = |r: PropertyResult, report: &mut Report| {
+        progress(&r);
+        report.results.push(r);
+    };
+    let saved = match &opts.regressions {
+        Some(p) => regressions::load(p)?,
+        None => Vec::new(),
+    };
+
+    let ctx = contract::Context::new(opts, &baseline)?;
+    if opts.wants(Property::Regressions) && !saved.is_empty() {
+        for c in candidates {
+            push(ctx.replay_regressions(opts, c, &saved), &mut report);
+        }
+    }
+    for prop in [Property::Mix, Property::Edge] {
+        if opts.wants(prop) {
+            let suite = ctx.suite(opts, prop);
+            for c in candidates {
+                push(ctx.compare(opts, c, &suite, prop), &mut report);
+            }
+        }
+    }
+    if opts.wants(Property::SmallDatasets) {
+        for r in small::run(opts, &baseline, candidates)? {
+            push(r, &mut report);
+        }
+    }
+    for prop in [Property::Pagination, Property::Partition] {
+        if opts.wants(prop) {
+            for c in std::iter::once(&baseline).chain(candidates) {
+                push(metamorphic::run(opts, &ctx, c, prop), &mut report);
+            }
+        }
+    }
+    if opts.wants(Property::Concurrency) {
+        let suite = ctx.concurrency_suite(opts);
+        for c in candidates {
+            push(ctx.concurrency(opts, c, &suite), &mut report);
+        }
+    }
+    for prop in [Property::PayloadsFromDisk, Property::Appends] {
+        if opts.wants(prop) {
+            for c in candidates {
+                push(scratch::run(opts, &ctx, &baseline, c, prop)?, &mut report);
+            }
+        }
+    }
+    if opts.wants(Property::OutsideDomain) {
+        let suite = ctx.outside_domain_suite(opts);
+        for c in candidates {
+            let mut r = ctx.compare(opts, c, &suite, Property::OutsideDomain);
+            if r.status == Status::Fail && !opts.strict_domain {
+                r.status = Status::Warn;
+            }
+            push(r, &mut report);
+        }
+    }
+    if let Some(path) = &opts.regressions {
+        regressions::save_new(path, &report)?;
+    }
+    report.seconds = start.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// The replay command for one engine and property.
+fn replay(opts: &Options, engine: &str, prop: Property) -> String {
+    format!(
+        "{} --engines {engine} --property {prop} --seed {} --cases {} --small-dataset-cases {}",
+        opts.replay_prefix, opts.seed, opts.cases, opts.small_dataset_cases
+    )
+}
+
+/// One line per result: engine, property, status, cases, and the counterexample if any.
+pub fn describe(r: &PropertyResult) -> String {
+    let status = match r.status {
+        Status::Pass => "ok",
+        Status::Warn => "WARN",
+        Status::Fail => "FAIL",
+    };
+    let mut s = format!(
+        "  {:<10} {:<19} {:<4} {:>6} cases {:>5} failures {:>6.2} s  seed {}",
+        r.engine,
+        r.property.name(),
+        status,
+        r.cases,
+        r.failures,
+        r.seconds,
+        r.seed
+    );
+    if let Some(c) = &r.counterexample {
+        s.push_str(&format!(
+            "\n      query   {}\n      differs {}\n      shrunk  in {} step(s)",
+            serde_json::to_string(&c.query).unwrap_or_default(),
+            c.detail,
+            c.shrink_steps
+        ));
+        if let Some(rows) = &c.dataset {
+            s.push_str(&format!(
+                "\n      dataset {} row(s): {}",
+                rows.len(),
+                serde_json::to_string(rows).unwrap_or_default()
+            ));
+        }
+        s.push_str(&format!("\n      replay  {}", c.replay));
+    }
+    s
+}

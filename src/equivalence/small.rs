@@ -1,0 +1,104 @@
+//! Generated small datasets: quickcheck draws a whole dataset (1 to 60 rows,
+//! heavy ties, few actors and actions) with a query; it is written as a real
+//! `audit.db` + `payloads.jsonl` and opened by every engine. A failure shrinks
+//! the dataset and the query together.
+
+use std::path::Path;
+use std::time::Instant;
+
+use audit_engines::{Query, SharedEngine};
+use quickcheck::{Arbitrary, Gen};
+
+use super::cases::{SmallCase, SmallRow};
+use super::contract::{finish, SHRINK_BUDGET};
+use super::outcome::{self, diff};
+use super::shrink::shrink;
+use super::{replay, Counterexample, Opener, Options, Property, PropertyResult, Tally};
+use crate::dataset::write::{write_dataset, NewRow};
+use crate::error::HarnessError;
+
+/// Writes `rows` as a dataset in a new temporary directory.
+fn materialise(rows: &[SmallRow]) -> Result<tempfile::TempDir, String> {
+    let dir = tempfile::Builder::new()
+        .prefix("audit-equiv-")
+        .tempdir()
+        .map_err(|e| format!("temporary directory: {e}"))?;
+    let new: Vec<NewRow> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| r.to_new_row(i))
+        .collect();
+    write_dataset(dir.path(), &new).map_err(|e| e.to_string())?;
+    Ok(dir)
+}
+
+fn open(c: &Opener, dir: &Path) -> Result<SharedEngine, String> {
+    (c.open)(dir).map_err(|e| format!("{} cannot open the dataset: {e}", c.name))
+}
+
+/// `Err(why)` when candidate `c` answers `q` on the dataset `rows` differently from the baseline.
+pub fn check_case(opts: &Options, c: &Opener, rows: &[SmallRow], q: &Query) -> Result<(), String> {
+    let dir = materialise(rows)?;
+    let expected = outcome::call_here(&open(&Opener::baseline(), dir.path())?, q);
+    let engine = open(c, dir.path())?;
+    match diff(&expected, &outcome::call(&engine, q, opts.call_timeout)) {
+        None => Ok(()),
+        Some(why) => Err(why),
+    }
+}
+
+/// Runs `small_dataset_cases` generated datasets through every candidate.
+pub fn run(
+    opts: &Options,
+    baseline: &Opener,
+    candidates: &[Opener],
+) -> Result<Vec<PropertyResult>, HarnessError> {
+    let prop = Property::SmallDatasets;
+    let seed = prop.seed(opts.seed);
+    let start = Instant::now();
+    let mut g = Gen::from_size_and_seed(60, seed);
+    let mut tallies: Vec<Tally> = candidates.iter().map(|_| Tally::new()).collect();
+    for _ in 0..opts.small_dataset_cases {
+        let case = SmallCase::arbitrary(&mut g);
+        let dir = materialise(&case.rows).map_err(HarnessError::input)?;
+        let expected = match (baseline.open)(dir.path()) {
+            Ok(b) => outcome::call_here(&b, &case.query),
+            Err(e) => {
+                return Err(HarnessError::input(format!(
+                    "baseline cannot open a generated dataset: {e}"
+                )))
+            }
+        };
+        for (c, tally) in candidates.iter().zip(tallies.iter_mut()) {
+            let failure = match open(c, dir.path()) {
+                Ok(engine) => diff(
+                    &expected,
+                    &outcome::call(&engine, &case.query, opts.call_timeout),
+                ),
+                Err(e) => Some(e),
+            };
+            tally.record(failure.map(|why| {
+                || {
+                    let s = shrink(
+                        case.clone(),
+                        why,
+                        |cand| check_case(opts, c, &cand.rows, &cand.query).err(),
+                        SHRINK_BUDGET,
+                    );
+                    Counterexample {
+                        query: s.value.query,
+                        dataset: Some(s.value.rows),
+                        detail: s.why,
+                        shrink_steps: s.steps,
+                        replay: replay(opts, &c.name, prop),
+                    }
+                }
+            }));
+        }
+    }
+    Ok(candidates
+        .iter()
+        .zip(tallies)
+        .map(|(c, t)| finish(c, prop, seed, t, start))
+        .collect())
+}
