@@ -56,10 +56,7 @@ fn gen(spec: &Spec, args: GenArgs, data: Option<PathBuf>) -> Result<(), HarnessE
     if let Some(seed) = args.seed {
         p.seed = seed;
     }
-    let out = args
-        .out
-        .or(data)
-        .unwrap_or_else(|| spec.dataset.dir.clone());
+    let out = args.out.or(data).unwrap_or_else(|| spec.dataset.dir.clone());
     if args.if_missing && out.exists() {
         println!("== dataset: {} exists; not regenerating", out.display());
         return Ok(());
@@ -85,12 +82,7 @@ fn run_query(spec: &Spec, dir: &std::path::Path, args: QueryArgs) -> Result<(), 
     let stdout = std::io::stdout();
     if let Some(path) = args.batch {
         let failed = if path.as_os_str() == "-" {
-            query::batch(
-                engine.as_ref(),
-                &domain,
-                std::io::stdin().lock(),
-                stdout.lock(),
-            )?
+            query::batch(engine.as_ref(), &domain, std::io::stdin().lock(), stdout.lock())?
         } else {
             let f = std::fs::File::open(&path).map_err(|e| HarnessError::io(&path, e))?;
             query::batch(engine.as_ref(), &domain, BufReader::new(f), stdout.lock())?
@@ -112,14 +104,11 @@ fn run_query(spec: &Spec, dir: &std::path::Path, args: QueryArgs) -> Result<(), 
         page_size: args.page_size.unwrap_or(domain.page_sizes[0]),
     };
     let line = query::answer_line(engine.as_ref(), &domain, &q)?;
-    writeln!(stdout.lock(), "{line}")
-        .map_err(|e| HarnessError::input(format!("writing the answer: {e}")))
+    writeln!(stdout.lock(), "{line}").map_err(|e| HarnessError::input(format!("writing the answer: {e}")))
 }
 
 fn equiv(spec: &Spec, dir: &std::path::Path, args: EquivArgs) -> Result<(), HarnessError> {
-    let names = args
-        .engines
-        .unwrap_or_else(|| spec.equivalence.engines.clone());
+    let names = args.engines.unwrap_or_else(|| spec.equivalence.engines.clone());
     let candidates = names
         .iter()
         .map(|n| registry::opener(spec, n))

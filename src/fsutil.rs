@@ -15,13 +15,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), HarnessError> {
         .prefix(".tmp-")
         .tempfile_in(dir)
         .map_err(|e| HarnessError::io(dir, e))?;
-    tmp.write_all(bytes)
-        .map_err(|e| HarnessError::io(tmp.path(), e))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| HarnessError::io(tmp.path(), e))?;
-    tmp.persist(path)
-        .map_err(|e| HarnessError::io(path, e.error))?;
+    tmp.write_all(bytes).map_err(|e| HarnessError::io(tmp.path(), e))?;
+    tmp.as_file().sync_all().map_err(|e| HarnessError::io(tmp.path(), e))?;
+    tmp.persist(path).map_err(|e| HarnessError::io(path, e.error))?;
     Ok(())
 }
 

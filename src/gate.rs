@@ -41,15 +41,9 @@ pub fn equivalence_stage(
         opts.seed,
         opts.cases,
         opts.small_dataset_cases,
-        if opts.strict_domain {
-            ", strict domain"
-        } else {
-            ""
-        }
+        if opts.strict_domain { ", strict domain" } else { "" }
     );
-    let report = equivalence::run(opts, candidates, |r| {
-        println!("{}", equivalence::describe(r))
-    })?;
+    let report = equivalence::run(opts, candidates, |r| println!("{}", equivalence::describe(r)))?;
     let cases: u64 = report.results.iter().map(|r| r.cases).sum();
     println!(
         "  {} checks in {:.1} s ({:.0} per second)",
@@ -57,8 +51,7 @@ pub fn equivalence_stage(
         report.seconds,
         cases as f64 / report.seconds.max(1e-9)
     );
-    let csv = equivalence::export::to_csv(&report)
-        .map_err(|e| HarnessError::input(format!("equivalence.csv: {e}")))?;
+    let csv = equivalence::export::to_csv(&report).map_err(|e| HarnessError::input(format!("equivalence.csv: {e}")))?;
     let dir = spec.bench.reports_dir.join(format!(
         "equiv-{}",
         std::time::SystemTime::now()
@@ -74,11 +67,6 @@ pub fn equivalence_stage(
 /// One line per check: `ok`/`FAIL`, its name and what it found.
 pub fn print_checks(checks: &[Check]) {
     for c in checks {
-        println!(
-            "  {:<4} {:<19} {}",
-            if c.ok { "ok" } else { "FAIL" },
-            c.name,
-            c.detail
-        );
+        println!("  {:<4} {:<19} {}", if c.ok { "ok" } else { "FAIL" }, c.name, c.detail);
     }
 }

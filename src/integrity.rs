@@ -75,16 +75,11 @@ pub fn verify(spec: &Spec, dir: &Path) -> Result<Vec<Check>, HarnessError> {
                 },
             ));
         }
-        Err(e) => checks.push(Check::new(
-            "row digest",
-            false,
-            format!("cannot read rows: {e}"),
-        )),
+        Err(e) => checks.push(Check::new("row digest", false, format!("cannot read rows: {e}"))),
     }
 
     let pl_path = dir.join(audit_engines::PAYLOADS_FILE);
-    let (sha, size) =
-        crate::digest::sha256_file(&pl_path).map_err(|e| HarnessError::io(&pl_path, e))?;
+    let (sha, size) = crate::digest::sha256_file(&pl_path).map_err(|e| HarnessError::io(&pl_path, e))?;
     checks.push(Check::new(
         "payloads size",
         size == manifest.payloads_bytes,
@@ -119,17 +114,31 @@ pub fn verify(spec: &Spec, dir: &Path) -> Result<Vec<Check>, HarnessError> {
             "contract",
             manifest.payloads_sha256 == *want,
             if manifest.payloads_sha256 == *want {
-                format!("generated with the spec's parameters; payloads match the pinned sha256 {}", short(want))
+                format!(
+                    "generated with the spec's parameters; payloads match the pinned sha256 {}",
+                    short(want)
+                )
             } else {
-                format!("generated with the spec's parameters but payloads sha256 {} differs from the pinned {}", short(&manifest.payloads_sha256), short(want))
+                format!(
+                    "generated with the spec's parameters but payloads sha256 {} differs from the pinned {}",
+                    short(&manifest.payloads_sha256),
+                    short(want)
+                )
             },
         )),
         (Source::Generated(p), _) => checks.push(Check::new(
             "contract",
             true,
-            format!("generated: {} rows, seed {}, now {} (no pinned digest applies)", p.rows, p.seed, p.now),
+            format!(
+                "generated: {} rows, seed {}, now {} (no pinned digest applies)",
+                p.rows, p.seed, p.now
+            ),
         )),
-        (Source::Adopted, _) => checks.push(Check::new("contract", true, "adopted dataset (no pinned digest applies)".into())),
+        (Source::Adopted, _) => checks.push(Check::new(
+            "contract",
+            true,
+            "adopted dataset (no pinned digest applies)".into(),
+        )),
     }
 
     checks.extend(baseline_checks(spec));
@@ -200,9 +209,6 @@ pub fn judge(checks: &[Check]) -> Result<(), HarnessError> {
     if failed.is_empty() {
         Ok(())
     } else {
-        Err(HarnessError::failed(format!(
-            "integrity broken: {}",
-            failed.join("; ")
-        )))
+        Err(HarnessError::failed(format!("integrity broken: {}", failed.join("; "))))
     }
 }

@@ -8,14 +8,8 @@ use crate::error::HarnessError;
 
 /// Answers one query and returns the answer as one JSON line. Queries outside
 /// the domain are rejected before the engine sees them.
-pub fn answer_line(
-    engine: &dyn Engine,
-    domain: &Domain,
-    q: &Query,
-) -> Result<String, HarnessError> {
-    domain
-        .validate(q)
-        .map_err(|e| HarnessError::input(e.to_string()))?;
+pub fn answer_line(engine: &dyn Engine, domain: &Domain, q: &Query) -> Result<String, HarnessError> {
+    domain.validate(q).map_err(|e| HarnessError::input(e.to_string()))?;
     let page = engine
         .query(q)
         .map_err(|e| HarnessError::failed(format!("engine {} failed: {e}", engine.name())))?;
@@ -33,8 +27,7 @@ pub fn batch(
 ) -> Result<usize, HarnessError> {
     let mut failed = 0;
     for (i, line) in input.lines().enumerate() {
-        let line = line
-            .map_err(|e| HarnessError::input(format!("reading the batch, line {}: {e}", i + 1)))?;
+        let line = line.map_err(|e| HarnessError::input(format!("reading the batch, line {}: {e}", i + 1)))?;
         let answer = serde_json::from_str::<Query>(&line)
             .map_err(|e| HarnessError::input(format!("line {}: not a query: {e}", i + 1)))
             .and_then(|q| answer_line(engine, domain, &q));
@@ -45,8 +38,7 @@ pub fn batch(
                 serde_json::json!({ "error": e.to_string() }).to_string()
             }
         };
-        writeln!(out, "{text}")
-            .map_err(|e| HarnessError::input(format!("writing answers: {e}")))?;
+        writeln!(out, "{text}").map_err(|e| HarnessError::input(format!("writing answers: {e}")))?;
     }
     out.flush()
         .map_err(|e| HarnessError::input(format!("writing answers: {e}")))?;

@@ -32,11 +32,7 @@ pub fn check_name(spec: &Spec, name: &str) -> Result<(), HarnessError> {
     } else {
         Err(HarnessError::input(format!(
             "unknown engine {name:?}: known engines are {}",
-            list(spec)
-                .into_iter()
-                .map(|(n, _)| n)
-                .collect::<Vec<_>>()
-                .join(", ")
+            list(spec).into_iter().map(|(n, _)| n).collect::<Vec<_>>().join(", ")
         )))
     }
 }
@@ -45,9 +41,7 @@ pub fn check_name(spec: &Spec, name: &str) -> Result<(), HarnessError> {
 pub fn open(spec: &Spec, name: &str, dir: &Path) -> Result<SharedEngine, HarnessError> {
     check_name(spec, name)?;
     let info = audit_engines::find(name).expect("check_name accepted it");
-    (info.open)(dir).map_err(|e| {
-        HarnessError::input(format!("engine {name}: cannot open {}: {e}", dir.display()))
-    })
+    (info.open)(dir).map_err(|e| HarnessError::input(format!("engine {name}: cannot open {}: {e}", dir.display())))
 }
 
 /// An opener for engine `name` that the equivalence runner can call on any dataset directory.

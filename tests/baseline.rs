@@ -20,9 +20,7 @@ fn reference(dir: &Path, q: &Query) -> Page {
     let mut stmt = conn.prepare(REFERENCE_SQL).unwrap();
     let events = stmt
         .query_map(
-            rusqlite::params![
-                q.from_ts, q.to_ts, q.actor_id, q.actor_id, q.action, q.action, limit, offset
-            ],
+            rusqlite::params![q.from_ts, q.to_ts, q.actor_id, q.actor_id, q.action, q.action, limit, offset],
             |r| {
                 let off: i64 = r.get(6)?;
                 let len: i64 = r.get(7)?;
@@ -50,29 +48,21 @@ fn model(rows: &[RowMeta], payloads: &[u8], q: &Query) -> Page {
         .iter()
         .filter(|r| q.matches(r.created_at, r.actor_id, &r.action))
         .collect();
-    hits.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+    hits.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.id)));
     let (skip, take) = q.skip_take();
     let events = hits
         .into_iter()
         .skip(skip)
         .take(take.unwrap_or(usize::MAX))
         .map(|r| {
-            let line =
-                &payloads[r.payload_offset as usize..(r.payload_offset + r.payload_len) as usize];
+            let line = &payloads[r.payload_offset as usize..(r.payload_offset + r.payload_len) as usize];
             r.to_event(serde_json::from_slice(line).unwrap())
         })
         .collect();
     Page::new(events)
 }
 
-fn q(
-    from_ts: i64,
-    to_ts: i64,
-    actor_id: Option<i64>,
-    action: Option<&str>,
-    page: i64,
-    page_size: i64,
-) -> Query {
+fn q(from_ts: i64, to_ts: i64, actor_id: Option<i64>, action: Option<&str>, page: i64, page_size: i64) -> Query {
     Query {
         from_ts,
         to_ts,
@@ -92,14 +82,7 @@ fn edge_queries(now: i64) -> Vec<Query> {
         q(i64::MIN, i64::MAX, Some(1896), Some("CREATE"), 1, 10),
         q(now, now - 10, None, None, 1, 10),
         q(1_764_634_557, 1_764_634_557, None, None, 1, 10),
-        q(
-            i64::MIN,
-            i64::MAX,
-            None,
-            Some("'; DROP TABLE audit_events; --"),
-            1,
-            10,
-        ),
+        q(i64::MIN, i64::MAX, None, Some("'; DROP TABLE audit_events; --"), 1, 10),
         q(i64::MIN, i64::MAX, None, Some("%"), 1, 10),
         q(i64::MIN, i64::MAX, None, Some("ÜPDATE"), 1, 10),
         q(i64::MIN, i64::MAX, Some(0), None, 1, 10),
@@ -138,10 +121,7 @@ fn baseline_equals_reference_sql_on_the_default_dataset() {
         assert_eq!(got.count, got.events.len());
         nonempty += usize::from(got.count > 0);
     }
-    assert!(
-        nonempty > 40,
-        "too few non-empty answers ({nonempty}) to mean anything"
-    );
+    assert!(nonempty > 40, "too few non-empty answers ({nonempty}) to mean anything");
 }
 
 fn row(created_at: i64, actor_id: i64, action: &str, n: i64) -> NewRow {
@@ -161,14 +141,7 @@ fn baseline_orders_ties_by_id_descending_on_hand_made_datasets() {
     let dir = tmp.path().join("ties");
     // 25 rows on three timestamps, two actors, two actions.
     let rows: Vec<NewRow> = (0..25)
-        .map(|i| {
-            row(
-                100 + i % 3,
-                1 + i % 2,
-                if i % 4 == 0 { "LOGIN" } else { "UPDATE" },
-                i,
-            )
-        })
+        .map(|i| row(100 + i % 3, 1 + i % 2, if i % 4 == 0 { "LOGIN" } else { "UPDATE" }, i))
         .collect();
     write_dataset(&dir, &rows).unwrap();
     let engine = Baseline::open(&dir).unwrap();
@@ -209,13 +182,7 @@ fn baseline_orders_ties_by_id_descending_on_hand_made_datasets() {
 fn baseline_reports_damaged_files_as_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("d");
-    write_dataset(
-        &dir,
-        &(0..5)
-            .map(|i| row(10 + i, 1, "LOGIN", i))
-            .collect::<Vec<_>>(),
-    )
-    .unwrap();
+    write_dataset(&dir, &(0..5).map(|i| row(10 + i, 1, "LOGIN", i)).collect::<Vec<_>>()).unwrap();
     let engine = Baseline::open(&dir).unwrap();
     let all = q(0, 100, None, None, 1, 10);
     assert_eq!(engine.query(&all).unwrap().count, 5);

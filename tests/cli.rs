@@ -62,15 +62,7 @@ fn queries_outside_the_domain_are_rejected_before_the_engine() {
         ("--page", "2001", "page"),
         ("--page-size", "7", "page_size"),
     ] {
-        let o = harness(&[
-            "--data",
-            &data(),
-            "query",
-            "--engine",
-            "baseline",
-            flag,
-            value,
-        ]);
+        let o = harness(&["--data", &data(), "query", "--engine", "baseline", flag, value]);
         assert_eq!(o.status.code(), Some(2), "{flag} {value}");
         let e = stderr(&o);
         assert!(e.contains(field) && e.contains("allowed"), "{e}");
@@ -88,15 +80,7 @@ fn batch_answers_every_line_in_order_and_marks_bad_ones() {
     ]
     .join("\n");
     let o = harness_stdin(
-        &[
-            "--data",
-            &data(),
-            "query",
-            "--engine",
-            "baseline",
-            "--batch",
-            "-",
-        ],
+        &["--data", &data(), "query", "--engine", "baseline", "--batch", "-"],
         &input,
     );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
@@ -120,23 +104,14 @@ fn batch_answers_every_line_in_order_and_marks_bad_ones() {
 #[test]
 fn bad_input_gets_one_line_and_exit_2() {
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (
-            vec!["--spec", "/nonexistent.toml", "engines"],
-            "/nonexistent.toml",
-        ),
+        (vec!["--spec", "/nonexistent.toml", "engines"], "/nonexistent.toml"),
         (
             vec!["--data", "/nonexistent", "query", "--engine", "baseline"],
             "audit.db",
         ),
-        (
-            vec!["query", "--engine", "nosuch"],
-            "known engines are baseline",
-        ),
+        (vec!["query", "--engine", "nosuch"], "known engines are baseline"),
         (vec!["--data", "/nonexistent", "verify"], "manifest"),
-        (
-            vec!["gen", "--out", "/proc/nope/x", "--rows", "5"],
-            "/proc/nope",
-        ),
+        (vec!["gen", "--out", "/proc/nope/x", "--rows", "5"], "/proc/nope"),
         (vec!["adopt", "/nonexistent"], "audit.db"),
     ];
     for (args, needle) in cases {

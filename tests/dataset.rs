@@ -23,10 +23,7 @@ fn byte_identical_to_cpython_seeding() {
     let py = tmp.path().join("py");
     std::fs::create_dir(&py).unwrap();
     // A clock other than the default's, and a seed other than 1337 in a second run.
-    for (rows, now, seed) in [
-        (3000u64, 1_700_000_000i64, 1337u64),
-        (500, 1_767_225_600, 42),
-    ] {
+    for (rows, now, seed) in [(3000u64, 1_700_000_000i64, 1337u64), (500, 1_767_225_600, 42)] {
         let _ = std::fs::remove_file(py.join("audit.db"));
         let out = std::process::Command::new("python3")
             .arg(common::root().join("tests/python/service_seed.py"))
@@ -51,11 +48,7 @@ fn byte_identical_to_cpython_seeding() {
         let b = std::fs::read(ours.join("payloads.jsonl")).unwrap();
         assert_eq!(a.len(), b.len(), "payload sizes differ");
         assert!(a == b, "payloads.jsonl differs from CPython's");
-        assert_eq!(
-            rows_of(&py),
-            rows_of(&ours),
-            "table rows differ from CPython's"
-        );
+        assert_eq!(rows_of(&py), rows_of(&ours), "table rows differ from CPython's");
     }
 }
 
@@ -69,14 +62,7 @@ fn default_dataset_matches_the_pinned_digest_and_reference_rows() {
     let show = |r: &audit_engines::RowMeta| {
         format!(
             "{}|{}|{}|{}|{}|{}|{}|{}",
-            r.id,
-            r.created_at,
-            r.actor_id,
-            r.action,
-            r.resource_type,
-            r.resource_id,
-            r.payload_offset,
-            r.payload_len
+            r.id, r.created_at, r.actor_id, r.action, r.resource_type, r.resource_id, r.payload_offset, r.payload_len
         )
     };
     assert_eq!(
@@ -120,10 +106,7 @@ fn generation_is_atomic_and_refuses_to_overwrite() {
     assert_eq!(err.exit_code(), 2);
     assert!(err.to_string().contains("--force"), "{err}");
     // --force replaces it with a different generation, leaving no temporary directory.
-    let p2 = GenParams {
-        rows: 30,
-        ..p.clone()
-    };
+    let p2 = GenParams { rows: 30, ..p.clone() };
     dataset::generate(&p2, &out, true).unwrap();
     assert_eq!(dataset::Manifest::read(&out).unwrap().rows, 30);
     let names: Vec<String> = std::fs::read_dir(tmp.path())
@@ -179,8 +162,5 @@ fn adopt_accepts_a_good_dataset_and_lists_every_problem_of_a_bad_one() {
     assert!(err.contains("row 3"), "{err}");
     assert!(err.contains("row 7"), "{err}");
     assert!(err.contains("3 problem(s)"), "{err}");
-    assert!(
-        !bad.join("manifest.json").exists(),
-        "a bad dataset got a manifest"
-    );
+    assert!(!bad.join("manifest.json").exists(), "a bad dataset got a manifest");
 }

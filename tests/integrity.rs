@@ -37,10 +37,7 @@ fn an_untouched_dataset_passes_every_check() {
     assert_eq!(failed(&spec, &tmp.path().join("d")), vec![]);
     let checks = integrity::verify(&spec, &common::default_dataset()).unwrap();
     let contract = checks.iter().find(|c| c.name == "contract").unwrap();
-    assert!(
-        contract.ok && contract.detail.contains("pinned"),
-        "{contract:?}"
-    );
+    assert!(contract.ok && contract.detail.contains("pinned"), "{contract:?}");
     assert!(integrity::judge(&checks).is_ok());
 }
 
@@ -61,8 +58,7 @@ fn each_kind_of_damage_is_named() {
     f.set_len(len - 100).unwrap();
     let bad = failed(&spec, &d);
     assert!(
-        bad.iter()
-            .any(|(n, m)| n == "payloads size" && m.contains("truncated")),
+        bad.iter().any(|(n, m)| n == "payloads size" && m.contains("truncated")),
         "{bad:?}"
     );
 
@@ -82,17 +78,11 @@ fn each_kind_of_damage_is_named() {
     common::copy_dataset(&orig, &d);
     rusqlite::Connection::open(d.join("audit.db"))
         .unwrap()
-        .execute(
-            "UPDATE audit_events SET actor_id = actor_id + 1 WHERE id = 42",
-            [],
-        )
+        .execute("UPDATE audit_events SET actor_id = actor_id + 1 WHERE id = 42", [])
         .unwrap();
     let bad = failed(&spec, &d);
     assert_eq!(bad.len(), 1, "{bad:?}");
-    assert!(
-        bad[0].0 == "row digest" && bad[0].1.contains("edited"),
-        "{bad:?}"
-    );
+    assert!(bad[0].0 == "row digest" && bad[0].1.contains("edited"), "{bad:?}");
 
     let d = tmp.path().join("dropped-index");
     common::copy_dataset(&orig, &d);
@@ -102,10 +92,7 @@ fn each_kind_of_damage_is_named() {
         .unwrap();
     let bad = failed(&spec, &d);
     assert_eq!(bad.len(), 1, "{bad:?}");
-    assert!(
-        bad[0].0 == "schema" && bad[0].1.contains("idx_created_at"),
-        "{bad:?}"
-    );
+    assert!(bad[0].0 == "schema" && bad[0].1.contains("idx_created_at"), "{bad:?}");
 
     let d = tmp.path().join("deleted-row");
     common::copy_dataset(&orig, &d);
@@ -158,17 +145,11 @@ fn an_edited_baseline_is_refused() {
     // A pin that does not match the compiled-in baseline fails the compiled check too.
     let pinned = spec.integrity.baseline_sha256.clone();
     let flipped = format!("sha256:{}", pinned[7..].chars().rev().collect::<String>());
-    std::fs::write(
-        tmp.path().join("harness.toml"),
-        text.replace(&pinned, &flipped),
-    )
-    .unwrap();
+    std::fs::write(tmp.path().join("harness.toml"), text.replace(&pinned, &flipped)).unwrap();
     let spec = Spec::load(&tmp.path().join("harness.toml")).unwrap();
     let checks = integrity::baseline_checks(&spec);
     assert!(
-        checks
-            .iter()
-            .any(|c| c.name == "baseline (compiled)" && !c.ok),
+        checks.iter().any(|c| c.name == "baseline (compiled)" && !c.ok),
         "{checks:?}"
     );
 }

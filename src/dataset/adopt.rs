@@ -48,15 +48,9 @@ pub fn adopt(dir: &Path) -> Result<Manifest, HarnessError> {
                         r.id
                     ));
                 } else if r.payload_offset > 0 && payloads[r.payload_offset as usize - 1] != b'\n' {
-                    problems.push(format!(
-                        "row {}: payload at {off} does not start at a line start",
-                        r.id
-                    ));
+                    problems.push(format!("row {}: payload at {off} does not start at a line start", r.id));
                 } else if let Err(e) = serde_json::from_slice::<serde_json::Value>(line) {
-                    problems.push(format!(
-                        "row {}: payload at {off}+{len} is not JSON: {e}",
-                        r.id
-                    ));
+                    problems.push(format!("row {}: payload at {off}+{len} is not JSON: {e}", r.id));
                 }
             }
             _ => problems.push(format!(

@@ -221,9 +221,7 @@ fn write_files(p: &GenParams, dir: &Path) -> Result<Manifest, HarnessError> {
     {
         let mut insert = tx.prepare(schema::INSERT_SQL).map_err(sql_err)?;
         draw_rows(p, |m, line| {
-            payloads
-                .write_all(line)
-                .map_err(|e| HarnessError::io(&pl_path, e))?;
+            payloads.write_all(line).map_err(|e| HarnessError::io(&pl_path, e))?;
             sha.update(line);
             bytes += line.len() as u64;
             rows.add(&m);
@@ -243,8 +241,7 @@ fn write_files(p: &GenParams, dir: &Path) -> Result<Manifest, HarnessError> {
         })?;
     }
     tx.commit().map_err(sql_err)?;
-    conn.execute_batch("PRAGMA journal_mode = DELETE;")
-        .map_err(sql_err)?;
+    conn.execute_batch("PRAGMA journal_mode = DELETE;").map_err(sql_err)?;
     drop(conn);
     let file = payloads
         .into_inner()

@@ -59,9 +59,8 @@ impl Manifest {
     pub fn read(dir: &Path) -> Result<Manifest, HarnessError> {
         let path = dir.join(MANIFEST_FILE);
         let text = std::fs::read_to_string(&path).map_err(|e| HarnessError::io(&path, e))?;
-        let m: Manifest = serde_json::from_str(&text).map_err(|e| {
-            HarnessError::input(format!("{}: not a dataset manifest: {e}", path.display()))
-        })?;
+        let m: Manifest = serde_json::from_str(&text)
+            .map_err(|e| HarnessError::input(format!("{}: not a dataset manifest: {e}", path.display())))?;
         if m.format != FORMAT {
             return Err(HarnessError::input(format!(
                 "{}: manifest format {} is not supported (this harness reads format {FORMAT})",

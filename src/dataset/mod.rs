@@ -25,8 +25,7 @@ pub fn open_db(dir: &Path) -> Result<Connection, HarnessError> {
             path.display()
         )));
     }
-    Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| HarnessError::sql(&path, e))
+    Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| HarnessError::sql(&path, e))
 }
 
 /// Every row of the table in id order.

@@ -31,10 +31,7 @@ impl PyRandom {
 
     /// `_randbelow(n)` for `1 <= n < 2^32`: rejection sampling on `bit_length(n)` bits.
     pub fn randbelow(&mut self, n: u64) -> u64 {
-        assert!(
-            (1..1 << 32).contains(&n),
-            "randbelow({n}) is outside 1..2^32"
-        );
+        assert!((1..1 << 32).contains(&n), "randbelow({n}) is outside 1..2^32");
         let k = (64 - n.leading_zeros()).min(32);
         loop {
             let r = u64::from(self.getrandbits(k));
@@ -81,9 +78,7 @@ mod tests {
         let v: Vec<i64> = (0..5).map(|_| r.randint(0, 100)).collect();
         assert_eq!(v, [64, 66, 34, 84, 3]);
         let mut r = PyRandom::new(0);
-        let v: String = (0..8)
-            .map(|_| *r.choice(&['a', 'b', 'c', 'd', 'e']))
-            .collect();
+        let v: String = (0..8).map(|_| *r.choice(&['a', 'b', 'c', 'd', 'e'])).collect();
         assert_eq!(v, "ddaceddc");
     }
 }

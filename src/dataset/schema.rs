@@ -21,7 +21,8 @@ pub const INSERT_SQL: &str = "INSERT INTO audit_events
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// Every row in id order, in `RowMeta` column order.
-pub const SELECT_ALL_SQL: &str = "SELECT id, created_at, actor_id, action, resource_type, resource_id, payload_offset, payload_len
+pub const SELECT_ALL_SQL: &str =
+    "SELECT id, created_at, actor_id, action, resource_type, resource_id, payload_offset, payload_len
     FROM audit_events ORDER BY id";
 
 /// (name, declared type, not null, primary key position) of each contract column.
@@ -39,12 +40,9 @@ const COLUMNS: [(&str, &str, bool, i64); 8] = [
 /// Every way the database's schema differs from the contract (empty when it matches).
 pub fn check(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     let mut problems = Vec::new();
-    let mut stmt =
-        conn.prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info('audit_events')")?;
+    let mut stmt = conn.prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info('audit_events')")?;
     let cols: Vec<(String, String, bool, i64)> = stmt
-        .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? != 0, r.get(3)?))
-        })?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? != 0, r.get(3)?)))?
         .collect::<Result<_, _>>()?;
     if cols.is_empty() {
         problems.push("table audit_events is missing".to_string());

@@ -35,7 +35,7 @@ pub fn write_dataset(dir: &Path, rows: &[NewRow]) -> Result<Manifest, HarnessErr
     drop(conn);
     std::fs::File::create(dir.join(audit_engines::PAYLOADS_FILE))
         .map_err(|e| HarnessError::io(dir.join(audit_engines::PAYLOADS_FILE), e))?;
-    append_rows(dir, rows)?;
+    append(dir, rows, false)?;
 
     let conn = super::open_db(dir)?;
     let all = super::read_rows(&conn).map_err(|e| HarnessError::sql(&db_path, e))?;
@@ -43,20 +43,19 @@ pub fn write_dataset(dir: &Path, rows: &[NewRow]) -> Result<Manifest, HarnessErr
     all.iter().for_each(|r| digest.add(r));
     let pl = dir.join(audit_engines::PAYLOADS_FILE);
     let (sha, bytes) = crate::digest::sha256_file(&pl).map_err(|e| HarnessError::io(&pl, e))?;
-    let m = Manifest::new(
-        Source::Adopted,
-        all.len() as u64,
-        bytes,
-        sha,
-        digest.finish(),
-    );
+    let m = Manifest::new(Source::Adopted, all.len() as u64, bytes, sha, digest.finish());
     m.write(dir)?;
     Ok(m)
 }
 
 /// Appends rows as the live service does: each payload line is appended to
-/// `payloads.jsonl`, then its row is inserted with the next id. Returns the new rows.
+/// `payloads.jsonl`, then its row is inserted with the next id, durably.
+/// Returns the new rows.
 pub fn append_rows(dir: &Path, rows: &[NewRow]) -> Result<Vec<RowMeta>, HarnessError> {
+    append(dir, rows, true)
+}
+
+fn append(dir: &Path, rows: &[NewRow], durable: bool) -> Result<Vec<RowMeta>, HarnessError> {
     let db_path = dir.join(audit_engines::DB_FILE);
     let pl_path = dir.join(audit_engines::PAYLOADS_FILE);
     let mut conn = Connection::open(&db_path).map_err(|e| HarnessError::sql(&db_path, e))?;
@@ -64,11 +63,11 @@ pub fn append_rows(dir: &Path, rows: &[NewRow]) -> Result<Vec<RowMeta>, HarnessE
         .append(true)
         .open(&pl_path)
         .map_err(|e| HarnessError::io(&pl_path, e))?;
-    let mut offset = file
-        .metadata()
-        .map_err(|e| HarnessError::io(&pl_path, e))?
-        .len();
+    let mut offset = file.metadata().map_err(|e| HarnessError::io(&pl_path, e))?.len();
     let sql = |e| HarnessError::sql(&db_path, e);
+    if !durable {
+        conn.execute_batch("PRAGMA synchronous = OFF;").map_err(sql)?;
+    }
     let tx = conn.transaction().map_err(sql)?;
     let mut out = Vec::with_capacity(rows.len());
     {
@@ -81,8 +80,7 @@ pub fn append_rows(dir: &Path, rows: &[NewRow]) -> Result<Vec<RowMeta>, HarnessE
         for r in rows {
             let mut line = serde_json::to_vec(&r.payload).expect("a JSON value always serialises");
             line.push(b'\n');
-            file.write_all(&line)
-                .map_err(|e| HarnessError::io(&pl_path, e))?;
+            file.write_all(&line).map_err(|e| HarnessError::io(&pl_path, e))?;
             insert
                 .execute(rusqlite::params![
                     r.created_at,
@@ -107,8 +105,7 @@ pub fn append_rows(dir: &Path, rows: &[NewRow]) -> Result<Vec<RowMeta>, HarnessE
             offset += line.len() as u64;
         }
     }
-    file.sync_data()
-        .map_err(|e| HarnessError::io(&pl_path, e))?;
+    file.sync_data().map_err(|e| HarnessError::io(&pl_path, e))?;
     tx.commit().map_err(sql)?;
     Ok(out)
 }

@@ -95,12 +95,17 @@ impl Arbitrary for QueryCase {
         if q.action.is_some() {
             out.push(with(&|c| c.action = None));
         }
-        // Narrower windows: move either end halfway toward the other, then by one.
+        // Narrower windows: move either end toward the other by half the
+        // width, a quarter, ... down to one second (as quickcheck shrinks integers).
         let (f, t) = (q.from_ts as i128, q.to_ts as i128);
+        let mut d = (t - f) / 2;
+        while f < t && d > 0 {
+            let (from, to) = ((f + d) as i64, (t - d) as i64);
+            out.push(with(&|c| c.from_ts = from));
+            out.push(with(&|c| c.to_ts = to));
+            d /= 2;
+        }
         if f < t {
-            let mid = ((f + t) / 2) as i64;
-            out.push(with(&|c| c.from_ts = mid));
-            out.push(with(&|c| c.to_ts = mid));
             out.push(with(&|c| c.from_ts = q.from_ts + 1));
             out.push(with(&|c| c.to_ts = q.to_ts - 1));
         }
@@ -202,11 +207,7 @@ impl Facts {
                 } else {
                     pick(g, &self.tied_seconds)
                 };
-                let act = if bool::arbitrary(g) {
-                    None
-                } else {
-                    maybe(g, action)
-                };
+                let act = if bool::arbitrary(g) { None } else { maybe(g, action) };
                 q(t, t + range(g, 0, 1), None, act, 1)
             }
             // Reversed windows answer nothing.
@@ -250,23 +251,13 @@ impl Facts {
             8 => {
                 let n = self.rows.len() as i64;
                 let last = ((n + size - 1) / size).clamp(1, self.domain.max_page);
-                q(
-                    i64::MIN,
-                    i64::MAX,
-                    None,
-                    None,
-                    (last - range(g, 0, 2)).max(1),
-                )
+                q(i64::MIN, i64::MAX, None, None, (last - range(g, 0, 2)).max(1))
             }
             // Windows of random width anywhere in the data.
             _ => {
                 let (from, to) = self.window(g);
                 let act = maybe(g, action);
-                let filter = if bool::arbitrary(g) {
-                    Some(actor)
-                } else {
-                    None
-                };
+                let filter = if bool::arbitrary(g) { Some(actor) } else { None };
                 q(from, to, filter, act, range(g, 1, 20))
             }
         }
@@ -275,10 +266,7 @@ impl Facts {
     /// A window inside the data's range, anywhere from one second to all of it.
     fn window(&self, g: &mut Gen) -> (i64, i64) {
         let a = range(g, self.min_ts - 10, self.max_ts + 10);
-        let width = pick(
-            g,
-            &[0, 1, 60, 3600, 86_400, 604_800, self.max_ts - self.min_ts],
-        );
+        let width = pick(g, &[0, 1, 60, 3600, 86_400, 604_800, self.max_ts - self.min_ts]);
         (a, a.saturating_add(width))
     }
 }
@@ -376,16 +364,8 @@ impl Arbitrary for SmallCase {
         SmallCase {
             query: Query {
                 from_ts: a.min(b),
-                to_ts: if range(g, 0, 9) == 0 {
-                    a.min(b) - 1
-                } else {
-                    a.max(b)
-                },
-                actor_id: if bool::arbitrary(g) {
-                    Some(range(g, 0, 4))
-                } else {
-                    None
-                },
+                to_ts: if range(g, 0, 9) == 0 { a.min(b) - 1 } else { a.max(b) },
+                actor_id: if bool::arbitrary(g) { Some(range(g, 0, 4)) } else { None },
                 action: if bool::arbitrary(g) {
                     Some(pick(g, &["LOGIN", "UPDATE", "DELETE", "NOPE"]).to_string())
                 } else {
@@ -398,26 +378,86 @@ impl Arbitrary for SmallCase {
         }
     }
 
-    /// Fewer rows first (quickcheck's vector shrinking), then simpler rows,
-    /// then a simpler query.
+    /// Big steps first (drop the rows the query cannot see, simplify every row
+    /// at once), then a simpler query (a lower page needs fewer rows), then
+    /// quickcheck's vector shrinking (fewer rows, simpler rows).
     fn shrink(&self) -> Box<dyn Iterator<Item = SmallCase>> {
-        let query = self.query.clone();
-        let rows = self.rows.clone();
-        let fewer = self
+        let mut bulk = Vec::new();
+        let q = &self.query;
+        let seen: Vec<SmallRow> = self
             .rows
-            .shrink()
-            .filter(|r| !r.is_empty())
-            .map(move |rows| SmallCase {
+            .iter()
+            .filter(|r| q.matches(r.created_at, r.actor_id, &r.action))
+            .cloned()
+            .collect();
+        if !seen.is_empty() && seen.len() < self.rows.len() {
+            bulk.push(seen);
+        }
+        let simplified: [fn(&SmallRow) -> SmallRow; 3] = [
+            |r| SmallRow {
+                payload: json!({}),
+                ..r.clone()
+            },
+            |r| SmallRow {
+                actor_id: 1,
+                ..r.clone()
+            },
+            |r| SmallRow {
+                action: SMALL_ACTIONS[0].into(),
+                ..r.clone()
+            },
+        ];
+        for f in simplified {
+            let rows: Vec<SmallRow> = self.rows.iter().map(f).collect();
+            if rows != self.rows {
+                bulk.push(rows);
+            }
+        }
+        let query = self.query.clone();
+        let mut bulk: Vec<SmallCase> = bulk
+            .into_iter()
+            .map(|rows| SmallCase {
                 rows,
                 query: query.clone(),
-            });
-        let rows2 = rows.clone();
-        let simpler_query = QueryCase(self.query.clone())
-            .shrink()
-            .map(move |q| SmallCase {
-                rows: rows2.clone(),
-                query: q.0,
-            });
-        Box::new(fewer.chain(simpler_query))
+            })
+            .collect();
+        // The same page one page earlier: drop the newest page_size rows the query sees.
+        if q.page > 1 && q.page_size > 0 {
+            let mut seen: Vec<usize> = (0..self.rows.len())
+                .filter(|&i| q.matches(self.rows[i].created_at, self.rows[i].actor_id, &self.rows[i].action))
+                .collect();
+            seen.sort_by_key(|&i| std::cmp::Reverse((self.rows[i].created_at, i)));
+            let drop: Vec<usize> = seen.into_iter().take(q.page_size as usize).collect();
+            let rows: Vec<SmallRow> = self
+                .rows
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !drop.contains(i))
+                .map(|(_, r)| r.clone())
+                .collect();
+            if !rows.is_empty() {
+                bulk.insert(
+                    0,
+                    SmallCase {
+                        rows,
+                        query: Query {
+                            page: q.page - 1,
+                            ..q.clone()
+                        },
+                    },
+                );
+            }
+        }
+        let query = self.query.clone();
+        let fewer = self.rows.shrink().filter(|r| !r.is_empty()).map(move |rows| SmallCase {
+            rows,
+            query: query.clone(),
+        });
+        let rows = self.rows.clone();
+        let simpler_query = QueryCase(self.query.clone()).shrink().map(move |q| SmallCase {
+            rows: rows.clone(),
+            query: q.0,
+        });
+        Box::new(bulk.into_iter().chain(simpler_query).chain(fewer))
     }
 }

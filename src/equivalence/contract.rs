@@ -13,9 +13,7 @@ use super::cases::{Facts, QueryCase};
 use super::outcome::{self, diff, Outcome};
 use super::regressions::Saved;
 use super::shrink::shrink;
-use super::{
-    replay, small, Counterexample, Opener, Options, Property, PropertyResult, Status, Tally,
-};
+use super::{replay, small, Counterexample, Opener, Options, Property, PropertyResult, Status, Tally};
 use crate::dataset::{open_db, read_rows};
 use crate::error::HarnessError;
 
@@ -32,14 +30,9 @@ pub struct Context {
 impl Context {
     pub fn new(opts: &Options, baseline: &Opener) -> Result<Context, HarnessError> {
         let conn = open_db(&opts.dataset)?;
-        let rows = read_rows(&conn)
-            .map_err(|e| HarnessError::sql(opts.dataset.join(audit_engines::DB_FILE), e))?;
-        let engine = (baseline.open)(&opts.dataset).map_err(|e| {
-            HarnessError::input(format!(
-                "baseline: cannot open {}: {e}",
-                opts.dataset.display()
-            ))
-        })?;
+        let rows = read_rows(&conn).map_err(|e| HarnessError::sql(opts.dataset.join(audit_engines::DB_FILE), e))?;
+        let engine = (baseline.open)(&opts.dataset)
+            .map_err(|e| HarnessError::input(format!("baseline: cannot open {}: {e}", opts.dataset.display())))?;
         Ok(Context {
             facts: Facts::new(rows, opts.domain.clone()),
             baseline: engine,
@@ -49,12 +42,7 @@ impl Context {
 
     /// The baseline's answer to `q`, computed once.
     pub fn expected(&self, q: &Query) -> Outcome {
-        if let Some(o) = self
-            .answers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(q)
-        {
+        if let Some(o) = self.answers.lock().unwrap_or_else(|p| p.into_inner()).get(q) {
             return o.clone();
         }
         let o = outcome::call_here(&self.baseline, q);
@@ -151,13 +139,7 @@ impl Context {
     }
 
     /// Compares a candidate with the baseline on `suite`, shrinking the first failure.
-    pub fn compare(
-        &self,
-        opts: &Options,
-        c: &Opener,
-        suite: &[Query],
-        prop: Property,
-    ) -> PropertyResult {
+    pub fn compare(&self, opts: &Options, c: &Opener, suite: &[Query], prop: Property) -> PropertyResult {
         let start = Instant::now();
         let seed = prop.seed(opts.seed);
         let engine = match (c.open)(&opts.dataset) {
@@ -167,10 +149,12 @@ impl Context {
         let in_domain = prop != Property::OutsideDomain;
         let mut tally = Tally::new();
         for q in suite {
-            let failure = diff(
-                &self.expected(q),
-                &outcome::call(&engine, q, opts.call_timeout),
-            );
+            let failure = diff(&self.expected(q), &outcome::call(&engine, q, opts.call_timeout));
+            if let Some(why) = failure.as_ref().filter(|w| outcome::is_hang(w)) {
+                let ce = hung(opts, c, prop, q, why);
+                tally.record(Some(move || ce));
+                break;
+            }
             tally.record(failure.map(|why| {
                 || {
                     let s = shrink(
@@ -213,14 +197,19 @@ impl Context {
         let first: Mutex<Option<(Query, String)>> = Mutex::new(None);
         let failures = std::sync::atomic::AtomicU64::new(0);
         let barrier = std::sync::Barrier::new(opts.threads);
+        let stop = std::sync::atomic::AtomicBool::new(false);
         std::thread::scope(|s| {
             for t in 0..opts.threads {
-                let (engine, first, failures, barrier) = (&engine, &first, &failures, &barrier);
+                let (engine, first, failures, barrier, stop) = (&engine, &first, &failures, &barrier, &stop);
                 s.spawn(move || {
                     barrier.wait();
                     for i in 0..per_thread {
+                        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                            break;
+                        }
                         let q = &suite[(t * 37 + i * 5) % suite.len()];
-                        if let Some(why) = diff(&self.expected(q), &outcome::call_here(engine, q)) {
+                        if let Some(why) = diff(&self.expected(q), &outcome::call(engine, q, opts.call_timeout)) {
+                            stop.fetch_or(outcome::is_hang(&why), std::sync::atomic::Ordering::Relaxed);
                             failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             first
                                 .lock()
@@ -232,37 +221,31 @@ impl Context {
             }
         });
         let failures = failures.into_inner();
-        let counterexample =
-            first
-                .into_inner()
-                .unwrap_or_else(|p| p.into_inner())
-                .map(|(query, why)| {
-                    let alone = diff(&self.expected(&query), &outcome::call_here(&engine, &query))
-                        .is_none();
-                    Counterexample {
-                        detail: format!(
-                            "{why} (under {} threads; {})",
-                            opts.threads,
-                            if alone {
-                                "the same query alone answers correctly: a race"
-                            } else {
-                                "also wrong alone"
-                            }
-                        ),
-                        query,
-                        dataset: None,
-                        shrink_steps: 0,
-                        replay: replay(opts, &c.name, prop),
-                    }
-                });
+        let counterexample = first
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .map(|(query, why)| {
+                let alone = diff(&self.expected(&query), &outcome::call_here(&engine, &query)).is_none();
+                Counterexample {
+                    detail: format!(
+                        "{why} (under {} threads; {})",
+                        opts.threads,
+                        if alone {
+                            "the same query alone answers correctly: a race"
+                        } else {
+                            "also wrong alone"
+                        }
+                    ),
+                    query,
+                    dataset: None,
+                    shrink_steps: 0,
+                    replay: replay(opts, &c.name, prop),
+                }
+            });
         PropertyResult {
             engine: c.name.clone(),
             property: prop,
-            status: if failures == 0 {
-                Status::Pass
-            } else {
-                Status::Fail
-            },
+            status: if failures == 0 { Status::Pass } else { Status::Fail },
             cases: (opts.threads * per_thread) as u64,
             failures,
             seed,
@@ -272,12 +255,7 @@ impl Context {
     }
 
     /// Replays saved counterexamples (contract-dataset queries and small datasets).
-    pub fn replay_regressions(
-        &self,
-        opts: &Options,
-        c: &Opener,
-        saved: &[Saved],
-    ) -> PropertyResult {
+    pub fn replay_regressions(&self, opts: &Options, c: &Opener, saved: &[Saved]) -> PropertyResult {
         let start = Instant::now();
         let prop = Property::Regressions;
         let engine = match (c.open)(&opts.dataset) {
@@ -310,16 +288,24 @@ impl Context {
     }
 }
 
+/// The counterexample for an engine that stopped answering: not shrunk, since
+/// every further call could hang too.
+pub fn hung(opts: &Options, c: &Opener, prop: Property, q: &Query, why: &str) -> Counterexample {
+    Counterexample {
+        query: q.clone(),
+        dataset: None,
+        detail: format!("{why}; {} was not asked again in this property", c.name),
+        shrink_steps: 0,
+        replay: replay(opts, &c.name, prop),
+    }
+}
+
 /// A result for a property whose tally is complete.
 pub fn finish(c: &Opener, prop: Property, seed: u64, t: Tally, start: Instant) -> PropertyResult {
     PropertyResult {
         engine: c.name.clone(),
         property: prop,
-        status: if t.failures == 0 {
-            Status::Pass
-        } else {
-            Status::Fail
-        },
+        status: if t.failures == 0 { Status::Pass } else { Status::Fail },
         cases: t.cases,
         failures: t.failures,
         seed,
@@ -329,13 +315,7 @@ pub fn finish(c: &Opener, prop: Property, seed: u64, t: Tally, start: Instant) -
 }
 
 /// A candidate that cannot even open the dataset fails the property.
-pub fn cannot_open(
-    opts: &Options,
-    c: &Opener,
-    prop: Property,
-    seed: u64,
-    err: &str,
-) -> PropertyResult {
+pub fn cannot_open(opts: &Options, c: &Opener, prop: Property, seed: u64, err: &str) -> PropertyResult {
     PropertyResult {
         engine: c.name.clone(),
         property: prop,

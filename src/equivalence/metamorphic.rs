@@ -83,13 +83,7 @@ fn key(e: &Event) -> (i64, i64) {
 }
 
 /// Why pagination does not hold for `q`, if it does not.
-fn pagination(
-    ctx: &Context,
-    opts: &Options,
-    engine: &SharedEngine,
-    q: &Query,
-    fetched: &mut u64,
-) -> Option<String> {
+fn pagination(ctx: &Context, opts: &Options, engine: &SharedEngine, q: &Query, fetched: &mut u64) -> Option<String> {
     let mut want: Vec<(i64, i64)> = ctx
         .facts
         .rows
@@ -121,14 +115,8 @@ fn pagination(
                 key(&w[1])
             ));
         }
-        if let Some(e) = all
-            .iter()
-            .find(|e| !q.matches(e.created_at, e.actor_id, &e.action))
-        {
-            return Some(format!(
-                "at size {size}: event id {} does not match the filter",
-                e.id
-            ));
+        if let Some(e) = all.iter().find(|e| !q.matches(e.created_at, e.actor_id, &e.action)) {
+            return Some(format!("at size {size}: event id {} does not match the filter", e.id));
         }
         let got: Vec<(i64, i64)> = all.iter().map(key).collect();
         if got != want {
@@ -142,9 +130,7 @@ fn pagination(
         match &first {
             None => first = Some((size, all)),
             Some((s0, a0)) if *a0 != all => {
-                return Some(format!(
-                    "walking at size {size} gives other events than at size {s0}"
-                ));
+                return Some(format!("walking at size {size} gives other events than at size {s0}"));
             }
             _ => {}
         }
@@ -153,13 +139,7 @@ fn pagination(
 }
 
 /// Why the partition by action does not hold for `q`, if it does not.
-fn partition(
-    ctx: &Context,
-    opts: &Options,
-    engine: &SharedEngine,
-    q: &Query,
-    fetched: &mut u64,
-) -> Option<String> {
+fn partition(ctx: &Context, opts: &Options, engine: &SharedEngine, q: &Query, fetched: &mut u64) -> Option<String> {
     let size = *opts.domain.page_sizes.iter().max().unwrap_or(&50);
     let whole = match walk(
         engine,

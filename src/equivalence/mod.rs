@@ -14,7 +14,7 @@ pub mod outcome;
 pub mod regressions;
 mod scratch;
 pub mod shrink;
-mod small;
+pub mod small;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -224,10 +224,7 @@ pub struct Report {
 
 impl Report {
     pub fn failed(&self) -> Vec<&PropertyResult> {
-        self.results
-            .iter()
-            .filter(|r| r.status == Status::Fail)
-            .collect()
+        self.results.iter().filter(|r| r.status == Status::Fail).collect()
     }
 
     /// The exit verdict: a failed property fails the run.
@@ -236,14 +233,8 @@ impl Report {
         if failed.is_empty() {
             return Ok(());
         }
-        let names: Vec<String> = failed
-            .iter()
-            .map(|r| format!("{} {}", r.engine, r.property))
-            .collect();
-        Err(HarnessError::failed(format!(
-            "not equivalent: {}",
-            names.join(", ")
-        )))
+        let names: Vec<String> = failed.iter().map(|r| format!("{} {}", r.engine, r.property)).collect();
+        Err(HarnessError::failed(format!("not equivalent: {}", names.join(", "))))
     }
 }
 
@@ -288,10 +279,11 @@ pub fn run(
     }
     let start = Instant::now();
     let baseline = Opener::baseline();
-    let mut report = Report::default();
-    let mut push = |r: PropertyResult, report: &mut Report| {
-        progress(&r);
-        report.results.push(r);
+    let mut out = Collector {
+        report: Report::default(),
+        hung: Vec::new(),
+        seed: opts.seed,
+        progress: &mut progress,
     };
     let saved = match &opts.regressions {
         Some(p) => regressions::load(p)?,
@@ -301,57 +293,103 @@ pub fn run(
     let ctx = contract::Context::new(opts, &baseline)?;
     if opts.wants(Property::Regressions) && !saved.is_empty() {
         for c in candidates {
-            push(ctx.replay_regressions(opts, c, &saved), &mut report);
+            out.push(ctx.replay_regressions(opts, c, &saved));
         }
     }
     for prop in [Property::Mix, Property::Edge] {
         if opts.wants(prop) {
             let suite = ctx.suite(opts, prop);
-            for c in candidates {
-                push(ctx.compare(opts, c, &suite, prop), &mut report);
+            for c in out.live(candidates, prop) {
+                out.push(ctx.compare(opts, &c, &suite, prop));
             }
         }
     }
     if opts.wants(Property::SmallDatasets) {
-        for r in small::run(opts, &baseline, candidates)? {
-            push(r, &mut report);
+        for r in small::run(opts, &baseline, &out.live(candidates, Property::SmallDatasets))? {
+            out.push(r);
         }
     }
     for prop in [Property::Pagination, Property::Partition] {
         if opts.wants(prop) {
-            for c in std::iter::once(&baseline).chain(candidates) {
-                push(metamorphic::run(opts, &ctx, c, prop), &mut report);
+            for c in std::iter::once(baseline.clone()).chain(out.live(candidates, prop)) {
+                out.push(metamorphic::run(opts, &ctx, &c, prop));
             }
         }
     }
     if opts.wants(Property::Concurrency) {
         let suite = ctx.concurrency_suite(opts);
-        for c in candidates {
-            push(ctx.concurrency(opts, c, &suite), &mut report);
+        for c in out.live(candidates, Property::Concurrency) {
+            out.push(ctx.concurrency(opts, &c, &suite));
         }
     }
     for prop in [Property::PayloadsFromDisk, Property::Appends] {
         if opts.wants(prop) {
-            for c in candidates {
-                push(scratch::run(opts, &ctx, &baseline, c, prop)?, &mut report);
+            for c in out.live(candidates, prop) {
+                out.push(scratch::run(opts, &ctx, &baseline, &c, prop)?);
             }
         }
     }
     if opts.wants(Property::OutsideDomain) {
         let suite = ctx.outside_domain_suite(opts);
-        for c in candidates {
-            let mut r = ctx.compare(opts, c, &suite, Property::OutsideDomain);
+        for c in out.live(candidates, Property::OutsideDomain) {
+            let mut r = ctx.compare(opts, &c, &suite, Property::OutsideDomain);
             if r.status == Status::Fail && !opts.strict_domain {
                 r.status = Status::Warn;
             }
-            push(r, &mut report);
+            out.push(r);
         }
     }
+    let mut report = out.report;
     if let Some(path) = &opts.regressions {
         regressions::save_new(path, &report)?;
     }
     report.seconds = start.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Collects results as they land, and remembers engines that hung so that
+/// later properties do not wait on them again.
+struct Collector<'a> {
+    report: Report,
+    hung: Vec<(String, Counterexample)>,
+    seed: u64,
+    progress: &'a mut dyn FnMut(&PropertyResult),
+}
+
+impl Collector<'_> {
+    fn push(&mut self, r: PropertyResult) {
+        if let Some(c) = r.counterexample.as_ref().filter(|c| outcome::is_hang(&c.detail)) {
+            if !self.hung.iter().any(|(n, _)| *n == r.engine) {
+                self.hung.push((r.engine.clone(), c.clone()));
+            }
+        }
+        (self.progress)(&r);
+        self.report.results.push(r);
+    }
+
+    /// The candidates still answering; each hung one gets a failed result for `prop` instead.
+    fn live(&mut self, candidates: &[Opener], prop: Property) -> Vec<Opener> {
+        let mut live = Vec::new();
+        for c in candidates {
+            match self.hung.iter().find(|(n, _)| *n == c.name).map(|(_, ce)| ce.clone()) {
+                None => live.push(c.clone()),
+                Some(ce) => self.push(PropertyResult {
+                    engine: c.name.clone(),
+                    property: prop,
+                    status: Status::Fail,
+                    cases: 0,
+                    failures: 1,
+                    seed: prop.seed(self.seed),
+                    counterexample: Some(Counterexample {
+                        detail: format!("not run: the engine hung earlier ({})", ce.detail),
+                        ..ce
+                    }),
+                    seconds: 0.0,
+                }),
+            }
+        }
+        live
+    }
 }
 
 /// The replay command for one engine and property.

@@ -15,27 +15,29 @@ pub fn call(engine: &SharedEngine, q: &Query, timeout: Duration) -> Outcome {
     let (tx, rx) = mpsc::channel();
     let e = engine.clone();
     let query = q.clone();
-    let spawned = std::thread::Builder::new()
-        .name("engine-call".into())
-        .spawn(move || {
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.query(&query)));
-            let _ = tx.send(match r {
-                Ok(Ok(page)) => Ok(page),
-                Ok(Err(err)) => Err(format!("error: {err}")),
-                Err(p) => Err(format!("panic: {}", panic_text(&p))),
-            });
+    let spawned = std::thread::Builder::new().name("engine-call".into()).spawn(move || {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.query(&query)));
+        let _ = tx.send(match r {
+            Ok(Ok(page)) => Ok(page),
+            Ok(Err(err)) => Err(format!("error: {err}")),
+            Err(p) => Err(format!("panic: {}", panic_text(&p))),
         });
+    });
     if let Err(e) = spawned {
         return Err(format!("cannot start a thread: {e}"));
     }
     match rx.recv_timeout(timeout) {
         Ok(o) => o,
-        Err(_) => Err(format!(
-            "hang: no answer within {:.1} s",
-            timeout.as_secs_f64()
-        )),
+        Err(_) => Err(format!("hang: no answer within {:.1} s", timeout.as_secs_f64())),
     }
 }
+
+/// Whether a failure is a time-out: the engine is then not asked again in this property.
+pub fn is_hang(why: &str) -> bool {
+    why.contains(HANG)
+}
+
+const HANG: &str = "hang: no answer within";
 
 /// Calls `engine` on the current thread, turning a panic into an error.
 pub fn call_here(engine: &SharedEngine, q: &Query) -> Outcome {
@@ -82,21 +84,13 @@ fn diff_pages(a: &Page, b: &Page) -> Option<String> {
             return at("id", x.id.to_string(), y.id.to_string());
         }
         if x.created_at != y.created_at {
-            return at(
-                "created_at",
-                x.created_at.to_string(),
-                y.created_at.to_string(),
-            );
+            return at("created_at", x.created_at.to_string(), y.created_at.to_string());
         }
         if x.actor_id != y.actor_id {
             return at("actor_id", x.actor_id.to_string(), y.actor_id.to_string());
         }
         if x.action != y.action {
-            return at(
-                "action",
-                format!("{:?}", x.action),
-                format!("{:?}", y.action),
-            );
+            return at("action", format!("{:?}", x.action), format!("{:?}", y.action));
         }
         if x.resource_type != y.resource_type {
             return at(
@@ -185,10 +179,7 @@ mod tests {
 
     #[test]
     fn diff_names_the_first_differing_event_and_field() {
-        let a = Page::new(vec![
-            ev(3, json!({"a": 1})),
-            ev(2, json!({"a": [1, {"b": "x"}]})),
-        ]);
+        let a = Page::new(vec![ev(3, json!({"a": 1})), ev(2, json!({"a": [1, {"b": "x"}]}))]);
         assert_eq!(diff(&Ok(a.clone()), &Ok(a.clone())), None);
         let mut b = a.clone();
         b.events[1].payload = json!({"a": [1, {"b": "y"}]});
@@ -208,16 +199,11 @@ mod tests {
         );
         let mut e = a.clone();
         e.count = 3;
-        assert_eq!(
-            diff(&Ok(a.clone()), &Ok(e)).unwrap(),
-            "count: expected 2, actual 3"
-        );
+        assert_eq!(diff(&Ok(a.clone()), &Ok(e)).unwrap(), "count: expected 2, actual 3");
         assert!(diff(&Ok(a.clone()), &Err("error: x".into()))
             .unwrap()
             .contains("engine failed"));
-        assert!(diff(&Err("error: x".into()), &Ok(a))
-            .unwrap()
-            .contains("stale"));
+        assert!(diff(&Err("error: x".into()), &Ok(a)).unwrap().contains("stale"));
         assert_eq!(diff(&Err("x".into()), &Err("y".into())), None);
     }
 }

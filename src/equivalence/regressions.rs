@@ -29,12 +29,7 @@ pub fn load(path: &Path) -> Result<Vec<Saved>, HarnessError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => {
-            return Err(HarnessError::input(format!(
-                "regressions file {}: {e}",
-                path.display()
-            )))
-        }
+        Err(e) => return Err(HarnessError::input(format!("regressions file {}: {e}", path.display()))),
     };
     text.lines()
         .enumerate()
@@ -92,6 +87,5 @@ pub fn save_new(path: &Path, report: &Report) -> Result<(), HarnessError> {
         .append(true)
         .open(path)
         .map_err(|e| HarnessError::io(path, e))?;
-    f.write_all(text.as_bytes())
-        .map_err(|e| HarnessError::io(path, e))
+    f.write_all(text.as_bytes()).map_err(|e| HarnessError::io(path, e))
 }

@@ -25,8 +25,7 @@ fn scratch_copy(src: &Path) -> Result<tempfile::TempDir, HarnessError> {
         .tempdir()
         .map_err(|e| HarnessError::input(format!("cannot create a scratch directory: {e}")))?;
     for f in [audit_engines::DB_FILE, audit_engines::PAYLOADS_FILE] {
-        std::fs::copy(src.join(f), dir.path().join(f))
-            .map_err(|e| HarnessError::io(src.join(f), e))?;
+        std::fs::copy(src.join(f), dir.path().join(f)).map_err(|e| HarnessError::io(src.join(f), e))?;
     }
     Ok(dir)
 }
@@ -55,8 +54,7 @@ pub fn run(
         Ok(e) => e,
         Err(e) => return Ok(cannot_open(opts, c, prop, seed, &e.to_string())),
     };
-    let base =
-        (baseline.open)(dir.path()).map_err(|e| HarnessError::input(format!("baseline: {e}")))?;
+    let base = (baseline.open)(dir.path()).map_err(|e| HarnessError::input(format!("baseline: {e}")))?;
     let mut tally = Tally::new();
     let check = |step: &str, q: &Query, tally: &mut Tally| {
         let expected = outcome::call_here(&base, q);
@@ -72,9 +70,9 @@ pub fn run(
         }));
     };
     match prop {
-        Property::PayloadsFromDisk => payloads_from_disk(ctx, dir.path(), &engine, &mut |s, q| {
-            check(s, q, &mut tally)
-        })?,
+        Property::PayloadsFromDisk => {
+            payloads_from_disk(ctx, dir.path(), &engine, &mut |s, q| check(s, q, &mut tally))?
+        }
         _ => appends(ctx, opts, dir.path(), &mut |s, q| check(s, q, &mut tally))?,
     }
     Ok(finish(c, prop, seed, tally, start))
@@ -129,25 +127,14 @@ fn payloads_from_disk(
     if let Some(r) = top.first() {
         file.set_len(r.payload_offset + r.payload_len / 2)
             .map_err(|e| HarnessError::io(&pl, e))?;
-        check(
-            "after truncating payloads.jsonl inside a returned payload",
-            &q,
-        );
-        let deep = Query {
-            page: 2,
-            ..q.clone()
-        };
+        check("after truncating payloads.jsonl inside a returned payload", &q);
+        let deep = Query { page: 2, ..q.clone() };
         check("after truncating payloads.jsonl, another page", &deep);
     }
     Ok(())
 }
 
-fn appends(
-    ctx: &Context,
-    opts: &Options,
-    dir: &Path,
-    check: &mut dyn FnMut(&str, &Query),
-) -> Result<(), HarnessError> {
+fn appends(ctx: &Context, opts: &Options, dir: &Path, check: &mut dyn FnMut(&str, &Query)) -> Result<(), HarnessError> {
     let f = &ctx.facts;
     let now = opts.generator.now;
     let tie = f.tied_seconds.last().copied().unwrap_or(f.max_ts);
@@ -168,14 +155,7 @@ fn appends(
         q(tie, tie, None, None, 1, 10),
         q(i64::MIN, i64::MAX, Some(actor), None, 1, 10),
         q(i64::MIN, i64::MAX, Some(actor), None, 2, 10),
-        q(
-            f.min_ts - 10,
-            f.min_ts + 10,
-            None,
-            Some(action.clone()),
-            1,
-            10,
-        ),
+        q(f.min_ts - 10, f.min_ts + 10, None, Some(action.clone()), 1, 10),
         q(now - 604_800, now, None, Some(action.clone()), 1, 50),
     ];
     for query in &queries {
@@ -190,11 +170,7 @@ fn appends(
         payload: json!({"appended": n, "note": "y".repeat(n as usize % 50)}),
     };
     // Round 1: a newest row, a row tied with existing ones, an oldest row, a new actor.
-    let first = vec![
-        row(f.max_ts + 5, actor, 1),
-        row(tie, actor, 2),
-        row(f.min_ts - 1, 7, 3),
-    ];
+    let first = vec![row(f.max_ts + 5, actor, 1), row(tie, actor, 2), row(f.min_ts - 1, 7, 3)];
     append_rows(dir, &first)?;
     for query in &queries {
         check("after appending 3 rows", query);

@@ -19,11 +19,7 @@ pub fn shrink<T: Arbitrary>(
     mut fails: impl FnMut(&T) -> Option<String>,
     budget: usize,
 ) -> Shrunk<T> {
-    let mut cur = Shrunk {
-        value,
-        why,
-        steps: 0,
-    };
+    let mut cur = Shrunk { value, why, steps: 0 };
     let mut tried = 0;
     'outer: loop {
         for cand in cur.value.shrink() {
@@ -52,11 +48,7 @@ mod tests {
     #[test]
     fn shrinks_to_a_local_minimum() {
         // Fails for any vector holding a number >= 10: the minimum is [10].
-        let fails = |v: &Vec<u32>| {
-            v.iter()
-                .any(|&x| x >= 10)
-                .then(|| "has a big one".to_string())
-        };
+        let fails = |v: &Vec<u32>| v.iter().any(|&x| x >= 10).then(|| "has a big one".to_string());
         let s = shrink(vec![3, 99, 4, 17, 0], "start".into(), fails, 10_000);
         assert_eq!(s.value, vec![10]);
         assert!(s.steps > 0);

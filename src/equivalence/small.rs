@@ -10,7 +10,10 @@ use audit_engines::{Query, SharedEngine};
 use quickcheck::{Arbitrary, Gen};
 
 use super::cases::{SmallCase, SmallRow};
-use super::contract::{finish, SHRINK_BUDGET};
+use super::contract::finish;
+
+/// Shrinking a small dataset writes a dataset per try: fewer tries than for queries.
+const SHRINK_BUDGET: usize = 400;
 use super::outcome::{self, diff};
 use super::shrink::shrink;
 use super::{replay, Counterexample, Opener, Options, Property, PropertyResult, Tally};
@@ -23,11 +26,7 @@ fn materialise(rows: &[SmallRow]) -> Result<tempfile::TempDir, String> {
         .prefix("audit-equiv-")
         .tempdir()
         .map_err(|e| format!("temporary directory: {e}"))?;
-    let new: Vec<NewRow> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| r.to_new_row(i))
-        .collect();
+    let new: Vec<NewRow> = rows.iter().enumerate().map(|(i, r)| r.to_new_row(i)).collect();
     write_dataset(dir.path(), &new).map_err(|e| e.to_string())?;
     Ok(dir)
 }
@@ -48,16 +47,13 @@ pub fn check_case(opts: &Options, c: &Opener, rows: &[SmallRow], q: &Query) -> R
 }
 
 /// Runs `small_dataset_cases` generated datasets through every candidate.
-pub fn run(
-    opts: &Options,
-    baseline: &Opener,
-    candidates: &[Opener],
-) -> Result<Vec<PropertyResult>, HarnessError> {
+pub fn run(opts: &Options, baseline: &Opener, candidates: &[Opener]) -> Result<Vec<PropertyResult>, HarnessError> {
     let prop = Property::SmallDatasets;
     let seed = prop.seed(opts.seed);
     let start = Instant::now();
     let mut g = Gen::from_size_and_seed(60, seed);
     let mut tallies: Vec<Tally> = candidates.iter().map(|_| Tally::new()).collect();
+    let mut hung = vec![false; candidates.len()];
     for _ in 0..opts.small_dataset_cases {
         let case = SmallCase::arbitrary(&mut g);
         let dir = materialise(&case.rows).map_err(HarnessError::input)?;
@@ -69,14 +65,23 @@ pub fn run(
                 )))
             }
         };
-        for (c, tally) in candidates.iter().zip(tallies.iter_mut()) {
+        for ((c, tally), hung) in candidates.iter().zip(tallies.iter_mut()).zip(hung.iter_mut()) {
+            if *hung {
+                continue;
+            }
             let failure = match open(c, dir.path()) {
-                Ok(engine) => diff(
-                    &expected,
-                    &outcome::call(&engine, &case.query, opts.call_timeout),
-                ),
+                Ok(engine) => diff(&expected, &outcome::call(&engine, &case.query, opts.call_timeout)),
                 Err(e) => Some(e),
             };
+            if let Some(why) = failure.as_ref().filter(|w| outcome::is_hang(w)) {
+                *hung = true;
+                let ce = Counterexample {
+                    dataset: Some(case.rows.clone()),
+                    ..super::contract::hung(opts, c, prop, &case.query, why)
+                };
+                tally.record(Some(move || ce));
+                continue;
+            }
             tally.record(failure.map(|why| {
                 || {
                     let s = shrink(

@@ -33,12 +33,7 @@ pub fn key_at(text: &str, offset: usize) -> Option<String> {
     best.map(|(k, _)| k)
 }
 
-fn walk(
-    table: &dyn toml_edit::TableLike,
-    prefix: &str,
-    offset: usize,
-    best: &mut Option<(String, usize)>,
-) {
+fn walk(table: &dyn toml_edit::TableLike, prefix: &str, offset: usize, best: &mut Option<(String, usize)>) {
     for (k, item) in table.iter() {
         let path = if prefix.is_empty() {
             k.to_string()

@@ -242,8 +242,7 @@ fn relative_rate<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error
 
 /// Parses `"0.5x"` as 0.5.
 pub fn parse_relative_rate(s: &str) -> Option<f64> {
-    s.strip_suffix('x')
-        .and_then(|f| f.trim().parse::<f64>().ok())
+    s.strip_suffix('x').and_then(|f| f.trim().parse::<f64>().ok())
 }
 
 /// The thresholds a candidate is judged on; `None` means not judged.
@@ -342,9 +341,8 @@ impl GateSpec {
 impl Spec {
     /// Reads and validates a spec file.
     pub fn load(path: &Path) -> Result<Spec, HarnessError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            HarnessError::input(format!("{}: cannot read the spec: {e}", path.display()))
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| HarnessError::input(format!("{}: cannot read the spec: {e}", path.display())))?;
         Spec::parse(&text, path)
     }
 
@@ -386,10 +384,7 @@ impl Spec {
 
     /// The directory the spec file lives in (the repository root for the default spec).
     pub fn base_dir(&self) -> PathBuf {
-        self.path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default()
+        self.path.parent().map(Path::to_path_buf).unwrap_or_default()
     }
 
     /// The named mix, or an input error listing the defined ones.
@@ -416,17 +411,11 @@ impl Spec {
         if self.domain.max_page < 1 {
             return err(
                 "domain.max_page",
-                format!(
-                    "{} is not allowed: expected an integer >= 1",
-                    self.domain.max_page
-                ),
+                format!("{} is not allowed: expected an integer >= 1", self.domain.max_page),
             );
         }
         if self.domain.page_sizes.is_empty() || self.domain.page_sizes.iter().any(|&s| s < 1) {
-            return err(
-                "domain.page_sizes",
-                "expected a non-empty list of integers >= 1".into(),
-            );
+            return err("domain.page_sizes", "expected a non-empty list of integers >= 1".into());
         }
         for (name, m) in &self.mixes {
             let k = |f: &str| format!("mixes.{name}.{f}");
@@ -441,10 +430,7 @@ impl Spec {
             }
             match (m.window, m.window_seconds) {
                 (WindowKind::Recent, None) => {
-                    return err(
-                        &k("window_seconds"),
-                        "required when window = \"recent\"".into(),
-                    )
+                    return err(&k("window_seconds"), "required when window = \"recent\"".into())
                 }
                 (WindowKind::Recent, Some(s)) if s < 0 => {
                     return err(
@@ -453,10 +439,7 @@ impl Spec {
                     )
                 }
                 (WindowKind::All, Some(_)) => {
-                    return err(
-                        &k("window_seconds"),
-                        "only allowed with window = \"recent\"".into(),
-                    )
+                    return err(&k("window_seconds"), "only allowed with window = \"recent\"".into())
                 }
                 _ => {}
             }
@@ -468,13 +451,15 @@ impl Spec {
             }
             let [lo, hi] = m.pages;
             if lo < 1 || hi < lo || hi > self.domain.max_page {
-                return err(&k("pages"), format!("[{lo}, {hi}] is not allowed: expected [first, last] with 1 <= first <= last <= {}", self.domain.max_page));
+                return err(
+                    &k("pages"),
+                    format!(
+                        "[{lo}, {hi}] is not allowed: expected [first, last] with 1 <= first <= last <= {}",
+                        self.domain.max_page
+                    ),
+                );
             }
-            if m.page_sizes.is_empty()
-                || m.page_sizes
-                    .iter()
-                    .any(|s| !self.domain.page_sizes.contains(s))
-            {
+            if m.page_sizes.is_empty() || m.page_sizes.iter().any(|s| !self.domain.page_sizes.contains(s)) {
                 return err(
                     &k("page_sizes"),
                     format!(
@@ -499,23 +484,14 @@ impl Spec {
                 );
             }
             if e.workers == 0 {
-                return err(
-                    &k("workers"),
-                    "0 is not allowed: expected an integer >= 1".into(),
-                );
+                return err(&k("workers"), "0 is not allowed: expected an integer >= 1".into());
             }
             if e.timeout_ms == 0 {
-                return err(
-                    &k("timeout_ms"),
-                    "0 is not allowed: expected milliseconds >= 1".into(),
-                );
+                return err(&k("timeout_ms"), "0 is not allowed: expected milliseconds >= 1".into());
             }
         }
         let b = &self.integrity.baseline_sha256;
-        if !(b.len() == 71
-            && b.starts_with("sha256:")
-            && b[7..].bytes().all(|c| c.is_ascii_hexdigit()))
-        {
+        if !(b.len() == 71 && b.starts_with("sha256:") && b[7..].bytes().all(|c| c.is_ascii_hexdigit())) {
             return err(
                 "integrity.baseline_sha256",
                 "expected \"sha256:\" followed by 64 hex digits".into(),
@@ -523,10 +499,7 @@ impl Spec {
         }
         let eq = &self.equivalence;
         if eq.cases == 0 {
-            return err(
-                "equivalence.cases",
-                "0 is not allowed: expected an integer >= 1".into(),
-            );
+            return err("equivalence.cases", "0 is not allowed: expected an integer >= 1".into());
         }
         if eq.threads == 0 {
             return err(
@@ -543,10 +516,7 @@ impl Spec {
         let bench = &self.bench;
         for m in &bench.mixes {
             if !self.mixes.contains_key(m) {
-                return err(
-                    "bench.mixes",
-                    format!("{m:?} is not a mix defined under [mixes]"),
-                );
+                return err("bench.mixes", format!("{m:?} is not a mix defined under [mixes]"));
             }
         }
         for (k, v) in [
@@ -559,35 +529,19 @@ impl Spec {
             }
         }
         if !(bench.min_seconds >= 0.0 && bench.min_seconds.is_finite()) {
-            return err(
-                "bench.min_seconds",
-                "expected a finite number of seconds >= 0".into(),
-            );
+            return err("bench.min_seconds", "expected a finite number of seconds >= 0".into());
         }
         match bench.rate {
-            Some(RateSpec::PerSecond(r) | RateSpec::OfBaseline(r))
-                if !(r > 0.0 && r.is_finite()) =>
-            {
-                return err(
-                    "bench.rate",
-                    format!("{r} is not allowed: expected a rate > 0"),
-                );
+            Some(RateSpec::PerSecond(r) | RateSpec::OfBaseline(r)) if !(r > 0.0 && r.is_finite()) => {
+                return err("bench.rate", format!("{r} is not allowed: expected a rate > 0"));
             }
             _ => {}
         }
         if bench.bootstrap_resamples < 100 {
-            return err(
-                "bench.bootstrap_resamples",
-                "expected at least 100 resamples".into(),
-            );
+            return err("bench.bootstrap_resamples", "expected at least 100 resamples".into());
         }
         let mut all = vec![("gate".to_string(), &self.gate.thresholds)];
-        all.extend(
-            self.gate
-                .engine
-                .iter()
-                .map(|(n, t)| (format!("gate.engine.{n}"), t)),
-        );
+        all.extend(self.gate.engine.iter().map(|(n, t)| (format!("gate.engine.{n}"), t)));
         for (prefix, t) in all {
             for (f, v) in [
                 ("p95_ratio_max", t.p95_ratio_max),

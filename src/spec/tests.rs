@@ -27,11 +27,7 @@ fn the_shipped_spec_loads_with_the_contract_defaults() {
     assert_eq!(d.pages, [1, 2000]);
     let sh = s.mix("shallow").unwrap();
     assert_eq!((sh.window, sh.pages), (WindowKind::All, [1, 5]));
-    assert!(s
-        .mix("nope")
-        .unwrap_err()
-        .to_string()
-        .contains("default, shallow"));
+    assert!(s.mix("nope").unwrap_err().to_string().contains("default, shallow"));
 }
 
 #[test]
@@ -51,8 +47,7 @@ fn every_shipped_key_has_a_comment() {
             .map(|p| p.trim())
             .unwrap_or("");
         assert!(
-            prev.starts_with('#')
-                || (t.contains('=') && prev.contains('=') && !prev.starts_with('[')),
+            prev.starts_with('#') || (t.contains('=') && prev.contains('=') && !prev.starts_with('[')),
             "line {}: `{t}` has no comment",
             i + 1
         );
@@ -85,12 +80,7 @@ fn bad_values_name_the_key_and_what_is_allowed() {
             "1 <= first",
         ),
         ("cases = 2000", "cases = 0", "equivalence.cases", ">= 1"),
-        (
-            "concurrency = 4",
-            "concurrency = 0",
-            "bench.concurrency",
-            ">= 1",
-        ),
+        ("concurrency = 4", "concurrency = 0", "bench.concurrency", ">= 1"),
         (
             "p95_ratio_max = 0.8",
             "p95_ratio_max = -1.0",
@@ -109,12 +99,7 @@ fn bad_values_name_the_key_and_what_is_allowed() {
             "domain.page_sizes",
             ">= 1",
         ),
-        (
-            "mode = \"closed\"",
-            "mode = \"sideways\"",
-            "sideways",
-            "closed",
-        ),
+        ("mode = \"closed\"", "mode = \"sideways\"", "sideways", "closed"),
     ];
     for (from, to, key, allowed) in cases {
         let text = shipped().replacen(from, to, 1);

@@ -29,8 +29,7 @@ pub fn default_dataset() -> PathBuf {
         lock.lock().expect("lock target/test-data");
         let dir = base.join("default");
         if !dir.join("manifest.json").exists() {
-            audit_harness::dataset::generate(&GenParams::default(), &dir, true)
-                .expect("generate the default dataset");
+            audit_harness::dataset::generate(&GenParams::default(), &dir, true).expect("generate the default dataset");
         }
         dir
     })
