@@ -57,7 +57,18 @@ mod tests {
 
     #[test]
     fn respects_the_budget() {
-        let s = shrink(1_000_000u64, "x".into(), |_| Some("always".into()), 3);
-        assert_eq!(s.steps, 3);
+        // Fails for anything >= 1000: shrinking 10^9 needs many tries; allow 5.
+        let mut calls = 0;
+        let s = shrink(
+            1_000_000_000u64,
+            "x".into(),
+            |&v| {
+                calls += 1;
+                (v >= 1000).then(|| "big".to_string())
+            },
+            5,
+        );
+        assert_eq!(calls, 5);
+        assert!(s.value >= 1000 && s.value < 1_000_000_000);
     }
 }
