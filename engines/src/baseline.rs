@@ -16,8 +16,7 @@ use crate::contract::{EngineError, Event, Page, Query};
 use crate::engine::Engine;
 
 /// The service's query, verbatim.
-pub const REFERENCE_SQL: &str =
-    "SELECT id, created_at, actor_id, action, resource_type, resource_id, payload_offset, payload_len
+pub const REFERENCE_SQL: &str = "SELECT id, created_at, actor_id, action, resource_type, resource_id, payload_offset, payload_len
 FROM audit_events
 WHERE created_at BETWEEN ? AND ? AND (? IS NULL OR actor_id = ?) AND (? IS NULL OR action = ?)
 ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?";
@@ -88,7 +87,8 @@ impl Engine for Baseline {
 
         let mut events = Vec::with_capacity(rows.len());
         for (id, created_at, actor_id, action, resource_type, resource_id, off, len) in rows {
-            let mut f = File::open(&self.payloads).map_err(|e| EngineError::io(&self.payloads, e))?;
+            let mut f =
+                File::open(&self.payloads).map_err(|e| EngineError::io(&self.payloads, e))?;
             let (off, len) = match (u64::try_from(off), usize::try_from(len)) {
                 (Ok(o), Ok(l)) => (o, l),
                 _ => {
@@ -101,14 +101,16 @@ impl Engine for Baseline {
             f.seek(SeekFrom::Start(off))
                 .map_err(|e| EngineError::io(&self.payloads, e))?;
             let mut buf = vec![0u8; len];
-            f.read_exact(&mut buf).map_err(|e| EngineError::CorruptPayload {
-                id,
-                reason: format!("reading {len} bytes at offset {off}: {e}"),
-            })?;
-            let payload = serde_json::from_slice(&buf).map_err(|e| EngineError::CorruptPayload {
-                id,
-                reason: format!("payload is not JSON: {e}"),
-            })?;
+            f.read_exact(&mut buf)
+                .map_err(|e| EngineError::CorruptPayload {
+                    id,
+                    reason: format!("reading {len} bytes at offset {off}: {e}"),
+                })?;
+            let payload =
+                serde_json::from_slice(&buf).map_err(|e| EngineError::CorruptPayload {
+                    id,
+                    reason: format!("payload is not JSON: {e}"),
+                })?;
             events.push(Event {
                 id,
                 created_at,
