@@ -50,6 +50,30 @@ pub fn builtin() -> &'static [EngineInfo] {
             candidate: false,
             open: |dir| Ok(Arc::new(crate::baseline::Baseline::open(dir)?)),
         },
+        EngineInfo {
+            name: "keyset",
+            about: "pooled connections, cached statements, (created_at, id) seeks from remembered page boundaries, shared pread",
+            candidate: true,
+            open: |dir| Ok(Arc::new(crate::keyset::KeysetEngine::open(dir)?)),
+        },
+        EngineInfo {
+            name: "memindex",
+            about: "metadata in memory (newest first, per-actor and per-action lists), binary search, one pread per payload",
+            candidate: true,
+            open: |dir| Ok(Arc::new(crate::memindex::MemIndexEngine::open(dir)?)),
+        },
+        EngineInfo {
+            name: "prefetch",
+            about: "memindex's lookup, then a page's payload reads sorted, coalesced and read-ahead hinted together",
+            candidate: true,
+            open: |dir| Ok(Arc::new(crate::prefetch::PrefetchEngine::open(dir)?)),
+        },
+        EngineInfo {
+            name: "floor",
+            about: "answers known in advance; only the mandatory payload reads and decodes (the physical limit)",
+            candidate: false,
+            open: |dir| Ok(Arc::new(crate::floor::FloorEngine::open(dir)?)),
+        },
     ]
 }
 

@@ -6,6 +6,13 @@
 pub mod baseline;
 pub mod contract;
 pub mod engine;
+pub mod fetch;
+pub mod floor;
+pub mod index;
+pub mod keyset;
+pub mod memindex;
+pub mod payload;
+pub mod prefetch;
 pub mod validate;
 
 pub use contract::{EngineError, Event, Page, Query, RowMeta};

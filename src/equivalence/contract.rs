@@ -147,9 +147,36 @@ impl Context {
             Err(e) => return cannot_open(opts, c, prop, seed, &e.to_string()),
         };
         let in_domain = prop != Property::OutsideDomain;
+        // Check the suite on every core (each query independently, in order per
+        // core), then tally in suite order and shrink the first failure.
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let chunk = suite.len().div_ceil(threads).max(1);
+        let verdicts: Vec<Option<String>> = std::thread::scope(|s| {
+            let handles: Vec<_> = suite
+                .chunks(chunk)
+                .map(|part| {
+                    let (engine, stop) = (&engine, &stop);
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|q| {
+                                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                                    return None;
+                                }
+                                let why = diff(&self.expected(q), &outcome::call(engine, q, opts.call_timeout));
+                                if why.as_deref().is_some_and(outcome::is_hang) {
+                                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                                }
+                                why
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        });
         let mut tally = Tally::new();
-        for q in suite {
-            let failure = diff(&self.expected(q), &outcome::call(&engine, q, opts.call_timeout));
+        for (q, failure) in suite.iter().zip(verdicts) {
             if let Some(why) = failure.as_ref().filter(|w| outcome::is_hang(w)) {
                 let ce = hung(opts, c, prop, q, why);
                 tally.record(Some(move || ce));
