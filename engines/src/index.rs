@@ -78,8 +78,7 @@ impl Snapshot {
                 resource_id: m.resource_id.into_boxed_str(),
             });
         }
-        s.rows
-            .sort_unstable_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+        s.rows.sort_unstable_by_key(|r| std::cmp::Reverse((r.created_at, r.id)));
         for (pos, r) in s.rows.iter().enumerate() {
             s.by_actor.entry(r.actor_id).or_default().push(pos as u32);
             s.by_action.entry(r.action).or_default().push(pos as u32);
