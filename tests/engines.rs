@@ -4,7 +4,7 @@
 
 mod common;
 
-use audit_engines::{Engine, SharedEngine};
+use audit_engines::SharedEngine;
 use audit_harness::equivalence::outcome::{call_here, diff};
 use audit_harness::equivalence::{self, Options, Status};
 use audit_harness::registry;
