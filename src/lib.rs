@@ -14,5 +14,6 @@ pub mod mix;
 pub mod query;
 pub mod registry;
 pub mod spec;
+pub mod stats;
 
 pub use error::HarnessError;
