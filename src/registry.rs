@@ -1,5 +1,6 @@
 //! Turning an engine name into an opened engine: the built-ins of
-//! `audit-engines`, by name, with a helpful error for anything else.
+//! `audit-engines` and the spec's process engines (`[engines.NAME]`,
+//! `--engine-command`), by name, with a helpful error for anything else.
 
 use std::path::Path;
 
@@ -9,20 +10,22 @@ use crate::error::HarnessError;
 use crate::spec::Spec;
 
 /// Every engine name the spec and the built-ins offer, with one line about each.
-pub fn list(_spec: &Spec) -> Vec<(String, String)> {
-    audit_engines::builtin()
+pub fn list(spec: &Spec) -> Vec<(String, String)> {
+    let builtin = audit_engines::builtin().iter().map(|e| {
+        let kind = if e.candidate {
+            "candidate"
+        } else if e.name == "baseline" {
+            "reference"
+        } else {
+            "yardstick"
+        };
+        (e.name.to_string(), format!("[{kind}] {}", e.about))
+    });
+    let process = spec
+        .engines
         .iter()
-        .map(|e| {
-            let kind = if e.candidate {
-                "candidate"
-            } else if e.name == "baseline" {
-                "reference"
-            } else {
-                "yardstick"
-            };
-            (e.name.to_string(), format!("[{kind}] {}", e.about))
-        })
-        .collect()
+        .map(|(n, e)| (n.clone(), format!("[process] {}", e.command.join(" "))));
+    builtin.chain(process).collect()
 }
 
 /// Checks that `name` is an engine, naming the known ones if not.
@@ -40,6 +43,11 @@ pub fn check_name(spec: &Spec, name: &str) -> Result<(), HarnessError> {
 /// Opens engine `name` on the dataset in `dir`.
 pub fn open(spec: &Spec, name: &str, dir: &Path) -> Result<SharedEngine, HarnessError> {
     check_name(spec, name)?;
+    if let Some(p) = spec.engines.get(name) {
+        let e = crate::process::ProcessEngine::open(name, p, &spec.base_dir(), dir)
+            .map_err(|e| HarnessError::input(e.to_string()))?;
+        return Ok(std::sync::Arc::new(e));
+    }
     let info = audit_engines::find(name).expect("check_name accepted it");
     (info.open)(dir).map_err(|e| HarnessError::input(format!("engine {name}: cannot open {}: {e}", dir.display())))
 }

@@ -110,14 +110,21 @@ pub struct ProcessEngineSpec {
     pub timeout_ms: u64,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Where the command runs: `None` for `[engines.NAME]` (the spec file's
+    /// directory), the current directory for `--engine-command`.
+    #[serde(skip)]
+    pub cwd: Option<PathBuf>,
 }
 
 fn one() -> u32 {
     1
 }
 
+/// A process engine's default `timeout_ms`.
+pub const DEFAULT_PROCESS_TIMEOUT_MS: u64 = 10_000;
+
 fn default_timeout_ms() -> u64 {
-    10_000
+    DEFAULT_PROCESS_TIMEOUT_MS
 }
 
 #[derive(Debug, Clone, Deserialize)]
