@@ -62,6 +62,38 @@ pub fn measure(engine: &dyn Engine, q: &Query, warmup: usize, requests: usize) -
     Ok(summarise(us))
 }
 
+/// The floor under any process protocol on this machine: the round trip of
+/// one line through `cat` (two pipes, two context switches, no JSON).
+pub fn pipe_floor(warmup: usize, requests: usize) -> Result<Cost, String> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut child = std::process::Command::new("cat")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start cat: {e}"))?;
+    let result = (|| {
+        let mut input = child.stdin.take().ok_or("no stdin")?;
+        let mut output = BufReader::new(child.stdout.take().ok_or("no stdout")?);
+        let mut line = String::new();
+        let mut us = Vec::with_capacity(requests);
+        for i in 0..warmup + requests {
+            let t = Instant::now();
+            input.write_all(b"x\n").map_err(|e| e.to_string())?;
+            line.clear();
+            if output.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
+                return Err("cat ended".to_string());
+            }
+            if i >= warmup {
+                us.push(t.elapsed().as_secs_f64() * 1e6);
+            }
+        }
+        Ok(summarise(us))
+    })();
+    let _ = child.kill();
+    let _ = child.wait();
+    result
+}
+
 /// The null engine: this very binary's `protocol-null`.
 pub fn null_spec() -> Result<ProcessEngineSpec, HarnessError> {
     let exe = std::env::current_exe()
@@ -111,6 +143,14 @@ pub fn run(spec: &Spec, data_dir: &Path, args: &ProtocolCostArgs) -> Result<(), 
          mean {:.1} us, p50 {:.1} us, p99 {:.1} us, max {:.1} us",
         c.requests, args.warmup, c.mean_us, c.p50_us, c.p99_us, c.max_us
     );
+    match pipe_floor(args.warmup as usize, args.requests as usize) {
+        Ok(f) => println!(
+            "pipe floor: one line through `cat`, same count: mean {:.1} us, p50 {:.1} us, p99 {:.1} us \
+             (the machine's own process round trip; the protocol's cost is the difference)",
+            f.mean_us, f.p50_us, f.p99_us
+        ),
+        Err(e) => println!("pipe floor: not measured ({e})"),
+    }
     Ok(())
 }
 

@@ -1,13 +1,18 @@
 //! One engine process: spawning it, the hello/ready handshake, writing
-//! requests, routing answers to the threads waiting for them, keeping the last
-//! lines of its stderr, and killing and reaping it.
+//! requests, getting each answer to the thread waiting for it, keeping the
+//! last lines of its stderr, and killing and reaping it.
 //!
-//! Threads: the requesting thread writes its request line itself (stdin is
-//! non-blocking, so a process that stops reading cannot block it past its
-//! deadline) and waits on a one-shot channel; a reader thread splits stdout
-//! into lines and routes each to the channel of its `id`, leaving the decoding
-//! to the waiting thread so that answers are decoded in parallel; a collector
-//! thread drains stderr into a ring buffer of its last lines.
+//! Threads: there is no reader thread. A requesting thread writes its request
+//! line itself (stdin is non-blocking, so a process that stops reading cannot
+//! block it past its deadline), then either becomes the *reader* (whoever
+//! holds the stdout lock reads lines, routing each other thread's answer to
+//! that thread's one-shot channel, until its own arrives) or, when another
+//! thread is reading, waits on its channel. A reader that leaves hands the
+//! role to a thread still waiting. With one request in flight the requesting
+//! thread thus reads its own answer: two context switches per round trip, not
+//! three (see the protocol cost in `docs/protocol.md`). Answers are decoded by
+//! the thread that asked, so they are decoded in parallel. A collector thread
+//! drains stderr into a ring buffer of its last lines.
 //!
 //! Any breach of the protocol (a non-JSON line, a wrong shape, an unknown id,
 //! the process ending, a request outliving its timeout) kills the whole
@@ -21,7 +26,6 @@ use std::os::unix::io::{AsRawFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -65,8 +69,15 @@ pub enum CallError {
     Failed(String),
 }
 
-/// A waiter's delivery: the raw answer line, or why none will come.
-type Delivery = Result<Vec<u8>, String>;
+/// What a waiting thread receives on its channel.
+enum Delivery {
+    /// Its answer line, routed by the reader.
+    Line(Vec<u8>),
+    /// The process failed; no answer will come.
+    Failed(String),
+    /// The reader left: try to become the reader.
+    Lead,
+}
 
 /// One running engine process that has completed the handshake.
 pub struct Worker {
@@ -80,21 +91,21 @@ pub struct Worker {
 /// Dropping it shuts the process down like dropping a worker.
 pub struct Starting {
     worker: Worker,
-    ready_rx: mpsc::Receiver<Delivery>,
 }
 
-/// State shared by the worker handle, the reader thread and the collector thread.
+/// State shared by the worker's callers and its stderr collector.
 struct Shared {
     state: Mutex<State>,
     stdin: Mutex<Option<ChildStdin>>,
+    /// Held by the thread currently reading answers.
+    stdout: Mutex<LineReader>,
     child: Mutex<ChildSlot>,
     stderr: StderrTail,
-    /// Set once the harness has closed stdin on purpose (shutting down).
-    closing: AtomicBool,
 }
 
 struct State {
     next_id: u64,
+    /// Outstanding requests: id to the channel of the thread waiting for it.
     pending: HashMap<u64, mpsc::Sender<Delivery>>,
     /// Why the process failed; set once, never cleared.
     death: Option<String>,
@@ -106,7 +117,7 @@ struct ChildSlot {
     status: Option<ExitStatus>,
 }
 
-/// The last lines a process wrote to stderr.
+/// The last lines a process wrote to stderr, and whether it has closed stderr.
 struct StderrTail {
     inner: Mutex<(VecDeque<String>, bool)>,
     eof: Condvar,
@@ -122,7 +133,7 @@ pub fn command_line(command: &[String]) -> String {
 }
 
 impl Starting {
-    /// Starts the process, its reader and stderr threads, and writes `hello`.
+    /// Starts the process and its stderr collector, and writes `hello`.
     pub fn launch(l: &Launch<'_>) -> Result<Starting, String> {
         let (program, args) = l
             .command
@@ -148,14 +159,21 @@ impl Starting {
             .spawn()
             .map_err(|e| format!("cannot start `{}` in {}: {e}", command_line(l.command), l.cwd.display()))?;
         let pid = child.id();
-        let (stdin, stdout, stderr) = (child.stdin.take(), child.stdout.take(), child.stderr.take());
+        let pipes = (child.stdin.take(), child.stdout.take(), child.stderr.take());
+        let (Some(stdin), Some(stdout), Some(stderr)) = pipes else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err("its pipes could not be set up".into());
+        };
+        let nonblocking = set_nonblocking(stdin.as_raw_fd()).and_then(|_| set_nonblocking(stdout.as_raw_fd()));
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 next_id: 0,
                 pending: HashMap::new(),
                 death: None,
             }),
-            stdin: Mutex::new(None),
+            stdin: Mutex::new(Some(stdin)),
+            stdout: Mutex::new(LineReader::new(stdout)),
             child: Mutex::new(ChildSlot {
                 child: Some(child),
                 status: None,
@@ -164,36 +182,21 @@ impl Starting {
                 inner: Mutex::new((VecDeque::new(), false)),
                 eof: Condvar::new(),
             },
-            closing: AtomicBool::new(false),
         });
-        let (Some(stdin), Some(stdout), Some(stderr)) = (stdin, stdout, stderr) else {
-            shared.fail("its pipes could not be set up".into());
-            return Err("its pipes could not be set up".into());
+        if let Err(e) = nonblocking {
+            return Err(shared.fail(format!("cannot make its pipes non-blocking: {e}")));
+        }
+        let collector = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name(format!("{}-stderr", l.engine))
+                .spawn(move || collect_stderr(&shared, stderr))
         };
-        if let Err(e) = set_nonblocking(stdin.as_raw_fd()) {
-            let why = format!("cannot make its stdin non-blocking: {e}");
-            shared.fail(why.clone());
-            return Err(why);
+        if let Err(e) = collector {
+            return Err(shared.fail(format!("cannot start a thread: {e}")));
         }
-        *lock(&shared.stdin) = Some(stdin);
-        let (ready_tx, ready_rx) = mpsc::channel();
-        let threads = [
-            spawn_thread(format!("{}-stderr", l.engine), {
-                let shared = shared.clone();
-                move || collect_stderr(&shared, stderr)
-            }),
-            spawn_thread(format!("{}-reader", l.engine), {
-                let shared = shared.clone();
-                move || read_answers(&shared, stdout, ready_tx)
-            }),
-        ];
-        if let Some(Err(e)) = threads.into_iter().find(Result::is_err) {
-            let why = format!("cannot start a thread: {e}");
-            shared.fail(why.clone());
-            return Err(why);
-        }
-        // A write error here means the process already ended: the reader
-        // reports that with its exit status, which says more.
+        // A write error here means the process already ended: reading its
+        // stdout then reports that with its exit status, which says more.
         let _ = shared.write(
             &protocol::hello_line(l.data_dir),
             Instant::now() + l.timeout,
@@ -210,7 +213,6 @@ impl Starting {
                 },
                 timeout: l.timeout,
             },
-            ready_rx,
         })
     }
 
@@ -218,19 +220,20 @@ impl Starting {
     /// the process is killed and reaped; the error carries why and the last
     /// lines of its stderr.
     pub fn ready(self, deadline: Instant) -> Result<Worker, (String, Vec<String>)> {
-        let Starting { mut worker, ready_rx } = self;
+        let Starting { mut worker } = self;
         let shared = worker.shared.clone();
         let failed = |why: String| (shared.fail(why), shared.stderr_tail());
-        let wait = deadline.saturating_duration_since(Instant::now());
-        let line = match ready_rx.recv_timeout(wait) {
-            Ok(Ok(line)) => line,
-            Ok(Err(why)) => return Err(failed(why)),
-            Err(_) => {
+        let line = lock(&shared.stdout).next_line(deadline);
+        let line = match line {
+            Ok(line) => line,
+            Err(ReadError::Timeout) => {
                 return Err(failed(format!(
                     "sent no ready line within {} ms of hello (timeout_ms)",
                     worker.timeout.as_millis()
                 )))
             }
+            Err(ReadError::Eof) => return Err(failed(format!("ended before answering hello ({})", shared.ended()))),
+            Err(e) => return Err(failed(e.to_string())),
         };
         match protocol::parse_ready(&line) {
             Ok(ready) => {
@@ -279,20 +282,7 @@ impl Worker {
             lock(&self.shared.state).pending.remove(&id);
             return Err(CallError::Failed(self.shared.fail(why)));
         }
-        let delivered = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(d) => d,
-            Err(RecvTimeoutError::Timeout) => {
-                if lock(&self.shared.state).pending.remove(&id).is_some() {
-                    let why = format!("no answer within {} ms (timeout_ms)", self.timeout.as_millis());
-                    return Err(CallError::Failed(self.shared.fail(why)));
-                }
-                // The answer was routed just as the time ran out.
-                rx.try_recv()
-                    .unwrap_or_else(|_| Err("the reader stopped without answering".into()))
-            }
-            Err(RecvTimeoutError::Disconnected) => Err("the reader stopped without answering".into()),
-        };
-        let line = delivered.map_err(CallError::Failed)?;
+        let line = self.shared.await_answer(id, &rx, deadline, self.timeout)?;
         match protocol::parse_answer(&line) {
             Ok((_, Reply::Page(p))) => Ok(p),
             Ok((_, Reply::Error(msg))) => Err(CallError::Answered(msg)),
@@ -308,7 +298,6 @@ impl Worker {
 
     /// Closes stdin: the protocol's signal to shut down.
     pub fn close_stdin(&self) {
-        self.shared.closing.store(true, Ordering::SeqCst);
         lock(&self.shared.stdin).take();
     }
 
@@ -358,12 +347,115 @@ impl Shared {
                             timeout.as_millis()
                         ));
                     }
-                    wait_writable(fd, left);
+                    wait_fd(fd, libc::POLLOUT, left);
                 }
-                Err(e) => return Err(format!("cannot write to its stdin: {e}")),
+                Err(e) => {
+                    drop(guard);
+                    return Err(format!("cannot write to its stdin ({e}): it ended ({})", self.ended()));
+                }
             }
         }
         Ok(())
+    }
+
+    /// Waits for answer `id`: as the reader when nobody else is reading,
+    /// otherwise on `rx` for the reader to route it (or to hand over the role).
+    fn await_answer(
+        &self,
+        id: u64,
+        rx: &mpsc::Receiver<Delivery>,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, CallError> {
+        loop {
+            // Delivered already (or the process failed)?
+            match rx.try_recv() {
+                Ok(Delivery::Line(line)) => return Ok(line),
+                Ok(Delivery::Failed(why)) => return Err(CallError::Failed(why)),
+                Ok(Delivery::Lead) | Err(_) => {}
+            }
+            if let Ok(mut reader) = self.stdout.try_lock() {
+                let outcome = self.read_until_own(&mut reader, id, deadline, timeout);
+                drop(reader);
+                // Fail first (which empties `pending`), so that nobody is
+                // handed the role of reading from a failed process.
+                let outcome = outcome.map_err(|why| self.fail(why));
+                self.hand_over(id);
+                match outcome {
+                    Ok(Some(line)) => return Ok(line),
+                    Ok(None) => continue,
+                    Err(first) => return Err(CallError::Failed(first)),
+                }
+            }
+            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(Delivery::Line(line)) => return Ok(line),
+                Ok(Delivery::Failed(why)) => return Err(CallError::Failed(why)),
+                Ok(Delivery::Lead) => continue,
+                Err(RecvTimeoutError::Timeout) => {
+                    if lock(&self.state).pending.remove(&id).is_some() {
+                        let why = format!("no answer within {} ms (timeout_ms)", timeout.as_millis());
+                        return Err(CallError::Failed(self.fail(why)));
+                    }
+                    // Routed (or failed) just as the time ran out: the
+                    // delivery is being sent.
+                    return match rx.recv_timeout(STDERR_SETTLE) {
+                        Ok(Delivery::Line(line)) => Ok(line),
+                        Ok(Delivery::Failed(why)) => Err(CallError::Failed(why)),
+                        _ => Err(CallError::Failed(self.fail("lost track of a request".into()))),
+                    };
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(CallError::Failed(self.fail("lost track of a request".into())))
+                }
+            }
+        }
+    }
+
+    /// As the reader: reads lines, routing other requests' answers, until
+    /// `id`'s own arrives (`Some`), or it turns out another reader delivered
+    /// it already (`None`). `Err` is a failure of the process.
+    fn read_until_own(
+        &self,
+        reader: &mut LineReader,
+        id: u64,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<Option<Vec<u8>>, String> {
+        loop {
+            if !lock(&self.state).pending.contains_key(&id) {
+                return Ok(None);
+            }
+            let line = match reader.next_line(deadline) {
+                Ok(line) => line,
+                Err(ReadError::Timeout) => {
+                    if lock(&self.state).pending.remove(&id).is_none() {
+                        return Ok(None);
+                    }
+                    return Err(format!("no answer within {} ms (timeout_ms)", timeout.as_millis()));
+                }
+                Err(ReadError::Eof) => return Err(format!("ended or closed its stdout ({})", self.ended())),
+                Err(e) => return Err(e.to_string()),
+            };
+            let got = protocol::answer_id(&line).map_err(|e| e.to_string())?;
+            let Some(tx) = lock(&self.state).pending.remove(&got) else {
+                return Err(format!(
+                    "answered id {got}, which is not an outstanding request: {}",
+                    protocol::excerpt(&line)
+                ));
+            };
+            if got == id {
+                return Ok(Some(line));
+            }
+            let _ = tx.send(Delivery::Line(line));
+        }
+    }
+
+    /// After leaving the reader role: asks one thread still waiting (not `me`) to take it.
+    fn hand_over(&self, me: u64) {
+        let st = lock(&self.state);
+        if let Some((_, tx)) = st.pending.iter().find(|(&id, _)| id != me) {
+            let _ = tx.send(Delivery::Lead);
+        }
     }
 
     /// Records the first failure, fails every outstanding request, kills the
@@ -375,7 +467,9 @@ impl Shared {
             (std::mem::take(&mut st.pending), first)
         };
         for (_, tx) in pending {
-            let _ = tx.send(Err(format!("failed while this request was outstanding: {first}")));
+            let _ = tx.send(Delivery::Failed(format!(
+                "failed while this request was outstanding: {first}"
+            )));
         }
         self.reap();
         first
@@ -398,6 +492,12 @@ impl Shared {
             slot.status = child.wait().ok();
         }
         slot.status
+    }
+
+    /// The process's exit status, after killing and reaping it if needed.
+    fn ended(&self) -> String {
+        self.reap()
+            .map_or_else(|| "exit status unknown".to_string(), |s| s.to_string())
     }
 
     /// Whether the process has exited, without reaping it (so that its
@@ -443,78 +543,80 @@ impl Shared {
     }
 }
 
-fn spawn_thread(name: String, f: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
-    std::thread::Builder::new().name(name).spawn(f).map(drop)
-}
-
-/// One line read from a pipe.
-enum Line {
+/// Why no line could be read.
+#[derive(Debug)]
+enum ReadError {
     Eof,
+    Timeout,
     TooLong,
-    Text,
+    Io(std::io::Error),
 }
 
-/// Reads one line (newline included) into `buf`, at most `max` bytes.
-fn read_line(r: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> std::io::Result<Line> {
-    buf.clear();
-    let n = r.by_ref().take(max as u64 + 1).read_until(b'\n', buf)?;
-    Ok(if n == 0 {
-        Line::Eof
-    } else if buf.len() > max {
-        Line::TooLong
-    } else {
-        Line::Text
-    })
-}
-
-/// The reader thread: the first line goes to the handshake, every later one
-/// to the request with its id. Any breach fails the worker and ends the thread.
-fn read_answers(shared: &Shared, stdout: ChildStdout, ready_tx: mpsc::Sender<Delivery>) {
-    let mut r = BufReader::with_capacity(64 * 1024, stdout);
-    let mut ready_tx = Some(ready_tx);
-    loop {
-        let mut buf = Vec::new();
-        let why = match read_line(&mut r, &mut buf, MAX_LINE) {
-            Ok(Line::Text) => {
-                if let Some(tx) = ready_tx.take() {
-                    let _ = tx.send(Ok(buf));
-                    continue;
-                }
-                match protocol::answer_id(&buf) {
-                    Ok(id) => match lock(&shared.state).pending.remove(&id) {
-                        Some(tx) => {
-                            let _ = tx.send(Ok(buf));
-                            continue;
-                        }
-                        None => format!(
-                            "answered id {id}, which is not an outstanding request: {}",
-                            protocol::excerpt(&buf)
-                        ),
-                    },
-                    Err(e) => e.to_string(),
-                }
-            }
-            Ok(Line::TooLong) => format!("wrote a line longer than {MAX_LINE} bytes"),
-            Ok(Line::Eof) => {
-                if shared.closing.load(Ordering::SeqCst) {
-                    // Shutting down: the closer waits for the exit, then reaps.
-                    return;
-                }
-                let status = shared.reap();
-                let status = status.map_or_else(|| "status unknown".to_string(), |s| s.to_string());
-                if ready_tx.is_some() {
-                    format!("ended before answering hello ({status})")
-                } else {
-                    format!("ended or closed its stdout ({status})")
-                }
-            }
-            Err(e) => format!("cannot read its stdout: {e}"),
-        };
-        if let Some(tx) = ready_tx.take() {
-            let _ = tx.send(Err(why.clone()));
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Eof => write!(f, "closed its stdout"),
+            ReadError::Timeout => write!(f, "timed out"),
+            ReadError::TooLong => write!(f, "wrote a line longer than {MAX_LINE} bytes"),
+            ReadError::Io(e) => write!(f, "cannot read its stdout: {e}"),
         }
-        shared.fail(why);
-        return;
+    }
+}
+
+/// Lines from a non-blocking pipe, each read with a deadline.
+struct LineReader {
+    pipe: ChildStdout,
+    buf: Vec<u8>,
+    /// `buf[..scanned]` holds no newline.
+    scanned: usize,
+}
+
+impl LineReader {
+    fn new(pipe: ChildStdout) -> LineReader {
+        LineReader {
+            pipe,
+            buf: Vec::with_capacity(16 * 1024),
+            scanned: 0,
+        }
+    }
+
+    /// The next line, newline included (a last line without one at end of
+    /// input counts too).
+    fn next_line(&mut self, deadline: Instant) -> Result<Vec<u8>, ReadError> {
+        loop {
+            if let Some(pos) = self.buf[self.scanned..].iter().position(|&b| b == b'\n') {
+                let rest = self.buf.split_off(self.scanned + pos + 1);
+                self.scanned = 0;
+                return Ok(std::mem::replace(&mut self.buf, rest));
+            }
+            self.scanned = self.buf.len();
+            if self.buf.len() > MAX_LINE {
+                return Err(ReadError::TooLong);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(ReadError::Timeout);
+            }
+            wait_fd(self.pipe.as_raw_fd(), libc::POLLIN, left);
+            let len = self.buf.len();
+            self.buf.resize(len + 16 * 1024, 0);
+            let r = self.pipe.read(&mut self.buf[len..]);
+            self.buf.truncate(len + *r.as_ref().unwrap_or(&0));
+            match r {
+                Ok(0) if self.buf.is_empty() => return Err(ReadError::Eof),
+                Ok(0) => {
+                    self.scanned = 0;
+                    return Ok(std::mem::take(&mut self.buf));
+                }
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+                    ) => {}
+                Err(e) => return Err(ReadError::Io(e)),
+            }
+        }
     }
 }
 
@@ -522,7 +624,12 @@ fn read_answers(shared: &Shared, stdout: ChildStdout, ready_tx: mpsc::Sender<Del
 fn collect_stderr(shared: &Shared, stderr: ChildStderr) {
     let mut r = BufReader::new(stderr);
     let mut buf = Vec::new();
-    while let Ok(Line::Text | Line::TooLong) = read_line(&mut r, &mut buf, 64 * 1024) {
+    loop {
+        buf.clear();
+        match r.by_ref().take(64 * 1024).read_until(b'\n', &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
         let text = String::from_utf8_lossy(&buf);
         let text = text.trim_end();
         if text.is_empty() {
@@ -553,16 +660,12 @@ fn set_nonblocking(fd: RawFd) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Waits until `fd` is writable (or broken), at most `wait`.
-fn wait_writable(fd: RawFd, wait: Duration) {
-    let mut p = libc::pollfd {
-        fd,
-        events: libc::POLLOUT,
-        revents: 0,
-    };
-    let ms = wait.as_millis().clamp(1, i32::MAX as u128) as i32;
+/// Waits until `fd` is ready for `events` (or broken), at most `wait`.
+fn wait_fd(fd: RawFd, events: libc::c_short, wait: Duration) {
+    let mut p = libc::pollfd { fd, events, revents: 0 };
+    let ms = wait.as_micros().div_ceil(1000).clamp(1, i32::MAX as u128) as i32;
     // SAFETY: one valid pollfd, count 1. The result is not needed: the next
-    // write says whether the pipe is writable, broken or still full.
+    // read or write says whether the pipe is ready, broken or still not ready.
     unsafe {
         libc::poll(&mut p, 1, ms);
     }
