@@ -153,7 +153,11 @@ fn the_python_engine_passes_the_whole_equivalence_suite() {
     let py: Vec<_> = report.results.iter().filter(|r| r.engine == "py").collect();
     assert_eq!(py.len(), 9, "every property but regressions (none saved) ran");
     let conc = py.iter().find(|r| r.property == Property::Concurrency).unwrap();
-    assert_eq!(conc.cases, 40 * 64, "the concurrency property drives all 40 declared slots");
+    assert_eq!(
+        conc.cases,
+        40 * 64,
+        "the concurrency property drives all 40 declared slots"
+    );
 }
 
 #[test]
@@ -192,11 +196,19 @@ fn engines_that_cannot_start_are_input_errors_naming_the_engine() {
     let cases: Vec<(String, Vec<&str>)> = vec![
         (
             "ghost=/nonexistent/engine --flag".into(),
-            vec!["engine ghost:", "cannot start `/nonexistent/engine --flag`", "No such file"],
+            vec![
+                "engine ghost:",
+                "cannot start `/nonexistent/engine --flag`",
+                "No such file",
+            ],
         ),
         (
             "quits=true".into(),
-            vec!["engine quits:", "ended before answering hello (exit status: 0)", "command: true"],
+            vec![
+                "engine quits:",
+                "ended before answering hello (exit status: 0)",
+                "command: true",
+            ],
         ),
         (
             format!("garbled=sh {fx} garbage-hello"),
@@ -208,7 +220,10 @@ fn engines_that_cannot_start_are_input_errors_naming_the_engine() {
         ),
         (
             format!("unready=sh {fx} not-ready"),
-            vec!["engine unready:", "declined to start (ready: false): the index is not built"],
+            vec![
+                "engine unready:",
+                "declined to start (ready: false): the index is not built",
+            ],
         ),
         (
             format!("quitter=sh {fx} exit-at-hello"),
@@ -242,7 +257,10 @@ fn a_silent_engine_fails_the_handshake_within_its_timeout() {
     let start = Instant::now();
     let e = open("mute", &misbehave("silent", 300)).err().unwrap();
     assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
-    assert!(e.starts_with("engine mute: worker 1: sent no ready line within 300 ms"), "{e}");
+    assert!(
+        e.starts_with("engine mute: worker 1: sent no ready line within 300 ms"),
+        "{e}"
+    );
     assert!(e.contains("not answering hello"), "{e}");
     let pid = number_after(&e, ", pid ");
     assert!(not_running(pid), "{e}");
@@ -255,12 +273,14 @@ fn a_hanging_request_fails_within_the_timeout_and_the_process_is_reaped() {
     let start = Instant::now();
     let e = engine.query(&q(11)).unwrap_err().to_string();
     let took = start.elapsed();
-    assert!(took >= Duration::from_millis(400) && took < Duration::from_secs(3), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(400) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
     for needle in [
-        "engine sleepy failed: worker 1",
+        "engine sleepy: worker 1 (pid ",
         "no answer within 400 ms",
-        "killed and reaped",
-        "query {\"from_ts\":11,",
+        "; killed and reaped; query {\"from_ts\":11,",
         "request 1 received, sleeping",
     ] {
         assert!(e.contains(needle), "{needle:?} not in {e}");
@@ -272,9 +292,11 @@ fn a_hanging_request_fails_within_the_timeout_and_the_process_is_reaped() {
     let start = Instant::now();
     let again = engine.query(&q(12)).unwrap_err().to_string();
     assert!(start.elapsed() < Duration::from_millis(200), "{:?}", start.elapsed());
-    assert!(again.contains("engine sleepy failed earlier and is not asked again"), "{again}");
+    assert!(
+        again.starts_with("engine sleepy: not asked again after an earlier failure; query {\"from_ts\":12,"),
+        "{again}"
+    );
     assert!(again.contains("no answer within 400 ms"), "{again}");
-    assert!(again.contains("\"from_ts\":12"), "{again}");
 }
 
 #[test]
@@ -313,12 +335,24 @@ fn a_hanging_engine_fails_the_equivalence_check_instead_of_hanging_it() {
 #[test]
 fn protocol_breaches_mid_run_fail_naming_the_engine_the_query_and_stderr() {
     for (mode, needles) in [
-        ("junk", &["not JSON", "\"oops, this is not JSON\"", "about to write junk"][..]),
+        (
+            "junk",
+            &["not JSON", "\"oops, this is not JSON\"", "about to write junk"][..],
+        ),
         ("count", &["count is 3 but events holds 0", "miscounting"]),
-        ("unknown-id", &["answered id 999999, which is not an outstanding request", "wrong id"]),
-        ("missing", &["expected {\"id\", \"count\", \"events\"}", "without a page"]),
+        (
+            "unknown-id",
+            &["answered id 999999, which is not an outstanding request", "wrong id"],
+        ),
+        (
+            "missing",
+            &["expected {\"id\", \"count\", \"events\"}", "without a page"],
+        ),
         ("types", &["wrong shape", "invalid type", "count as a string"]),
-        ("exit", &["ended or closed its stdout (exit status: 3)", "exiting mid-run"]),
+        (
+            "exit",
+            &["ended or closed its stdout (exit status: 3)", "exiting mid-run"],
+        ),
     ] {
         let name = format!("m-{mode}");
         let engine = open(&name, &misbehave(mode, 5_000)).unwrap();
@@ -328,16 +362,26 @@ fn protocol_breaches_mid_run_fail_naming_the_engine_the_query_and_stderr() {
         }
         let start = Instant::now();
         let e = engine.query(&q(2)).unwrap_err().to_string();
-        assert!(start.elapsed() < Duration::from_secs(2), "{mode}: {:?}", start.elapsed());
-        assert!(e.starts_with(&format!("engine {name} failed: worker 1 (pid {pid}): ")), "{e}");
-        assert!(e.contains("query {\"from_ts\":2,\"to_ts\":1767225600,\"actor_id\":7,"), "{e}");
-        assert!(e.contains(&format!("mode {mode}, pid {pid}")), "stderr tail missing: {e}");
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{mode}: {:?}",
+            start.elapsed()
+        );
+        assert!(e.starts_with(&format!("engine {name}: worker 1 (pid {pid}): ")), "{e}");
+        assert!(
+            e.contains("query {\"from_ts\":2,\"to_ts\":1767225600,\"actor_id\":7,"),
+            "{e}"
+        );
+        assert!(
+            e.contains(&format!("mode {mode}, pid {pid}")),
+            "stderr tail missing: {e}"
+        );
         for n in needles {
             assert!(e.contains(n), "{mode}: {n:?} not in {e}");
         }
         assert!(reaped(pid), "{mode}: pid {pid} left behind");
         let again = engine.query(&q(3)).unwrap_err().to_string();
-        assert!(again.contains("failed earlier"), "{again}");
+        assert!(again.contains("not asked again after an earlier failure"), "{again}");
     }
 }
 
@@ -448,7 +492,11 @@ fn process_engines_are_listed_and_run_where_their_paths_are_relative_to() {
     let spec = spec.display().to_string();
     let o = common::harness(&["--spec", &spec, "--data", &data(), "engines"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("local      [process] sh bin/engine.sh empty"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("local      [process] sh bin/engine.sh empty"),
+        "{}",
+        stdout(&o)
+    );
     let o = common::harness(&["--spec", &spec, "--data", &data(), "query", "--engine", "local"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o).trim(), "{\"count\":0,\"events\":[]}");
@@ -459,7 +507,10 @@ fn the_process_gets_the_dataset_directory_and_the_specs_environment() {
     let mut spec = misbehave("env", 5_000);
     spec.env.insert("EXTRA".into(), "x y".into());
     let dir = common::default_dataset();
-    let e = ProcessEngine::open("envy", &spec, &common::root(), &dir).err().unwrap().to_string();
+    let e = ProcessEngine::open("envy", &spec, &common::root(), &dir)
+        .err()
+        .unwrap()
+        .to_string();
     let canonical = dir.canonicalize().unwrap();
     assert!(
         e.contains(&format!("AUDIT_DATA_DIR={} EXTRA=x y", canonical.display())),
@@ -474,7 +525,13 @@ fn protocol_cost_measures_the_null_engine() {
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("protocol-cost: engine null"), "{out}");
-    assert!(out.contains("300 round trips after 30 warm-up, one in flight: mean"), "{out}");
+    assert!(
+        out.contains("300 round trips after 30 warm-up, one in flight: mean"),
+        "{out}"
+    );
     let help = stdout(&common::harness(&["--help"]));
-    assert!(help.contains("protocol-cost") && !help.contains("protocol-null"), "{help}");
+    assert!(
+        help.contains("protocol-cost") && !help.contains("protocol-null"),
+        "{help}"
+    );
 }

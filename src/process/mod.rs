@@ -176,18 +176,15 @@ impl ProcessEngine {
         }
     }
 
-    /// Records worker `i`'s failure (the first one sticks) and returns the message.
-    fn record_failure(&self, i: usize, why: &str) -> String {
+    /// Records worker `i`'s failure (the first one sticks) and describes it:
+    /// the worker, why, and the last lines of its stderr.
+    fn record_failure(&self, i: usize, why: &str) -> (String, String) {
         let w = &self.workers[i];
-        let msg = format!(
-            "worker {} (pid {}): {why} (the process was killed and reaped); {}",
-            i + 1,
-            w.pid(),
-            stderr_text(&w.stderr_tail())
-        );
-        lock(&self.failed).get_or_insert_with(|| msg.clone());
+        let what = format!("worker {} (pid {}): {why}; killed and reaped", i + 1, w.pid());
+        let stderr = stderr_text(&w.stderr_tail());
+        lock(&self.failed).get_or_insert_with(|| format!("{what}; {stderr}"));
         self.freed.notify_all();
-        msg
+        (what, stderr)
     }
 }
 
@@ -213,7 +210,7 @@ impl Engine for ProcessEngine {
         let query = || serde_json::to_string(q).unwrap_or_default();
         let slot = self.acquire().map_err(|first| {
             EngineError::Other(format!(
-                "engine {} failed earlier and is not asked again: {first}; query {}",
+                "engine {}: not asked again after an earlier failure; query {}; the failure: {first}",
                 self.name,
                 query()
             ))
@@ -225,9 +222,9 @@ impl Engine for ProcessEngine {
                 self.name
             ))),
             Err(CallError::Failed(why)) => {
-                let msg = self.record_failure(slot.index, &why);
+                let (what, stderr) = self.record_failure(slot.index, &why);
                 Err(EngineError::Other(format!(
-                    "engine {} failed: {msg}; query {}",
+                    "engine {}: {what}; query {}; {stderr}",
                     self.name,
                     query()
                 )))

@@ -19,8 +19,12 @@ pub fn serve(mut input: impl BufRead, mut output: impl Write, max_in_flight: usi
     if input.read_until(b'\n', &mut line).map_err(io)? == 0 {
         return Ok(());
     }
-    let hello: Value = serde_json::from_slice(&line)
-        .map_err(|e| format!("protocol-null: the first line is not JSON ({e}): {}", protocol::excerpt(&line)))?;
+    let hello: Value = serde_json::from_slice(&line).map_err(|e| {
+        format!(
+            "protocol-null: the first line is not JSON ({e}): {}",
+            protocol::excerpt(&line)
+        )
+    })?;
     let Some(version) = hello.pointer("/hello/protocol").and_then(Value::as_u64) else {
         return Err(format!(
             "protocol-null: expected {{\"hello\": {{\"protocol\": 1, ...}}}}, got {}",
@@ -52,7 +56,12 @@ pub fn serve(mut input: impl BufRead, mut output: impl Write, max_in_flight: usi
             Ok(r) => protocol::page_line(r.id, &empty),
             Err(e) => match protocol::answer_id(&line) {
                 Ok(id) => protocol::error_line(id, &format!("not a request: {e}")),
-                Err(_) => return Err(format!("protocol-null: a line without an id: {}", protocol::excerpt(&line))),
+                Err(_) => {
+                    return Err(format!(
+                        "protocol-null: a line without an id: {}",
+                        protocol::excerpt(&line)
+                    ))
+                }
             },
         };
         output.write_all(&answer).and_then(|_| output.flush()).map_err(io)?;
@@ -89,7 +98,11 @@ mod tests {
         let ready = protocol::parse_ready(lines[0].as_bytes()).unwrap();
         assert_eq!(ready.max_in_flight, 2);
         assert_eq!(lines[1], "{\"id\":1,\"count\":0,\"events\":[]}");
-        assert!(lines[2].starts_with("{\"id\":2,\"error\":\"not a request: unknown field `bogus`"), "{}", lines[2]);
+        assert!(
+            lines[2].starts_with("{\"id\":2,\"error\":\"not a request: unknown field `bogus`"),
+            "{}",
+            lines[2]
+        );
     }
 
     #[test]

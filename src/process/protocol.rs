@@ -351,8 +351,7 @@ mod tests {
         assert_eq!(back.id, 7);
         assert_eq!(back.query(), q());
         // Absent filters mean no filter, like null.
-        let r: Request =
-            serde_json::from_str(r#"{"id":1,"from_ts":0,"to_ts":1,"page":1,"page_size":10}"#).unwrap();
+        let r: Request = serde_json::from_str(r#"{"id":1,"from_ts":0,"to_ts":1,"page":1,"page_size":10}"#).unwrap();
         assert_eq!((r.actor_id, r.action), (None, None));
     }
 
@@ -374,12 +373,24 @@ mod tests {
             (b"[1]", "expected an object"),
             (b"{}", "expected {\"ready\": true}"),
             (b"{\"ready\": 1}", "expected {\"ready\": true}"),
-            (b"{\"ready\": false, \"error\": \"no db\"}", "declined to start (ready: false): no db"),
+            (
+                b"{\"ready\": false, \"error\": \"no db\"}",
+                "declined to start (ready: false): no db",
+            ),
             (b"{\"ready\": true, \"protocol\": 2}", "speaks protocol 2"),
             (b"{\"ready\": true, \"protocol\": \"1\"}", "speaks protocol \"1\""),
-            (b"{\"ready\": true, \"max_in_flight\": 0}", "expected an integer in 1..=1024"),
-            (b"{\"ready\": true, \"max_in_flight\": 2.5}", "expected an integer in 1..=1024"),
-            (b"{\"ready\": true, \"max_in_flight\": 5000}", "expected an integer in 1..=1024"),
+            (
+                b"{\"ready\": true, \"max_in_flight\": 0}",
+                "expected an integer in 1..=1024",
+            ),
+            (
+                b"{\"ready\": true, \"max_in_flight\": 2.5}",
+                "expected an integer in 1..=1024",
+            ),
+            (
+                b"{\"ready\": true, \"max_in_flight\": 5000}",
+                "expected an integer in 1..=1024",
+            ),
             (b"{\"ready\": true, \"name\": 3}", "name is 3; expected a string"),
             (b"{\"ready\": true, \"extra\": 3}", "unexpected key \"extra\""),
             (b"{\"ready\": true, \"error\": \"x\"}", "both ready: true and an error"),
@@ -406,7 +417,10 @@ mod tests {
             parse_answer(br#"{"id":2,"error":"disk on fire"}"#).unwrap(),
             (2, Reply::Error("disk on fire".into()))
         );
-        assert_eq!(answer_id(format!(r#"{{"id":9,"count":1,"events":[{ev}]}}"#).as_bytes()), Ok(9));
+        assert_eq!(
+            answer_id(format!(r#"{{"id":9,"count":1,"events":[{ev}]}}"#).as_bytes()),
+            Ok(9)
+        );
 
         let not_json = |line: &[u8]| matches!(parse_answer(line), Err(ProtocolError::NotJson { .. }));
         let shape = |line: &[u8], needle: &str| match parse_answer(line) {
@@ -417,15 +431,33 @@ mod tests {
         assert!(not_json(b"{\"id\": 1, \"count\": 0, \"events\": [}"));
         assert!(matches!(answer_id(b"oops"), Err(ProtocolError::NotJson { .. })));
         assert!(shape(b"{\"count\":0,\"events\":[]}", "missing field `id`"));
-        assert!(matches!(answer_id(b"{\"count\":0}"), Err(ProtocolError::WrongShape { .. })));
+        assert!(matches!(
+            answer_id(b"{\"count\":0}"),
+            Err(ProtocolError::WrongShape { .. })
+        ));
         assert!(shape(b"{\"id\":-1,\"count\":0,\"events\":[]}", "invalid value"));
-        assert!(shape(b"{\"id\":1,\"count\":1,\"events\":[]}", "count is 1 but events holds 0"));
+        assert!(shape(
+            b"{\"id\":1,\"count\":1,\"events\":[]}",
+            "count is 1 but events holds 0"
+        ));
         assert!(shape(b"{\"id\":1,\"count\":\"0\",\"events\":[]}", "invalid type"));
-        assert!(shape(b"{\"id\":1,\"count\":0}", "expected {\"id\", \"count\", \"events\"}"));
+        assert!(shape(
+            b"{\"id\":1,\"count\":0}",
+            "expected {\"id\", \"count\", \"events\"}"
+        ));
         assert!(shape(b"{\"id\":1}", "expected {\"id\", \"count\", \"events\"}"));
-        assert!(shape(b"{\"id\":1,\"count\":0,\"events\":[],\"error\":\"x\"}", "not both"));
-        assert!(shape(b"{\"id\":1,\"count\":0,\"events\":[],\"extra\":1}", "unknown field `extra`"));
-        assert!(shape(b"{\"id\":1,\"count\":1,\"events\":[{\"id\":1}]}", "missing field"));
+        assert!(shape(
+            b"{\"id\":1,\"count\":0,\"events\":[],\"error\":\"x\"}",
+            "not both"
+        ));
+        assert!(shape(
+            b"{\"id\":1,\"count\":0,\"events\":[],\"extra\":1}",
+            "unknown field `extra`"
+        ));
+        assert!(shape(
+            b"{\"id\":1,\"count\":1,\"events\":[{\"id\":1}]}",
+            "missing field"
+        ));
         let extra = ev.replace("\"payload\"", "\"secret\":1,\"payload\"");
         assert!(shape(
             format!(r#"{{"id":1,"count":1,"events":[{extra}]}}"#).as_bytes(),

@@ -197,11 +197,7 @@ impl Starting {
         }
         // A write error here means the process already ended: reading its
         // stdout then reports that with its exit status, which says more.
-        let _ = shared.write(
-            &protocol::hello_line(l.data_dir),
-            Instant::now() + l.timeout,
-            l.timeout,
-        );
+        let _ = shared.write(&protocol::hello_line(l.data_dir), Instant::now() + l.timeout, l.timeout);
         Ok(Starting {
             worker: Worker {
                 shared,
