@@ -389,7 +389,7 @@ fn protocol_breaches_mid_run_fail_naming_the_engine_the_query_and_stderr() {
 fn an_error_answer_fails_only_its_request() {
     let engine = open("picky", &misbehave("error", 5_000)).unwrap();
     let e = engine.query(&q(1)).unwrap_err().to_string();
-    assert_eq!(e, "engine picky answered an error: no such thing (request 1)");
+    assert_eq!(e, "answered with an error: no such thing (request 1)");
     assert_eq!(engine.query(&q(2)).unwrap().count, 0);
     assert!(engine.query(&q(3)).is_err());
     assert_eq!(engine.query(&q(4)).unwrap().count, 0);
@@ -412,7 +412,7 @@ fn answers_in_any_order_reach_the_thread_that_asked() {
                 for i in 0..25 {
                     let from = t * 1000 + i;
                     let e = engine.query(&q(from)).unwrap_err().to_string();
-                    assert_eq!(e, format!("engine echo answered an error: from_ts {from}"));
+                    assert_eq!(e, format!("answered with an error: from_ts {from}"));
                 }
             });
         }

@@ -217,10 +217,9 @@ impl Engine for ProcessEngine {
         })?;
         match self.workers[slot.index].call(q) {
             Ok(page) => Ok(page),
-            Err(CallError::Answered(msg)) => Err(EngineError::Other(format!(
-                "engine {} answered an error: {msg}",
-                self.name
-            ))),
+            // The engine's own error for this query: no need to name the
+            // engine (callers do), and the process is fine.
+            Err(CallError::Answered(msg)) => Err(EngineError::Other(format!("answered with an error: {msg}"))),
             Err(CallError::Failed(why)) => {
                 let (what, stderr) = self.record_failure(slot.index, &why);
                 Err(EngineError::Other(format!(
