@@ -14,7 +14,7 @@ use audit_engines::{Engine, Query};
 use audit_harness::equivalence::{self, Options, Property, Status};
 use audit_harness::process::ProcessEngine;
 use audit_harness::registry;
-use audit_harness::spec::ProcessEngineSpec;
+use audit_harness::spec::{ProcessEngineSpec, Spec};
 
 fn fixture() -> String {
     common::root()
@@ -517,6 +517,39 @@ fn the_process_gets_the_dataset_directory_and_the_specs_environment() {
         "{e}"
     );
     assert!(e.contains(&format!("hello data_dir {}", canonical.display())), "{e}");
+}
+
+#[test]
+fn spec_process_engines_are_checked() {
+    let shipped = std::fs::read_to_string(common::root().join("harness.toml")).unwrap();
+    let parse = |extra: &str| Spec::parse(&format!("{shipped}\n{extra}"), &common::root().join("harness.toml"));
+    let ok = parse("[engines.py]\ncommand = [\"python3\", \"e.py\"]\nworkers = 3\n").unwrap();
+    assert_eq!(ok.engines["py"].workers, 3);
+    assert_eq!(ok.engines["py"].cwd, None, "runs in the spec file's directory");
+    for (extra, needle) in [
+        (
+            "[engines.memindex]\ncommand = [\"x\"]\n",
+            "engines.memindex: is a built-in engine's name",
+        ),
+        ("[engines.\"a,b\"]\ncommand = [\"x\"]\n", "expected a name of letters"),
+        (
+            "[engines.py]\ncommand = []\n",
+            "engines.py.command: expected a non-empty list",
+        ),
+        (
+            "[engines.py]\ncommand = [\"x\"]\nworkers = 0\n",
+            "engines.py.workers: 0 is not allowed",
+        ),
+        (
+            "[engines.py]\ncommand = [\"x\"]\ntimeout_ms = 0\n",
+            "engines.py.timeout_ms: 0 is not allowed",
+        ),
+        ("[engines.py]\ncommand = [\"x\"]\nshell = true\n", "shell"),
+    ] {
+        let e = parse(extra).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains(needle), "{extra}: {e}");
+    }
 }
 
 #[test]

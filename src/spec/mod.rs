@@ -484,6 +484,15 @@ impl Spec {
                     "is a built-in engine's name; choose another".into(),
                 );
             }
+            if !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            {
+                return err(
+                    &format!("engines.{name}"),
+                    "expected a name of letters, digits, '_', '-' and '.' (names are listed with commas)".into(),
+                );
+            }
             if e.command.is_empty() || e.command[0].is_empty() {
                 return err(
                     &k("command"),
