@@ -59,6 +59,22 @@ pub fn excerpt(line: &[u8]) -> String {
     format!("{short:?}")
 }
 
+/// Text an engine chose (an error message, a stderr line) made safe for a
+/// one-line message: control characters become spaces, and it is cut to
+/// `max` characters.
+pub fn one_line(text: &str, max: usize) -> String {
+    let mut out: String = text
+        .trim_end()
+        .chars()
+        .take(max)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.trim_end().chars().nth(max).is_some() {
+        out.push_str("...");
+    }
+    out
+}
+
 #[derive(Serialize)]
 struct HelloLine<'a> {
     hello: HelloBody<'a>,
@@ -121,7 +137,7 @@ pub fn parse_ready(line: &[u8]) -> Result<Ready, String> {
         Some(Value::Bool(true)) => {}
         Some(Value::Bool(false)) => {
             let why = obj.get("error").and_then(Value::as_str).unwrap_or("no reason given");
-            return Err(format!("declined to start (ready: false): {why}"));
+            return Err(format!("declined to start (ready: false): {}", one_line(why, 500)));
         }
         _ => {
             return Err(format!(
@@ -474,6 +490,15 @@ mod tests {
             parse_answer(&error_line(5, "bad \"x\"")).unwrap(),
             (5, Reply::Error("bad \"x\"".into()))
         );
+    }
+
+    #[test]
+    fn engine_text_becomes_one_short_line() {
+        assert_eq!(one_line("a\nb\r\tc\n", 100), "a b  c");
+        assert_eq!(one_line("abcdef", 3), "abc...");
+        assert_eq!(one_line("abc", 3), "abc");
+        let e = parse_ready(b"{\"ready\": false, \"error\": \"line 1\\nline 2\"}").unwrap_err();
+        assert!(e.ends_with("line 1 line 2"), "{e}");
     }
 
     #[test]

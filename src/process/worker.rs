@@ -281,7 +281,7 @@ impl Worker {
         let line = self.shared.await_answer(id, &rx, deadline, self.timeout)?;
         match protocol::parse_answer(&line) {
             Ok((_, Reply::Page(p))) => Ok(p),
-            Ok((_, Reply::Error(msg))) => Err(CallError::Answered(msg)),
+            Ok((_, Reply::Error(msg))) => Err(CallError::Answered(protocol::one_line(&msg, 2000))),
             Err(e) => Err(CallError::Failed(self.shared.fail(e.to_string()))),
         }
     }
@@ -626,14 +626,9 @@ fn collect_stderr(shared: &Shared, stderr: ChildStderr) {
             Ok(0) | Err(_) => break,
             Ok(_) => {}
         }
-        let text = String::from_utf8_lossy(&buf);
-        let text = text.trim_end();
-        if text.is_empty() {
+        let line = protocol::one_line(&String::from_utf8_lossy(&buf), STDERR_LINE_CHARS);
+        if line.trim().is_empty() {
             continue;
-        }
-        let mut line: String = text.chars().take(STDERR_LINE_CHARS).collect();
-        if line.len() < text.len() {
-            line.push_str("...");
         }
         let mut inner = lock(&shared.stderr.inner);
         if inner.0.len() == STDERR_LINES {
