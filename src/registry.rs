@@ -11,21 +11,24 @@ use crate::spec::Spec;
 
 /// Every engine name the spec and the built-ins offer, with one line about each.
 pub fn list(spec: &Spec) -> Vec<(String, String)> {
-    let builtin = audit_engines::builtin().iter().map(|e| {
-        let kind = if e.candidate {
-            "candidate"
-        } else if e.name == "baseline" {
-            "reference"
-        } else {
-            "yardstick"
-        };
-        (e.name.to_string(), format!("[{kind}] {}", e.about))
-    });
-    let process = spec
-        .engines
+    audit_engines::builtin()
         .iter()
-        .map(|(n, e)| (n.clone(), format!("[process] {}", e.command.join(" "))));
-    builtin.chain(process).collect()
+        .map(|e| {
+            let kind = if e.candidate {
+                "candidate"
+            } else if e.name == "baseline" {
+                "reference"
+            } else {
+                "yardstick"
+            };
+            (e.name.to_string(), format!("[{kind}] {}", e.about))
+        })
+        .chain(
+            spec.engines
+                .iter()
+                .map(|(n, e)| (n.clone(), format!("[process] {}", e.command.join(" ")))),
+        )
+        .collect()
 }
 
 /// Checks that `name` is an engine, naming the known ones if not.
