@@ -9,11 +9,16 @@ use audit_engines::Query;
 use crate::cli::{Cli, Command, EquivArgs, GenArgs, QueryArgs};
 use crate::error::HarnessError;
 use crate::spec::Spec;
-use crate::{dataset, equivalence, gate, integrity, query, registry};
+use crate::{dataset, equivalence, gate, integrity, process, query, registry};
 
 /// Runs the command; `Ok` means exit 0.
 pub fn run(cli: Cli) -> Result<(), HarnessError> {
-    let spec = Spec::load(&cli.spec)?;
+    if let Command::ProtocolNull(a) = &cli.command {
+        // A child of the harness: it needs no spec.
+        return process::null::run(a.max_in_flight as usize);
+    }
+    let mut spec = Spec::load(&cli.spec)?;
+    process::command::add_to_spec(&mut spec, &cli.engine_command)?;
     let data_dir = cli.data.clone().unwrap_or_else(|| spec.dataset.dir.clone());
     match cli.command {
         Command::Gen(args) => gen(&spec, args, cli.data),
@@ -42,6 +47,8 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
         }
         Command::Equiv(args) => equiv(&spec, &data_dir, args),
         Command::Gate => gate::run(&spec, &data_dir),
+        Command::ProtocolCost(args) => process::cost::run(&spec, &data_dir, &args),
+        Command::ProtocolNull(a) => process::null::run(a.max_in_flight as usize),
     }
 }
 

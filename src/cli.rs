@@ -14,6 +14,11 @@ pub struct Cli {
     /// Dataset directory, overriding the spec's `[dataset] dir`.
     #[arg(long, global = true, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// An engine run as a separate program (repeatable): NAME=COMMAND, the
+    /// command split at whitespace and run in the current directory; usable
+    /// wherever an engine name is. See docs/protocol.md.
+    #[arg(long, global = true, value_name = "NAME=COMMAND")]
+    pub engine_command: Vec<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -37,6 +42,31 @@ pub enum Command {
     Equiv(EquivArgs),
     /// The acceptance gate: integrity, then the later stages.
     Gate,
+    /// Measure the process protocol's round trip per request (docs/protocol.md).
+    ProtocolCost(ProtocolCostArgs),
+    /// Serve the process protocol as a do-nothing engine (used by protocol-cost).
+    #[command(hide = true)]
+    ProtocolNull(ProtocolNullArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProtocolCostArgs {
+    /// Round trips measured, one in flight at a time.
+    #[arg(long, value_name = "N", default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub requests: u64,
+    /// Round trips before measuring, not recorded.
+    #[arg(long, value_name = "N", default_value_t = 2_000)]
+    pub warmup: u64,
+    /// Time this engine instead of the built-in null process engine.
+    #[arg(long, value_name = "NAME")]
+    pub engine: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProtocolNullArgs {
+    /// The max_in_flight to declare.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub max_in_flight: u64,
 }
 
 #[derive(Debug, Args)]

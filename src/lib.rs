@@ -11,6 +11,7 @@ pub mod fsutil;
 pub mod gate;
 pub mod integrity;
 pub mod mix;
+pub mod process;
 pub mod query;
 pub mod registry;
 pub mod spec;

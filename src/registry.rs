@@ -1,5 +1,6 @@
 //! Turning an engine name into an opened engine: the built-ins of
-//! `audit-engines`, by name, with a helpful error for anything else.
+//! `audit-engines` and the spec's process engines (`[engines.NAME]`,
+//! `--engine-command`), by name, with a helpful error for anything else.
 
 use std::path::Path;
 
@@ -9,7 +10,7 @@ use crate::error::HarnessError;
 use crate::spec::Spec;
 
 /// Every engine name the spec and the built-ins offer, with one line about each.
-pub fn list(_spec: &Spec) -> Vec<(String, String)> {
+pub fn list(spec: &Spec) -> Vec<(String, String)> {
     audit_engines::builtin()
         .iter()
         .map(|e| {
@@ -22,6 +23,11 @@ pub fn list(_spec: &Spec) -> Vec<(String, String)> {
             };
             (e.name.to_string(), format!("[{kind}] {}", e.about))
         })
+        .chain(
+            spec.engines
+                .iter()
+                .map(|(n, e)| (n.clone(), format!("[process] {}", e.command.join(" ")))),
+        )
         .collect()
 }
 
@@ -40,6 +46,11 @@ pub fn check_name(spec: &Spec, name: &str) -> Result<(), HarnessError> {
 /// Opens engine `name` on the dataset in `dir`.
 pub fn open(spec: &Spec, name: &str, dir: &Path) -> Result<SharedEngine, HarnessError> {
     check_name(spec, name)?;
+    if let Some(p) = spec.engines.get(name) {
+        let e = crate::process::ProcessEngine::open(name, p, &spec.base_dir(), dir)
+            .map_err(|e| HarnessError::input(e.to_string()))?;
+        return Ok(std::sync::Arc::new(e));
+    }
     let info = audit_engines::find(name).expect("check_name accepted it");
     (info.open)(dir).map_err(|e| HarnessError::input(format!("engine {name}: cannot open {}: {e}", dir.display())))
 }

@@ -27,6 +27,13 @@ pub trait Engine: Send + Sync {
     fn index_bytes(&self) -> u64 {
         0
     }
+
+    /// Requests the engine declares it serves at once, when it has a limit
+    /// (a process engine: workers x max_in_flight). The equivalence suite's
+    /// concurrency property drives at least this many threads.
+    fn concurrency(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// An engine shared between threads.

@@ -221,12 +221,14 @@ impl Context {
             Err(e) => return cannot_open(opts, c, prop, seed, &e.to_string()),
         };
         let per_thread = 64usize;
+        // At least the engine's full declared concurrency, so that every slot is exercised.
+        let threads = opts.threads.max(engine.concurrency().unwrap_or(0));
         let first: Mutex<Option<(Query, String)>> = Mutex::new(None);
         let failures = std::sync::atomic::AtomicU64::new(0);
-        let barrier = std::sync::Barrier::new(opts.threads);
+        let barrier = std::sync::Barrier::new(threads);
         let stop = std::sync::atomic::AtomicBool::new(false);
         std::thread::scope(|s| {
-            for t in 0..opts.threads {
+            for t in 0..threads {
                 let (engine, first, failures, barrier, stop) = (&engine, &first, &failures, &barrier, &stop);
                 s.spawn(move || {
                     barrier.wait();
@@ -256,7 +258,7 @@ impl Context {
                 Counterexample {
                     detail: format!(
                         "{why} (under {} threads; {})",
-                        opts.threads,
+                        threads,
                         if alone {
                             "the same query alone answers correctly: a race"
                         } else {
@@ -273,7 +275,7 @@ impl Context {
             engine: c.name.clone(),
             property: prop,
             status: if failures == 0 { Status::Pass } else { Status::Fail },
-            cases: (opts.threads * per_thread) as u64,
+            cases: (threads * per_thread) as u64,
             failures,
             seed,
             counterexample,

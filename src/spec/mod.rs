@@ -110,14 +110,21 @@ pub struct ProcessEngineSpec {
     pub timeout_ms: u64,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Where the command runs: `None` for `[engines.NAME]` (the spec file's
+    /// directory), the current directory for `--engine-command`.
+    #[serde(skip)]
+    pub cwd: Option<PathBuf>,
 }
 
 fn one() -> u32 {
     1
 }
 
+/// A process engine's default `timeout_ms`.
+pub const DEFAULT_PROCESS_TIMEOUT_MS: u64 = 10_000;
+
 fn default_timeout_ms() -> u64 {
-    10_000
+    DEFAULT_PROCESS_TIMEOUT_MS
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -475,6 +482,15 @@ impl Spec {
                 return err(
                     &format!("engines.{name}"),
                     "is a built-in engine's name; choose another".into(),
+                );
+            }
+            if !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            {
+                return err(
+                    &format!("engines.{name}"),
+                    "expected a name of letters, digits, '_', '-' and '.' (names are listed with commas)".into(),
                 );
             }
             if e.command.is_empty() || e.command[0].is_empty() {

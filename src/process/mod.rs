@@ -1,0 +1,252 @@
+//! Engines that run as separate programs, speaking the process protocol
+//! (JSON lines over stdin/stdout, `docs/protocol.md`), so that candidates
+//! written in any language go through the same equivalence suite and
+//! benchmark as the built-in ones.
+//!
+//! - [`protocol`]: the lines and their checks;
+//! - [`worker`]: one child process (spawn, handshake, requests, stderr, reaping);
+//! - [`ProcessEngine`] (here): `workers` processes behind the [`Engine`] trait,
+//!   each with up to its declared `max_in_flight` requests outstanding;
+//! - [`command`]: `--engine-command NAME=COMMAND`;
+//! - [`null`] and [`cost`]: a do-nothing engine and the protocol's own round-trip cost.
+//!
+//! Failure policy: the first failure of any process (protocol breach, exit,
+//! timeout) kills and reaps that process and marks the whole engine failed;
+//! every later request fails at once with the first failure's message. There
+//! is no respawn: a candidate that breaks once is broken, and a respawn would
+//! hide that from a benchmark.
+
+pub mod command;
+pub mod cost;
+pub mod null;
+pub mod protocol;
+pub mod worker;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use audit_engines::{Engine, EngineError, Page, Query};
+
+use crate::spec::ProcessEngineSpec;
+use worker::{CallError, Launch, Starting, Worker};
+
+/// How long dropping an engine waits for its processes to exit after closing
+/// their stdin, before killing them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(250);
+
+/// Why a process engine could not start: one line naming the engine.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SetupError(pub String);
+
+impl From<SetupError> for EngineError {
+    fn from(e: SetupError) -> EngineError {
+        EngineError::Other(e.0)
+    }
+}
+
+/// An engine served by `workers` child processes.
+pub struct ProcessEngine {
+    name: String,
+    workers: Vec<Worker>,
+    /// Requests outstanding per worker.
+    in_flight: Mutex<Vec<usize>>,
+    freed: Condvar,
+    /// The first failure; once set, every request fails at once.
+    failed: Mutex<Option<String>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The last stderr lines, as one line.
+fn stderr_text(lines: &[String]) -> String {
+    if lines.is_empty() {
+        "stderr: (nothing)".into()
+    } else {
+        format!("stderr (last {} lines): {}", lines.len(), lines.join(" | "))
+    }
+}
+
+/// The directory a process engine runs in: `cwd` when the spec entry set one,
+/// else the spec file's directory; absolute.
+fn working_dir(spec: &ProcessEngineSpec, spec_dir: &Path) -> Result<PathBuf, String> {
+    let dir = spec.cwd.clone().unwrap_or_else(|| spec_dir.to_path_buf());
+    let dir = if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir
+    };
+    std::path::absolute(&dir).map_err(|e| format!("working directory {}: {e}", dir.display()))
+}
+
+impl ProcessEngine {
+    /// Starts `spec.workers` processes of engine `name` on the dataset in
+    /// `data_dir` and completes their handshakes (in parallel, each bounded by
+    /// `timeout_ms`). `spec_dir` is the spec file's directory, where commands
+    /// from `harness.toml` run.
+    pub fn open(
+        name: &str,
+        spec: &ProcessEngineSpec,
+        spec_dir: &Path,
+        data_dir: &Path,
+    ) -> Result<ProcessEngine, SetupError> {
+        let err = |why: String| SetupError(format!("engine {name}: {why}"));
+        let cmd = worker::command_line(&spec.command);
+        let data = data_dir
+            .canonicalize()
+            .map_err(|e| err(format!("dataset directory {}: {e}", data_dir.display())))?;
+        let data = data.to_str().ok_or_else(|| {
+            err(format!(
+                "dataset directory {} is not UTF-8, which the protocol's JSON cannot carry",
+                data.display()
+            ))
+        })?;
+        let cwd = working_dir(spec, spec_dir).map_err(err)?;
+        let timeout = Duration::from_millis(spec.timeout_ms.max(1));
+        let launch = Launch {
+            engine: name,
+            command: &spec.command,
+            env: &spec.env,
+            cwd: &cwd,
+            data_dir: data,
+            timeout,
+        };
+        let mut starting = Vec::new();
+        for _ in 0..spec.workers.max(1) {
+            starting.push(Starting::launch(&launch).map_err(err)?);
+        }
+        let deadline = Instant::now() + timeout;
+        let mut workers = Vec::new();
+        for (i, s) in starting.into_iter().enumerate() {
+            match s.ready(deadline) {
+                Ok(w) => workers.push(w),
+                Err((why, stderr)) => {
+                    return Err(err(format!(
+                        "worker {}: {why}; command: {cmd}; {}",
+                        i + 1,
+                        stderr_text(&stderr)
+                    )))
+                }
+            }
+        }
+        Ok(ProcessEngine {
+            name: name.to_string(),
+            in_flight: Mutex::new(vec![0; workers.len()]),
+            workers,
+            freed: Condvar::new(),
+            failed: Mutex::new(None),
+        })
+    }
+
+    /// The process ids of the workers (for tests that check reaping).
+    pub fn pids(&self) -> Vec<u32> {
+        self.workers.iter().map(Worker::pid).collect()
+    }
+
+    /// What each worker declared in its `ready` line.
+    pub fn declared(&self) -> Vec<&protocol::Ready> {
+        self.workers.iter().map(Worker::ready).collect()
+    }
+
+    /// Waits for a worker with free capacity (the least loaded one) and takes
+    /// one of its slots; fails at once when the engine has failed.
+    fn acquire(&self) -> Result<Slot<'_>, String> {
+        let mut in_flight = lock(&self.in_flight);
+        loop {
+            if let Some(first) = lock(&self.failed).as_ref() {
+                return Err(first.clone());
+            }
+            let free = (0..self.workers.len())
+                .filter(|&i| in_flight[i] < self.workers[i].ready().max_in_flight)
+                .min_by_key(|&i| in_flight[i]);
+            if let Some(i) = free {
+                in_flight[i] += 1;
+                return Ok(Slot { engine: self, index: i });
+            }
+            // Every slot ends within the timeout; the bounded wait only guards
+            // against a missed wake-up.
+            in_flight = self
+                .freed
+                .wait_timeout(in_flight, Duration::from_millis(50))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    /// Records worker `i`'s failure (the first one sticks) and describes it:
+    /// the worker, why, and the last lines of its stderr.
+    fn record_failure(&self, i: usize, why: &str) -> (String, String) {
+        let w = &self.workers[i];
+        let what = format!("worker {} (pid {}): {why}; killed and reaped", i + 1, w.pid());
+        let stderr = stderr_text(&w.stderr_tail());
+        lock(&self.failed).get_or_insert_with(|| format!("{what}; {stderr}"));
+        self.freed.notify_all();
+        (what, stderr)
+    }
+}
+
+/// One taken request slot of one worker; released on drop.
+struct Slot<'a> {
+    engine: &'a ProcessEngine,
+    index: usize,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        lock(&self.engine.in_flight)[self.index] -= 1;
+        self.engine.freed.notify_one();
+    }
+}
+
+impl Engine for ProcessEngine {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn query(&self, q: &Query) -> Result<Page, EngineError> {
+        let query = || serde_json::to_string(q).unwrap_or_default();
+        let slot = self.acquire().map_err(|first| {
+            EngineError::Other(format!(
+                "engine {}: not asked again after an earlier failure; query {}; the failure: {first}",
+                self.name,
+                query()
+            ))
+        })?;
+        match self.workers[slot.index].call(q) {
+            Ok(page) => Ok(page),
+            // The engine's own error for this query: no need to name the
+            // engine (callers do), and the process is fine.
+            Err(CallError::Answered(msg)) => Err(EngineError::Other(format!("answered with an error: {msg}"))),
+            Err(CallError::Failed(why)) => {
+                let (what, stderr) = self.record_failure(slot.index, &why);
+                Err(EngineError::Other(format!(
+                    "engine {}: {what}; query {}; {stderr}",
+                    self.name,
+                    query()
+                )))
+            }
+        }
+    }
+
+    fn concurrency(&self) -> Option<usize> {
+        Some(self.workers.iter().map(|w| w.ready().max_in_flight).sum())
+    }
+}
+
+impl Drop for ProcessEngine {
+    /// Closes every process's stdin, waits up to [`SHUTDOWN_GRACE`] for all of
+    /// them to exit, then kills and reaps whatever is left.
+    fn drop(&mut self) {
+        for w in &self.workers {
+            w.close_stdin();
+        }
+        let deadline = Instant::now() + SHUTDOWN_GRACE;
+        for w in &self.workers {
+            w.wait_exit(deadline);
+            w.stop();
+        }
+    }
+}

@@ -1,0 +1,663 @@
+//! One engine process: spawning it, the hello/ready handshake, writing
+//! requests, getting each answer to the thread waiting for it, keeping the
+//! last lines of its stderr, and killing and reaping it.
+//!
+//! Threads: there is no reader thread. A requesting thread writes its request
+//! line itself (stdin is non-blocking, so a process that stops reading cannot
+//! block it past its deadline), then either becomes the *reader* (whoever
+//! holds the stdout lock reads lines, routing each other thread's answer to
+//! that thread's one-shot channel, until its own arrives) or, when another
+//! thread is reading, waits on its channel. A reader that leaves hands the
+//! role to a thread still waiting. With one request in flight the requesting
+//! thread thus reads its own answer: two context switches per round trip, not
+//! three (see the protocol cost in `docs/protocol.md`). Answers are decoded by
+//! the thread that asked, so they are decoded in parallel. A collector thread
+//! drains stderr into a ring buffer of its last lines.
+//!
+//! Any breach of the protocol (a non-JSON line, a wrong shape, an unknown id,
+//! the process ending, a request outliving its timeout) kills the whole
+//! process group with SIGKILL and reaps the process at once: every request
+//! outstanding on it fails, and so does every later one. No zombie is left
+//! behind and no caller waits longer than its timeout.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::io::{AsRawFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use audit_engines::{Page, Query};
+
+use super::protocol::{self, Reply};
+
+/// The longest line accepted from an engine's stdout.
+pub const MAX_LINE: usize = 64 << 20;
+/// How many lines of an engine's stderr are kept for error messages.
+pub const STDERR_LINES: usize = 20;
+/// Each kept stderr line is cut to this many characters.
+const STDERR_LINE_CHARS: usize = 300;
+/// How long a failure message waits for the stderr collector to read the last lines.
+const STDERR_SETTLE: Duration = Duration::from_millis(200);
+
+/// What a worker needs to start its process.
+pub struct Launch<'a> {
+    /// The engine's name, for thread names.
+    pub engine: &'a str,
+    /// Program and arguments.
+    pub command: &'a [String],
+    /// Extra environment variables (besides `AUDIT_DATA_DIR`).
+    pub env: &'a BTreeMap<String, String>,
+    /// The working directory of the process.
+    pub cwd: &'a Path,
+    /// The dataset directory, absolute, as sent in `hello` and `AUDIT_DATA_DIR`.
+    pub data_dir: &'a str,
+    /// Bound on the handshake and on every request.
+    pub timeout: Duration,
+}
+
+/// Why a call did not return a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// The engine answered `{"id": k, "error": "..."}`: the process is fine.
+    Answered(String),
+    /// The process broke the protocol, ended or timed out (it is now killed
+    /// and reaped), or had already failed.
+    Failed(String),
+}
+
+/// What a waiting thread receives on its channel.
+enum Delivery {
+    /// Its answer line, routed by the reader.
+    Line(Vec<u8>),
+    /// The process failed; no answer will come.
+    Failed(String),
+    /// The reader left: try to become the reader.
+    Lead,
+}
+
+/// One running engine process that has completed the handshake.
+pub struct Worker {
+    shared: Arc<Shared>,
+    pid: u32,
+    ready: protocol::Ready,
+    timeout: Duration,
+}
+
+/// A process that has been started and sent `hello`, not yet `ready`.
+/// Dropping it shuts the process down like dropping a worker.
+pub struct Starting {
+    worker: Worker,
+}
+
+/// State shared by the worker's callers and its stderr collector.
+struct Shared {
+    state: Mutex<State>,
+    stdin: Mutex<Option<ChildStdin>>,
+    /// Held by the thread currently reading answers.
+    stdout: Mutex<LineReader>,
+    child: Mutex<ChildSlot>,
+    stderr: StderrTail,
+}
+
+struct State {
+    next_id: u64,
+    /// Outstanding requests: id to the channel of the thread waiting for it.
+    pending: HashMap<u64, mpsc::Sender<Delivery>>,
+    /// Why the process failed; set once, never cleared.
+    death: Option<String>,
+}
+
+struct ChildSlot {
+    /// `None` once reaped.
+    child: Option<Child>,
+    status: Option<ExitStatus>,
+}
+
+/// The last lines a process wrote to stderr, and whether it has closed stderr.
+struct StderrTail {
+    inner: Mutex<(VecDeque<String>, bool)>,
+    eof: Condvar,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The command as one line, for messages.
+pub fn command_line(command: &[String]) -> String {
+    command.join(" ")
+}
+
+impl Starting {
+    /// Starts the process and its stderr collector, and writes `hello`.
+    pub fn launch(l: &Launch<'_>) -> Result<Starting, String> {
+        let (program, args) = l
+            .command
+            .split_first()
+            .ok_or_else(|| "the command is empty".to_string())?;
+        // A relative program path with a slash is relative to the working
+        // directory the process gets, not to the harness's.
+        let program = if program.contains('/') {
+            l.cwd.join(program).into_os_string()
+        } else {
+            program.into()
+        };
+        let mut child = Command::new(&program)
+            .args(args)
+            .env("AUDIT_DATA_DIR", l.data_dir)
+            .envs(l.env)
+            .current_dir(l.cwd)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Its own process group, so that killing it also kills anything it started.
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("cannot start `{}` in {}: {e}", command_line(l.command), l.cwd.display()))?;
+        let pid = child.id();
+        let pipes = (child.stdin.take(), child.stdout.take(), child.stderr.take());
+        let (Some(stdin), Some(stdout), Some(stderr)) = pipes else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err("its pipes could not be set up".into());
+        };
+        let nonblocking = set_nonblocking(stdin.as_raw_fd()).and_then(|_| set_nonblocking(stdout.as_raw_fd()));
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                next_id: 0,
+                pending: HashMap::new(),
+                death: None,
+            }),
+            stdin: Mutex::new(Some(stdin)),
+            stdout: Mutex::new(LineReader::new(stdout)),
+            child: Mutex::new(ChildSlot {
+                child: Some(child),
+                status: None,
+            }),
+            stderr: StderrTail {
+                inner: Mutex::new((VecDeque::new(), false)),
+                eof: Condvar::new(),
+            },
+        });
+        if let Err(e) = nonblocking {
+            return Err(shared.fail(format!("cannot make its pipes non-blocking: {e}")));
+        }
+        let collector = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name(format!("{}-stderr", l.engine))
+                .spawn(move || collect_stderr(&shared, stderr))
+        };
+        if let Err(e) = collector {
+            return Err(shared.fail(format!("cannot start a thread: {e}")));
+        }
+        // A write error here means the process already ended: reading its
+        // stdout then reports that with its exit status, which says more.
+        let _ = shared.write(&protocol::hello_line(l.data_dir), Instant::now() + l.timeout, l.timeout);
+        Ok(Starting {
+            worker: Worker {
+                shared,
+                pid,
+                ready: protocol::Ready {
+                    name: None,
+                    version: None,
+                    max_in_flight: 1,
+                },
+                timeout: l.timeout,
+            },
+        })
+    }
+
+    /// Waits (until `deadline`) for the `ready` line and checks it. On failure
+    /// the process is killed and reaped; the error carries why and the last
+    /// lines of its stderr.
+    pub fn ready(self, deadline: Instant) -> Result<Worker, (String, Vec<String>)> {
+        let Starting { mut worker } = self;
+        let shared = worker.shared.clone();
+        let failed = |why: String| (shared.fail(why), shared.stderr_tail());
+        let line = lock(&shared.stdout).next_line(deadline);
+        let line = match line {
+            Ok(line) => line,
+            Err(ReadError::Timeout) => {
+                return Err(failed(format!(
+                    "sent no ready line within {} ms of hello (timeout_ms)",
+                    worker.timeout.as_millis()
+                )))
+            }
+            Err(ReadError::Eof) => return Err(failed(format!("ended before answering hello ({})", shared.ended()))),
+            Err(e) => return Err(failed(e.to_string())),
+        };
+        match protocol::parse_ready(&line) {
+            Ok(ready) => {
+                worker.ready = ready;
+                Ok(worker)
+            }
+            Err(why) => Err(failed(why)),
+        }
+    }
+}
+
+impl Worker {
+    /// The process id (the process is reaped once the worker has failed or stopped).
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// What the engine declared in its `ready` line.
+    pub fn ready(&self) -> &protocol::Ready {
+        &self.ready
+    }
+
+    /// Whether the process has failed (or been stopped).
+    pub fn is_dead(&self) -> bool {
+        lock(&self.shared.state).death.is_some()
+    }
+
+    /// Sends `q` and waits for its answer, at most the timeout. The caller
+    /// keeps at most `max_in_flight` calls outstanding on one worker.
+    pub fn call(&self, q: &Query) -> Result<Page, CallError> {
+        let deadline = Instant::now() + self.timeout;
+        let (tx, rx) = mpsc::channel();
+        let id = {
+            let mut st = lock(&self.shared.state);
+            if let Some(why) = &st.death {
+                return Err(CallError::Failed(format!("it had already failed: {why}")));
+            }
+            st.next_id += 1;
+            let id = st.next_id;
+            st.pending.insert(id, tx);
+            id
+        };
+        let mut line = Vec::with_capacity(192);
+        protocol::request_line(id, q, &mut line);
+        if let Err(why) = self.shared.write(&line, deadline, self.timeout) {
+            lock(&self.shared.state).pending.remove(&id);
+            return Err(CallError::Failed(self.shared.fail(why)));
+        }
+        let line = self.shared.await_answer(id, &rx, deadline, self.timeout)?;
+        match protocol::parse_answer(&line) {
+            Ok((_, Reply::Page(p))) => Ok(p),
+            Ok((_, Reply::Error(msg))) => Err(CallError::Answered(protocol::one_line(&msg, 2000))),
+            Err(e) => Err(CallError::Failed(self.shared.fail(e.to_string()))),
+        }
+    }
+
+    /// The last lines of the process's stderr. When the process is dead, waits
+    /// briefly for the collector to read what it wrote last.
+    pub fn stderr_tail(&self) -> Vec<String> {
+        self.shared.stderr_tail()
+    }
+
+    /// Closes stdin: the protocol's signal to shut down.
+    pub fn close_stdin(&self) {
+        lock(&self.shared.stdin).take();
+    }
+
+    /// Waits until the process has exited or `deadline` has passed.
+    pub fn wait_exit(&self, deadline: Instant) {
+        let mut nap = Duration::from_micros(200);
+        while !self.shared.exited() && Instant::now() < deadline {
+            std::thread::sleep(nap.min(deadline.saturating_duration_since(Instant::now())));
+            nap = (nap * 2).min(Duration::from_millis(10));
+        }
+    }
+
+    /// Kills what is left of the process group and reaps the process.
+    pub fn stop(&self) {
+        self.shared.fail("it was shut down".into());
+    }
+}
+
+impl Drop for Worker {
+    /// Closes stdin, gives the process a moment to exit, then kills and reaps it.
+    fn drop(&mut self) {
+        self.close_stdin();
+        self.wait_exit(Instant::now() + super::SHUTDOWN_GRACE);
+        self.stop();
+    }
+}
+
+impl Shared {
+    /// Writes one whole line to stdin, giving up at `deadline`.
+    fn write(&self, line: &[u8], deadline: Instant, timeout: Duration) -> Result<(), String> {
+        let mut guard = lock(&self.stdin);
+        let Some(stdin) = guard.as_mut() else {
+            return Err("its stdin is closed".into());
+        };
+        let fd = stdin.as_raw_fd();
+        let mut rest = line;
+        while !rest.is_empty() {
+            match stdin.write(rest) {
+                Ok(0) => return Err("its stdin accepts no more bytes".into()),
+                Ok(n) => rest = &rest[n..],
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(format!(
+                            "did not read its stdin for {} ms (timeout_ms)",
+                            timeout.as_millis()
+                        ));
+                    }
+                    wait_fd(fd, libc::POLLOUT, left);
+                }
+                Err(e) => {
+                    drop(guard);
+                    return Err(format!("cannot write to its stdin ({e}): it ended ({})", self.ended()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for answer `id`: as the reader when nobody else is reading,
+    /// otherwise on `rx` for the reader to route it (or to hand over the role).
+    fn await_answer(
+        &self,
+        id: u64,
+        rx: &mpsc::Receiver<Delivery>,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, CallError> {
+        loop {
+            // Delivered already (or the process failed)?
+            match rx.try_recv() {
+                Ok(Delivery::Line(line)) => return Ok(line),
+                Ok(Delivery::Failed(why)) => return Err(CallError::Failed(why)),
+                Ok(Delivery::Lead) | Err(_) => {}
+            }
+            if let Ok(mut reader) = self.stdout.try_lock() {
+                let outcome = self.read_until_own(&mut reader, id, deadline, timeout);
+                drop(reader);
+                // Fail first (which empties `pending`), so that nobody is
+                // handed the role of reading from a failed process.
+                let outcome = outcome.map_err(|why| self.fail(why));
+                self.hand_over(id);
+                match outcome {
+                    Ok(Some(line)) => return Ok(line),
+                    Ok(None) => continue,
+                    Err(first) => return Err(CallError::Failed(first)),
+                }
+            }
+            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(Delivery::Line(line)) => return Ok(line),
+                Ok(Delivery::Failed(why)) => return Err(CallError::Failed(why)),
+                Ok(Delivery::Lead) => continue,
+                Err(RecvTimeoutError::Timeout) => {
+                    if lock(&self.state).pending.remove(&id).is_some() {
+                        let why = format!("no answer within {} ms (timeout_ms)", timeout.as_millis());
+                        return Err(CallError::Failed(self.fail(why)));
+                    }
+                    // Routed (or failed) just as the time ran out: the
+                    // delivery is being sent.
+                    return match rx.recv_timeout(STDERR_SETTLE) {
+                        Ok(Delivery::Line(line)) => Ok(line),
+                        Ok(Delivery::Failed(why)) => Err(CallError::Failed(why)),
+                        _ => Err(CallError::Failed(self.fail("lost track of a request".into()))),
+                    };
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(CallError::Failed(self.fail("lost track of a request".into())))
+                }
+            }
+        }
+    }
+
+    /// As the reader: reads lines, routing other requests' answers, until
+    /// `id`'s own arrives (`Some`), or it turns out another reader delivered
+    /// it already (`None`). `Err` is a failure of the process.
+    fn read_until_own(
+        &self,
+        reader: &mut LineReader,
+        id: u64,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<Option<Vec<u8>>, String> {
+        loop {
+            if !lock(&self.state).pending.contains_key(&id) {
+                return Ok(None);
+            }
+            let line = match reader.next_line(deadline) {
+                Ok(line) => line,
+                Err(ReadError::Timeout) => {
+                    if lock(&self.state).pending.remove(&id).is_none() {
+                        return Ok(None);
+                    }
+                    return Err(format!("no answer within {} ms (timeout_ms)", timeout.as_millis()));
+                }
+                Err(ReadError::Eof) => return Err(format!("ended or closed its stdout ({})", self.ended())),
+                Err(e) => return Err(e.to_string()),
+            };
+            let got = protocol::answer_id(&line).map_err(|e| e.to_string())?;
+            let Some(tx) = lock(&self.state).pending.remove(&got) else {
+                return Err(format!(
+                    "answered id {got}, which is not an outstanding request: {}",
+                    protocol::excerpt(&line)
+                ));
+            };
+            if got == id {
+                return Ok(Some(line));
+            }
+            let _ = tx.send(Delivery::Line(line));
+        }
+    }
+
+    /// After leaving the reader role: asks one thread still waiting (not `me`) to take it.
+    fn hand_over(&self, me: u64) {
+        let st = lock(&self.state);
+        if let Some((_, tx)) = st.pending.iter().find(|(&id, _)| id != me) {
+            let _ = tx.send(Delivery::Lead);
+        }
+    }
+
+    /// Records the first failure, fails every outstanding request, kills the
+    /// process group and reaps the process. Returns the first failure's reason.
+    fn fail(&self, why: String) -> String {
+        let (pending, first) = {
+            let mut st = lock(&self.state);
+            let first = st.death.get_or_insert(why).clone();
+            (std::mem::take(&mut st.pending), first)
+        };
+        for (_, tx) in pending {
+            let _ = tx.send(Delivery::Failed(format!(
+                "failed while this request was outstanding: {first}"
+            )));
+        }
+        self.reap();
+        first
+    }
+
+    /// Kills the process group (SIGKILL) and reaps the process; idempotent.
+    /// Returns its exit status once reaped.
+    fn reap(&self) -> Option<ExitStatus> {
+        let mut slot = lock(&self.child);
+        if let Some(mut child) = slot.child.take() {
+            if let Ok(pid) = i32::try_from(child.id()) {
+                // SAFETY: kill(2) has no memory effects. The process is not
+                // reaped yet (we hold it), so its pid, which is also its
+                // process group id, cannot have been reused.
+                unsafe {
+                    libc::kill(-pid, libc::SIGKILL);
+                }
+            }
+            let _ = child.kill();
+            slot.status = child.wait().ok();
+        }
+        slot.status
+    }
+
+    /// The process's exit status, after killing and reaping it if needed.
+    fn ended(&self) -> String {
+        self.reap()
+            .map_or_else(|| "exit status unknown".to_string(), |s| s.to_string())
+    }
+
+    /// Whether the process has exited, without reaping it (so that its
+    /// process group can still be killed safely).
+    fn exited(&self) -> bool {
+        let slot = lock(&self.child);
+        let Some(child) = slot.child.as_ref() else {
+            return true;
+        };
+        let pid: libc::id_t = child.id();
+        // SAFETY: `info` is a valid, zeroed siginfo_t that waitid fills in;
+        // WNOWAIT leaves the child waitable, and we hold the child's slot, so
+        // nobody reaps it meanwhile.
+        unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            let r = libc::waitid(
+                libc::P_PID,
+                pid,
+                &mut info,
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            );
+            r != 0 || info.si_pid() != 0
+        }
+    }
+
+    fn stderr_tail(&self) -> Vec<String> {
+        let dead = lock(&self.state).death.is_some();
+        let deadline = Instant::now() + STDERR_SETTLE;
+        let mut inner = lock(&self.stderr.inner);
+        while dead && !inner.1 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            inner = self
+                .stderr
+                .eof
+                .wait_timeout(inner, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        inner.0.iter().cloned().collect()
+    }
+}
+
+/// Why no line could be read.
+#[derive(Debug)]
+enum ReadError {
+    Eof,
+    Timeout,
+    TooLong,
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Eof => write!(f, "closed its stdout"),
+            ReadError::Timeout => write!(f, "timed out"),
+            ReadError::TooLong => write!(f, "wrote a line longer than {MAX_LINE} bytes"),
+            ReadError::Io(e) => write!(f, "cannot read its stdout: {e}"),
+        }
+    }
+}
+
+/// Lines from a non-blocking pipe, each read with a deadline.
+struct LineReader {
+    pipe: ChildStdout,
+    buf: Vec<u8>,
+    /// `buf[..scanned]` holds no newline.
+    scanned: usize,
+}
+
+impl LineReader {
+    fn new(pipe: ChildStdout) -> LineReader {
+        LineReader {
+            pipe,
+            buf: Vec::with_capacity(16 * 1024),
+            scanned: 0,
+        }
+    }
+
+    /// The next line, newline included (a last line without one at end of
+    /// input counts too).
+    fn next_line(&mut self, deadline: Instant) -> Result<Vec<u8>, ReadError> {
+        loop {
+            if let Some(pos) = self.buf[self.scanned..].iter().position(|&b| b == b'\n') {
+                let rest = self.buf.split_off(self.scanned + pos + 1);
+                self.scanned = 0;
+                return Ok(std::mem::replace(&mut self.buf, rest));
+            }
+            self.scanned = self.buf.len();
+            if self.buf.len() > MAX_LINE {
+                return Err(ReadError::TooLong);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(ReadError::Timeout);
+            }
+            wait_fd(self.pipe.as_raw_fd(), libc::POLLIN, left);
+            let len = self.buf.len();
+            self.buf.resize(len + 16 * 1024, 0);
+            let r = self.pipe.read(&mut self.buf[len..]);
+            self.buf.truncate(len + *r.as_ref().unwrap_or(&0));
+            match r {
+                Ok(0) if self.buf.is_empty() => return Err(ReadError::Eof),
+                Ok(0) => {
+                    self.scanned = 0;
+                    return Ok(std::mem::take(&mut self.buf));
+                }
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+                    ) => {}
+                Err(e) => return Err(ReadError::Io(e)),
+            }
+        }
+    }
+}
+
+/// The collector thread: keeps the last [`STDERR_LINES`] lines of stderr.
+fn collect_stderr(shared: &Shared, stderr: ChildStderr) {
+    let mut r = BufReader::new(stderr);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match r.by_ref().take(64 * 1024).read_until(b'\n', &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let line = protocol::one_line(&String::from_utf8_lossy(&buf), STDERR_LINE_CHARS);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut inner = lock(&shared.stderr.inner);
+        if inner.0.len() == STDERR_LINES {
+            inner.0.pop_front();
+        }
+        inner.0.push_back(line);
+    }
+    lock(&shared.stderr.inner).1 = true;
+    shared.stderr.eof.notify_all();
+}
+
+fn set_nonblocking(fd: RawFd) -> std::io::Result<()> {
+    // SAFETY: fcntl on a file descriptor we own, with plain integer arguments.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Waits until `fd` is ready for `events` (or broken), at most `wait`.
+fn wait_fd(fd: RawFd, events: libc::c_short, wait: Duration) {
+    let mut p = libc::pollfd { fd, events, revents: 0 };
+    let ms = wait.as_micros().div_ceil(1000).clamp(1, i32::MAX as u128) as i32;
+    // SAFETY: one valid pollfd, count 1. The result is not needed: the next
+    // read or write says whether the pipe is ready, broken or still not ready.
+    unsafe {
+        libc::poll(&mut p, 1, ms);
+    }
+}
