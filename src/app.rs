@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use audit_engines::Query;
 
-use crate::cli::{Cli, Command, EquivArgs, GenArgs, QueryArgs};
+use crate::cli::{BenchArgs, Cli, Command, EquivArgs, GenArgs, QueryArgs};
 use crate::error::HarnessError;
 use crate::spec::Spec;
-use crate::{dataset, equivalence, gate, integrity, process, query, registry};
+use crate::{bench as load, dataset, equivalence, gate, integrity, output, process, query, registry, report};
 
 /// Runs the command; `Ok` means exit 0.
 pub fn run(cli: Cli) -> Result<(), HarnessError> {
@@ -46,6 +46,14 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
             Ok(())
         }
         Command::Equiv(args) => equiv(&spec, &data_dir, args),
+        Command::Bench(args) => bench(&spec, &data_dir, args),
+        Command::Report(args) => {
+            let out = args.out.unwrap_or_else(|| args.dir.clone());
+            let analysis = report::reanalyze::reanalyze(&args.dir, &out)?;
+            output::print_summaries(&analysis.summaries);
+            println!("== recomputed summary.csv, strata.csv and plots in {}", out.display());
+            Ok(())
+        }
         Command::Gate => gate::run(&spec, &data_dir),
         Command::ProtocolCost(args) => process::cost::run(&spec, &data_dir, &args),
         Command::ProtocolNull(a) => process::null::run(a.max_in_flight as usize),
@@ -135,6 +143,29 @@ fn equiv(spec: &Spec, dir: &std::path::Path, args: EquivArgs) -> Result<(), Harn
     }
     opts.strict_domain |= args.strict_domain;
     opts.only = args.property;
-    let report = gate::equivalence_stage(spec, &opts, &candidates)?;
-    report.judge()
+    let mut run = gate::Run::start(spec, dir)?;
+    let result = gate::equivalence_stage(&opts, &candidates, Some(&mut run)).and_then(|r| r.judge());
+    run.finish(result)
+}
+
+fn bench(spec: &Spec, dir: &std::path::Path, args: BenchArgs) -> Result<(), HarnessError> {
+    let plan = load::Plan::new(
+        spec,
+        dir,
+        load::plan::Overrides {
+            engines: args.engines,
+            mixes: args.mix,
+            requests: args.requests,
+            warmup: args.warmup,
+            concurrency: args.concurrency,
+            trials: args.trials,
+            mode: args.mode,
+            rate: args.rate,
+            cache: args.cache,
+            seed: args.seed,
+        },
+    )?;
+    let mut run = gate::Run::start(spec, dir)?;
+    let result = gate::bench_stage(spec, dir, &plan, &mut run).and_then(|a| gate::verdict_stage(spec, &a, &mut run));
+    run.finish(result)
 }

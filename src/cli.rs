@@ -40,7 +40,11 @@ pub enum Command {
     Engines,
     /// Differential testing of candidates against the baseline, with shrunk counterexamples.
     Equiv(EquivArgs),
-    /// The acceptance gate: integrity, then the later stages.
+    /// Benchmark engines on seeded request streams and judge them against the thresholds.
+    Bench(BenchArgs),
+    /// Recompute a run's summary.csv, strata.csv and plots from its latencies.csv (and run.json).
+    Report(ReportArgs),
+    /// The acceptance gate: integrity, equivalence, benchmark, verdict.
     Gate,
     /// Measure the process protocol's round trip per request (docs/protocol.md).
     ProtocolCost(ProtocolCostArgs),
@@ -92,6 +96,49 @@ pub struct EquivArgs {
     /// The regressions file [default: from the spec].
     #[arg(long, value_name = "FILE")]
     pub regressions: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Engines, comma-separated; the baseline is always included [default: the spec's `[bench] engines`].
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    pub engines: Option<Vec<String>>,
+    /// Request mixes, comma-separated [default: the spec's `[bench] mixes`].
+    #[arg(long, value_delimiter = ',', value_name = "NAME")]
+    pub mix: Option<Vec<String>>,
+    /// Measured requests per trial, at least [default: from the spec].
+    #[arg(long, value_name = "N")]
+    pub requests: Option<u64>,
+    /// Unmeasured warm-up requests before each trial [default: from the spec].
+    #[arg(long, value_name = "N")]
+    pub warmup: Option<u64>,
+    /// Closed-loop workers, or open-loop servers [default: from the spec].
+    #[arg(long, value_name = "C")]
+    pub concurrency: Option<u32>,
+    /// Trials per engine, interleaved [default: from the spec].
+    #[arg(long, value_name = "T")]
+    pub trials: Option<u32>,
+    /// Closed loop (fixed workers) or open loop (fixed arrival rate) [default: from the spec].
+    #[arg(long, value_enum)]
+    pub mode: Option<crate::spec::LoadMode>,
+    /// Open-loop arrival rate: requests per second, or e.g. 0.5x of the baseline's closed-loop throughput.
+    #[arg(long, value_name = "R", value_parser = crate::bench::Rate::parse)]
+    pub rate: Option<crate::bench::Rate>,
+    /// Evict the payload file from the page cache before each trial (cold) or not (warm).
+    #[arg(long, value_enum)]
+    pub cache: Option<crate::spec::CacheMode>,
+    /// Seed of the request streams [default: from the spec].
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A run's report directory (holding latencies.csv and run.json).
+    pub dir: PathBuf,
+    /// Where to write the recomputed files [default: DIR itself].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -1,7 +1,9 @@
 //! The audit-log engine conformance harness: dataset generation and integrity,
 //! equivalence against the baseline, benchmarks, statistics, reports and the gate.
 
+pub mod analysis;
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod dataset;
 pub mod digest;
@@ -11,10 +13,13 @@ pub mod fsutil;
 pub mod gate;
 pub mod integrity;
 pub mod mix;
+pub mod output;
 pub mod process;
 pub mod query;
 pub mod registry;
+pub mod report;
 pub mod spec;
 pub mod stats;
+pub mod verdict;
 
 pub use error::HarnessError;

@@ -9,7 +9,7 @@ use serde_json::Value;
 /// Every field is a plain integer or string so that queries outside the input
 /// domain (page 0, odd page sizes) can still be expressed and sent to engines
 /// by the equivalence suite; the front door rejects them with [`crate::validate`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Query {
     pub from_ts: i64,

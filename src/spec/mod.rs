@@ -41,6 +41,9 @@ pub struct Spec {
     /// sha256 of the spec file's bytes, for report directory names.
     #[serde(skip)]
     pub digest: String,
+    /// The spec file's text, recorded in run.json.
+    #[serde(skip)]
+    pub text: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -378,6 +381,7 @@ impl Spec {
         spec.bench.reports_dir = base.join(&spec.bench.reports_dir);
         spec.path = path.to_path_buf();
         spec.digest = crate::digest::sha256_tagged(text.as_bytes());
+        spec.text = text.to_string();
         Ok(spec)
     }
 

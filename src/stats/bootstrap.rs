@@ -11,7 +11,8 @@ use rand::{RngExt, SeedableRng};
 use super::quantile::{order_statistic_ranks, Estimate};
 
 /// How the intervals are computed, written into the reports.
-pub const BOOTSTRAP_METHOD: &str = "percentile bootstrap; latency quantiles resample contiguous blocks (10 per trial), throughput resamples trials";
+pub const BOOTSTRAP_METHOD: &str =
+    "percentile bootstrap; latency quantiles resample contiguous blocks (10 per trial), throughput resamples trials";
 
 /// Blocks each trial is cut into for resampling.
 pub const BLOCKS_PER_TRIAL: usize = 10;
@@ -47,7 +48,11 @@ fn select_quantile(data: &mut [f64], p: f64) -> f64 {
     let rank = p * (data.len() - 1) as f64;
     let lo = rank.floor() as usize;
     let (_, &mut a, right) = data.select_nth_unstable_by(lo, f64::total_cmp);
-    let b = if rank > lo as f64 { right.iter().copied().fold(f64::INFINITY, f64::min) } else { a };
+    let b = if rank > lo as f64 {
+        right.iter().copied().fold(f64::INFINITY, f64::min)
+    } else {
+        a
+    };
     a + (b - a) * (rank - lo as f64)
 }
 
@@ -86,7 +91,8 @@ pub fn ratio_intervals(cand: &Measured, base: &Measured, resamples: u32, seed: u
     let p95_point = point(&mut cp, &mut bp, 0.95);
     let p99_point = point(&mut cp, &mut bp, 0.99);
     let supported = |p: f64| {
-        order_statistic_ranks(cp.len(), p, confidence).is_some() && order_statistic_ranks(bp.len(), p, confidence).is_some()
+        order_statistic_ranks(cp.len(), p, confidence).is_some()
+            && order_statistic_ranks(bp.len(), p, confidence).is_some()
     };
     let (ok95, ok99) = (supported(0.95), supported(0.99));
 
@@ -122,8 +128,14 @@ pub fn ratio_intervals(cand: &Measured, base: &Measured, resamples: u32, seed: u
         Some(Estimate { value, ci })
     };
     RatioIntervals {
-        p95: p95_point.map(|value| Estimate { value, ci: if ok95 { percentile_ci(r95, confidence) } else { None } }),
-        p99: p99_point.map(|value| Estimate { value, ci: if ok99 { percentile_ci(r99, confidence) } else { None } }),
+        p95: p95_point.map(|value| Estimate {
+            value,
+            ci: if ok95 { percentile_ci(r95, confidence) } else { None },
+        }),
+        p99: p99_point.map(|value| Estimate {
+            value,
+            ci: if ok99 { percentile_ci(r99, confidence) } else { None },
+        }),
         rps,
     }
 }
@@ -148,7 +160,9 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(1);
         let trials = |rng: &mut StdRng, scale: f64| Measured {
             trials: (0..3).map(|_| lognormal(rng, 2000, scale)).collect(),
-            rps: (0..3).map(|_| 1000.0 / scale * (1.0 + rng.random_range(-0.02..0.02))).collect(),
+            rps: (0..3)
+                .map(|_| 1000.0 / scale * (1.0 + rng.random_range(-0.02..0.02)))
+                .collect(),
         };
         let base = trials(&mut rng, 4.0);
         let cand = trials(&mut rng, 1.0);
@@ -166,7 +180,10 @@ mod tests {
 
     #[test]
     fn too_little_data_gives_no_interval() {
-        let m = Measured { trials: vec![vec![1.0; 100]], rps: vec![10.0] };
+        let m = Measured {
+            trials: vec![vec![1.0; 100]],
+            rps: vec![10.0],
+        };
         let r = ratio_intervals(&m, &m, 200, 1, 0.95);
         assert!(r.p99.unwrap().ci.is_none(), "p99 from 100 samples must be inconclusive");
         assert!(r.p95.unwrap().ci.is_some());

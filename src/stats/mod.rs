@@ -6,7 +6,7 @@ pub mod bootstrap;
 pub mod quantile;
 pub mod trials;
 
-pub use bootstrap::{ratio_intervals, RatioIntervals, BOOTSTRAP_METHOD};
+pub use bootstrap::{ratio_intervals, Measured, RatioIntervals, BOOTSTRAP_METHOD};
 pub use quantile::{order_statistic_ranks, quantile, quantile_with_ci, Estimate};
 pub use trials::mean_ci;
 

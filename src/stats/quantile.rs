@@ -115,7 +115,14 @@ mod tests {
 
     #[test]
     fn ranks_match_exact_binomial_sums() {
-        for &(n, p) in &[(20usize, 0.5), (100, 0.9), (400, 0.95), (368, 0.99), (1000, 0.99), (5000, 0.5)] {
+        for &(n, p) in &[
+            (20usize, 0.5),
+            (100, 0.9),
+            (400, 0.95),
+            (368, 0.99),
+            (1000, 0.99),
+            (5000, 0.5),
+        ] {
             let (l, u) = order_statistic_ranks(n, p, 0.95).unwrap();
             assert!(l < u && u <= n);
             // P(X(l) <= q < X(u)) = P(l <= #{X_i <= q} <= u - 1), summed term by term.
@@ -126,7 +133,10 @@ mod tests {
             if u > l + 1 {
                 let down: f64 = (l..u - 1).map(|k| pmf(n, k, p)).sum();
                 let up: f64 = (l + 1..u).map(|k| pmf(n, k, p)).sum();
-                assert!(down < 0.95 + 1e-9 && up < 0.95 + 1e-9, "n={n} p={p}: ({l}, {u}) could narrow");
+                assert!(
+                    down < 0.95 + 1e-9 && up < 0.95 + 1e-9,
+                    "n={n} p={p}: ({l}, {u}) could narrow"
+                );
             }
         }
     }

@@ -13,7 +13,9 @@ pub fn mean_ci(xs: &[f64], confidence: f64) -> Option<(f64, Option<(f64, f64)>)>
         return Some((mean, None));
     }
     let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-    let t = StudentsT::new(0.0, 1.0, (n - 1) as f64).ok()?.inverse_cdf(1.0 - (1.0 - confidence) / 2.0);
+    let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
+        .ok()?
+        .inverse_cdf(1.0 - (1.0 - confidence) / 2.0);
     let half = t * (var / n as f64).sqrt();
     Some((mean, Some((mean - half, mean + half))))
 }

@@ -1,0 +1,93 @@
+//! A run's report directory, `reports/<run-id>/`: every file written whole
+//! (temporary name, then rename), `run.json` first with `complete: false`, and
+//! `reports/latest` pointing at the newest run. One file per format below.
+
+pub mod latencies;
+pub mod plots;
+pub mod reanalyze;
+pub mod run_json;
+pub mod strata;
+pub mod summary;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::HarnessError;
+use crate::fsutil::write_atomic;
+
+/// The `schema_version` column of every CSV file (bump on any column change).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One run's report directory.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    pub path: PathBuf,
+    pub id: String,
+}
+
+impl RunDir {
+    /// Creates `reports_dir/<UTC timestamp>-<spec digest prefix>/` and points
+    /// `reports_dir/latest` at it. Fails with exit 2, before anything runs, when
+    /// the directory cannot be created or written.
+    pub fn create(
+        reports_dir: &Path,
+        started: std::time::SystemTime,
+        spec_digest: &str,
+    ) -> Result<RunDir, HarnessError> {
+        let stamp = humantime::format_rfc3339_seconds(started)
+            .to_string()
+            .replace(['-', ':'], "");
+        let short: String = spec_digest.trim_start_matches("sha256:").chars().take(8).collect();
+        let not_writable = |e: std::io::Error| {
+            HarnessError::input(format!(
+                "report directory {}: {e}; set [bench] reports_dir to a writable directory",
+                reports_dir.display()
+            ))
+        };
+        std::fs::create_dir_all(reports_dir).map_err(not_writable)?;
+        let mut id = format!("{stamp}-{short}");
+        let mut n = 1;
+        while reports_dir.join(&id).exists() {
+            n += 1;
+            id = format!("{stamp}-{short}-{n}");
+        }
+        let path = reports_dir.join(&id);
+        std::fs::create_dir(&path).map_err(not_writable)?;
+        let dir = RunDir { path, id };
+        dir.point_latest()?;
+        Ok(dir)
+    }
+
+    /// Writes one file of the run whole.
+    pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), HarnessError> {
+        write_atomic(&self.path.join(name), bytes)
+    }
+
+    /// Points `<reports_dir>/latest` at this run (a relative symlink, swapped atomically).
+    fn point_latest(&self) -> Result<(), HarnessError> {
+        let Some(parent) = self.path.parent() else {
+            return Ok(());
+        };
+        let tmp = parent.join(format!(".latest-{}", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(&self.id, &tmp).map_err(|e| HarnessError::io(&tmp, e))?;
+        std::fs::rename(&tmp, parent.join("latest")).map_err(|e| HarnessError::io(parent.join("latest"), e))
+    }
+}
+
+/// `x` with `digits` decimals, or empty for `None` (CSV cells).
+pub(crate) fn cell(x: Option<f64>, digits: usize) -> String {
+    match x {
+        Some(v) if v.is_finite() => format!("{v:.digits$}"),
+        _ => String::new(),
+    }
+}
+
+/// Turns a CSV writer's buffer into bytes, naming the file on error.
+pub(crate) fn finish_csv(w: csv::Writer<Vec<u8>>, name: &str) -> Result<Vec<u8>, HarnessError> {
+    w.into_inner().map_err(|e| HarnessError::input(format!("{name}: {e}")))
+}
+
+/// A CSV write error, naming the file.
+pub(crate) fn csv_err(name: &str) -> impl Fn(csv::Error) -> HarnessError + '_ {
+    move |e| HarnessError::input(format!("{name}: {e}"))
+}

@@ -1,0 +1,114 @@
+//! From records to report files: the run writes its figures through
+//! [`write_analysis`], and `audit-harness report DIR` recomputes them from the
+//! run's `latencies.csv` (the measurements) and `run.json` (settings and
+//! thresholds) through the same function, so both give the same bytes.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::analysis::{self, Settings, Summary, Timing};
+use crate::bench::Series;
+use crate::error::HarnessError;
+use crate::fsutil::write_atomic;
+use crate::spec::{GateSpec, LoadMode, Spec};
+use crate::verdict::{self, Judgement};
+
+use super::run_json::RunInfo;
+use super::{latencies, plots, strata, summary};
+
+/// What the analysis produced.
+pub struct Analysis {
+    pub summaries: Vec<Summary>,
+    pub judgements: Vec<Judgement>,
+}
+
+/// Computes the summaries, strata, verdicts and plots of `series` and writes
+/// `summary.csv`, `strata.csv` and the SVG plots into `out`.
+pub fn write_analysis(
+    out: &Path,
+    series: &[Series],
+    settings: &Settings,
+    gate: &GateSpec,
+) -> Result<Analysis, HarnessError> {
+    let summaries = analysis::summarize(series, settings);
+    let judgements = verdict::judge_all(&summaries, gate);
+    let verdicts: Vec<String> = summaries
+        .iter()
+        .map(|s| verdict::column(s, &judgements, gate))
+        .collect();
+    let strata_rows = analysis::strata(series, settings.mode);
+    // Render everything first, then write: a failure leaves no half set.
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        ("summary.csv".into(), summary::to_csv(&summaries, &verdicts)?),
+        ("strata.csv".into(), strata::to_csv(&strata_rows)?),
+    ];
+    let timing = Timing::for_mode(settings.mode)[0];
+    let mut mixes: Vec<&str> = Vec::new();
+    let mut engines: Vec<String> = Vec::new();
+    for s in series {
+        if !mixes.contains(&s.mix.as_str()) {
+            mixes.push(&s.mix);
+        }
+        if !engines.contains(&s.engine) {
+            engines.push(s.engine.clone());
+        }
+    }
+    for mix in mixes {
+        let lat = |r: &crate::bench::Request| match timing {
+            Timing::Open => r.response_ns() as f64 / 1000.0,
+            _ => r.latency_ns as f64 / 1000.0,
+        };
+        files.push((format!("cdf-{mix}.svg"), plots::cdf(series, mix, lat)?.into_bytes()));
+        files.push((
+            format!("p99-by-depth-{mix}.svg"),
+            plots::p99_by_depth(&strata_rows, &engines, mix)?.into_bytes(),
+        ));
+    }
+    for (name, bytes) in files {
+        write_atomic(&out.join(name), &bytes)?;
+    }
+    Ok(Analysis { summaries, judgements })
+}
+
+/// Recomputes a run's `summary.csv`, `strata.csv` and plots into `out` from its
+/// `latencies.csv` and `run.json`.
+pub fn reanalyze(dir: &Path, out: &Path) -> Result<Analysis, HarnessError> {
+    let run_path = dir.join("run.json");
+    let text = std::fs::read_to_string(&run_path).map_err(|e| HarnessError::io(&run_path, e))?;
+    let info: RunInfo = serde_json::from_str(&text)
+        .map_err(|e| HarnessError::input(format!("{}: not a run.json of this harness: {e}", run_path.display())))?;
+    let bench = info.bench.ok_or_else(|| {
+        HarnessError::input(format!(
+            "{}: the run has no benchmark to re-analyse",
+            run_path.display()
+        ))
+    })?;
+    let spec = Spec::parse(&info.spec.text, Path::new(&info.spec.path))?;
+    let lat_path = dir.join("latencies.csv");
+    let f = std::fs::File::open(&lat_path).map_err(|e| HarnessError::io(&lat_path, e))?;
+    let series = latencies::read(std::io::BufReader::new(f), &lat_path.display().to_string())?;
+    let mode = match bench.mode.as_str() {
+        "closed" => LoadMode::Closed,
+        "open" => LoadMode::Open,
+        m => {
+            return Err(HarnessError::input(format!(
+                "{}: bench mode {m:?}; expected closed or open",
+                run_path.display()
+            )))
+        }
+    };
+    let mut warmup_errors = BTreeMap::new();
+    for e in &bench.engine_errors {
+        *warmup_errors.entry((e.engine.clone(), e.mix.clone())).or_insert(0) += e.warmup_errors;
+    }
+    let settings = Settings {
+        mode,
+        concurrency: bench.concurrency,
+        bootstrap_resamples: bench.bootstrap_resamples,
+        seed: bench.bootstrap_seed,
+        index_bytes: bench.index_bytes,
+        warmup_errors,
+    };
+    std::fs::create_dir_all(out).map_err(|e| HarnessError::io(out, e))?;
+    write_analysis(out, &series, &settings, &spec.gate)
+}

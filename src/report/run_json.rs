@@ -1,0 +1,201 @@
+//! `run.json`: what was run, where, with which seeds, and whether it finished.
+//! Written when the run starts (`complete: false`) and again as it ends.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use crate::spec::Spec;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub schema_version: u32,
+    pub run_id: String,
+    /// True once every stage that was to run has run (false while running or after Ctrl-C).
+    pub complete: bool,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    /// The command line.
+    pub command: Vec<String>,
+    pub spec: SpecInfo,
+    pub dataset_dir: String,
+    pub git: Option<GitInfo>,
+    pub machine: Machine,
+    pub versions: BTreeMap<String, String>,
+    /// Stage name and its outcome, in order.
+    pub stages: Vec<(String, String)>,
+    pub equivalence: Option<EquivalenceInfo>,
+    pub bench: Option<BenchInfo>,
+    /// The exit code the run ended with, once it has ended.
+    pub exit_code: Option<i32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SpecInfo {
+    pub path: String,
+    pub sha256: String,
+    /// The spec's full text: `audit-harness report` takes the thresholds from it.
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GitInfo {
+    pub revision: String,
+    /// Uncommitted changes in the work tree.
+    pub dirty: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Machine {
+    pub cpu_model: String,
+    pub cores: usize,
+    pub os: String,
+    pub kernel: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EquivalenceInfo {
+    pub seed: u64,
+    pub cases: u64,
+    pub small_dataset_cases: u64,
+    pub engines: Vec<String>,
+}
+
+/// The benchmark's settings and everything `report` needs besides latencies.csv.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BenchInfo {
+    pub engines: Vec<String>,
+    pub mixes: Vec<String>,
+    /// `closed` or `open`.
+    pub mode: String,
+    pub concurrency: u32,
+    pub trials: u32,
+    pub requests: u64,
+    pub warmup: u64,
+    pub min_requests: u64,
+    pub min_seconds: f64,
+    pub cache: String,
+    pub seed: u64,
+    pub warmup_stream_seed: u64,
+    pub trial_stream_seeds: Vec<u64>,
+    /// Open loop: the rate as asked, and the arrival rate used per mix.
+    pub rate: Option<String>,
+    pub rates_rps: BTreeMap<String, f64>,
+    pub confidence: f64,
+    pub bootstrap_method: String,
+    pub bootstrap_resamples: u32,
+    pub bootstrap_seed: u64,
+    pub index_bytes: BTreeMap<String, u64>,
+    pub harness_overhead: Option<OverheadInfo>,
+    /// Errors engines returned (warm-up included), one entry per engine, mix and trial.
+    pub engine_errors: Vec<EngineErrors>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OverheadInfo {
+    pub requests: u64,
+    pub per_request_ns: f64,
+    pub recorded_latency_ns: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EngineErrors {
+    pub engine: String,
+    pub mix: String,
+    pub trial: u32,
+    pub warmup_errors: u64,
+    pub measured_errors: u64,
+    pub first_error: String,
+}
+
+impl RunInfo {
+    /// The record of a run starting now.
+    pub fn start(run_id: &str, started: SystemTime, spec: &Spec, data_dir: &Path) -> RunInfo {
+        let mut versions = BTreeMap::new();
+        versions.insert("audit-harness".into(), env!("CARGO_PKG_VERSION").to_string());
+        if let Some(v) = command_output("rustc", &["--version"], None) {
+            versions.insert("rustc".into(), v);
+        }
+        versions.insert("sqlite".into(), rusqlite::version().to_string());
+        RunInfo {
+            schema_version: super::SCHEMA_VERSION,
+            run_id: run_id.to_string(),
+            complete: false,
+            started_at: timestamp(started),
+            ended_at: None,
+            command: std::env::args().collect(),
+            spec: SpecInfo {
+                path: spec.path.display().to_string(),
+                sha256: spec.digest.clone(),
+                text: spec.text.clone(),
+            },
+            dataset_dir: data_dir.display().to_string(),
+            git: git_info(&spec.base_dir()),
+            machine: machine(),
+            versions,
+            stages: Vec::new(),
+            equivalence: None,
+            bench: None,
+            exit_code: None,
+        }
+    }
+
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();
+        v.push(b'\n');
+        v
+    }
+}
+
+/// RFC 3339 UTC, to the second.
+pub fn timestamp(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+fn command_output(cmd: &str, args: &[&str], dir: Option<&Path>) -> Option<String> {
+    let mut c = std::process::Command::new(cmd);
+    c.args(args).stderr(std::process::Stdio::null());
+    if let Some(d) = dir {
+        c.current_dir(d);
+    }
+    let out = c.output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn git_info(dir: &Path) -> Option<GitInfo> {
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let revision = command_output("git", &["rev-parse", "HEAD"], Some(dir))?;
+    let dirty = command_output("git", &["status", "--porcelain", "--untracked-files=no"], Some(dir))
+        .is_some_and(|s| !s.is_empty());
+    Some(GitInfo { revision, dirty })
+}
+
+fn machine() -> Machine {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu_model = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map_or_else(|| std::env::consts::ARCH.to_string(), |(_, v)| v.trim().to_string());
+    let os = std::fs::read_to_string("/etc/os-release")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+        .map_or_else(|| std::env::consts::OS.to_string(), |v| v.trim_matches('"').to_string());
+    Machine {
+        cpu_model,
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        os,
+        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default(),
+    }
+}
