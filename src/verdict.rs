@@ -47,7 +47,7 @@ pub struct Judgement {
     pub threshold: f64,
     pub estimate: Option<Estimate>,
     pub outcome: Outcome,
-    /// Not a candidate: shown, but it does not decide the exit code.
+    /// Not a candidate, or a mix the gate does not judge: shown, but it does not decide the exit code.
     pub informational: bool,
 }
 
@@ -73,10 +73,13 @@ pub fn judge_all(summaries: &[Summary], gate: &GateSpec) -> Vec<Judgement> {
         if s.engine == "baseline" || s.timing == Timing::OpenService {
             continue;
         }
-        let informational = !gate.candidates.contains(&s.engine);
+        let candidate = gate.candidates.contains(&s.engine);
+        let judged_mix = gate.mixes.contains(&s.mix);
         let t = gate.thresholds_for(&s.engine);
+        // An engine error fails a candidate whatever the mix; thresholds count on the judged mixes.
         let mut push =
             |check: &'static str, bound: Bound, threshold: f64, estimate: Option<Estimate>, outcome: Outcome| {
+                let informational = !candidate || (check != "errors" && !judged_mix);
                 out.push(Judgement {
                     engine: s.engine.clone(),
                     mix: s.mix.clone(),
@@ -126,7 +129,7 @@ pub fn column(s: &Summary, judgements: &[Judgement], gate: &GateSpec) -> String 
         .map(|j| j.outcome)
         .max();
     let word = worst.map_or("no thresholds", Outcome::label);
-    if gate.candidates.contains(&s.engine) {
+    if gate.candidates.contains(&s.engine) && gate.mixes.contains(&s.mix) {
         word.to_string()
     } else {
         format!("info:{word}")

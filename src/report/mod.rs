@@ -44,14 +44,22 @@ impl RunDir {
             ))
         };
         std::fs::create_dir_all(reports_dir).map_err(not_writable)?;
-        let mut id = format!("{stamp}-{short}");
+        // Two runs may start in the same second (tests, parallel CI jobs): the
+        // first to create a name owns it, the other takes the next suffix.
         let mut n = 1;
-        while reports_dir.join(&id).exists() {
-            n += 1;
-            id = format!("{stamp}-{short}-{n}");
-        }
-        let path = reports_dir.join(&id);
-        std::fs::create_dir(&path).map_err(not_writable)?;
+        let (path, id) = loop {
+            let id = if n == 1 {
+                format!("{stamp}-{short}")
+            } else {
+                format!("{stamp}-{short}-{n}")
+            };
+            let path = reports_dir.join(&id);
+            match std::fs::create_dir(&path) {
+                Ok(()) => break (path, id),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
+                Err(e) => return Err(not_writable(e)),
+            }
+        };
         let dir = RunDir { path, id };
         dir.point_latest()?;
         Ok(dir)

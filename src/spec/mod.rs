@@ -289,6 +289,8 @@ pub struct GateSpec {
     /// Per-engine threshold overrides (`[gate.engine.NAME]`).
     #[serde(default)]
     pub engine: BTreeMap<String, Thresholds>,
+    /// The mixes whose verdicts decide the exit code; other mixes are judged for information.
+    pub mixes: Vec<String>,
 }
 
 /// `[gate]` as written: the default thresholds sit beside `candidates`.
@@ -297,13 +299,30 @@ pub struct GateSpec {
 #[serde(deny_unknown_fields)]
 struct RawGateSpec {
     candidates: Vec<String>,
+    #[serde(default = "default_mixes")]
+    mixes: Vec<String>,
+    #[serde(default = "ratio_max")]
     p95_ratio_max: Option<f64>,
+    #[serde(default = "ratio_max")]
     p99_ratio_max: Option<f64>,
+    #[serde(default = "rps_ratio_min")]
     rps_ratio_min: Option<f64>,
     p95_ms_max: Option<f64>,
     p99_ms_max: Option<f64>,
     #[serde(default)]
     engine: BTreeMap<String, Thresholds>,
+}
+
+fn default_mixes() -> Vec<String> {
+    vec!["default".into()]
+}
+
+fn ratio_max() -> Option<f64> {
+    Some(0.8)
+}
+
+fn rps_ratio_min() -> Option<f64> {
+    Some(1.2)
 }
 
 impl From<RawGateSpec> for GateSpec {
@@ -318,6 +337,7 @@ impl From<RawGateSpec> for GateSpec {
                 p99_ms_max: r.p99_ms_max,
             },
             engine: r.engine,
+            mixes: r.mixes,
         }
     }
 }
@@ -334,6 +354,7 @@ impl Default for GateSpec {
                 p99_ms_max: None,
             },
             engine: BTreeMap::new(),
+            mixes: default_mixes(),
         }
     }
 }
@@ -559,6 +580,11 @@ impl Spec {
         }
         if bench.bootstrap_resamples < 100 {
             return err("bench.bootstrap_resamples", "expected at least 100 resamples".into());
+        }
+        for m in &self.gate.mixes {
+            if !self.mixes.contains_key(m) {
+                return err("gate.mixes", format!("{m:?} is not a mix defined under [mixes]"));
+            }
         }
         let mut all = vec![("gate".to_string(), &self.gate.thresholds)];
         all.extend(self.gate.engine.iter().map(|(n, t)| (format!("gate.engine.{n}"), t)));

@@ -1,0 +1,436 @@
+//! The benchmark, its reports and its verdicts, end to end through the binary,
+//! on the default dataset with small settings.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+/// A copy of the shipped spec in `dir` whose reports go to `dir/reports`, with
+/// `replace` applied (pairs of exact text and its replacement).
+fn spec_in(dir: &Path, replace: &[(&str, &str)]) -> PathBuf {
+    let data = common::default_dataset();
+    let mut text = std::fs::read_to_string(common::root().join("harness.toml")).unwrap();
+    text = text.replace(
+        "dir = \"data/default\"",
+        &format!("dir = {:?}", data.display().to_string()),
+    );
+    text = text.replace("reports_dir = \"reports\"", "reports_dir = \"reports\"");
+    text = text.replace(
+        "regressions = \"tests/regressions/equivalence.jsonl\"",
+        "regressions = \"regressions.jsonl\"",
+    );
+    for (from, to) in replace {
+        assert!(text.contains(from), "the shipped spec has no {from:?}");
+        text = text.replace(from, to);
+    }
+    let path = dir.join("harness.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn run(spec: &Path, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["--spec", spec.to_str().unwrap()];
+    all.extend_from_slice(args);
+    common::harness(&all)
+}
+
+fn text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn csv_rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let headers = r.headers().unwrap().iter().map(String::from).collect();
+    let rows = r
+        .records()
+        .map(|x| x.unwrap().iter().map(String::from).collect())
+        .collect();
+    (headers, rows)
+}
+
+fn col<'a>(headers: &[String], row: &'a [String], name: &str) -> &'a str {
+    &row[headers
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name}"))]
+}
+
+const SMALL: &[&str] = &[
+    "--mix",
+    "shallow",
+    "--requests",
+    "400",
+    "--trials",
+    "2",
+    "--warmup",
+    "5",
+];
+
+#[test]
+fn a_run_writes_every_report_and_report_recomputes_them_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = spec_in(tmp.path(), &[("min_requests = 2000", "min_requests = 400")]);
+    let mut args = vec!["bench", "--engines", "memindex,floor"];
+    args.extend_from_slice(SMALL);
+    let o = run(&spec, &args);
+    let out = text(&o);
+    assert!(matches!(o.status.code(), Some(0 | 3)), "{out}");
+    assert!(out.contains("harness overhead:"), "{out}");
+    let latest = tmp.path().join("reports/latest");
+    let dir = std::fs::canonicalize(&latest).unwrap();
+    for f in [
+        "run.json",
+        "summary.csv",
+        "latencies.csv",
+        "strata.csv",
+        "cdf-shallow.svg",
+        "p99-by-depth-shallow.svg",
+    ] {
+        assert!(dir.join(f).is_file(), "{f} missing in {}", dir.display());
+    }
+    let info: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
+    assert_eq!(info["complete"], true);
+    assert_eq!(info["bench"]["trials"], 2);
+    assert!(info["machine"]["cores"].as_u64().unwrap() >= 1);
+    assert!(info["bench"]["bootstrap_method"].as_str().unwrap().contains("bootstrap"));
+
+    let (h, rows) = csv_rows(&dir.join("summary.csv"));
+    assert_eq!(
+        &h[..35],
+        audit_harness::report::summary::COLUMNS[..35]
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(h[34], "verdict");
+    let engines: Vec<&str> = rows.iter().map(|r| col(&h, r, "engine")).collect();
+    assert_eq!(engines, ["baseline", "memindex", "floor"]);
+    let base = &rows[0];
+    assert_eq!(col(&h, base, "rps_ratio"), "", "the baseline has no ratio to itself");
+    assert_eq!(col(&h, base, "verdict"), "reference");
+    let mem = &rows[1];
+    assert!(col(&h, mem, "p99_ci_low").parse::<f64>().unwrap() <= col(&h, mem, "p99_ms").parse::<f64>().unwrap());
+    assert!(col(&h, mem, "index_bytes").parse::<u64>().unwrap() > 1_000_000);
+    // Shallow is not a mix the gate judges: memindex's verdict there is informational.
+    assert!(
+        col(&h, mem, "verdict").starts_with("info:"),
+        "{}",
+        col(&h, mem, "verdict")
+    );
+
+    let (lh, lrows) = csv_rows(&dir.join("latencies.csv"));
+    let requests: usize = rows
+        .iter()
+        .map(|r| col(&h, r, "requests").parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(lrows.len(), requests);
+    assert!(lrows.iter().all(|r| col(&lh, r, "intended_start_us").is_empty()));
+    assert!(lrows.iter().all(|r| col(&lh, r, "schema_version") == "1"));
+
+    let again = tmp.path().join("again");
+    let o = run(
+        &spec,
+        &["report", dir.to_str().unwrap(), "--out", again.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    for f in [
+        "summary.csv",
+        "strata.csv",
+        "cdf-shallow.svg",
+        "p99-by-depth-shallow.svg",
+    ] {
+        assert_eq!(
+            std::fs::read(dir.join(f)).unwrap(),
+            std::fs::read(again.join(f)).unwrap(),
+            "{f} differs"
+        );
+    }
+}
+
+#[test]
+fn a_candidate_slower_than_its_threshold_fails_and_errors_fail() {
+    // keyset as the only candidate, held to 1 % of the baseline's p95: it cannot pass.
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = spec_in(
+        tmp.path(),
+        &[
+            ("candidates = [\"memindex\", \"prefetch\"]", "candidates = [\"keyset\"]"),
+            ("mixes = [\"default\"]\n", "mixes = [\"shallow\"]\n"),
+            ("p95_ratio_max = 0.8", "p95_ratio_max = 0.01"),
+            ("min_requests = 2000", "min_requests = 400"),
+        ],
+    );
+    let mut args = vec!["bench", "--engines", "keyset"];
+    args.extend_from_slice(SMALL);
+    let o = run(&spec, &args);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("FAIL         keyset     shallow  p95_ratio_max"), "{out}");
+    assert!(out.contains("candidate threshold(s) failed"), "{out}");
+
+    // An engine that answers with errors fails whatever its latency.
+    let fixture = common::root().join("tests/fixtures/process/misbehave.sh");
+    let cmd = format!("broken=sh {} error", fixture.display());
+    let spec = spec_in(
+        tmp.path(),
+        &[
+            ("candidates = [\"memindex\", \"prefetch\"]", "candidates = [\"broken\"]"),
+            ("min_requests = 2000", "min_requests = 100"),
+        ],
+    );
+    let o = run(
+        &spec,
+        &[
+            "--engine-command",
+            &cmd,
+            "bench",
+            "--engines",
+            "broken",
+            "--mix",
+            "shallow",
+            "--requests",
+            "100",
+            "--trials",
+            "2",
+            "--warmup",
+            "0",
+        ],
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("FAIL         broken     shallow  errors"), "{out}");
+    assert!(out.contains("ERROR broken shallow trial 1"), "{out}");
+}
+
+#[test]
+fn open_loop_reports_intended_start_and_service_time_and_saturation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = spec_in(tmp.path(), &[("min_requests = 2000", "min_requests = 200")]);
+    // 200 rps is easy for memindex; the baseline cannot keep up with 100,000 rps.
+    let o = run(
+        &spec,
+        &[
+            "bench",
+            "--engines",
+            "memindex",
+            "--mix",
+            "shallow",
+            "--mode",
+            "open",
+            "--rate",
+            "100000",
+            "--requests",
+            "400",
+            "--trials",
+            "1",
+            "--warmup",
+            "0",
+            "--concurrency",
+            "2",
+        ],
+    );
+    let out = text(&o);
+    assert!(matches!(o.status.code(), Some(0 | 1 | 3)), "{out}");
+    let dir = std::fs::canonicalize(tmp.path().join("reports/latest")).unwrap();
+    let (h, rows) = csv_rows(&dir.join("summary.csv"));
+    let modes: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (col(&h, r, "engine"), col(&h, r, "mode")))
+        .collect();
+    assert_eq!(
+        modes,
+        [
+            ("baseline", "open"),
+            ("memindex", "open"),
+            ("baseline", "open-service"),
+            ("memindex", "open-service")
+        ]
+    );
+    assert_eq!(col(&h, &rows[0], "saturated"), "true", "{out}");
+    assert!(col(&h, &rows[0], "late").parse::<u64>().unwrap() > 0);
+    assert!(out.contains("SATURATED"), "{out}");
+    // From the intended start, a saturated engine's latency includes its queue.
+    let p99 = |r: &Vec<String>| col(&h, r, "p99_ms").parse::<f64>().unwrap();
+    assert!(
+        p99(&rows[0]) > p99(&rows[2]),
+        "open {} vs service {}",
+        p99(&rows[0]),
+        p99(&rows[2])
+    );
+    let (lh, lrows) = csv_rows(&dir.join("latencies.csv"));
+    assert!(lrows.iter().all(|r| !col(&lh, r, "intended_start_us").is_empty()));
+}
+
+#[test]
+fn a_relative_rate_follows_the_baseline_and_cold_cache_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = spec_in(tmp.path(), &[("min_requests = 2000", "min_requests = 100")]);
+    let o = run(
+        &spec,
+        &[
+            "bench",
+            "--engines",
+            "prefetch",
+            "--mix",
+            "shallow",
+            "--mode",
+            "open",
+            "--rate",
+            "0.5x",
+            "--requests",
+            "100",
+            "--trials",
+            "1",
+            "--warmup",
+            "2",
+            "--cache",
+            "cold",
+        ],
+    );
+    let out = text(&o);
+    assert!(matches!(o.status.code(), Some(0 | 1 | 3)), "{out}");
+    assert!(out.contains("open-loop arrival rate"), "{out}");
+    let dir = std::fs::canonicalize(tmp.path().join("reports/latest")).unwrap();
+    let info: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
+    assert_eq!(info["bench"]["cache"], "cold");
+    assert!(info["bench"]["rates_rps"]["shallow"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn bad_input_is_exit_2_with_nothing_half_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = spec_in(tmp.path(), &[]);
+    for (args, says) in [
+        (vec!["bench", "--concurrency", "0"], "--concurrency 0"),
+        (vec!["bench", "--rate", "0"], "expected requests per second"),
+        (vec!["bench", "--mode", "open"], "open loop needs an arrival rate"),
+        (vec!["bench", "--engines", "nosuch"], "unknown engine \"nosuch\""),
+        (vec!["bench", "--mix", "nosuch"], "unknown mix \"nosuch\""),
+    ] {
+        let o = run(&spec, &args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains(says), "{args:?}: {}", text(&o));
+    }
+    assert!(!tmp.path().join("reports").exists(), "a refused run wrote reports");
+
+    let bad = spec_in(tmp.path(), &[("p95_ratio_max = 0.8", "p95_ratio_max = \"fast\"")]);
+    let o = run(&bad, &["bench"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("p95_ratio_max"), "{}", text(&o));
+
+    // A reports directory that cannot be created.
+    let blocked = spec_in(
+        tmp.path(),
+        &[("reports_dir = \"reports\"", "reports_dir = \"file/reports\"")],
+    );
+    std::fs::write(tmp.path().join("file"), "not a directory").unwrap();
+    let o = run(&blocked, &["bench", "--engines", "memindex"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("report directory"), "{}", text(&o));
+
+    // A latencies.csv with a missing column: exit 2, nothing written.
+    let run_dir = tmp.path().join("run");
+    std::fs::create_dir(&run_dir).unwrap();
+    std::fs::write(
+        run_dir.join("latencies.csv"),
+        "schema_version,engine,mix,trial\n1,a,b,1\n",
+    )
+    .unwrap();
+    let info = serde_json::json!({"bench": null});
+    std::fs::write(run_dir.join("run.json"), info.to_string()).unwrap();
+    let o = run(&spec, &["report", run_dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(!run_dir.join("summary.csv").exists());
+}
+
+#[test]
+fn report_names_a_missing_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = spec_in(tmp.path(), &[("min_requests = 2000", "min_requests = 50")]);
+    let o = run(
+        &spec,
+        &[
+            "bench",
+            "--engines",
+            "memindex",
+            "--mix",
+            "shallow",
+            "--requests",
+            "50",
+            "--trials",
+            "1",
+            "--warmup",
+            "0",
+        ],
+    );
+    assert!(matches!(o.status.code(), Some(0 | 3)), "{}", text(&o));
+    let dir = std::fs::canonicalize(tmp.path().join("reports/latest")).unwrap();
+    let lat = std::fs::read_to_string(dir.join("latencies.csv")).unwrap();
+    // Drop the rows column from every line.
+    let cut: String = lat
+        .lines()
+        .map(|l| {
+            let mut f: Vec<&str> = l.split(',').collect();
+            f.remove(11);
+            f.join(",") + "\n"
+        })
+        .collect();
+    std::fs::write(dir.join("latencies.csv"), cut).unwrap();
+    let before = std::fs::read(dir.join("summary.csv")).unwrap();
+    let o = run(&spec, &["report", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("missing column \"rows\""), "{}", text(&o));
+    assert_eq!(
+        std::fs::read(dir.join("summary.csv")).unwrap(),
+        before,
+        "summary.csv was touched"
+    );
+}
+
+#[test]
+fn ctrl_c_keeps_finished_files_and_marks_the_run_incomplete() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = spec_in(tmp.path(), &[]);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_audit-harness"))
+        .current_dir(common::root())
+        .args([
+            "--spec",
+            spec.to_str().unwrap(),
+            "bench",
+            "--engines",
+            "memindex",
+            "--mix",
+            "shallow",
+            "--trials",
+            "500",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until at least one trial has finished (the run dir and a trial line exist), then interrupt.
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    // SAFETY: sending a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let o = child.wait_with_output().unwrap();
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(3), "{out}");
+    let dir = std::fs::canonicalize(tmp.path().join("reports/latest")).unwrap();
+    let info: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
+    assert_eq!(info["complete"], false, "{out}");
+    assert!(
+        dir.join("summary.csv").is_file() && dir.join("latencies.csv").is_file(),
+        "{out}"
+    );
+    assert!(out.contains("(incomplete)"), "{out}");
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
