@@ -199,8 +199,8 @@ fn summarize_one(s: &Series, all: &[Series], settings: &Settings, timing: Timing
                 .unwrap_or(0) as usize,
         late,
         saturated: !requests.is_empty() && late as f64 > open::SATURATED_FRACTION * requests.len() as f64,
-        rps: stats::mean_ci(&m.rps, CONFIDENCE),
-        mean_ms: stats::mean_ci(&trial_means, CONFIDENCE),
+        rps: non_negative(stats::mean_ci(&m.rps, CONFIDENCE)),
+        mean_ms: non_negative(stats::mean_ci(&trial_means, CONFIDENCE)),
         p50: q(0.50),
         p90: q(0.90),
         p95,
@@ -211,6 +211,12 @@ fn summarize_one(s: &Series, all: &[Series], settings: &Settings, timing: Timing
         floor_p95_ratio,
         index_bytes: settings.index_bytes.get(&s.engine).copied(),
     }
+}
+
+/// A t interval of a quantity that cannot be negative, its lower end clipped at 0
+/// (with two or three trials the t interval can reach below it).
+fn non_negative(m: Option<(f64, Option<(f64, f64)>)>) -> Option<(f64, Option<(f64, f64)>)> {
+    m.map(|(v, ci)| (v, ci.map(|(lo, hi)| (lo.max(0.0), hi))))
 }
 
 /// Which filters a query carries.

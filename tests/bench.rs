@@ -96,7 +96,10 @@ fn a_run_writes_every_report_and_report_recomputes_them_exactly() {
     assert_eq!(info["complete"], true);
     assert_eq!(info["bench"]["trials"], 2);
     assert!(info["machine"]["cores"].as_u64().unwrap() >= 1);
-    assert!(info["bench"]["bootstrap_method"].as_str().unwrap().contains("bootstrap"));
+    assert!(info["bench"]["bootstrap_method"]
+        .as_str()
+        .unwrap()
+        .contains("bootstrap"));
 
     let (h, rows) = csv_rows(&dir.join("summary.csv"));
     assert_eq!(
