@@ -14,7 +14,6 @@ fn spec_in(dir: &Path, replace: &[(&str, &str)]) -> PathBuf {
         "dir = \"data/default\"",
         &format!("dir = {:?}", data.display().to_string()),
     );
-    text = text.replace("reports_dir = \"reports\"", "reports_dir = \"reports\"");
     text = text.replace(
         "regressions = \"tests/regressions/equivalence.jsonl\"",
         "regressions = \"regressions.jsonl\"",
