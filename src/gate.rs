@@ -256,7 +256,9 @@ pub fn verdict_stage(spec: &Spec, analysis: &Analysis, run: &mut Run) -> Result<
     );
     output::print_judgements(&analysis.judgements);
     if analysis.judgements.iter().all(|j| j.informational) {
-        println!("  (no engine of [gate] candidates was judged on a mix of [gate] mixes: every line above is informational)");
+        println!(
+            "  (no engine of [gate] candidates was judged on a mix of [gate] mixes: every line above is informational)"
+        );
     }
     let decided = if bench::interrupted() {
         Err(HarnessError::Inconclusive(

@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod closed;
+pub mod driver;
 pub mod open;
 pub mod overhead;
 pub mod plan;
