@@ -39,7 +39,8 @@ impl Timing {
         }
     }
 
-    fn latency_us(self, r: &Request) -> f64 {
+    /// A request's latency under this timing, in microseconds.
+    pub fn latency_us(self, r: &Request) -> f64 {
         let ns = match self {
             Timing::Open => r.response_ns(),
             Timing::Closed | Timing::OpenService => r.latency_ns,
@@ -77,8 +78,10 @@ pub struct Summary {
     /// Open loop: requests that started late ([`open::LATE_AFTER_NS`]).
     pub late: u64,
     pub saturated: bool,
-    pub rps: Option<(f64, Option<(f64, f64)>)>,
-    pub mean_ms: Option<(f64, Option<(f64, f64)>)>,
+    /// Mean throughput over trials, t interval.
+    pub rps: Option<Estimate>,
+    /// Mean over trials of each trial's mean latency, t interval.
+    pub mean_ms: Option<Estimate>,
     pub p50: Option<Estimate>,
     pub p90: Option<Estimate>,
     pub p95: Option<Estimate>,
@@ -87,7 +90,7 @@ pub struct Summary {
     pub rps_ratio: Option<Estimate>,
     pub p95_ratio: Option<Estimate>,
     pub p99_ratio: Option<Estimate>,
-    /// p95 over the floor's p95 (point estimate).
+    /// p95 over the floor's p95 on the same mix and timing (point estimate).
     pub floor_p95_ratio: Option<f64>,
     pub index_bytes: Option<u64>,
 }
@@ -147,6 +150,16 @@ pub fn summarize(series: &[Series], settings: &Settings) -> Vec<Summary> {
             out.push(summarize_one(s, series, settings, timing));
         }
     }
+    // Against the floor's row of the same mix and timing, once every row has its p95.
+    let floor_p95: Vec<(String, Timing, f64)> = out
+        .iter()
+        .filter(|r| r.engine == "floor")
+        .filter_map(|r| Some((r.mix.clone(), r.timing, r.p95?.value)))
+        .collect();
+    for r in &mut out {
+        let floor = floor_p95.iter().find(|(m, t, _)| *m == r.mix && *t == r.timing);
+        r.floor_p95_ratio = floor.and_then(|(_, _, f)| Some(r.p95?.value / f));
+    }
     out
 }
 
@@ -163,10 +176,9 @@ fn summarize_one(s: &Series, all: &[Series], settings: &Settings, timing: Timing
         .collect();
     let requests: Vec<&Request> = s.trials.iter().flat_map(|t| &t.requests).collect();
     let late: u64 = s.trials.iter().map(|t| open::late(&t.requests)).sum();
-    let find = |name: &str| all.iter().find(|o| o.engine == name && o.mix == s.mix);
     let (mut rps_ratio, mut p95_ratio, mut p99_ratio) = (None, None, None);
     if s.engine != "baseline" {
-        if let Some(base) = find("baseline") {
+        if let Some(base) = all.iter().find(|o| o.engine == "baseline" && o.mix == s.mix) {
             let r = stats::ratio_intervals(
                 &m,
                 &measured(base, timing),
@@ -178,12 +190,6 @@ fn summarize_one(s: &Series, all: &[Series], settings: &Settings, timing: Timing
         }
     }
     let p95 = q(0.95);
-    let floor_p95_ratio = find("floor").and_then(|f| {
-        let mut fl: Vec<f64> = measured(f, timing).trials.into_iter().flatten().collect();
-        fl.sort_by(f64::total_cmp);
-        let fp = stats::quantile(&fl, 0.95)? / 1000.0;
-        Some(p95?.value / fp)
-    });
     Summary {
         engine: s.engine.clone(),
         mix: s.mix.clone(),
@@ -199,8 +205,8 @@ fn summarize_one(s: &Series, all: &[Series], settings: &Settings, timing: Timing
                 .unwrap_or(0) as usize,
         late,
         saturated: !requests.is_empty() && late as f64 > open::SATURATED_FRACTION * requests.len() as f64,
-        rps: non_negative(stats::mean_ci(&m.rps, CONFIDENCE)),
-        mean_ms: non_negative(stats::mean_ci(&trial_means, CONFIDENCE)),
+        rps: mean_over_trials(&m.rps),
+        mean_ms: mean_over_trials(&trial_means),
         p50: q(0.50),
         p90: q(0.90),
         p95,
@@ -208,15 +214,18 @@ fn summarize_one(s: &Series, all: &[Series], settings: &Settings, timing: Timing
         rps_ratio,
         p95_ratio,
         p99_ratio,
-        floor_p95_ratio,
+        floor_p95_ratio: None,
         index_bytes: settings.index_bytes.get(&s.engine).copied(),
     }
 }
 
-/// A t interval of a quantity that cannot be negative, its lower end clipped at 0
-/// (with two or three trials the t interval can reach below it).
-fn non_negative(m: Option<(f64, Option<(f64, f64)>)>) -> Option<(f64, Option<(f64, f64)>)> {
-    m.map(|(v, ci)| (v, ci.map(|(lo, hi)| (lo.max(0.0), hi))))
+/// The t interval over trials of a quantity that cannot be negative, its lower
+/// end clipped at 0 (with two or three trials the t interval can reach below it).
+fn mean_over_trials(xs: &[f64]) -> Option<Estimate> {
+    stats::mean_ci(xs, CONFIDENCE).map(|(value, ci)| Estimate {
+        value,
+        ci: ci.map(|(lo, hi)| (lo.max(0.0), hi)),
+    })
 }
 
 /// Which filters a query carries.
@@ -381,10 +390,10 @@ mod tests {
         let s = series("baseline", &[&lats, &lats]);
         let rows = summarize(&[s], &settings());
         let mean_us = lats.iter().sum::<u64>() as f64 / 1000.0;
-        let (rps, ci) = rows[0].rps.unwrap();
+        let Estimate { value: rps, ci } = rows[0].rps.unwrap();
         assert!((rps - 1e6 / mean_us).abs() < 1e-6, "{rps}");
         assert_eq!(ci, Some((rps, rps)));
-        assert!((rows[0].mean_ms.unwrap().0 - mean_us / 1000.0).abs() < 1e-12);
+        assert!((rows[0].mean_ms.unwrap().value - mean_us / 1000.0).abs() < 1e-12);
         assert!(rows[0].rps_ratio.is_none() && rows[0].p95_ratio.is_none());
     }
 

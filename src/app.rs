@@ -143,7 +143,7 @@ fn equiv(spec: &Spec, dir: &std::path::Path, args: EquivArgs) -> Result<(), Harn
     }
     opts.strict_domain |= args.strict_domain;
     opts.only = args.property;
-    let mut run = gate::Run::start(spec, dir)?;
+    let mut run = report::run::Run::start(spec, dir)?;
     let result = gate::equivalence_stage(&opts, &candidates, Some(&mut run)).and_then(|r| r.judge());
     run.finish(result)
 }
@@ -165,7 +165,7 @@ fn bench(spec: &Spec, dir: &std::path::Path, args: BenchArgs) -> Result<(), Harn
             seed: args.seed,
         },
     )?;
-    let mut run = gate::Run::start(spec, dir)?;
+    let mut run = report::run::Run::start(spec, dir)?;
     let result = gate::bench_stage(spec, dir, &plan, &mut run).and_then(|a| gate::verdict_stage(spec, &a, &mut run));
     run.finish(result)
 }

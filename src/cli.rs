@@ -122,8 +122,8 @@ pub struct BenchArgs {
     #[arg(long, value_enum)]
     pub mode: Option<crate::spec::LoadMode>,
     /// Open-loop arrival rate: requests per second, or e.g. 0.5x of the baseline's closed-loop throughput.
-    #[arg(long, value_name = "R", value_parser = crate::bench::Rate::parse)]
-    pub rate: Option<crate::bench::Rate>,
+    #[arg(long, value_name = "R", value_parser = crate::spec::RateSpec::parse)]
+    pub rate: Option<crate::spec::RateSpec>,
     /// Evict the payload file from the page cache before each trial (cold) or not (warm).
     #[arg(long, value_enum)]
     pub cache: Option<crate::spec::CacheMode>,

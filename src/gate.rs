@@ -3,57 +3,17 @@
 //! that fails; and the stages `equiv` and `bench` share with it. Every run
 //! writes its report directory (see `report`).
 
-use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::SystemTime;
 
-use crate::analysis::Settings;
 use crate::bench::{self, overhead, Plan};
 use crate::error::HarnessError;
 use crate::integrity::{self, Check};
-use crate::report::reanalyze::{write_analysis, Analysis};
-use crate::report::run_json::{self, BenchInfo, EngineErrors, EquivalenceInfo, OverheadInfo, RunInfo};
-use crate::report::{latencies, RunDir};
-use crate::spec::{LoadMode, Spec};
+use crate::report::latencies;
+use crate::report::reanalyze::{self, write_analysis, Analysis};
+use crate::report::run::Run;
+use crate::report::run_json::{BenchInfo, EquivalenceInfo};
+use crate::spec::Spec;
 use crate::{equivalence, output, registry, verdict};
-
-/// A run in progress: its report directory and its run.json.
-pub struct Run {
-    pub dir: RunDir,
-    pub info: RunInfo,
-}
-
-impl Run {
-    /// Creates the report directory and writes run.json (`complete: false`) before anything runs.
-    pub fn start(spec: &Spec, data_dir: &Path) -> Result<Run, HarnessError> {
-        let started = SystemTime::now();
-        let dir = RunDir::create(&spec.bench.reports_dir, started, &spec.digest)?;
-        let info = RunInfo::start(&dir.id, started, spec, data_dir);
-        dir.write("run.json", &info.to_json())?;
-        bench::install_interrupt_handler();
-        Ok(Run { dir, info })
-    }
-
-    /// Records a stage's outcome and saves run.json.
-    pub fn stage(&mut self, name: &str, outcome: &str) -> Result<(), HarnessError> {
-        self.info.stages.push((name.to_string(), outcome.to_string()));
-        self.dir.write("run.json", &self.info.to_json())
-    }
-
-    /// Marks the run ended (complete unless interrupted), saves run.json and says where the reports are.
-    pub fn finish(mut self, result: Result<(), HarnessError>) -> Result<(), HarnessError> {
-        self.info.ended_at = Some(run_json::timestamp(SystemTime::now()));
-        self.info.complete = !bench::interrupted();
-        self.info.exit_code = Some(result.as_ref().map_or_else(HarnessError::exit_code, |_| 0));
-        let saved = self.dir.write("run.json", &self.info.to_json());
-        println!(
-            "== reports: {}{}",
-            self.dir.path.display(),
-            if self.info.complete { "" } else { " (incomplete)" }
-        );
-        result.and(saved)
-    }
-}
 
 /// Runs the gate's stages on the dataset in `dir`.
 pub fn run(spec: &Spec, dir: &Path) -> Result<(), HarnessError> {
@@ -151,11 +111,7 @@ pub fn bench_stage(spec: &Spec, dir: &Path, plan: &Plan, run: &mut Run) -> Resul
         .iter()
         .map(|n| registry::open(spec, n, dir).map(|e| (n.clone(), e)))
         .collect::<Result<Vec<_>, _>>()?;
-    let mode = match plan.mode {
-        LoadMode::Closed => "closed".to_string(),
-        LoadMode::Open => "open".to_string(),
-    };
-    let cache = format!("{:?}", plan.cache).to_lowercase();
+    let (mode, cache) = (plan.mode.label(), plan.cache.label());
     println!(
         "== bench: {} on {}; {mode} loop, {} workers, {} trials interleaved, >= {} requests per trial (then to {} or {} s), {} warm-up, {cache} cache, seed {}",
         plan.engines.join(", "),
@@ -169,7 +125,7 @@ pub fn bench_stage(spec: &Spec, dir: &Path, plan: &Plan, run: &mut Run) -> Resul
         plan.seed
     );
     let first_mix = &plan.mixes[0].1;
-    let oh = overhead::measure(&plan.trial_stream(first_mix, 0), 200_000);
+    let oh = overhead::measure(plan, &plan.trial_stream(first_mix, 0), 200_000);
     println!(
         "  harness overhead: {:.0} ns per request (closed loop around a do-nothing engine, {} requests; target < 1000 ns); {:.0} ns recorded as its latency",
         oh.per_request_ns, oh.requests, oh.recorded_latency_ns
@@ -178,55 +134,12 @@ pub fn bench_stage(spec: &Spec, dir: &Path, plan: &Plan, run: &mut Run) -> Resul
     let n_engines = engines.len();
     let result = bench::run(plan, &engines, |p| progress.update(p, n_engines))?;
 
-    let mut warmup_errors = BTreeMap::new();
-    let mut engine_errors = Vec::new();
-    for s in &result.series {
-        for t in &s.trials {
-            let measured = t.requests.iter().filter(|r| r.rows.is_none()).count() as u64;
-            if let Some(e) = &t.first_error {
-                engine_errors.push(EngineErrors {
-                    engine: s.engine.clone(),
-                    mix: s.mix.clone(),
-                    trial: t.index,
-                    warmup_errors: t.warmup_errors,
-                    measured_errors: measured,
-                    first_error: e.clone(),
-                });
-                println!("  ERROR {} {} trial {}: {e}", s.engine, s.mix, t.index);
-            }
-            *warmup_errors.entry((s.engine.clone(), s.mix.clone())).or_insert(0) += t.warmup_errors;
-        }
+    let info = BenchInfo::new(plan, &result, &oh);
+    for e in &info.engine_errors {
+        println!("  ERROR {} {} trial {}: {}", e.engine, e.mix, e.trial, e.first_error);
     }
-    let index_bytes: BTreeMap<String, u64> = result.index_bytes.iter().cloned().collect();
-    let bootstrap_seed = plan.seed;
-    run.info.bench = Some(BenchInfo {
-        engines: plan.engines.clone(),
-        mixes: plan.mixes.iter().map(|m| m.0.clone()).collect(),
-        mode: mode.clone(),
-        concurrency: plan.concurrency,
-        trials: plan.trials,
-        requests: plan.requests,
-        warmup: plan.warmup,
-        min_requests: plan.min_requests,
-        min_seconds: plan.min_seconds,
-        cache,
-        seed: plan.seed,
-        warmup_stream_seed: plan.seed.wrapping_mul(1_000_003),
-        trial_stream_seeds: (0..plan.trials).map(|t| plan.trial_seed(t)).collect(),
-        rate: plan.rate.map(|r| r.to_string()),
-        rates_rps: result.rates.iter().cloned().collect(),
-        confidence: crate::stats::CONFIDENCE,
-        bootstrap_method: crate::stats::BOOTSTRAP_METHOD.to_string(),
-        bootstrap_resamples: plan.bootstrap_resamples,
-        bootstrap_seed,
-        index_bytes: index_bytes.clone(),
-        harness_overhead: Some(OverheadInfo {
-            requests: oh.requests,
-            per_request_ns: oh.per_request_ns,
-            recorded_latency_ns: oh.recorded_latency_ns,
-        }),
-        engine_errors,
-    });
+    let settings = reanalyze::settings(&info).map_err(HarnessError::input)?;
+    run.info.bench = Some(info);
     run.dir.write("run.json", &run.info.to_json())?;
     if result.series.iter().all(|s| s.trials.is_empty()) {
         return Err(HarnessError::Inconclusive(
@@ -234,14 +147,6 @@ pub fn bench_stage(spec: &Spec, dir: &Path, plan: &Plan, run: &mut Run) -> Resul
         ));
     }
     run.dir.write("latencies.csv", &latencies::to_csv(&result.series)?)?;
-    let settings = Settings {
-        mode: plan.mode,
-        concurrency: plan.concurrency,
-        bootstrap_resamples: plan.bootstrap_resamples,
-        seed: bootstrap_seed,
-        index_bytes,
-        warmup_errors,
-    };
     let analysis = write_analysis(&run.dir.path, &result.series, &settings, &spec.gate)?;
     output::print_summaries(&analysis.summaries);
     run.stage("bench", if result.complete { "done" } else { "interrupted" })?;

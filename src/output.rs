@@ -20,10 +20,6 @@ fn est(e: Option<Estimate>, digits: usize) -> String {
     }
 }
 
-fn mean(m: Option<(f64, Option<(f64, f64)>)>) -> Option<Estimate> {
-    m.map(|(value, ci)| Estimate { value, ci })
-}
-
 /// Two lines per summary row: throughput with its ratio, then the quantiles (ms) with p95/p99 ratios.
 pub fn print_summaries(rows: &[Summary]) {
     let mut last: Option<(&str, Timing)> = None;
@@ -70,7 +66,7 @@ pub fn print_summaries(rows: &[Summary]) {
             "  {:<10} n={:<6} rps {}{}{extra}",
             s.engine,
             s.requests,
-            est(mean(s.rps), 0),
+            est(s.rps, 0),
             ratio(s.rps_ratio, 1)
         );
         println!(

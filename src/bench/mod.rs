@@ -13,10 +13,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use audit_engines::{Query, SharedEngine};
 
-pub use plan::{Plan, Rate};
+pub use plan::Plan;
 
 use crate::error::HarnessError;
-use crate::spec::{CacheMode, LoadMode};
+use crate::spec::{CacheMode, LoadMode, RateSpec};
 
 /// One measured request. Times are nanoseconds from the trial's start on a
 /// monotonic clock.
@@ -130,6 +130,7 @@ pub fn run(
     engines: &[(String, SharedEngine)],
     mut progress: impl FnMut(Progress),
 ) -> Result<BenchRun, HarnessError> {
+    install_interrupt_handler();
     let mut series: Vec<Series> = Vec::new();
     let mut rates = Vec::new();
     let total = plan.mixes.len() * plan.trials as usize * engines.len();
@@ -149,8 +150,8 @@ pub fn run(
             LoadMode::Closed => None,
             LoadMode::Open => {
                 let rps = match plan.rate {
-                    Some(Rate::PerSecond(r)) => r,
-                    Some(Rate::OfBaseline(f)) => {
+                    Some(RateSpec::PerSecond(r)) => r,
+                    Some(RateSpec::OfBaseline(f)) => {
                         let (_, base) = engines.iter().find(|(n, _)| n == "baseline").ok_or_else(|| {
                             HarnessError::input("a rate relative to the baseline needs the baseline among the engines")
                         })?;

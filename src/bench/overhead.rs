@@ -28,29 +28,19 @@ pub struct Overhead {
     pub recorded_latency_ns: f64,
 }
 
-/// Runs the closed loop with one worker over `requests` requests of `stream`
-/// (cycled) on the null engine.
-pub fn measure(stream: &[Query], requests: u64) -> Overhead {
-    let plan_stream: Vec<Query> = stream.iter().cycle().take(requests as usize).cloned().collect();
+/// Runs `plan`'s closed loop with one worker over `requests` requests of
+/// `stream` (cycled) on the null engine.
+pub fn measure(plan: &super::Plan, stream: &[Query], requests: u64) -> Overhead {
+    let stream: Vec<Query> = stream.iter().cycle().take(requests as usize).cloned().collect();
     let plan = super::Plan {
-        engines: vec![],
-        mixes: vec![],
-        generator: Default::default(),
-        seed: 0,
         requests,
-        warmup: 0,
         concurrency: 1,
-        trials: 1,
-        mode: crate::spec::LoadMode::Closed,
-        rate: None,
-        cache: crate::spec::CacheMode::Warm,
         min_requests: 0,
         min_seconds: 0.0,
-        bootstrap_resamples: 0,
-        payloads: Default::default(),
+        ..plan.clone()
     };
     let t0 = Instant::now();
-    let trial = super::closed::run(&NullEngine, &plan_stream, &plan);
+    let trial = super::closed::run(&NullEngine, &stream, &plan);
     let wall = t0.elapsed().as_nanos() as f64;
     let n = trial.requests.len().max(1) as f64;
     Overhead {

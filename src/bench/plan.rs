@@ -10,47 +10,6 @@ use crate::error::HarnessError;
 use crate::mix;
 use crate::spec::{CacheMode, LoadMode, MixSpec, RateSpec, Spec};
 
-/// Open-loop arrival rate.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Rate {
-    /// Requests per second.
-    PerSecond(f64),
-    /// A fraction of the baseline's closed-loop throughput on the same mix.
-    OfBaseline(f64),
-}
-
-impl std::fmt::Display for Rate {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Rate::PerSecond(r) => write!(f, "{r} rps"),
-            Rate::OfBaseline(x) => write!(f, "{x}x the baseline's closed-loop throughput"),
-        }
-    }
-}
-
-impl Rate {
-    /// Parses `250` (requests per second) or `0.5x` (of the baseline's throughput).
-    pub fn parse(s: &str) -> Result<Rate, String> {
-        let bad = || {
-            format!("rate {s:?}: expected requests per second (e.g. 2000) or a fraction of the baseline's throughput (e.g. 0.5x), above 0")
-        };
-        let t = s.trim();
-        let (num, relative) = match t.strip_suffix('x') {
-            Some(n) => (n, true),
-            None => (t, false),
-        };
-        let v: f64 = num.parse().map_err(|_| bad())?;
-        if !(v.is_finite() && v > 0.0) {
-            return Err(bad());
-        }
-        Ok(if relative {
-            Rate::OfBaseline(v)
-        } else {
-            Rate::PerSecond(v)
-        })
-    }
-}
-
 /// Command-line overrides of `[bench]`; `None` keeps the spec's value.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -61,7 +20,7 @@ pub struct Overrides {
     pub concurrency: Option<u32>,
     pub trials: Option<u32>,
     pub mode: Option<LoadMode>,
-    pub rate: Option<Rate>,
+    pub rate: Option<RateSpec>,
     pub cache: Option<CacheMode>,
     pub seed: Option<u64>,
 }
@@ -79,7 +38,7 @@ pub struct Plan {
     pub concurrency: u32,
     pub trials: u32,
     pub mode: LoadMode,
-    pub rate: Option<Rate>,
+    pub rate: Option<RateSpec>,
     pub cache: CacheMode,
     pub min_requests: u64,
     pub min_seconds: f64,
@@ -124,13 +83,7 @@ impl Plan {
                 "--requests 0: at least 1 measured request per trial is needed",
             ));
         }
-        let rate = match o.rate {
-            Some(r) => Some(r),
-            None => b.rate.map(|r| match r {
-                RateSpec::PerSecond(x) => Rate::PerSecond(x),
-                RateSpec::OfBaseline(x) => Rate::OfBaseline(x),
-            }),
-        };
+        let rate = o.rate.or(b.rate);
         let mode = o.mode.unwrap_or(if o.rate.is_some() { LoadMode::Open } else { b.mode });
         if mode == LoadMode::Open && rate.is_none() {
             return Err(HarnessError::input(
@@ -182,9 +135,14 @@ impl Plan {
         mix::stream(mix, &self.generator, self.trial_seed(t), self.stream_len())
     }
 
+    /// The seed of the warm-up stream, recorded in run.json.
+    pub fn warmup_seed(&self) -> u64 {
+        self.seed.wrapping_mul(1_000_003)
+    }
+
     /// The seed of trial `t`'s stream (0-based), recorded in run.json.
     pub fn trial_seed(&self, t: u32) -> u64 {
-        self.seed.wrapping_mul(1_000_003).wrapping_add(u64::from(t) + 1)
+        self.warmup_seed().wrapping_add(u64::from(t) + 1)
     }
 }
 
@@ -194,10 +152,10 @@ mod tests {
 
     #[test]
     fn rates_parse_or_say_what_is_allowed() {
-        assert_eq!(Rate::parse("250"), Ok(Rate::PerSecond(250.0)));
-        assert_eq!(Rate::parse("0.5x"), Ok(Rate::OfBaseline(0.5)));
+        assert_eq!(RateSpec::parse("250"), Ok(RateSpec::PerSecond(250.0)));
+        assert_eq!(RateSpec::parse("0.5x"), Ok(RateSpec::OfBaseline(0.5)));
         for bad in ["0", "-3", "0x", "fast", "", "nanx", "inf"] {
-            let e = Rate::parse(bad).unwrap_err();
+            let e = RateSpec::parse(bad).unwrap_err();
             assert!(e.contains("expected requests per second"), "{bad}: {e}");
         }
     }

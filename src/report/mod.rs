@@ -5,6 +5,7 @@
 pub mod latencies;
 pub mod plots;
 pub mod reanalyze;
+pub mod run;
 pub mod run_json;
 pub mod strata;
 pub mod summary;

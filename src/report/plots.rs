@@ -3,7 +3,7 @@
 
 use plotters::prelude::*;
 
-use crate::analysis::{Stratum, DEPTH_BUCKETS};
+use crate::analysis::{Stratum, Timing, DEPTH_BUCKETS};
 use crate::bench::Series;
 use crate::error::HarnessError;
 
@@ -12,16 +12,12 @@ const SIZE: (u32, u32) = (900, 540);
 /// x, p99 and its interval.
 type Point = (f64, f64, Option<(f64, f64)>);
 
-fn plot_err(name: &str) -> impl Fn(String) -> HarnessError + '_ {
+fn plot_err<E: std::fmt::Display>(name: &str) -> impl Fn(E) -> HarnessError + '_ {
     move |e| HarnessError::input(format!("{name}: cannot draw the plot: {e}"))
 }
 
-/// Latency CDF per engine for one mix (latencies in milliseconds, x on a log axis).
-pub fn cdf(
-    series: &[Series],
-    mix: &str,
-    latency_us: impl Fn(&crate::bench::Request) -> f64,
-) -> Result<String, HarnessError> {
+/// Latency CDF per engine for one mix under `timing` (milliseconds, x on a log axis).
+pub fn cdf(series: &[Series], mix: &str, timing: Timing) -> Result<String, HarnessError> {
     let name = format!("cdf-{mix}.svg");
     let curves: Vec<(String, Vec<f64>)> = series
         .iter()
@@ -32,7 +28,7 @@ pub fn cdf(
                 .iter()
                 .flat_map(|t| &t.requests)
                 .filter(|r| r.rows.is_some())
-                .map(|r| (latency_us(r) / 1000.0).max(1e-4))
+                .map(|r| (timing.latency_us(r) / 1000.0).max(1e-4))
                 .collect();
             xs.sort_by(f64::total_cmp);
             (s.engine.clone(), xs)
@@ -49,20 +45,20 @@ pub fn cdf(
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| plot_err(&name)(e.to_string()))?;
+        root.fill(&WHITE).map_err(plot_err(&name))?;
         let mut chart = ChartBuilder::on(&root)
             .caption(format!("Latency CDF, mix {mix}"), ("sans-serif", 20))
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(50)
             .build_cartesian_2d((lo..hi).log_scale(), 0.0..1.0)
-            .map_err(|e| plot_err(&name)(e.to_string()))?;
+            .map_err(plot_err(&name))?;
         chart
             .configure_mesh()
             .x_desc("latency (ms, log scale)")
             .y_desc("fraction of requests")
             .draw()
-            .map_err(|e| plot_err(&name)(e.to_string()))?;
+            .map_err(plot_err(&name))?;
         for (i, (engine, xs)) in curves.iter().enumerate() {
             let color = Palette99::pick(i).to_rgba();
             let step = (xs.len() / 800).max(1);
@@ -74,7 +70,7 @@ pub fn cdf(
                 .map(|(k, x)| (*x, (k + 1) as f64 / n));
             chart
                 .draw_series(LineSeries::new(pts, color.stroke_width(2)))
-                .map_err(|e| plot_err(&name)(e.to_string()))?
+                .map_err(plot_err(&name))?
                 .label(engine.clone())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
         }
@@ -84,8 +80,8 @@ pub fn cdf(
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
             .draw()
-            .map_err(|e| plot_err(&name)(e.to_string()))?;
-        root.present().map_err(|e| plot_err(&name)(e.to_string()))?;
+            .map_err(plot_err(&name))?;
+        root.present().map_err(plot_err(&name))?;
     }
     Ok(svg)
 }
@@ -114,7 +110,7 @@ pub fn p99_by_depth(strata: &[Stratum], engines: &[String], mix: &str) -> Result
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| plot_err(&name)(e.to_string()))?;
+        root.fill(&WHITE).map_err(plot_err(&name))?;
         let mut chart = ChartBuilder::on(&root)
             .caption(
                 format!("p99 by page depth, mix {mix} (95 % intervals)"),
@@ -124,7 +120,7 @@ pub fn p99_by_depth(strata: &[Stratum], engines: &[String], mix: &str) -> Result
             .x_label_area_size(40)
             .y_label_area_size(50)
             .build_cartesian_2d(-0.5..(buckets.len() as f64 - 0.5), (lo..hi).log_scale())
-            .map_err(|e| plot_err(&name)(e.to_string()))?;
+            .map_err(plot_err(&name))?;
         let labels = buckets.clone();
         chart
             .configure_mesh()
@@ -140,7 +136,7 @@ pub fn p99_by_depth(strata: &[Stratum], engines: &[String], mix: &str) -> Result
             .x_desc("page-depth bucket (page number)")
             .y_desc("p99 latency (ms, log scale)")
             .draw()
-            .map_err(|e| plot_err(&name)(e.to_string()))?;
+            .map_err(plot_err(&name))?;
         let width = 0.6 / engines.len().max(1) as f64;
         for (i, engine) in engines.iter().enumerate() {
             let color = Palette99::pick(i).to_rgba();
@@ -156,14 +152,14 @@ pub fn p99_by_depth(strata: &[Stratum], engines: &[String], mix: &str) -> Result
                 .collect();
             chart
                 .draw_series(pts.iter().map(|(x, y, _)| Circle::new((*x, *y), 4, color.filled())))
-                .map_err(|e| plot_err(&name)(e.to_string()))?
+                .map_err(plot_err(&name))?
                 .label(engine.clone())
                 .legend(move |(x, y)| Circle::new((x + 8, y), 4, color.filled()));
             chart
                 .draw_series(pts.iter().filter_map(|(x, y, ci)| {
                     ci.map(|(l, h)| ErrorBar::new_vertical(*x, l, *y, h, color.stroke_width(1), 8))
                 }))
-                .map_err(|e| plot_err(&name)(e.to_string()))?;
+                .map_err(plot_err(&name))?;
         }
         chart
             .configure_series_labels()
@@ -171,8 +167,8 @@ pub fn p99_by_depth(strata: &[Stratum], engines: &[String], mix: &str) -> Result
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
             .draw()
-            .map_err(|e| plot_err(&name)(e.to_string()))?;
-        root.present().map_err(|e| plot_err(&name)(e.to_string()))?;
+            .map_err(plot_err(&name))?;
+        root.present().map_err(plot_err(&name))?;
     }
     Ok(svg)
 }

@@ -13,7 +13,7 @@ use crate::fsutil::write_atomic;
 use crate::spec::{GateSpec, LoadMode, Spec};
 use crate::verdict::{self, Judgement};
 
-use super::run_json::RunInfo;
+use super::run_json::{BenchInfo, RunInfo};
 use super::{latencies, plots, strata, summary};
 
 /// What the analysis produced.
@@ -54,11 +54,7 @@ pub fn write_analysis(
         }
     }
     for mix in mixes {
-        let lat = |r: &crate::bench::Request| match timing {
-            Timing::Open => r.response_ns() as f64 / 1000.0,
-            _ => r.latency_ns as f64 / 1000.0,
-        };
-        files.push((format!("cdf-{mix}.svg"), plots::cdf(series, mix, lat)?.into_bytes()));
+        files.push((format!("cdf-{mix}.svg"), plots::cdf(series, mix, timing)?.into_bytes()));
         files.push((
             format!("p99-by-depth-{mix}.svg"),
             plots::p99_by_depth(&strata_rows, &engines, mix)?.into_bytes(),
@@ -87,28 +83,28 @@ pub fn reanalyze(dir: &Path, out: &Path) -> Result<Analysis, HarnessError> {
     let lat_path = dir.join("latencies.csv");
     let f = std::fs::File::open(&lat_path).map_err(|e| HarnessError::io(&lat_path, e))?;
     let series = latencies::read(std::io::BufReader::new(f), &lat_path.display().to_string())?;
-    let mode = match bench.mode.as_str() {
-        "closed" => LoadMode::Closed,
-        "open" => LoadMode::Open,
-        m => {
-            return Err(HarnessError::input(format!(
-                "{}: bench mode {m:?}; expected closed or open",
-                run_path.display()
-            )))
-        }
-    };
+    let settings = settings(&bench).map_err(|e| HarnessError::input(format!("{}: {e}", run_path.display())))?;
+    std::fs::create_dir_all(out).map_err(|e| HarnessError::io(out, e))?;
+    write_analysis(out, &series, &settings, &spec.gate)
+}
+
+/// The analysis settings a run records in run.json: the run computes its own
+/// figures from these too, so a re-analysis cannot drift from the run.
+pub fn settings(bench: &BenchInfo) -> Result<Settings, String> {
+    let mode = [LoadMode::Closed, LoadMode::Open]
+        .into_iter()
+        .find(|m| m.label() == bench.mode)
+        .ok_or_else(|| format!("bench mode {:?}; expected closed or open", bench.mode))?;
     let mut warmup_errors = BTreeMap::new();
     for e in &bench.engine_errors {
         *warmup_errors.entry((e.engine.clone(), e.mix.clone())).or_insert(0) += e.warmup_errors;
     }
-    let settings = Settings {
+    Ok(Settings {
         mode,
         concurrency: bench.concurrency,
         bootstrap_resamples: bench.bootstrap_resamples,
         seed: bench.bootstrap_seed,
-        index_bytes: bench.index_bytes,
+        index_bytes: bench.index_bytes.clone(),
         warmup_errors,
-    };
-    std::fs::create_dir_all(out).map_err(|e| HarnessError::io(out, e))?;
-    write_analysis(out, &series, &settings, &spec.gate)
+    })
 }

@@ -7,6 +7,8 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
+use crate::bench::overhead::Overhead;
+use crate::bench::{BenchRun, Plan};
 use crate::spec::Spec;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -108,6 +110,55 @@ pub struct EngineErrors {
     pub warmup_errors: u64,
     pub measured_errors: u64,
     pub first_error: String,
+}
+
+impl BenchInfo {
+    /// What run.json records of a finished (or interrupted) benchmark.
+    pub fn new(plan: &Plan, run: &BenchRun, overhead: &Overhead) -> BenchInfo {
+        let mut engine_errors = Vec::new();
+        for s in &run.series {
+            for t in &s.trials {
+                if let Some(e) = &t.first_error {
+                    engine_errors.push(EngineErrors {
+                        engine: s.engine.clone(),
+                        mix: s.mix.clone(),
+                        trial: t.index,
+                        warmup_errors: t.warmup_errors,
+                        measured_errors: t.requests.iter().filter(|r| r.rows.is_none()).count() as u64,
+                        first_error: e.clone(),
+                    });
+                }
+            }
+        }
+        BenchInfo {
+            engines: plan.engines.clone(),
+            mixes: plan.mixes.iter().map(|m| m.0.clone()).collect(),
+            mode: plan.mode.label().to_string(),
+            concurrency: plan.concurrency,
+            trials: plan.trials,
+            requests: plan.requests,
+            warmup: plan.warmup,
+            min_requests: plan.min_requests,
+            min_seconds: plan.min_seconds,
+            cache: plan.cache.label().to_string(),
+            seed: plan.seed,
+            warmup_stream_seed: plan.warmup_seed(),
+            trial_stream_seeds: (0..plan.trials).map(|t| plan.trial_seed(t)).collect(),
+            rate: plan.rate.map(|r| r.to_string()),
+            rates_rps: run.rates.iter().cloned().collect(),
+            confidence: crate::stats::CONFIDENCE,
+            bootstrap_method: crate::stats::BOOTSTRAP_METHOD.to_string(),
+            bootstrap_resamples: plan.bootstrap_resamples,
+            bootstrap_seed: plan.seed,
+            index_bytes: run.index_bytes.iter().cloned().collect(),
+            harness_overhead: Some(OverheadInfo {
+                requests: overhead.requests,
+                per_request_ns: overhead.per_request_ns,
+                recorded_latency_ns: overhead.recorded_latency_ns,
+            }),
+            engine_errors,
+        }
+    }
 }
 
 impl RunInfo {

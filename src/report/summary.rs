@@ -29,10 +29,6 @@ fn est(e: Option<Estimate>, digits: usize) -> [String; 3] {
     ]
 }
 
-fn mean(m: Option<(f64, Option<(f64, f64)>)>) -> Option<Estimate> {
-    m.map(|(value, ci)| Estimate { value, ci })
-}
-
 /// The CSV bytes for these rows; `verdicts[i]` is row i's verdict column.
 pub fn to_csv(rows: &[Summary], verdicts: &[String]) -> Result<Vec<u8>, HarnessError> {
     let name = "summary.csv";
@@ -48,8 +44,8 @@ pub fn to_csv(rows: &[Summary], verdicts: &[String]) -> Result<Vec<u8>, HarnessE
             s.trials.to_string(),
             s.requests.to_string(),
         ];
-        r.extend(est(mean(s.rps), 1));
-        let m = est(mean(s.mean_ms), 6);
+        r.extend(est(s.rps, 1));
+        let m = est(s.mean_ms, 6);
         r.push(m[0].clone());
         for q in [s.p50, s.p90, s.p95, s.p99] {
             r.extend(est(q, 6));

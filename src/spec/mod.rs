@@ -181,6 +181,26 @@ pub enum CacheMode {
     Cold,
 }
 
+impl LoadMode {
+    /// The name the spec, the command line and run.json use.
+    pub fn label(self) -> &'static str {
+        match self {
+            LoadMode::Closed => "closed",
+            LoadMode::Open => "open",
+        }
+    }
+}
+
+impl CacheMode {
+    /// The name the spec, the command line and run.json use.
+    pub fn label(self) -> &'static str {
+        match self {
+            CacheMode::Warm => "warm",
+            CacheMode::Cold => "cold",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BenchSpec {
@@ -253,6 +273,33 @@ fn relative_rate<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error
 /// Parses `"0.5x"` as 0.5.
 pub fn parse_relative_rate(s: &str) -> Option<f64> {
     s.strip_suffix('x').and_then(|f| f.trim().parse::<f64>().ok())
+}
+
+impl RateSpec {
+    /// Parses a command-line rate: `250` (requests per second) or `0.5x` (of the
+    /// baseline's closed-loop throughput), above 0.
+    pub fn parse(s: &str) -> Result<RateSpec, String> {
+        let t = s.trim();
+        let rate = match parse_relative_rate(t) {
+            Some(x) => RateSpec::OfBaseline(x),
+            None => RateSpec::PerSecond(t.parse().unwrap_or(f64::NAN)),
+        };
+        match rate {
+            RateSpec::PerSecond(v) | RateSpec::OfBaseline(v) if v.is_finite() && v > 0.0 => Ok(rate),
+            _ => Err(format!(
+                "rate {s:?}: expected requests per second (e.g. 2000) or a fraction of the baseline's throughput (e.g. 0.5x), above 0"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for RateSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RateSpec::PerSecond(r) => write!(f, "{r} rps"),
+            RateSpec::OfBaseline(x) => write!(f, "{x}x the baseline's closed-loop throughput"),
+        }
+    }
 }
 
 /// The thresholds a candidate is judged on; `None` means not judged.

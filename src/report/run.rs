@@ -1,0 +1,50 @@
+//! A run from start to end: its report directory is made and run.json written
+//! (`complete: false`) before any stage runs; each stage's outcome is recorded
+//! as it ends; the end marks it complete unless the benchmark was interrupted.
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use crate::bench;
+use crate::error::HarnessError;
+use crate::spec::Spec;
+
+use super::run_json::{self, RunInfo};
+use super::RunDir;
+
+/// A run in progress: its report directory and its run.json.
+pub struct Run {
+    pub dir: RunDir,
+    pub info: RunInfo,
+}
+
+impl Run {
+    /// Creates the report directory and writes run.json (`complete: false`) before anything runs.
+    pub fn start(spec: &Spec, data_dir: &Path) -> Result<Run, HarnessError> {
+        let started = SystemTime::now();
+        let dir = RunDir::create(&spec.bench.reports_dir, started, &spec.digest)?;
+        let info = RunInfo::start(&dir.id, started, spec, data_dir);
+        dir.write("run.json", &info.to_json())?;
+        Ok(Run { dir, info })
+    }
+
+    /// Records a stage's outcome and saves run.json.
+    pub fn stage(&mut self, name: &str, outcome: &str) -> Result<(), HarnessError> {
+        self.info.stages.push((name.to_string(), outcome.to_string()));
+        self.dir.write("run.json", &self.info.to_json())
+    }
+
+    /// Marks the run ended (complete unless interrupted), saves run.json and says where the reports are.
+    pub fn finish(mut self, result: Result<(), HarnessError>) -> Result<(), HarnessError> {
+        self.info.ended_at = Some(run_json::timestamp(SystemTime::now()));
+        self.info.complete = !bench::interrupted();
+        self.info.exit_code = Some(result.as_ref().map_or_else(HarnessError::exit_code, |_| 0));
+        let saved = self.dir.write("run.json", &self.info.to_json());
+        println!(
+            "== reports: {}{}",
+            self.dir.path.display(),
+            if self.info.complete { "" } else { " (incomplete)" }
+        );
+        result.and(saved)
+    }
+}
