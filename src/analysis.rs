@@ -1,15 +1,25 @@
 //! From measured requests to the figures reviewers read: throughput, mean and
-//! quantiles with intervals, ratios to the baseline and the floor, and strata.
-//! The run and `audit-harness report` both call [`summarize`] and [`strata`] on
-//! the same records, so a re-analysis equals the run's own figures.
+//! quantiles with intervals, ratios to the baseline and the floor, strata,
+//! and the variance components that size a run.
+//!
+//! Every engine ran the same requests in each round, so each figure is
+//! computed per round (quantiles by the service runner's interpolation at
+//! rank p(n-1)); the estimate is the geometric mean over rounds and its
+//! interval comes from the round-to-round spread (`stats::rounds`), for
+//! ratios from the per-round paired log ratios. Strata keep pooled,
+//! within-run order-statistic intervals: they describe, they do not decide. The run and `audit-harness
+//! report` both call [`summarize`] and [`strata`] on the same records, so a
+//! re-analysis equals the run's own figures.
 
 use std::collections::BTreeMap;
 
 use audit_engines::Query;
+use serde::{Deserialize, Serialize};
 
-use crate::bench::{open, Request, Series};
+use crate::bench::{open, Request, Series, Trial};
 use crate::spec::LoadMode;
-use crate::stats::{self, Estimate, Measured, CONFIDENCE};
+use crate::stats::sequential::Looks;
+use crate::stats::{self, Estimate, Spread, ALPHA_SIDE, CONFIDENCE};
 
 /// How latency is counted in a summary row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,9 +64,8 @@ impl Timing {
 pub struct Settings {
     pub mode: LoadMode,
     pub concurrency: u32,
-    pub bootstrap_resamples: u32,
-    /// Seed of the bootstrap (each row derives its own from it).
-    pub seed: u64,
+    /// The looks the run made at its data: intervals are adjusted for them.
+    pub looks: Looks,
     pub index_bytes: BTreeMap<String, u64>,
     /// Errors in warm-ups (not in the measured records), per (engine, mix).
     pub warmup_errors: BTreeMap<(String, String), u64>,
@@ -69,24 +78,25 @@ pub struct Summary {
     pub mix: String,
     pub timing: Timing,
     pub concurrency: u32,
-    pub trials: usize,
+    /// Rounds this engine ran on this mix.
+    pub rounds: usize,
     /// Measured requests, errors included.
     pub requests: usize,
     /// Requests the engine answered with an error or a panic, warm-ups included
-    /// (measured ones are excluded from the latencies).
+    /// (measured ones are left out of every latency and throughput figure).
     pub errors: usize,
     /// Open loop: requests that started late ([`open::LATE_AFTER_NS`]).
     pub late: u64,
     pub saturated: bool,
-    /// Mean throughput over trials, t interval.
+    /// Answered requests per second, all rounds pooled (open loop: the rate achieved).
     pub rps: Option<Estimate>,
-    /// Mean over trials of each trial's mean latency, t interval.
     pub mean_ms: Option<Estimate>,
     pub p50: Option<Estimate>,
     pub p90: Option<Estimate>,
     pub p95: Option<Estimate>,
     pub p99: Option<Estimate>,
-    /// Against the baseline's row of the same mix and timing (`None` for the baseline).
+    /// Against the baseline's row of the same mix and timing (`None` for the
+    /// baseline; no throughput ratio in open loop, where both run at the offered rate).
     pub rps_ratio: Option<Estimate>,
     pub p95_ratio: Option<Estimate>,
     pub p99_ratio: Option<Estimate>,
@@ -95,51 +105,84 @@ pub struct Summary {
     pub index_bytes: Option<u64>,
 }
 
-/// The measurements of one series in the form the statistics take: latencies
-/// (µs) per trial in request order, and throughput per trial.
-pub fn measured(s: &Series, timing: Timing) -> Measured {
-    Measured {
-        trials: s
-            .trials
-            .iter()
-            .map(|t| {
-                t.requests
-                    .iter()
-                    .filter(|r| r.rows.is_some())
-                    .map(|r| timing.latency_us(r))
-                    .collect()
-            })
-            .collect(),
-        rps: s.trials.iter().filter_map(|t| trial_rps(&t.requests)).collect(),
-    }
+/// The quantiles every summary reports.
+const QUANTILES: [f64; 4] = [0.50, 0.90, 0.95, 0.99];
+
+/// One trial's figures: latencies in µs.
+#[derive(Debug, Clone)]
+struct TrialFigures {
+    round: u32,
+    quantiles: [f64; 4],
+    mean_us: f64,
+    rps: f64,
 }
 
-/// Requests per second of one trial: requests over the time until the last answer.
-pub fn trial_rps(requests: &[Request]) -> Option<f64> {
-    let end = requests.iter().map(Request::end_ns).max()?;
-    (end > 0).then(|| requests.len() as f64 / (end as f64 / 1e9))
+/// The answered requests' latencies of a trial, sorted (µs).
+fn sorted_latencies(t: &Trial, timing: Timing) -> Vec<f64> {
+    let mut xs: Vec<f64> = t
+        .requests
+        .iter()
+        .filter(|r| r.rows.is_some())
+        .map(|r| timing.latency_us(r))
+        .collect();
+    xs.sort_by(f64::total_cmp);
+    xs
+}
+
+fn trial_figures(t: &Trial, timing: Timing) -> Option<TrialFigures> {
+    let xs = sorted_latencies(t, timing);
+    let rps = crate::bench::served_per_second(&t.requests);
+    if xs.is_empty() || rps <= 0.0 {
+        return None;
+    }
+    let q = |p| stats::quantile(&xs, p).unwrap_or(0.0);
+    Some(TrialFigures {
+        round: t.index,
+        quantiles: QUANTILES.map(q),
+        mean_us: xs.iter().sum::<f64>() / xs.len() as f64,
+        rps,
+    })
+}
+
+fn figures(s: &Series, timing: Timing) -> Vec<TrialFigures> {
+    s.trials.iter().filter_map(|t| trial_figures(t, timing)).collect()
+}
+
+/// The estimate of a figure measured round by round, with its 95 % interval at the run's looks.
+pub fn estimate(spread: Option<Spread>, looks: &Looks) -> Option<Estimate> {
+    let s = spread?;
+    let ci = looks
+        .t_critical(ALPHA_SIDE, s.df())
+        .filter(|c| c.is_finite())
+        .map(|c| s.interval(c, c));
+    Some(Estimate {
+        value: s.value(),
+        ci,
+        spread: Some(s),
+    })
 }
 
 fn ms(e: Estimate) -> Estimate {
     Estimate {
         value: e.value / 1000.0,
         ci: e.ci.map(|(a, b)| (a / 1000.0, b / 1000.0)),
+        spread: e.spread.map(|s| Spread {
+            log_center: s.log_center - 1000f64.ln(),
+            ..s
+        }),
     }
 }
 
-/// A seed for one row's bootstrap, stable across runs and re-analyses.
-fn row_seed(seed: u64, engine: &str, mix: &str, timing: Timing) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed;
-    for b in engine
-        .bytes()
-        .chain([0])
-        .chain(mix.bytes())
-        .chain([0])
-        .chain(timing.label().bytes())
-    {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+/// Errors in each series' warm-ups, per (engine, mix), as `Settings` holds them.
+pub fn warmup_errors(series: &[Series]) -> BTreeMap<(String, String), u64> {
+    let mut out = BTreeMap::new();
+    for s in series {
+        let n: u64 = s.trials.iter().map(|t| t.warmup_errors).sum();
+        if n > 0 {
+            out.insert((s.engine.clone(), s.mix.clone()), n);
+        }
     }
-    h
+    out
 }
 
 /// One summary row per series and timing, in series order.
@@ -163,54 +206,63 @@ pub fn summarize(series: &[Series], settings: &Settings) -> Vec<Summary> {
     out
 }
 
-fn summarize_one(s: &Series, all: &[Series], settings: &Settings, timing: Timing) -> Summary {
-    let m = measured(s, timing);
-    let mut pooled: Vec<f64> = m.trials.iter().flatten().copied().collect();
-    pooled.sort_by(f64::total_cmp);
-    let q = |p: f64| stats::quantile_with_ci(&pooled, p, CONFIDENCE).map(ms);
-    let trial_means: Vec<f64> = m
-        .trials
+/// A ratio of two series' figure `pick`, paired round by round.
+fn ratio(
+    cand: &[TrialFigures],
+    base: &[TrialFigures],
+    pick: impl Fn(&TrialFigures) -> f64,
+    looks: &Looks,
+) -> Option<Estimate> {
+    let paired: Vec<f64> = cand
         .iter()
-        .filter(|t| !t.is_empty())
-        .map(|t| t.iter().sum::<f64>() / t.len() as f64 / 1000.0)
+        .filter_map(|c| {
+            let b = base.iter().find(|b| b.round == c.round)?;
+            Some(pick(c).ln() - pick(b).ln())
+        })
         .collect();
+    estimate(Spread::of_logs(&paired), looks)
+}
+
+fn summarize_one(s: &Series, all: &[Series], settings: &Settings, timing: Timing) -> Summary {
+    let looks = &settings.looks;
+    let figs = figures(s, timing);
     let requests: Vec<&Request> = s.trials.iter().flat_map(|t| &t.requests).collect();
     let late: u64 = s.trials.iter().map(|t| open::late(&t.requests)).sum();
+    let per_engine =
+        |pick: &dyn Fn(&TrialFigures) -> f64| estimate(Spread::new(&figs.iter().map(pick).collect::<Vec<_>>()), looks);
+    let quantile = |i: usize| per_engine(&|t| t.quantiles[i]).map(ms);
     let (mut rps_ratio, mut p95_ratio, mut p99_ratio) = (None, None, None);
     if s.engine != "baseline" {
-        if let Some(base) = all.iter().find(|o| o.engine == "baseline" && o.mix == s.mix) {
-            let r = stats::ratio_intervals(
-                &m,
-                &measured(base, timing),
-                settings.bootstrap_resamples,
-                row_seed(settings.seed, &s.engine, &s.mix, timing),
-                CONFIDENCE,
-            );
-            (rps_ratio, p95_ratio, p99_ratio) = (r.rps, r.p95, r.p99);
+        if let Some(b) = all.iter().find(|o| o.engine == "baseline" && o.mix == s.mix) {
+            let base = figures(b, timing);
+            p95_ratio = ratio(&figs, &base, |t| t.quantiles[2], looks);
+            p99_ratio = ratio(&figs, &base, |t| t.quantiles[3], looks);
+            if timing == Timing::Closed {
+                rps_ratio = ratio(&figs, &base, |t| t.rps, looks);
+            }
         }
     }
-    let p95 = q(0.95);
+    let warmup_errors = settings
+        .warmup_errors
+        .get(&(s.engine.clone(), s.mix.clone()))
+        .copied()
+        .unwrap_or(0) as usize;
     Summary {
         engine: s.engine.clone(),
         mix: s.mix.clone(),
         timing,
         concurrency: settings.concurrency,
-        trials: s.trials.len(),
+        rounds: s.trials.len(),
         requests: requests.len(),
-        errors: requests.iter().filter(|r| r.rows.is_none()).count()
-            + settings
-                .warmup_errors
-                .get(&(s.engine.clone(), s.mix.clone()))
-                .copied()
-                .unwrap_or(0) as usize,
+        errors: requests.iter().filter(|r| r.rows.is_none()).count() + warmup_errors,
         late,
         saturated: !requests.is_empty() && late as f64 > open::SATURATED_FRACTION * requests.len() as f64,
-        rps: mean_over_trials(&m.rps),
-        mean_ms: mean_over_trials(&trial_means),
-        p50: q(0.50),
-        p90: q(0.90),
-        p95,
-        p99: q(0.99),
+        rps: per_engine(&|t| t.rps),
+        mean_ms: per_engine(&|t| t.mean_us).map(ms),
+        p50: quantile(0),
+        p90: quantile(1),
+        p95: quantile(2),
+        p99: quantile(3),
         rps_ratio,
         p95_ratio,
         p99_ratio,
@@ -219,13 +271,88 @@ fn summarize_one(s: &Series, all: &[Series], settings: &Settings, timing: Timing
     }
 }
 
-/// The t interval over trials of a quantity that cannot be negative, its lower
-/// end clipped at 0 (with two or three trials the t interval can reach below it).
-fn mean_over_trials(xs: &[f64]) -> Option<Estimate> {
-    stats::mean_ci(xs, CONFIDENCE).map(|(value, ci)| Estimate {
-        value,
-        ci: ci.map(|(lo, hi)| (lo.max(0.0), hi)),
-    })
+/// How much of a figure's round-to-round variance is the machine's (between
+/// rounds) and how much is sampling (within a round, as if requests were
+/// independent): what a user needs to size a run (the standard error of a
+/// ratio falls with the square root of the rounds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Variance {
+    pub engine: String,
+    pub mix: String,
+    /// `p95`, `p99` (log of the per-round quantile) or `rps` (log throughput).
+    pub figure: String,
+    pub rounds: usize,
+    /// Variance of the per-round log values.
+    pub total: f64,
+    /// Mean sampling variance within a round (order-statistic interval width; 0 for rps).
+    pub within: f64,
+    /// `max(0, total − within)`: drift between rounds.
+    pub between: f64,
+    /// Standard deviation of the per-round paired log ratio to the baseline (what a ratio's interval scales with).
+    pub paired_sd: Option<f64>,
+}
+
+/// Variance components of p95, p99 and throughput per series (the timing verdicts use).
+pub fn variance_components(series: &[Series], mode: LoadMode) -> Vec<Variance> {
+    let timing = Timing::for_mode(mode)[0];
+    let mut out = Vec::new();
+    for s in series {
+        let f = figures(s, timing);
+        if f.is_empty() {
+            continue;
+        }
+        let base = series
+            .iter()
+            .find(|b| b.engine == "baseline" && b.mix == s.mix && b.engine != s.engine)
+            .map(|b| figures(b, timing));
+        let within_of = |p: f64| {
+            let v: Vec<f64> = s
+                .trials
+                .iter()
+                .filter_map(|t| {
+                    let xs = sorted_latencies(t, timing);
+                    let (l, u) = stats::order_statistic_ranks(xs.len(), p, CONFIDENCE)?;
+                    let w = (xs[u - 1].max(1e-3).ln() - xs[l - 1].max(1e-3).ln()) / (2.0 * 1.959964);
+                    Some(w * w)
+                })
+                .collect();
+            if v.is_empty() {
+                0.0
+            } else {
+                v.iter().sum::<f64>() / v.len() as f64
+            }
+        };
+        let figures_of: [(&str, Box<dyn Fn(&TrialFigures) -> f64>, f64); 3] = [
+            ("p95", Box::new(|t: &TrialFigures| t.quantiles[2]), within_of(0.95)),
+            ("p99", Box::new(|t: &TrialFigures| t.quantiles[3]), within_of(0.99)),
+            ("rps", Box::new(|t: &TrialFigures| t.rps), 0.0),
+        ];
+        for (name, pick, within) in figures_of {
+            let logs: Vec<f64> = f.iter().map(|t| pick(t).max(1e-3).ln()).collect();
+            let total = stats::rounds::sd(&logs).powi(2);
+            let paired_sd = base.as_ref().map(|b| {
+                let d: Vec<f64> = f
+                    .iter()
+                    .filter_map(|c| {
+                        let r = b.iter().find(|r| r.round == c.round)?;
+                        Some(pick(c).max(1e-3).ln() - pick(r).max(1e-3).ln())
+                    })
+                    .collect();
+                stats::rounds::sd(&d)
+            });
+            out.push(Variance {
+                engine: s.engine.clone(),
+                mix: s.mix.clone(),
+                figure: name.to_string(),
+                rounds: logs.len(),
+                total,
+                within,
+                between: (total - within).max(0.0),
+                paired_sd,
+            });
+        }
+    }
+    out
 }
 
 /// Which filters a query carries.
@@ -377,8 +504,7 @@ mod tests {
         Settings {
             mode: LoadMode::Closed,
             concurrency: 1,
-            bootstrap_resamples: 500,
-            seed: 1,
+            looks: Looks::fixed(3),
             index_bytes: BTreeMap::new(),
             warmup_errors: BTreeMap::new(),
         }
@@ -390,28 +516,36 @@ mod tests {
         let s = series("baseline", &[&lats, &lats]);
         let rows = summarize(&[s], &settings());
         let mean_us = lats.iter().sum::<u64>() as f64 / 1000.0;
-        let Estimate { value: rps, ci } = rows[0].rps.unwrap();
+        let Estimate { value: rps, ci, .. } = rows[0].rps.unwrap();
         assert!((rps - 1e6 / mean_us).abs() < 1e-6, "{rps}");
-        assert_eq!(ci, Some((rps, rps)));
+        let (lo, hi) = ci.unwrap();
+        assert!(
+            (lo - rps).abs() < 1e-6 && (hi - rps).abs() < 1e-6,
+            "identical rounds: {lo} {hi}"
+        );
         assert!((rows[0].mean_ms.unwrap().value - mean_us / 1000.0).abs() < 1e-12);
         assert!(rows[0].rps_ratio.is_none() && rows[0].p95_ratio.is_none());
     }
 
     #[test]
     fn an_engine_twice_as_fast_has_ratios_near_half_and_two() {
-        let base: Vec<u64> = (0..2000).map(|i| 200 + (i * 7919) % 400).collect();
-        let fast: Vec<u64> = base.iter().map(|l| l / 2).collect();
+        // Rounds drift (x1.0, x1.3, x0.8) for both engines alike: pairing cancels it.
+        let base = |k: u64| -> Vec<u64> { (0..2000).map(|i| (200 + (i * 7919) % 400) * k / 10).collect() };
+        let fast = |k: u64| -> Vec<u64> { base(k).iter().map(|l| l / 2).collect() };
         let all = [
-            series("baseline", &[&base, &base, &base]),
-            series("fast", &[&fast, &fast, &fast]),
+            series("baseline", &[&base(10), &base(13), &base(8)]),
+            series("fast", &[&fast(10), &fast(13), &fast(8)]),
         ];
         let rows = summarize(&all, &settings());
         let f = &rows[1];
         let p95 = f.p95_ratio.unwrap();
         assert!((p95.value - 0.5).abs() < 0.01, "{p95:?}");
         let (lo, hi) = p95.ci.unwrap();
-        assert!(lo <= 0.5 && 0.5 <= hi + 1e-9, "{p95:?}");
+        assert!(hi - lo < 0.01, "paired rounds: the drift cancels: {p95:?}");
         assert!((f.rps_ratio.unwrap().value - 2.0).abs() < 0.01);
+        // Unpaired, the drift shows: the engine's own p95 interval is wide.
+        let (lo, hi) = f.p95.unwrap().ci.unwrap();
+        assert!(hi / lo > 1.5, "{:?}", f.p95);
     }
 
     #[test]

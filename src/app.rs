@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use audit_engines::Query;
 
-use crate::cli::{BenchArgs, Cli, Command, EquivArgs, GenArgs, QueryArgs};
+use crate::cli::{BenchArgs, CalibrateArgs, Cli, Command, EquivArgs, GenArgs, QueryArgs};
 use crate::error::HarnessError;
 use crate::spec::Spec;
 use crate::{bench as load, dataset, equivalence, gate, integrity, output, process, query, registry, report};
@@ -55,6 +55,7 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
             Ok(())
         }
         Command::Gate => gate::run(&spec, &data_dir),
+        Command::Calibrate(args) => calibrate(&spec, args),
         Command::ProtocolCost(args) => process::cost::run(&spec, &data_dir, &args),
         Command::ProtocolNull(a) => process::null::run(a.max_in_flight as usize),
     }
@@ -158,9 +159,12 @@ fn bench(spec: &Spec, dir: &std::path::Path, args: BenchArgs) -> Result<(), Harn
             requests: args.requests,
             warmup: args.warmup,
             concurrency: args.concurrency,
-            trials: args.trials,
+            min_rounds: args.min_rounds,
+            max_rounds: args.max_rounds,
+            max_seconds: args.max_seconds,
             mode: args.mode,
             rate: args.rate,
+            arrivals: args.arrivals,
             cache: args.cache,
             seed: args.seed,
         },
@@ -168,4 +172,53 @@ fn bench(spec: &Spec, dir: &std::path::Path, args: BenchArgs) -> Result<(), Harn
     let mut run = report::run::Run::start(spec, dir)?;
     let result = gate::bench_stage(spec, dir, &plan, &mut run).and_then(|a| gate::verdict_stage(spec, &a, &mut run));
     run.finish(result)
+}
+
+fn calibrate(spec: &Spec, args: CalibrateArgs) -> Result<(), HarnessError> {
+    use crate::calibrate::{self, Config, Scenario, SimThresholds, Truth, DEFAULT_SCENARIOS};
+    let scenarios = if args.scenario.is_empty() {
+        DEFAULT_SCENARIOS
+            .iter()
+            .map(|s| s.parse::<Scenario>().map_err(HarnessError::input))
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        args.scenario
+    };
+    let t = &spec.gate.thresholds;
+    let (Some(latency), Some(rps)) = (t.p95_ratio_max.or(t.p99_ratio_max), t.rps_ratio_min) else {
+        return Err(HarnessError::input(
+            "calibrate simulates the ratio thresholds: set [gate] p95_ratio_max (or p99_ratio_max) and rps_ratio_min",
+        ));
+    };
+    let b = &spec.bench;
+    let cfg = Config {
+        scenarios,
+        truths: if args.truth.is_empty() {
+            Truth::ALL.to_vec()
+        } else {
+            args.truth
+        },
+        replicates: args.replicates,
+        seed: args.seed,
+        candidates: spec.gate.candidates.len().max(1),
+        thresholds: SimThresholds { latency, rps },
+        median_ms: args.median_ms,
+        sigma: args.sigma,
+        requests: b.requests as usize,
+        concurrency: b.concurrency as usize,
+        budget: crate::bench::Budget {
+            min_rounds: b.min_rounds,
+            max_rounds: b.max_rounds,
+            max_seconds: b.max_seconds,
+        },
+    };
+    output::print_calibration_header(&cfg);
+    let started = std::time::Instant::now();
+    calibrate::run(&cfg, output::print_calibration_row)?;
+    if args.compare {
+        let rows = calibrate::compare::run(&cfg, &[5, 10], 2000)?;
+        output::print_method_comparison(&rows);
+    }
+    println!("== calibrated in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
 }

@@ -46,6 +46,8 @@ pub enum Command {
     Report(ReportArgs),
     /// The acceptance gate: integrity, equivalence, benchmark, verdict.
     Gate,
+    /// Check the gate's statistics by simulation with known truth: interval coverage, false-fail rate and power per noise scenario.
+    Calibrate(CalibrateArgs),
     /// Measure the process protocol's round trip per request (docs/protocol.md).
     ProtocolCost(ProtocolCostArgs),
     /// Serve the process protocol as a do-nothing engine (used by protocol-cost).
@@ -106,30 +108,82 @@ pub struct BenchArgs {
     /// Request mixes, comma-separated [default: the spec's `[bench] mixes`].
     #[arg(long, value_delimiter = ',', value_name = "NAME")]
     pub mix: Option<Vec<String>>,
-    /// Measured requests per trial, at least [default: from the spec].
-    #[arg(long, value_name = "N")]
+    /// Measured requests per engine per round (every engine runs the same ones) [default: from the spec].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub requests: Option<u64>,
     /// Unmeasured warm-up requests before each trial [default: from the spec].
     #[arg(long, value_name = "N")]
     pub warmup: Option<u64>,
-    /// Closed-loop workers, or open-loop servers [default: from the spec].
-    #[arg(long, value_name = "C")]
+    /// Closed-loop workers, or open-loop servers, 1 to 1024 [default: from the spec].
+    #[arg(long, value_name = "C", value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::spec::MAX_CONCURRENCY)))]
     pub concurrency: Option<u32>,
-    /// Trials per engine, interleaved [default: from the spec].
-    #[arg(long, value_name = "T")]
-    pub trials: Option<u32>,
+    /// Rounds always run before the first look at the data, at least 2 [default: from the spec].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..))]
+    pub min_rounds: Option<u32>,
+    /// Rounds at most [default: from the spec].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..))]
+    pub max_rounds: Option<u32>,
+    /// Time budget: no round starts that would end later than this many seconds [default: from the spec].
+    #[arg(long, value_name = "S", value_parser = positive_seconds)]
+    pub max_seconds: Option<f64>,
     /// Closed loop (fixed workers) or open loop (fixed arrival rate) [default: from the spec].
     #[arg(long, value_enum)]
     pub mode: Option<crate::spec::LoadMode>,
-    /// Open-loop arrival rate: requests per second, or e.g. 0.5x of the baseline's closed-loop throughput.
+    /// Open-loop arrival rate (with --mode open): requests per second, or e.g. 0.5x of the baseline's closed-loop throughput [default: the spec's `[bench] rate`].
     #[arg(long, value_name = "R", value_parser = crate::spec::RateSpec::parse)]
     pub rate: Option<crate::spec::RateSpec>,
-    /// Evict the payload file from the page cache before each trial (cold) or not (warm).
+    /// Open-loop arrivals: evenly spaced or a Poisson process [default: from the spec, uniform].
+    #[arg(long, value_enum)]
+    pub arrivals: Option<crate::spec::Arrivals>,
+    /// Evict the payload file from the page cache before each trial (cold) or not (warm) [default: from the spec, warm].
     #[arg(long, value_enum)]
     pub cache: Option<crate::spec::CacheMode>,
-    /// Seed of the request streams [default: from the spec].
+    /// Seed of the request streams and round orders [default: from the spec].
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
+}
+
+/// A number above 0 (seconds, milliseconds).
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+        _ => Err(format!("{s:?}: expected a number above 0, e.g. 30 or 2.5")),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// Noise scenario (repeatable): independent, drift-SD, bursts, ar1-PHI [default: independent, drift-0.05, drift-0.10, bursts, ar1-0.5].
+    #[arg(long, value_name = "NAME", value_parser = |s: &str| s.parse::<crate::calibrate::Scenario>())]
+    pub scenario: Vec<crate::calibrate::Scenario>,
+    /// Where the candidates truly stand (repeatable): at-threshold, better, worse [default: all three].
+    #[arg(long, value_name = "TRUTH", value_parser = |s: &str| s.parse::<crate::calibrate::Truth>())]
+    pub truth: Vec<crate::calibrate::Truth>,
+    /// Simulated benchmarks per scenario and truth.
+    #[arg(long, value_name = "N", default_value_t = 400, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub replicates: u32,
+    /// Seed of the simulation (printed; the same seed gives the same table).
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub seed: u64,
+    /// Standard deviation of the simulated log latency (the real baseline's default mix is about 0.2).
+    #[arg(long, value_name = "X", default_value_t = 0.3, value_parser = sigma)]
+    pub sigma: f64,
+    /// Median latency of the simulated baseline, in ms (it sets how many rounds fit the budget).
+    #[arg(long, value_name = "MS", default_value_t = 14.0, value_parser = positive_seconds)]
+    pub median_ms: f64,
+    /// Also compare the t interval with a percentile bootstrap over whole rounds at 5 and 10 fixed rounds.
+    #[arg(long)]
+    pub compare: bool,
+}
+
+/// A standard deviation of log latency in (0, 3].
+fn sigma(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 3.0 => Ok(v),
+        _ => Err(format!(
+            "{s:?}: expected a standard deviation of log latency in (0, 3], e.g. 0.3"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]

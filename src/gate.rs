@@ -5,7 +5,8 @@
 
 use std::path::Path;
 
-use crate::bench::{self, overhead, Plan};
+use crate::analysis::{self, Settings};
+use crate::bench::{self, overhead, Plan, Series};
 use crate::error::HarnessError;
 use crate::integrity::{self, Check};
 use crate::report::latencies;
@@ -13,6 +14,7 @@ use crate::report::reanalyze::{self, write_analysis, Analysis};
 use crate::report::run::Run;
 use crate::report::run_json::{BenchInfo, EquivalenceInfo};
 use crate::spec::Spec;
+use crate::stats::sequential::Looks;
 use crate::{equivalence, output, registry, verdict};
 
 /// Runs the gate's stages on the dataset in `dir`.
@@ -103,7 +105,8 @@ pub fn equivalence_stage(
     Ok(report)
 }
 
-/// Benchmarks the plan's engines, prints the figures, and writes
+/// Benchmarks the plan's engines round by round until every deciding
+/// threshold is decided or the budget is spent, prints the figures, and writes
 /// `latencies.csv`, `summary.csv`, `strata.csv` and the plots into the run's directory.
 pub fn bench_stage(spec: &Spec, dir: &Path, plan: &Plan, run: &mut Run) -> Result<Analysis, HarnessError> {
     let engines = plan
@@ -111,54 +114,66 @@ pub fn bench_stage(spec: &Spec, dir: &Path, plan: &Plan, run: &mut Run) -> Resul
         .iter()
         .map(|n| registry::open(spec, n, dir).map(|e| (n.clone(), e)))
         .collect::<Result<Vec<_>, _>>()?;
-    let (mode, cache) = (plan.mode.label(), plan.cache.label());
-    println!(
-        "== bench: {} on {}; {mode} loop, {} workers, {} trials interleaved, >= {} requests per trial (then to {} or {} s), {} warm-up, {cache} cache, seed {}",
-        plan.engines.join(", "),
-        plan.mixes.iter().map(|m| m.0.as_str()).collect::<Vec<_>>().join(", "),
-        plan.concurrency,
-        plan.trials,
-        plan.requests,
-        plan.min_requests,
-        plan.min_seconds,
-        plan.warmup,
-        plan.seed
-    );
+    output::print_bench_header(plan);
     let first_mix = &plan.mixes[0].1;
-    let oh = overhead::measure(plan, &plan.trial_stream(first_mix, 0), 200_000);
-    println!(
-        "  harness overhead: {:.0} ns per request (closed loop around a do-nothing engine, {} requests; target < 1000 ns); {:.0} ns recorded as its latency",
-        oh.per_request_ns, oh.requests, oh.recorded_latency_ns
-    );
+    let oh = overhead::measure(&plan.round_stream(first_mix, 0), 200_000);
+    output::print_overhead(&oh);
     let mut progress = output::BenchProgress::new();
-    let n_engines = engines.len();
-    let result = bench::run(plan, &engines, |p| progress.update(p, n_engines))?;
+    let settled = |series: &[Series], looks: Looks| {
+        let settings = Settings {
+            mode: plan.mode,
+            concurrency: plan.concurrency,
+            looks,
+            index_bytes: Default::default(),
+            warmup_errors: analysis::warmup_errors(series),
+        };
+        let summaries = analysis::summarize(series, &settings);
+        verdict::settled(&verdict::judge_all(&summaries, &spec.gate, &looks))
+    };
+    let result = bench::run(plan, &engines, |p| progress.update(p), settled)?;
+    output::print_bench_end(&result.outcome);
 
     let info = BenchInfo::new(plan, &result, &oh);
     for e in &info.engine_errors {
-        println!("  ERROR {} {} trial {}: {}", e.engine, e.mix, e.trial, e.first_error);
+        println!("  ERROR {} {} round {}: {}", e.engine, e.mix, e.trial, e.first_error);
     }
     let settings = reanalyze::settings(&info).map_err(HarnessError::input)?;
     run.info.bench = Some(info);
     run.dir.write("run.json", &run.info.to_json())?;
-    if result.series.iter().all(|s| s.trials.is_empty()) {
+    if result.outcome.rounds == 0 {
         return Err(HarnessError::Inconclusive(
-            "interrupted before any trial finished".into(),
+            "interrupted before any round finished".into(),
         ));
     }
     run.dir.write("latencies.csv", &latencies::to_csv(&result.series)?)?;
     let analysis = write_analysis(&run.dir.path, &result.series, &settings, &spec.gate)?;
     output::print_summaries(&analysis.summaries);
-    run.stage("bench", if result.complete { "done" } else { "interrupted" })?;
+    run.stage(
+        "bench",
+        if result.outcome.stop == bench::Stop::Interrupted {
+            "interrupted"
+        } else {
+            "done"
+        },
+    )?;
+    // The reference's figures are the yardstick of every ratio: a baseline that
+    // errs makes them meaningless.
+    if let Some(b) = analysis
+        .summaries
+        .iter()
+        .find(|s| s.engine == "baseline" && s.errors > 0)
+    {
+        return Err(HarnessError::failed(format!(
+            "the baseline answered {} request(s) on mix {} with an error; its figures are no yardstick (see the ERROR lines above)",
+            b.errors, b.mix
+        )));
+    }
     Ok(analysis)
 }
 
 /// Prints one line per threshold and decides the exit code from the candidates' verdicts.
 pub fn verdict_stage(spec: &Spec, analysis: &Analysis, run: &mut Run) -> Result<(), HarnessError> {
-    println!(
-        "== verdict: candidates {}; a threshold passes when its whole 95 % interval is on the right side",
-        spec.gate.candidates.join(", ")
-    );
+    output::print_verdict_header(&spec.gate, &analysis.judgements, &analysis.looks);
     output::print_judgements(&analysis.judgements);
     if analysis.judgements.iter().all(|j| j.informational) {
         println!(
@@ -167,7 +182,7 @@ pub fn verdict_stage(spec: &Spec, analysis: &Analysis, run: &mut Run) -> Result<
     }
     let decided = if bench::interrupted() {
         Err(HarnessError::Inconclusive(
-            "interrupted: the figures cover the finished trials only; run.json says complete: false".into(),
+            "interrupted: the figures cover the finished rounds only; run.json says complete: false".into(),
         ))
     } else {
         verdict::decide(&analysis.judgements)

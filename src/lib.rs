@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod app;
 pub mod bench;
+pub mod calibrate;
 pub mod cli;
 pub mod dataset;
 pub mod digest;

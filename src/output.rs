@@ -1,12 +1,13 @@
-//! What the terminal shows of a benchmark: per engine, throughput and the four
-//! quantiles with their intervals and the ratios to the baseline; then one line
-//! per verdict. Progress bars go to stderr only when it is a terminal.
-
-use std::io::IsTerminal;
+//! What the terminal shows of a benchmark: its plan, one line per mix and
+//! round as rounds finish, then per engine throughput and the four quantiles
+//! with their intervals and the ratios to the baseline; then one line per verdict.
 
 use crate::analysis::{Summary, Timing};
-use crate::bench::Progress;
-use crate::stats::Estimate;
+use crate::bench::overhead::Overhead;
+use crate::bench::{Outcome, Plan, Progress, Stop};
+use crate::spec::{GateSpec, LoadMode};
+use crate::stats::sequential::Looks;
+use crate::stats::{Estimate, ALPHA_SIDE};
 use crate::verdict::{self, Judgement};
 
 fn est(e: Option<Estimate>, digits: usize) -> String {
@@ -14,8 +15,9 @@ fn est(e: Option<Estimate>, digits: usize) -> String {
         Some(Estimate {
             value,
             ci: Some((lo, hi)),
+            ..
         }) => format!("{value:.digits$} [{lo:.digits$}, {hi:.digits$}]"),
-        Some(Estimate { value, ci: None }) => format!("{value:.digits$} [n too small]"),
+        Some(Estimate { value, ci: None, .. }) => format!("{value:.digits$} [no interval]"),
         None => "-".into(),
     }
 }
@@ -26,7 +28,7 @@ pub fn print_summaries(rows: &[Summary]) {
     for s in rows {
         if last != Some((s.mix.as_str(), s.timing)) {
             println!(
-                "  -- mix {}, {} ({} workers, {} trials); latencies in ms, [95 % intervals], ×: ratio to the baseline",
+                "  -- mix {}, {} ({} workers, {} rounds); latencies in ms, [95 % intervals from the round-to-round spread], ×: ratio to the baseline",
                 s.mix,
                 match s.timing {
                     Timing::Closed => "closed loop, service time",
@@ -34,7 +36,7 @@ pub fn print_summaries(rows: &[Summary]) {
                     Timing::OpenService => "open loop, service time",
                 },
                 s.concurrency,
-                s.trials
+                s.rounds
             );
             last = Some((s.mix.as_str(), s.timing));
         }
@@ -91,55 +93,121 @@ pub fn print_judgements(judgements: &[Judgement]) {
     }
 }
 
-/// Reports benchmark progress: a bar on a terminal, one plain line per mix and trial otherwise.
+/// The benchmark's plan in one line.
+pub fn print_bench_header(plan: &Plan) {
+    let open = if plan.mode == LoadMode::Open {
+        format!(", {} arrivals", plan.arrivals.label())
+    } else {
+        String::new()
+    };
+    println!(
+        "== bench: {} on {}; {} loop{open}, {} workers, {} requests per engine per round, {}..{} rounds within {} s (engines in a seeded random order each round), {} warm-up, {} cache, seed {}",
+        plan.engines.join(", "),
+        plan.mixes.iter().map(|m| m.0.as_str()).collect::<Vec<_>>().join(", "),
+        plan.mode.label(),
+        plan.concurrency,
+        plan.requests,
+        plan.min_rounds,
+        plan.max_rounds,
+        plan.max_seconds,
+        plan.warmup,
+        plan.cache.label(),
+        plan.seed
+    );
+}
+
+/// The harness's own cost per request.
+pub fn print_overhead(oh: &Overhead) {
+    println!(
+        "  harness overhead: {:.0} ns per request (closed loop around a do-nothing engine, {} requests; target < 1000 ns); {:.0} ns recorded as its latency",
+        oh.per_request_ns, oh.requests, oh.recorded_latency_ns
+    );
+}
+
+/// Why and when the rounds ended.
+pub fn print_bench_end(o: &Outcome) {
+    println!(
+        "  stopped after {} round(s) in {:.1} s: {} ({} planned after round 1)",
+        o.rounds,
+        o.seconds,
+        match o.stop {
+            Stop::Decided => "every deciding threshold decided".to_string(),
+            Stop::Budget => "the time budget ([bench] max_seconds) is spent".to_string(),
+            Stop::Planned => "the planned rounds are done".to_string(),
+            Stop::Interrupted => "interrupted; the finished rounds are analysed".to_string(),
+        },
+        o.planned
+    );
+}
+
+/// The verdict's method in one line.
+pub fn print_verdict_header(spec: &GateSpec, judgements: &[Judgement], looks: &Looks) {
+    let m = judgements
+        .iter()
+        .filter(|j| !j.informational && j.check.is_statistical())
+        .count();
+    let fail = judgements
+        .iter()
+        .find(|j| !j.informational && j.check.is_statistical())
+        .map_or(ALPHA_SIDE, |j| j.fail_alpha);
+    println!(
+        "== verdict: candidates {} on {}; {m} deciding check(s); a check passes when its interval is wholly on the right side: pass side {:.1} %, fail side {:.2} % ({:.0} % familywise), adjusted for looks at rounds {}..{} of {} planned",
+        spec.candidates.join(", "),
+        spec.mixes.join(", "),
+        100.0 * (1.0 - ALPHA_SIDE),
+        100.0 * (1.0 - fail),
+        100.0 * verdict::FAMILY_ALPHA,
+        looks.first,
+        looks.last,
+        looks.planned
+    );
+}
+
+/// Reports benchmark progress: one line per mix per finished round (the rate
+/// each engine served), so a log keeps every round.
 pub struct BenchProgress {
-    bar: Option<indicatif::ProgressBar>,
-    line: String,
+    lines: Vec<(String, String)>,
 }
 
 impl BenchProgress {
     pub fn new() -> BenchProgress {
-        BenchProgress {
-            bar: None,
-            line: String::new(),
-        }
+        BenchProgress { lines: Vec::new() }
     }
 
-    pub fn update(&mut self, p: Progress, engines: usize) {
+    pub fn update(&mut self, p: Progress) {
         match p {
-            Progress::Rate { mix, rps } => println!("  mix {mix}: open-loop arrival rate {rps:.0} rps"),
-            Progress::Trial {
-                mix,
-                engine,
-                trial,
-                done,
-                total,
-            } => {
-                let rps = crate::analysis::trial_rps(&trial.requests).unwrap_or(0.0);
-                if std::io::stderr().is_terminal() {
-                    let bar = self.bar.get_or_insert_with(|| {
-                        let b = indicatif::ProgressBar::new(total as u64);
-                        if let Ok(style) =
-                            indicatif::ProgressStyle::with_template("  bench [{bar:30}] {pos}/{len} trials {msg}")
-                        {
-                            b.set_style(style.progress_chars("=> "));
-                        }
-                        b
-                    });
-                    bar.set_position(done as u64);
-                    bar.set_message(format!("{mix} trial {} {engine}", trial.index));
-                    if done == total {
-                        bar.finish_and_clear();
-                    }
+            Progress::Rate { mix, rps, pacing } => println!(
+                "  mix {mix}: open-loop arrival rate {rps:.0} rps; harness pacing with a do-nothing engine: late p50 {:.1} us, p99 {:.1} us, max {:.1} us, {} of {} requests over 1 ms late",
+                pacing.p50_us, pacing.p99_us, pacing.max_us, pacing.late, pacing.requests
+            ),
+            Progress::Trial { mix, engine, trial } => {
+                let rps = crate::bench::served_per_second(&trial.requests);
+                let errors = trial.requests.iter().filter(|r| r.rows.is_none()).count() as u64 + trial.warmup_errors;
+                let item = if errors > 0 {
+                    format!("{engine} {rps:.0} ({errors} ERRORS)")
                 } else {
-                    if self.line.is_empty() {
-                        self.line = format!("  {mix} trial {}:", trial.index);
+                    format!("{engine} {rps:.0}")
+                };
+                match self.lines.iter_mut().find(|(m, _)| m == mix) {
+                    Some((_, line)) => {
+                        line.push_str(", ");
+                        line.push_str(&item);
                     }
-                    self.line.push_str(&format!(" {engine} {rps:.0} rps;"));
-                    if done % engines == 0 {
-                        println!("{}", self.line.trim_end_matches(';'));
-                        self.line.clear();
-                    }
+                    None => self.lines.push((mix.to_string(), item)),
+                }
+            }
+            Progress::Round {
+                done,
+                planned,
+                seconds,
+            } => {
+                for (i, (mix, line)) in self.lines.drain(..).enumerate() {
+                    let head = if i == 0 {
+                        format!("round {done}/{planned} {seconds:>5.1} s")
+                    } else {
+                        String::new()
+                    };
+                    println!("  {head:<17} {mix}: {line} rps");
                 }
             }
         }
@@ -149,5 +217,82 @@ impl BenchProgress {
 impl Default for BenchProgress {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// What a calibration simulates, in a few lines.
+pub fn print_calibration_header(cfg: &crate::calibrate::Config) {
+    println!(
+        "== calibrate: {} replicates per scenario and truth, seed {}; {} candidate(s) vs a baseline, lognormal latency (median {} ms, sd of log {}), {} requests per engine per round, {} workers, {}..{} rounds within {} s (simulated clock)",
+        cfg.replicates,
+        cfg.seed,
+        cfg.candidates,
+        cfg.median_ms,
+        cfg.sigma,
+        cfg.requests,
+        cfg.concurrency,
+        cfg.budget.min_rounds,
+        cfg.budget.max_rounds,
+        cfg.budget.max_seconds
+    );
+    println!(
+        "  truths: at-threshold = p95/p99 ratio {:.3}, throughput ratio {:.3}; better = latency ratio {:.3}; worse = latency ratio {:.3}, throughput ratio {:.3}",
+        cfg.thresholds.latency,
+        cfg.thresholds.rps,
+        0.9 * cfg.thresholds.latency,
+        cfg.thresholds.latency / 0.9,
+        0.9 * cfg.thresholds.rps
+    );
+    println!("  coverage: reported 95 % intervals containing the truth; fail/pass: per candidate and check; gate: the exit decision");
+    println!(
+        "  {:<12} {:<12} {:>5}  {:>18}  {:>18}  {:>18}  {:>17}  {:>6}",
+        "scenario",
+        "truth",
+        "reps",
+        "cover p95/p99/rps",
+        "fail p95/p99/rps",
+        "pass p95/p99/rps",
+        "gate fail/pass",
+        "rounds"
+    );
+}
+
+fn pct3(x: [f64; 3]) -> String {
+    format!("{:>5.1} {:>5.1} {:>5.1}", 100.0 * x[0], 100.0 * x[1], 100.0 * x[2])
+}
+
+/// One row of the calibration table (percentages).
+pub fn print_calibration_row(r: &crate::calibrate::Row) {
+    println!(
+        "  {:<12} {:<12} {:>5}  {:>18}  {:>18}  {:>18}  {:>8.1} {:>8.1}  {:>6.1}",
+        r.scenario,
+        r.truth.name(),
+        r.replicates,
+        pct3(r.coverage),
+        pct3(r.check_fail),
+        pct3(r.check_pass),
+        100.0 * r.gate_fail,
+        100.0 * r.gate_pass,
+        r.mean_rounds
+    );
+}
+
+/// The interval methods compared at fixed numbers of rounds.
+pub fn print_method_comparison(rows: &[crate::calibrate::compare::MethodRow]) {
+    println!(
+        "== interval methods at a fixed number of rounds (at-threshold truth, no looks): coverage of 95 % intervals"
+    );
+    println!(
+        "  {:<12} {:>6}  {:<30} {:>18}",
+        "scenario", "rounds", "method", "cover p95/p99/rps"
+    );
+    for r in rows {
+        println!(
+            "  {:<12} {:>6}  {:<30} {:>18}",
+            r.scenario,
+            r.rounds,
+            r.method,
+            pct3(r.coverage)
+        );
     }
 }

@@ -1,13 +1,25 @@
-//! Judging summaries against the `[gate]` thresholds (DESIGN §5): a threshold
-//! passes when its whole interval is on the right side, fails when the whole
-//! interval is on the wrong side, and is inconclusive otherwise, or when the
-//! data supports no interval. Candidates decide the exit code; every other
-//! engine is judged too, for information.
+//! Judging summaries against the `[gate]` thresholds. A threshold passes when
+//! its whole interval is on the right side, fails when the whole interval is
+//! on the wrong side, and is inconclusive otherwise, or when the data supports
+//! no interval. Candidates on the judged mixes decide the exit code; every
+//! other engine is judged too, for information.
+//!
+//! The interval judged is drawn from the round-to-round spread at two levels:
+//! its pass side at 97.5 % one-sided (so a check passes by chance at most
+//! 2.5 % of the time: a gate that needs every check to pass cannot pass by
+//! chance more often), its fail side at 1 − 5 %/m one-sided for the `m` checks
+//! that decide the exit code (Bonferroni), so a candidate sitting exactly at
+//! every threshold fails the gate at most 5 % of the time. Both are adjusted
+//! for the looks the run made after each round (`stats::sequential`).
 
 use crate::analysis::{Summary, Timing};
 use crate::error::HarnessError;
 use crate::spec::GateSpec;
-use crate::stats::Estimate;
+use crate::stats::sequential::Looks;
+use crate::stats::{Estimate, ALPHA_SIDE};
+
+/// The familywise rate of false fails over the checks that decide the exit code.
+pub const FAMILY_ALPHA: f64 = 0.05;
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -36,24 +48,61 @@ pub enum Bound {
     Min,
 }
 
+/// What is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    P95RatioMax,
+    P99RatioMax,
+    RpsRatioMin,
+    P95MsMax,
+    P99MsMax,
+    /// The engine answered every request without an error.
+    Errors,
+    /// Open loop: the engine kept up with the offered rate (at most 1 % of requests late).
+    Sustained,
+}
+
+impl Check {
+    /// The threshold's key in `[gate]` (or the check's name).
+    pub fn key(self) -> &'static str {
+        match self {
+            Check::P95RatioMax => "p95_ratio_max",
+            Check::P99RatioMax => "p99_ratio_max",
+            Check::RpsRatioMin => "rps_ratio_min",
+            Check::P95MsMax => "p95_ms_max",
+            Check::P99MsMax => "p99_ms_max",
+            Check::Errors => "errors",
+            Check::Sustained => "sustained",
+        }
+    }
+
+    /// Whether the check is judged on an interval (and so counts in the family).
+    pub fn is_statistical(self) -> bool {
+        !matches!(self, Check::Errors | Check::Sustained)
+    }
+}
+
 /// One threshold judged for one engine and mix.
 #[derive(Debug, Clone)]
 pub struct Judgement {
     pub engine: String,
     pub mix: String,
-    /// The threshold's key in `[gate]` (or `errors`).
-    pub check: &'static str,
+    pub check: Check,
     pub bound: Bound,
     pub threshold: f64,
     pub estimate: Option<Estimate>,
+    /// The interval judged (see the module doc); `None` when the data supports none.
+    pub interval: Option<(f64, f64)>,
+    /// One-sided error rate of the interval's fail side.
+    pub fail_alpha: f64,
     pub outcome: Outcome,
     /// Not a candidate, or a mix the gate does not judge: shown, but it does not decide the exit code.
     pub informational: bool,
 }
 
-/// Judges an estimate's interval against a threshold.
-pub fn judge(estimate: Option<Estimate>, bound: Bound, threshold: f64) -> Outcome {
-    let Some((lo, hi)) = estimate.and_then(|e| e.ci) else {
+/// Judges an interval against a threshold.
+pub fn judge(interval: Option<(f64, f64)>, bound: Bound, threshold: f64) -> Outcome {
+    let Some((lo, hi)) = interval else {
         return Outcome::Inconclusive;
     };
     match bound {
@@ -65,10 +114,33 @@ pub fn judge(estimate: Option<Estimate>, bound: Bound, threshold: f64) -> Outcom
     }
 }
 
+/// The interval judged for an estimate: the pass side at `ALPHA_SIDE`, the
+/// fail side at `fail_alpha`, both at the run's looks.
+pub fn judged_interval(e: &Estimate, bound: Bound, fail_alpha: f64, looks: &Looks) -> Option<(f64, f64)> {
+    let s = e.spread?;
+    let pass = looks.t_critical(ALPHA_SIDE, s.df())?;
+    let fail = looks.t_critical(fail_alpha, s.df())?;
+    if !(pass.is_finite() && fail.is_finite()) {
+        return None;
+    }
+    Some(match bound {
+        Bound::Max => s.interval(fail, pass),
+        Bound::Min => s.interval(pass, fail),
+    })
+}
+
 /// Every judgement for the summaries the verdicts use (closed loop, or open loop
 /// from intended starts); the baseline is the reference and is not judged.
-pub fn judge_all(summaries: &[Summary], gate: &GateSpec) -> Vec<Judgement> {
-    let mut out = Vec::new();
+pub fn judge_all(summaries: &[Summary], gate: &GateSpec, looks: &Looks) -> Vec<Judgement> {
+    struct Planned<'a> {
+        s: &'a Summary,
+        check: Check,
+        bound: Bound,
+        threshold: f64,
+        estimate: Option<Estimate>,
+        informational: bool,
+    }
+    let mut planned = Vec::new();
     for s in summaries {
         if s.engine == "baseline" || s.timing == Timing::OpenService {
             continue;
@@ -76,42 +148,102 @@ pub fn judge_all(summaries: &[Summary], gate: &GateSpec) -> Vec<Judgement> {
         let candidate = gate.candidates.contains(&s.engine);
         let judged_mix = gate.mixes.contains(&s.mix);
         let t = gate.thresholds_for(&s.engine);
-        // An engine error fails a candidate whatever the mix; thresholds count on the judged mixes.
-        let mut push =
-            |check: &'static str, bound: Bound, threshold: f64, estimate: Option<Estimate>, outcome: Outcome| {
-                let informational = !candidate || (check != "errors" && !judged_mix);
-                out.push(Judgement {
-                    engine: s.engine.clone(),
-                    mix: s.mix.clone(),
-                    check,
-                    bound,
-                    threshold,
-                    estimate,
-                    outcome,
-                    informational,
-                })
-            };
-        if s.errors > 0 {
-            let e = Some(Estimate {
-                value: s.errors as f64,
-                ci: None,
+        let mut push = |check: Check, bound: Bound, threshold: f64, estimate: Option<Estimate>| {
+            // An engine error fails a candidate whatever the mix; thresholds count on the judged mixes.
+            let informational = !candidate || (check != Check::Errors && !judged_mix);
+            planned.push(Planned {
+                s,
+                check,
+                bound,
+                threshold,
+                estimate,
+                informational,
             });
-            push("errors", Bound::Max, 0.0, e, Outcome::Fail);
+        };
+        if s.errors > 0 {
+            push(Check::Errors, Bound::Max, 0.0, None);
         }
-        let checks: [(&'static str, Bound, Option<f64>, Option<Estimate>); 5] = [
-            ("p95_ratio_max", Bound::Max, t.p95_ratio_max, s.p95_ratio),
-            ("p99_ratio_max", Bound::Max, t.p99_ratio_max, s.p99_ratio),
-            ("rps_ratio_min", Bound::Min, t.rps_ratio_min, s.rps_ratio),
-            ("p95_ms_max", Bound::Max, t.p95_ms_max, s.p95),
-            ("p99_ms_max", Bound::Max, t.p99_ms_max, s.p99),
+        if s.timing == Timing::Open {
+            push(
+                Check::Sustained,
+                Bound::Max,
+                crate::bench::open::SATURATED_FRACTION,
+                None,
+            );
+        }
+        let checks: [(Check, Bound, Option<f64>, Option<Estimate>); 5] = [
+            (Check::P95RatioMax, Bound::Max, t.p95_ratio_max, s.p95_ratio),
+            (Check::P99RatioMax, Bound::Max, t.p99_ratio_max, s.p99_ratio),
+            // Open loop runs both engines at the offered rate: no throughput ratio to judge.
+            (
+                Check::RpsRatioMin,
+                Bound::Min,
+                t.rps_ratio_min.filter(|_| s.timing == Timing::Closed),
+                s.rps_ratio,
+            ),
+            (Check::P95MsMax, Bound::Max, t.p95_ms_max, s.p95),
+            (Check::P99MsMax, Bound::Max, t.p99_ms_max, s.p99),
         ];
         for (check, bound, threshold, estimate) in checks {
             if let Some(th) = threshold {
-                push(check, bound, th, estimate, judge(estimate, bound, th));
+                push(check, bound, th, estimate);
             }
         }
     }
-    out
+    let m = planned
+        .iter()
+        .filter(|p| !p.informational && p.check.is_statistical())
+        .count();
+    let family_alpha = ALPHA_SIDE.min(FAMILY_ALPHA / m.max(1) as f64);
+    planned
+        .into_iter()
+        .map(|p| {
+            let fail_alpha = if p.informational { ALPHA_SIDE } else { family_alpha };
+            let (interval, outcome) = match p.check {
+                Check::Errors => (None, Outcome::Fail),
+                Check::Sustained => (None, if p.s.saturated { Outcome::Fail } else { Outcome::Pass }),
+                _ => {
+                    let interval = p
+                        .estimate
+                        .as_ref()
+                        .and_then(|e| judged_interval(e, p.bound, fail_alpha, looks));
+                    (interval, judge(interval, p.bound, p.threshold))
+                }
+            };
+            let estimate = match p.check {
+                Check::Errors => Some(Estimate {
+                    value: p.s.errors as f64,
+                    ci: None,
+                    spread: None,
+                }),
+                Check::Sustained => Some(Estimate {
+                    value: p.s.late as f64 / p.s.requests.max(1) as f64,
+                    ci: None,
+                    spread: None,
+                }),
+                _ => p.estimate,
+            };
+            Judgement {
+                engine: p.s.engine.clone(),
+                mix: p.s.mix.clone(),
+                check: p.check,
+                bound: p.bound,
+                threshold: p.threshold,
+                estimate,
+                interval,
+                fail_alpha,
+                outcome,
+                informational: p.informational,
+            }
+        })
+        .collect()
+}
+
+/// Whether every check that decides the exit code is decided (and there is at
+/// least one): the benchmark can stop.
+pub fn settled(judgements: &[Judgement]) -> bool {
+    let mut deciding = judgements.iter().filter(|j| !j.informational).peekable();
+    deciding.peek().is_some() && deciding.all(|j| j.outcome != Outcome::Inconclusive)
 }
 
 /// The summary row's `verdict` column: `reference` for the baseline, else the
@@ -136,7 +268,7 @@ pub fn column(s: &Summary, judgements: &[Judgement], gate: &GateSpec) -> String 
     }
 }
 
-/// The exit status the candidates' judgements call for (DESIGN §6).
+/// The exit status the candidates' judgements call for.
 pub fn decide(judgements: &[Judgement]) -> Result<(), HarnessError> {
     let count = |o: Outcome| judgements.iter().filter(|j| !j.informational && j.outcome == o).count();
     let (fail, inconclusive) = (count(Outcome::Fail), count(Outcome::Inconclusive));
@@ -146,7 +278,7 @@ pub fn decide(judgements: &[Judgement]) -> Result<(), HarnessError> {
         )))
     } else if inconclusive > 0 {
         Err(HarnessError::Inconclusive(format!(
-            "{inconclusive} candidate threshold(s) inconclusive: the intervals straddle the threshold or the data is too small for one; run more requests or trials"
+            "{inconclusive} candidate threshold(s) inconclusive: the intervals straddle the threshold or the data is too small for one; raise [bench] max_seconds (or --max-seconds) for more rounds"
         )))
     } else {
         Ok(())
@@ -155,42 +287,40 @@ pub fn decide(judgements: &[Judgement]) -> Result<(), HarnessError> {
 
 /// One line per judgement.
 pub fn describe(j: &Judgement) -> String {
-    let est = match j.estimate {
-        Some(Estimate {
-            value,
-            ci: Some((lo, hi)),
-        }) => format!("{value:.4} [{lo:.4}, {hi:.4}]"),
-        Some(Estimate { value, ci: None }) => format!("{value:.4} [no interval]"),
-        None => "no data".into(),
+    let est = match (j.check, j.estimate, j.interval) {
+        (Check::Errors, Some(e), _) => format!("{} errors", e.value),
+        (Check::Sustained, Some(e), _) => format!("{:.2} % of requests late", e.value * 100.0),
+        (_, Some(e), Some((lo, hi))) => format!("{:.4} [{lo:.4}, {hi:.4}]", e.value),
+        (_, Some(e), None) => format!("{:.4} [no interval]", e.value),
+        (_, None, _) => "no data".into(),
     };
     let op = match j.bound {
         Bound::Max => "<=",
         Bound::Min => ">=",
     };
+    let threshold = match j.check {
+        Check::Errors => "0".to_string(),
+        Check::Sustained => format!("{} %", j.threshold * 100.0),
+        _ => j.threshold.to_string(),
+    };
     format!(
-        "{}{:<12} {:<10} {:<8} {:<14} {est} {op} {}",
+        "{}{:<12} {:<10} {:<8} {:<14} {est} {op} {threshold}",
         if j.informational { "info " } else { "     " },
         j.outcome.label().to_uppercase(),
         j.engine,
         j.mix,
-        j.check,
-        j.threshold
+        j.check.key(),
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn e(lo: f64, hi: f64) -> Option<Estimate> {
-        Some(Estimate {
-            value: (lo + hi) / 2.0,
-            ci: Some((lo, hi)),
-        })
-    }
+    use crate::stats::Spread;
 
     #[test]
     fn the_whole_interval_decides() {
+        let e = |lo, hi| Some((lo, hi));
         assert_eq!(judge(e(0.1, 0.7), Bound::Max, 0.8), Outcome::Pass);
         assert_eq!(judge(e(0.1, 0.8), Bound::Max, 0.8), Outcome::Pass);
         assert_eq!(judge(e(0.7, 0.9), Bound::Max, 0.8), Outcome::Inconclusive);
@@ -199,25 +329,60 @@ mod tests {
         assert_eq!(judge(e(1.1, 1.3), Bound::Min, 1.2), Outcome::Inconclusive);
         assert_eq!(judge(e(0.5, 1.1), Bound::Min, 1.2), Outcome::Fail);
         assert_eq!(judge(None, Bound::Min, 1.2), Outcome::Inconclusive);
-        let no_ci = Some(Estimate { value: 0.1, ci: None });
-        assert_eq!(judge(no_ci, Bound::Max, 0.8), Outcome::Inconclusive);
+    }
+
+    fn judgement(outcome: Outcome, informational: bool) -> Judgement {
+        Judgement {
+            engine: "x".into(),
+            mix: "m".into(),
+            check: Check::P95RatioMax,
+            bound: Bound::Max,
+            threshold: 0.8,
+            estimate: None,
+            interval: None,
+            fail_alpha: 0.025,
+            outcome,
+            informational,
+        }
     }
 
     #[test]
     fn candidates_decide_the_exit_code() {
-        let j = |outcome, informational| Judgement {
-            engine: "x".into(),
-            mix: "m".into(),
-            check: "p95_ratio_max",
-            bound: Bound::Max,
-            threshold: 0.8,
-            estimate: None,
-            outcome,
-            informational,
-        };
+        let j = judgement;
         assert!(decide(&[j(Outcome::Pass, false), j(Outcome::Fail, true)]).is_ok());
         assert_eq!(decide(&[j(Outcome::Inconclusive, false)]).unwrap_err().exit_code(), 3);
         let both = [j(Outcome::Inconclusive, false), j(Outcome::Fail, false)];
         assert_eq!(decide(&both).unwrap_err().exit_code(), 1);
+        assert!(settled(&[
+            j(Outcome::Pass, false),
+            j(Outcome::Fail, false),
+            j(Outcome::Inconclusive, true)
+        ]));
+        assert!(!settled(&[j(Outcome::Pass, false), j(Outcome::Inconclusive, false)]));
+        assert!(!settled(&[j(Outcome::Pass, true)]), "nothing decides: never settled");
+    }
+
+    /// The fail side is wider than the pass side by the Bonferroni share, and
+    /// the pass side is the reported 95 % interval's.
+    #[test]
+    fn the_fail_side_carries_the_family_correction() {
+        let looks = Looks::fixed(10);
+        let e = Estimate {
+            value: 0.8,
+            ci: None,
+            spread: Some(Spread {
+                log_center: 0.8f64.ln(),
+                sd: 0.1,
+                rounds: 10,
+            }),
+        };
+        let (lo, hi) = judged_interval(&e, Bound::Max, 0.05 / 6.0, &looks).unwrap();
+        let se = 0.1 / 10f64.sqrt();
+        let t975 = 2.262157;
+        assert!(((hi / 0.8).ln() / se - t975).abs() < 1e-3, "{hi}");
+        // t(1 - 0.05/6, 9) = 2.93 on the fail side, against 2.26 on the pass side.
+        assert!(((0.8f64 / lo).ln() / se - 2.93).abs() < 0.02, "{lo}");
+        let (lo_min, _) = judged_interval(&e, Bound::Min, 0.05 / 6.0, &looks).unwrap();
+        assert!(((0.8f64 / lo_min).ln() / se - t975).abs() < 1e-3);
     }
 }

@@ -4,7 +4,7 @@
 
 use audit_engines::{Engine, Query};
 
-use super::{call, Plan, Trial};
+use super::{call, Trial};
 
 /// Runs the warm-up requests one after another; returns the error count and the first error.
 pub fn warm_up(engine: &dyn Engine, warmup: &[Query]) -> (u64, Option<String>) {
@@ -19,8 +19,7 @@ pub fn warm_up(engine: &dyn Engine, warmup: &[Query]) -> (u64, Option<String>) {
     (errors, first)
 }
 
-/// One measured trial: `plan.concurrency` workers share `stream` through one
-/// atomic cursor until [`Plan::wants_more`] says stop.
-pub fn run(engine: &dyn Engine, stream: &[Query], plan: &Plan) -> Trial {
-    super::driver::drive(engine, stream, plan, None)
+/// One measured trial: `workers` workers share `stream` through one atomic cursor.
+pub fn run(engine: &dyn Engine, stream: &[Query], workers: u32) -> Trial {
+    super::driver::drive(engine, stream, workers, None)
 }

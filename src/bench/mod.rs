@@ -2,21 +2,32 @@
 //! engines interleaved trial by trial, every request's latency recorded on its
 //! own. This module only measures; `analysis` turns the records into figures.
 
+//! The benchmark (DESIGN §5): every engine on the same seeded request streams,
+//! in rounds: each round runs every engine once, in a seeded random order, on
+//! the same requests (equal work, so quantiles are compared at equal n), and
+//! every request's latency is recorded on its own. How many rounds run is
+//! `rounds`' business; this module only measures, and `analysis` turns the
+//! records into figures.
+
 pub mod cache;
 pub mod closed;
 pub mod driver;
 pub mod open;
 pub mod overhead;
 pub mod plan;
+pub mod rounds;
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use audit_engines::{Query, SharedEngine};
 
 pub use plan::Plan;
+pub use rounds::{Budget, Outcome, Stop};
 
 use crate::error::HarnessError;
 use crate::spec::{CacheMode, LoadMode, RateSpec};
+use crate::stats::sequential::Looks;
 
 /// One measured request. Times are nanoseconds from the trial's start on a
 /// monotonic clock.
@@ -71,16 +82,29 @@ pub struct Series {
     pub trials: Vec<Trial>,
 }
 
+/// One mix of one round: the order the engines ran in, and how long it took.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoundInfo {
+    /// 1-based, as `Trial::index`.
+    pub round: u32,
+    pub mix: String,
+    pub order: Vec<String>,
+    pub seconds: f64,
+}
+
 /// What a whole benchmark produced.
 #[derive(Debug, Clone)]
 pub struct BenchRun {
+    /// One series per mix and engine (mix-major, engines in plan order), whole rounds only.
     pub series: Vec<Series>,
     /// Index size per engine, in bench order.
     pub index_bytes: Vec<(String, u64)>,
     /// Open loop: the arrival rate used per mix (requests per second).
     pub rates: Vec<(String, f64)>,
-    /// Whether every planned trial ran (false after Ctrl-C).
-    pub complete: bool,
+    /// Open loop: the harness's own pacing lateness per mix, with a do-nothing engine.
+    pub pacing: Vec<(String, overhead::Pacing)>,
+    pub rounds: Vec<RoundInfo>,
+    pub outcome: Outcome,
 }
 
 /// Set by Ctrl-C: trials stop at the next request and the run is marked incomplete.
@@ -111,41 +135,36 @@ pub fn install_interrupt_handler() {
 
 /// Progress events, for a progress bar or plain lines.
 pub enum Progress<'a> {
-    /// A trial of `engine` finished; `done` of `total` trials are done.
+    /// A trial of `engine` finished.
     Trial {
         mix: &'a str,
         engine: &'a str,
         trial: &'a Trial,
-        done: usize,
-        total: usize,
     },
-    /// Open loop: the rate chosen for a mix.
-    Rate { mix: &'a str, rps: f64 },
+    /// A round finished: rounds done, rounds planned, seconds so far.
+    Round { done: u32, planned: u32, seconds: f64 },
+    /// Open loop: the rate chosen for a mix, and the harness's own pacing at it.
+    Rate {
+        mix: &'a str,
+        rps: f64,
+        pacing: &'a overhead::Pacing,
+    },
 }
 
-/// Runs the plan: for each mix, trials 1..T, and in each trial every engine in
-/// turn (A B C A B C ...), on the same streams.
+/// Runs the plan in rounds until `settled(series, looks)` says every deciding
+/// threshold is decided, or the budget is spent (see [`rounds`]).
 pub fn run(
     plan: &Plan,
     engines: &[(String, SharedEngine)],
     mut progress: impl FnMut(Progress),
+    settled: impl FnMut(&[Series], Looks) -> bool,
 ) -> Result<BenchRun, HarnessError> {
     install_interrupt_handler();
-    let mut series: Vec<Series> = Vec::new();
     let mut rates = Vec::new();
-    let total = plan.mixes.len() * plan.trials as usize * engines.len();
-    let mut done = 0;
-    let mut complete = true;
-    'mixes: for (mix_name, mix) in &plan.mixes {
-        let warmup = plan.warmup_stream(mix);
-        let streams: Vec<Vec<Query>> = (0..plan.trials).map(|t| plan.trial_stream(mix, t)).collect();
-        let mut all: Vec<Query> = warmup.clone();
-        streams.iter().for_each(|s| all.extend_from_slice(s));
-        for (name, engine) in engines {
-            engine
-                .prepare(&all)
-                .map_err(|e| HarnessError::failed(format!("engine {name}: prepare failed: {e}")))?;
-        }
+    let mut pacing = Vec::new();
+    let mut mix_rates = Vec::new();
+    let warmups: Vec<Vec<Query>> = plan.mixes.iter().map(|(_, m)| plan.warmup_stream(m)).collect();
+    for ((mix_name, mix), warmup) in plan.mixes.iter().zip(&warmups) {
         let rate = match plan.mode {
             LoadMode::Closed => None,
             LoadMode::Open => {
@@ -155,19 +174,29 @@ pub fn run(
                         let (_, base) = engines.iter().find(|(n, _)| n == "baseline").ok_or_else(|| {
                             HarnessError::input("a rate relative to the baseline needs the baseline among the engines")
                         })?;
-                        closed::warm_up(base.as_ref(), &warmup);
-                        let t = closed::run(base.as_ref(), &streams[0], plan);
-                        let secs = t.requests.iter().map(Request::end_ns).max().unwrap_or(0) as f64 / 1e9;
-                        f * t.requests.len() as f64 / secs.max(1e-9)
+                        closed::warm_up(base.as_ref(), warmup);
+                        let t = closed::run(base.as_ref(), &plan.round_stream(mix, 0), plan.concurrency);
+                        f * served_per_second(&t.requests)
                     }
                     None => return Err(HarnessError::input("open loop needs a rate: --rate R or [bench] rate")),
                 };
-                progress(Progress::Rate { mix: mix_name, rps });
+                // The harness's own pacing at this rate, for about a second at most.
+                let n = (plan.requests as usize).min((rps as usize).max(100));
+                let p = overhead::pacing(warmup, &plan.arrival_schedule(rps, n, 0), plan.concurrency, rps);
+                progress(Progress::Rate {
+                    mix: mix_name,
+                    rps,
+                    pacing: &p,
+                });
                 rates.push((mix_name.clone(), rps));
+                pacing.push((mix_name.clone(), p));
                 Some(rps)
             }
         };
-        let first = series.len();
+        mix_rates.push(rate);
+    }
+    let mut series: Vec<Series> = Vec::new();
+    for (mix_name, _) in &plan.mixes {
         for (name, _) in engines {
             series.push(Series {
                 engine: name.clone(),
@@ -175,46 +204,118 @@ pub fn run(
                 trials: Vec::new(),
             });
         }
-        for (t, stream) in streams.iter().enumerate() {
-            for (i, (name, engine)) in engines.iter().enumerate() {
-                if interrupted() {
-                    complete = false;
-                    break 'mixes;
-                }
-                let (warmup_errors, warmup_error) = closed::warm_up(engine.as_ref(), &warmup);
-                if plan.cache == CacheMode::Cold {
-                    cache::evict(&plan.payloads)?;
-                }
-                let mut trial = match rate {
-                    None => closed::run(engine.as_ref(), stream, plan),
-                    Some(rps) => open::run(engine.as_ref(), stream, plan, rps),
-                };
-                trial.warmup_errors = warmup_errors;
-                trial.first_error = warmup_error.or(trial.first_error);
-                if interrupted() {
-                    complete = false;
-                    break 'mixes;
-                }
-                trial.index = t as u32 + 1;
-                done += 1;
-                progress(Progress::Trial {
-                    mix: mix_name,
-                    engine: name,
-                    trial: &trial,
-                    done,
-                    total,
-                });
-                series[first + i].trials.push(trial);
-            }
-        }
     }
+    let mut infos = Vec::new();
+    let mut machine = Machine {
+        plan,
+        engines,
+        warmups: &warmups,
+        rates: &mix_rates,
+        infos: &mut infos,
+        progress: &mut progress,
+    };
+    let budget = Budget {
+        min_rounds: plan.min_rounds,
+        max_rounds: plan.max_rounds,
+        max_seconds: plan.max_seconds,
+    };
+    let outcome = rounds::run(&mut machine, budget, &mut series, settled)?;
     let index_bytes = engines.iter().map(|(n, e)| (n.clone(), e.index_bytes())).collect();
     Ok(BenchRun {
         series,
         index_bytes,
         rates,
-        complete,
+        pacing,
+        rounds: infos,
+        outcome,
     })
+}
+/// Answered requests per second of a trial: errors are not served requests.
+pub fn served_per_second(requests: &[Request]) -> f64 {
+    let end = requests.iter().map(Request::end_ns).max().unwrap_or(0);
+    let served = requests.iter().filter(|r| r.rows.is_some()).count();
+    if end == 0 {
+        0.0
+    } else {
+        served as f64 / (end as f64 / 1e9)
+    }
+}
+
+/// The real machine as a source of rounds: each round runs, per mix, every
+/// engine once in the plan's seeded order, each after its warm-up (and a
+/// cache eviction when the cache is cold).
+struct Machine<'a, P: FnMut(Progress)> {
+    plan: &'a Plan,
+    engines: &'a [(String, SharedEngine)],
+    warmups: &'a [Vec<Query>],
+    /// Open loop: the arrival rate per mix.
+    rates: &'a [Option<f64>],
+    infos: &'a mut Vec<RoundInfo>,
+    progress: &'a mut P,
+}
+
+impl<P: FnMut(Progress)> rounds::RoundSource for Machine<'_, P> {
+    fn run_round(&mut self, r: u32) -> Result<Option<rounds::Round>, HarnessError> {
+        let plan = self.plan;
+        let t0 = Instant::now();
+        let mut trials = Vec::new();
+        let mut infos = Vec::new();
+        for (mi, (mix_name, mix)) in plan.mixes.iter().enumerate() {
+            let stream = plan.round_stream(mix, r);
+            let warmup = &self.warmups[mi];
+            let mut all = warmup.clone();
+            all.extend_from_slice(&stream);
+            for (name, engine) in self.engines {
+                engine
+                    .prepare(&all)
+                    .map_err(|e| HarnessError::failed(format!("engine {name}: prepare failed: {e}")))?;
+            }
+            let schedule = self.rates[mi].map(|rps| plan.arrival_schedule(rps, stream.len(), r));
+            let order = plan.round_order(mi, r, self.engines.len());
+            let m0 = Instant::now();
+            for &i in &order {
+                let (name, engine) = &self.engines[i];
+                if interrupted() {
+                    return Ok(None);
+                }
+                let (warmup_errors, warmup_error) = closed::warm_up(engine.as_ref(), warmup);
+                if plan.cache == CacheMode::Cold {
+                    cache::evict(&plan.payloads)?;
+                }
+                let mut trial = match &schedule {
+                    None => closed::run(engine.as_ref(), &stream, plan.concurrency),
+                    Some(s) => open::run(engine.as_ref(), &stream, plan.concurrency, s),
+                };
+                if interrupted() {
+                    return Ok(None);
+                }
+                trial.index = r + 1;
+                trial.warmup_errors = warmup_errors;
+                trial.first_error = warmup_error.or(trial.first_error);
+                (self.progress)(Progress::Trial {
+                    mix: mix_name,
+                    engine: name,
+                    trial: &trial,
+                });
+                trials.push((mi * self.engines.len() + i, trial));
+            }
+            infos.push(RoundInfo {
+                round: r + 1,
+                mix: mix_name.clone(),
+                order: order.iter().map(|&i| self.engines[i].0.clone()).collect(),
+                seconds: m0.elapsed().as_secs_f64(),
+            });
+        }
+        self.infos.extend(infos);
+        Ok(Some(rounds::Round {
+            trials,
+            seconds: t0.elapsed().as_secs_f64(),
+        }))
+    }
+
+    fn round_finished(&mut self, done: u32, planned: u32, seconds: f64) {
+        (self.progress)(Progress::Round { done, planned, seconds });
+    }
 }
 
 /// Calls the engine, turning a panic into an error so one bad engine cannot stop the run.

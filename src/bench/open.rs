@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use audit_engines::{Engine, Query};
 
-use super::{Plan, Request, Trial};
+use super::{Request, Trial};
 
 /// A request is late when it starts more than this after its intended start.
 pub const LATE_AFTER_NS: u64 = 1_000_000;
@@ -15,9 +15,9 @@ pub const LATE_AFTER_NS: u64 = 1_000_000;
 /// More than this fraction of late requests means the engine could not sustain the rate.
 pub const SATURATED_FRACTION: f64 = 0.01;
 
-/// One measured trial at `rps` arrivals per second, served by `plan.concurrency` workers.
-pub fn run(engine: &dyn Engine, stream: &[Query], plan: &Plan, rps: f64) -> Trial {
-    super::driver::drive(engine, stream, plan, Some(1e9 / rps))
+/// One measured trial: request `i` due `schedule[i]` ns after the start, served by `workers` workers.
+pub fn run(engine: &dyn Engine, stream: &[Query], workers: u32, schedule: &[u64]) -> Trial {
+    super::driver::drive(engine, stream, workers, Some(schedule))
 }
 
 /// Sleeps until `at_ns` after `t0`, then spins the last stretch (sleep alone is too coarse).
@@ -35,6 +35,14 @@ pub(crate) fn wait_until(t0: Instant, at_ns: u64) {
             std::hint::spin_loop();
         }
     }
+}
+
+/// How late requests started after their intended start, in ns (open loop only).
+pub fn lateness_ns(requests: &[Request]) -> Vec<u64> {
+    requests
+        .iter()
+        .filter_map(|r| r.intended_ns.map(|i| r.start_ns.saturating_sub(i)))
+        .collect()
 }
 
 /// Requests that started more than [`LATE_AFTER_NS`] after their intended start.

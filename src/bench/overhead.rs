@@ -28,24 +28,51 @@ pub struct Overhead {
     pub recorded_latency_ns: f64,
 }
 
-/// Runs `plan`'s closed loop with one worker over `requests` requests of
-/// `stream` (cycled) on the null engine.
-pub fn measure(plan: &super::Plan, stream: &[Query], requests: u64) -> Overhead {
+/// Runs the closed loop with one worker over `requests` requests of `stream`
+/// (cycled) on the null engine.
+pub fn measure(stream: &[Query], requests: u64) -> Overhead {
     let stream: Vec<Query> = stream.iter().cycle().take(requests as usize).cloned().collect();
-    let plan = super::Plan {
-        requests,
-        concurrency: 1,
-        min_requests: 0,
-        min_seconds: 0.0,
-        ..plan.clone()
-    };
     let t0 = Instant::now();
-    let trial = super::closed::run(&NullEngine, &stream, &plan);
+    let trial = super::closed::run(&NullEngine, &stream, 1);
     let wall = t0.elapsed().as_nanos() as f64;
     let n = trial.requests.len().max(1) as f64;
     Overhead {
         requests: trial.requests.len() as u64,
         per_request_ns: wall / n,
         recorded_latency_ns: trial.requests.iter().map(|r| r.latency_ns as f64).sum::<f64>() / n,
+    }
+}
+
+/// How late the open loop's own pacing starts requests, measured with the
+/// null engine on the schedule the run will use: the harness's share of
+/// every engine's lateness.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pacing {
+    pub requests: u64,
+    pub rps: f64,
+    pub p50_us: f64,
+    pub p99_us: f64,
+    pub max_us: f64,
+    /// Requests more than [`super::open::LATE_AFTER_NS`] late.
+    pub late: u64,
+}
+
+/// Runs `schedule` (with `stream`, cycled) on the null engine with `workers` workers.
+pub fn pacing(stream: &[Query], schedule: &[u64], workers: u32, rps: f64) -> Pacing {
+    let stream: Vec<Query> = stream.iter().cycle().take(schedule.len()).cloned().collect();
+    let trial = super::open::run(&NullEngine, &stream, workers, schedule);
+    let mut late: Vec<f64> = super::open::lateness_ns(&trial.requests)
+        .into_iter()
+        .map(|ns| ns as f64 / 1000.0)
+        .collect();
+    late.sort_by(f64::total_cmp);
+    let q = |p| crate::stats::quantile(&late, p).unwrap_or(0.0);
+    Pacing {
+        requests: late.len() as u64,
+        rps,
+        p50_us: q(0.5),
+        p99_us: q(0.99),
+        max_us: late.last().copied().unwrap_or(0.0),
+        late: super::open::late(&trial.requests),
     }
 }

@@ -18,7 +18,7 @@ pub const COLUMNS: &[&str] = &[
     "schema_version",
     "engine",
     "mix",
-    "trial",
+    "round",
     "seq",
     "from_ts",
     "to_ts",
@@ -127,11 +127,11 @@ pub fn read(input: impl Read, name: &str) -> Result<Vec<Series>, HarnessError> {
             ));
         }
         let (engine, mix) = (get("engine"), get("mix"));
-        let trial: u32 = get("trial")
+        let trial: u32 = get("round")
             .parse()
             .ok()
             .filter(|t| *t >= 1)
-            .ok_or_else(|| bad("trial", "1, 2, ..."))?;
+            .ok_or_else(|| bad("round", "1, 2, ..."))?;
         let request = Request {
             seq: get("seq").parse().map_err(|_| bad("seq", "a non-negative integer"))?,
             query: Query {
@@ -203,7 +203,7 @@ mod tests {
         let csv = "schema_version,engine,mix\n1,a,b\n";
         let e = read(csv.as_bytes(), "latencies.csv").unwrap_err();
         assert_eq!(e.exit_code(), 2);
-        assert!(e.to_string().contains("missing column \"trial\""), "{e}");
+        assert!(e.to_string().contains("missing column \"round\""), "{e}");
     }
 
     #[test]

@@ -20,6 +20,8 @@ use super::{latencies, plots, strata, summary};
 pub struct Analysis {
     pub summaries: Vec<Summary>,
     pub judgements: Vec<Judgement>,
+    /// The looks the intervals are adjusted for.
+    pub looks: crate::stats::sequential::Looks,
 }
 
 /// Computes the summaries, strata, verdicts and plots of `series` and writes
@@ -31,7 +33,7 @@ pub fn write_analysis(
     gate: &GateSpec,
 ) -> Result<Analysis, HarnessError> {
     let summaries = analysis::summarize(series, settings);
-    let judgements = verdict::judge_all(&summaries, gate);
+    let judgements = verdict::judge_all(&summaries, gate, &settings.looks);
     let verdicts: Vec<String> = summaries
         .iter()
         .map(|s| verdict::column(s, &judgements, gate))
@@ -63,7 +65,11 @@ pub fn write_analysis(
     for (name, bytes) in files {
         write_atomic(&out.join(name), &bytes)?;
     }
-    Ok(Analysis { summaries, judgements })
+    Ok(Analysis {
+        summaries,
+        judgements,
+        looks: settings.looks,
+    })
 }
 
 /// Recomputes a run's `summary.csv`, `strata.csv` and plots into `out` from its
@@ -102,8 +108,7 @@ pub fn settings(bench: &BenchInfo) -> Result<Settings, String> {
     Ok(Settings {
         mode,
         concurrency: bench.concurrency,
-        bootstrap_resamples: bench.bootstrap_resamples,
-        seed: bench.bootstrap_seed,
+        looks: bench.looks(),
         index_bytes: bench.index_bytes.clone(),
         warmup_errors,
     })

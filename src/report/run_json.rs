@@ -7,8 +7,9 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::Variance;
 use crate::bench::overhead::Overhead;
-use crate::bench::{BenchRun, Plan};
+use crate::bench::{BenchRun, Plan, Stop};
 use crate::spec::Spec;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -73,26 +74,63 @@ pub struct BenchInfo {
     /// `closed` or `open`.
     pub mode: String,
     pub concurrency: u32,
-    pub trials: u32,
+    /// Measured requests per engine per round.
     pub requests: u64,
     pub warmup: u64,
-    pub min_requests: u64,
-    pub min_seconds: f64,
+    pub min_rounds: u32,
+    pub max_rounds: u32,
+    pub max_seconds: f64,
+    /// Rounds planned after the first round (the looks' information fraction is rounds / planned).
+    pub planned_rounds: u32,
+    /// Whole rounds done (the ones analysed).
+    pub rounds: u32,
+    /// Why the benchmark stopped: `decided`, `budget`, `planned`, `interrupted`.
+    pub stop: Stop,
+    /// Seconds the rounds took.
+    pub seconds: f64,
     pub cache: String,
+    /// Open loop: `uniform` or `poisson`.
+    pub arrivals: String,
     pub seed: u64,
     pub warmup_stream_seed: u64,
-    pub trial_stream_seeds: Vec<u64>,
+    /// Seed of each round's request stream, round 1 first.
+    pub round_stream_seeds: Vec<u64>,
+    /// Per round and mix: the order the engines ran in and how long it took.
+    pub round_orders: Vec<RoundOrder>,
     /// Open loop: the rate as asked, and the arrival rate used per mix.
     pub rate: Option<String>,
     pub rates_rps: BTreeMap<String, f64>,
+    /// Open loop: the harness's own pacing lateness per mix (a do-nothing engine at the same rate).
+    pub pacing: BTreeMap<String, PacingInfo>,
     pub confidence: f64,
-    pub bootstrap_method: String,
-    pub bootstrap_resamples: u32,
-    pub bootstrap_seed: u64,
+    /// How the intervals are computed.
+    pub method: String,
+    /// The familywise false-fail rate over the checks that decide the exit code.
+    pub family_alpha: f64,
     pub index_bytes: BTreeMap<String, u64>,
     pub harness_overhead: Option<OverheadInfo>,
-    /// Errors engines returned (warm-up included), one entry per engine, mix and trial.
+    /// Errors engines returned (warm-up included), one entry per engine, mix and round.
     pub engine_errors: Vec<EngineErrors>,
+    /// Between- and within-round variance of p95, p99 and throughput per engine and mix.
+    pub variance: Vec<Variance>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RoundOrder {
+    pub round: u32,
+    pub mix: String,
+    pub order: Vec<String>,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PacingInfo {
+    pub rps: f64,
+    pub requests: u64,
+    pub p50_us: f64,
+    pub p99_us: f64,
+    pub max_us: f64,
+    pub late: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -135,21 +173,52 @@ impl BenchInfo {
             mixes: plan.mixes.iter().map(|m| m.0.clone()).collect(),
             mode: plan.mode.label().to_string(),
             concurrency: plan.concurrency,
-            trials: plan.trials,
             requests: plan.requests,
             warmup: plan.warmup,
-            min_requests: plan.min_requests,
-            min_seconds: plan.min_seconds,
+            min_rounds: plan.min_rounds,
+            max_rounds: plan.max_rounds,
+            max_seconds: plan.max_seconds,
+            planned_rounds: run.outcome.planned,
+            rounds: run.outcome.rounds,
+            stop: run.outcome.stop,
+            seconds: run.outcome.seconds,
             cache: plan.cache.label().to_string(),
+            arrivals: plan.arrivals.label().to_string(),
             seed: plan.seed,
             warmup_stream_seed: plan.warmup_seed(),
-            trial_stream_seeds: (0..plan.trials).map(|t| plan.trial_seed(t)).collect(),
+            round_stream_seeds: (0..run.outcome.rounds).map(|r| plan.round_seed(r)).collect(),
+            round_orders: run
+                .rounds
+                .iter()
+                .map(|r| RoundOrder {
+                    round: r.round,
+                    mix: r.mix.clone(),
+                    order: r.order.clone(),
+                    seconds: r.seconds,
+                })
+                .collect(),
             rate: plan.rate.map(|r| r.to_string()),
             rates_rps: run.rates.iter().cloned().collect(),
+            pacing: run
+                .pacing
+                .iter()
+                .map(|(m, p)| {
+                    (
+                        m.clone(),
+                        PacingInfo {
+                            rps: p.rps,
+                            requests: p.requests,
+                            p50_us: p.p50_us,
+                            p99_us: p.p99_us,
+                            max_us: p.max_us,
+                            late: p.late,
+                        },
+                    )
+                })
+                .collect(),
             confidence: crate::stats::CONFIDENCE,
-            bootstrap_method: crate::stats::BOOTSTRAP_METHOD.to_string(),
-            bootstrap_resamples: plan.bootstrap_resamples,
-            bootstrap_seed: plan.seed,
+            method: crate::stats::METHOD.to_string(),
+            family_alpha: crate::verdict::FAMILY_ALPHA,
             index_bytes: run.index_bytes.iter().cloned().collect(),
             harness_overhead: Some(OverheadInfo {
                 requests: overhead.requests,
@@ -157,7 +226,19 @@ impl BenchInfo {
                 recorded_latency_ns: overhead.recorded_latency_ns,
             }),
             engine_errors,
+            variance: crate::analysis::variance_components(&run.series, plan.mode),
         }
+    }
+
+    /// The looks the run made at its data, for the analysis.
+    pub fn looks(&self) -> crate::stats::sequential::Looks {
+        crate::bench::Outcome {
+            rounds: self.rounds,
+            planned: self.planned_rounds,
+            stop: self.stop,
+            seconds: self.seconds,
+        }
+        .looks(self.min_rounds)
     }
 }
 

@@ -10,7 +10,7 @@ use super::{cell, csv_err, finish_csv, SCHEMA_VERSION};
 /// The columns, in order: the list, then the additions documented in reports/README.md.
 #[rustfmt::skip]
 pub const COLUMNS: &[&str] = &[
-    "schema_version", "engine", "mix", "mode", "concurrency", "trials", "requests",
+    "schema_version", "engine", "mix", "mode", "concurrency", "rounds", "requests",
     "rps", "rps_ci_low", "rps_ci_high", "mean_ms",
     "p50_ms", "p50_ci_low", "p50_ci_high", "p90_ms", "p90_ci_low", "p90_ci_high",
     "p95_ms", "p95_ci_low", "p95_ci_high", "p99_ms", "p99_ci_low", "p99_ci_high",
@@ -41,7 +41,7 @@ pub fn to_csv(rows: &[Summary], verdicts: &[String]) -> Result<Vec<u8>, HarnessE
             s.mix.clone(),
             s.timing.label().to_string(),
             s.concurrency.to_string(),
-            s.trials.to_string(),
+            s.rounds.to_string(),
             s.requests.to_string(),
         ];
         r.extend(est(s.rps, 1));

@@ -207,22 +207,27 @@ pub struct BenchSpec {
     pub engines: Vec<String>,
     pub mixes: Vec<String>,
     pub seed: u64,
+    /// Measured requests per engine per round: every engine in a round runs
+    /// the same requests of that round's stream.
     pub requests: u64,
     pub warmup: u64,
     pub concurrency: u32,
-    pub trials: u32,
+    /// Rounds always run (the first look at the data is after these).
+    pub min_rounds: u32,
+    /// Rounds at most.
+    pub max_rounds: u32,
+    /// No new round starts when it would end after this many seconds of benchmark.
+    pub max_seconds: f64,
     pub mode: LoadMode,
     /// Open loop arrival rate: requests per second, or a fraction of the
     /// baseline's closed-loop throughput written as `"0.5x"`.
     #[serde(default)]
     pub rate: Option<RateSpec>,
+    /// Open loop: evenly spaced or Poisson arrivals.
+    #[serde(default)]
+    pub arrivals: Arrivals,
     pub cache: CacheMode,
-    /// Fast engines run at least this many requests per trial...
-    pub min_requests: u64,
-    /// ...or at least this long per trial, whichever comes first.
-    pub min_seconds: f64,
     pub reports_dir: PathBuf,
-    pub bootstrap_resamples: u32,
 }
 
 impl Default for BenchSpec {
@@ -238,16 +243,86 @@ impl Default for BenchSpec {
             mixes: vec!["default".into(), "shallow".into()],
             seed: 7,
             requests: 400,
-            warmup: 50,
+            warmup: 20,
             concurrency: 4,
-            trials: 3,
+            min_rounds: 5,
+            max_rounds: 40,
+            max_seconds: 60.0,
             mode: LoadMode::Closed,
             rate: None,
+            arrivals: Arrivals::Uniform,
             cache: CacheMode::Warm,
-            min_requests: 2000,
-            min_seconds: 0.5,
             reports_dir: PathBuf::from("reports"),
-            bootstrap_resamples: 2000,
+        }
+    }
+}
+
+/// How open-loop arrivals are spaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Arrivals {
+    /// Request i is due at i / rate.
+    #[default]
+    Uniform,
+    /// Exponential gaps with mean 1 / rate (a Poisson process), seeded per round.
+    Poisson,
+}
+
+impl Arrivals {
+    /// The name the spec, the command line and run.json use.
+    pub fn label(self) -> &'static str {
+        match self {
+            Arrivals::Uniform => "uniform",
+            Arrivals::Poisson => "poisson",
+        }
+    }
+}
+
+/// Upper bound on workers and threads: more only spends memory and scheduler time on 2 cores.
+pub const MAX_CONCURRENCY: u32 = 1024;
+
+impl BenchSpec {
+    /// The checks of `[bench]` values; errors are `(key, what is allowed)`.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        let int_at_least = |k: &'static str, v: u64, min: u64| {
+            if v < min {
+                Err((k, format!("{v} is not allowed: expected an integer >= {min}")))
+            } else {
+                Ok(())
+            }
+        };
+        int_at_least("requests", self.requests, 1)?;
+        if !(1..=MAX_CONCURRENCY).contains(&self.concurrency) {
+            return Err((
+                "concurrency",
+                format!(
+                    "{} is not allowed: expected an integer >= 1 and <= {MAX_CONCURRENCY} (workers)",
+                    self.concurrency
+                ),
+            ));
+        }
+        int_at_least("min_rounds", u64::from(self.min_rounds), 2)
+            .map_err(|(k, m)| (k, format!("{m}: intervals come from the variation between rounds")))?;
+        if self.max_rounds < self.min_rounds {
+            return Err((
+                "max_rounds",
+                format!(
+                    "{} is not allowed: expected an integer >= min_rounds ({})",
+                    self.max_rounds, self.min_rounds
+                ),
+            ));
+        }
+        if !(self.max_seconds > 0.0 && self.max_seconds.is_finite()) {
+            return Err((
+                "max_seconds",
+                format!("{} is not allowed: expected a number of seconds > 0", self.max_seconds),
+            ));
+        }
+        match self.rate {
+            Some(RateSpec::PerSecond(r) | RateSpec::OfBaseline(r)) if !(r > 0.0 && r.is_finite()) => {
+                Err(("rate", format!("{r} is not allowed: expected a rate > 0")))
+            }
+            _ => Ok(()),
         }
     }
 }
@@ -607,26 +682,8 @@ impl Spec {
                 return err("bench.mixes", format!("{m:?} is not a mix defined under [mixes]"));
             }
         }
-        for (k, v) in [
-            ("bench.requests", bench.requests),
-            ("bench.concurrency", bench.concurrency as u64),
-            ("bench.trials", bench.trials as u64),
-        ] {
-            if v == 0 {
-                return err(k, "0 is not allowed: expected an integer >= 1".into());
-            }
-        }
-        if !(bench.min_seconds >= 0.0 && bench.min_seconds.is_finite()) {
-            return err("bench.min_seconds", "expected a finite number of seconds >= 0".into());
-        }
-        match bench.rate {
-            Some(RateSpec::PerSecond(r) | RateSpec::OfBaseline(r)) if !(r > 0.0 && r.is_finite()) => {
-                return err("bench.rate", format!("{r} is not allowed: expected a rate > 0"));
-            }
-            _ => {}
-        }
-        if bench.bootstrap_resamples < 100 {
-            return err("bench.bootstrap_resamples", "expected at least 100 resamples".into());
+        if let Err((k, m)) = bench.check() {
+            return err(&format!("bench.{k}"), m);
         }
         for m in &self.gate.mixes {
             if !self.mixes.contains_key(m) {

@@ -82,6 +82,16 @@ fn bad_values_name_the_key_and_what_is_allowed() {
         ("cases = 2000", "cases = 0", "equivalence.cases", ">= 1"),
         ("concurrency = 4", "concurrency = 0", "bench.concurrency", ">= 1"),
         (
+            "concurrency = 4",
+            "concurrency = 100000",
+            "bench.concurrency",
+            "<= 1024",
+        ),
+        ("min_rounds = 5", "min_rounds = 1", "bench.min_rounds", ">= 2"),
+        ("max_rounds = 40", "max_rounds = 3", "bench.max_rounds", ">= min_rounds"),
+        ("max_seconds = 60", "max_seconds = 0", "bench.max_seconds", "> 0"),
+        ("max_seconds = 60", "max_seconds = -5", "bench.max_seconds", "> 0"),
+        (
             "p95_ratio_max = 0.8",
             "p95_ratio_max = -1.0",
             "gate.p95_ratio_max",

@@ -1,14 +1,21 @@
-//! The statistics the verdicts rest on (DESIGN §5): quantiles as the service's
-//! runner computes them, distribution-free intervals for them, intervals over
-//! trials, and bootstrap intervals for ratios between engines.
+//! The statistics the verdicts rest on: quantiles as the service's runner
+//! computes them, intervals from the variation between rounds (`rounds`),
+//! adjusted for looking after every round (`sequential`); order-statistic
+//! intervals for within-run figures (strata); and the round bootstrap that
+//! `calibrate` compares the chosen method with.
 
-pub mod bootstrap;
 pub mod quantile;
-pub mod trials;
+pub mod rounds;
+pub mod sequential;
 
-pub use bootstrap::{ratio_intervals, Measured, RatioIntervals, BOOTSTRAP_METHOD};
 pub use quantile::{order_statistic_ranks, quantile, quantile_with_ci, Estimate};
-pub use trials::mean_ci;
+pub use rounds::Spread;
 
 /// The confidence level of every interval the harness reports.
 pub const CONFIDENCE: f64 = 0.95;
+
+/// The one-sided error rate of each side of a reported interval.
+pub const ALPHA_SIDE: f64 = (1.0 - CONFIDENCE) / 2.0;
+
+/// How the benchmark's intervals are computed, written into run.json.
+pub const METHOD: &str = "per-round paired log ratios (and per-round log values): pooled estimate, Student-t interval on the round-to-round spread; Lan-DeMets O'Brien-Fleming alpha spending over the looks after each round from min_rounds; Bonferroni over the deciding checks on the fail side";

@@ -72,18 +72,25 @@ pub fn order_statistic_ranks(n: usize, p: f64, confidence: f64) -> Option<(usize
     Some((l, u))
 }
 
-/// A point estimate with its interval, if the data supports one.
+/// A point estimate with its interval, if the data supports one, and (for
+/// figures measured round by round) the spread the interval came from, so a
+/// verdict can draw an interval at another level.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Estimate {
     pub value: f64,
     pub ci: Option<(f64, f64)>,
+    pub spread: Option<super::rounds::Spread>,
 }
 
 /// The `p` quantile of sorted data with its order-statistic interval.
 pub fn quantile_with_ci(sorted: &[f64], p: f64, confidence: f64) -> Option<Estimate> {
     let value = quantile(sorted, p)?;
     let ci = order_statistic_ranks(sorted.len(), p, confidence).map(|(l, u)| (sorted[l - 1], sorted[u - 1]));
-    Some(Estimate { value, ci })
+    Some(Estimate {
+        value,
+        ci,
+        spread: None,
+    })
 }
 
 #[cfg(test)]

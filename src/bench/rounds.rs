@@ -1,0 +1,261 @@
+//! The benchmark's length: rounds until every deciding threshold is decided,
+//! within a budget. A round runs every engine once on the same requests; after
+//! `min_rounds` rounds the data is looked at after every round, and the run
+//! stops when the caller says it is settled, when the planned rounds are done,
+//! or when another round would overrun `max_seconds`. The real benchmark and
+//! `audit-harness calibrate` (simulated rounds) share this loop.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Series, Trial};
+use crate::error::HarnessError;
+use crate::stats::sequential::Looks;
+
+/// Why the benchmark stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stop {
+    /// Every deciding threshold was decided at a look.
+    Decided,
+    /// Another round would have run past `max_seconds`.
+    Budget,
+    /// The rounds planned after the first round (or `max_rounds`) are done.
+    Planned,
+    /// Ctrl-C (or SIGTERM): the finished rounds are analysed.
+    Interrupted,
+}
+
+impl Stop {
+    pub fn label(self) -> &'static str {
+        match self {
+            Stop::Decided => "decided",
+            Stop::Budget => "budget",
+            Stop::Planned => "planned rounds done",
+            Stop::Interrupted => "interrupted",
+        }
+    }
+
+    /// Whether the last look was final for a reason that is not the data (it spends what is left).
+    pub fn is_final(self) -> bool {
+        self != Stop::Decided
+    }
+}
+
+/// How long a benchmark may run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Budget {
+    pub min_rounds: u32,
+    pub max_rounds: u32,
+    pub max_seconds: f64,
+}
+
+impl Budget {
+    /// Rounds planned once the first round took `first_round_s`: as many as
+    /// fit in `max_seconds`, within `min_rounds..=max_rounds`.
+    pub fn planned(&self, first_round_s: f64) -> u32 {
+        let fit = (self.max_seconds / first_round_s.max(1e-9)).floor();
+        (fit.min(f64::from(self.max_rounds)) as u32).clamp(self.min_rounds, self.max_rounds)
+    }
+}
+
+/// One finished round: each trial with the index of its series, and how long the round took.
+pub struct Round {
+    pub trials: Vec<(usize, Trial)>,
+    pub seconds: f64,
+}
+
+/// Something that runs rounds: engines on a machine, or a simulation.
+pub trait RoundSource {
+    /// Runs round `r` (0-based); `Ok(None)` when interrupted before it finished
+    /// (its trials are dropped: only whole rounds are analysed).
+    fn run_round(&mut self, r: u32) -> Result<Option<Round>, HarnessError>;
+
+    /// Hears of each finished round: rounds done, rounds planned, seconds so far.
+    fn round_finished(&mut self, _done: u32, _planned: u32, _seconds: f64) {}
+}
+
+/// How a run of rounds ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Outcome {
+    /// Whole rounds done.
+    pub rounds: u32,
+    /// Rounds planned after the first round.
+    pub planned: u32,
+    pub stop: Stop,
+    /// Time the rounds took (as the source counts it).
+    pub seconds: f64,
+}
+
+impl Outcome {
+    /// The looks of the analysis at the end.
+    pub fn looks(&self, min_rounds: u32) -> Looks {
+        Looks {
+            first: min_rounds.min(self.rounds).max(1),
+            last: self.rounds.max(1),
+            planned: self.planned.max(self.rounds).max(1),
+            last_is_final: self.stop.is_final(),
+        }
+    }
+}
+
+/// Runs rounds from `source` into `series` until `settled(series, looks)` says
+/// every deciding threshold is decided or the budget is spent.
+pub fn run(
+    source: &mut dyn RoundSource,
+    budget: Budget,
+    series: &mut [Series],
+    mut settled: impl FnMut(&[Series], Looks) -> bool,
+) -> Result<Outcome, HarnessError> {
+    let mut done = 0u32;
+    let mut planned = budget.max_rounds;
+    let mut elapsed = 0.0;
+    let stop = loop {
+        let Some(round) = source.run_round(done)? else {
+            break Stop::Interrupted;
+        };
+        for (i, t) in round.trials {
+            series[i].trials.push(t);
+        }
+        done += 1;
+        elapsed += round.seconds;
+        if done == 1 {
+            planned = budget.planned(round.seconds);
+        }
+        source.round_finished(done, planned, elapsed);
+        if done < budget.min_rounds {
+            continue;
+        }
+        let looks = Looks {
+            first: budget.min_rounds,
+            last: done,
+            planned,
+            last_is_final: false,
+        };
+        if settled(series, looks) {
+            break Stop::Decided;
+        }
+        if done >= planned {
+            break Stop::Planned;
+        }
+        if elapsed + elapsed / f64::from(done) > budget.max_seconds {
+            break Stop::Budget;
+        }
+    };
+    Ok(Outcome {
+        rounds: done,
+        planned,
+        stop,
+        seconds: elapsed,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rounds of fixed length, stopping (interrupted) after `stop_after` when set.
+    struct Fixed {
+        seconds: f64,
+        stop_after: Option<u32>,
+    }
+
+    impl RoundSource for Fixed {
+        fn run_round(&mut self, r: u32) -> Result<Option<Round>, HarnessError> {
+            if self.stop_after.is_some_and(|n| r >= n) {
+                return Ok(None);
+            }
+            Ok(Some(Round {
+                trials: vec![(0, Trial::default())],
+                seconds: self.seconds,
+            }))
+        }
+    }
+
+    fn series() -> Vec<Series> {
+        vec![Series {
+            engine: "e".into(),
+            mix: "m".into(),
+            trials: Vec::new(),
+        }]
+    }
+
+    fn budget() -> Budget {
+        Budget {
+            min_rounds: 3,
+            max_rounds: 10,
+            max_seconds: 7.0,
+        }
+    }
+
+    #[test]
+    fn stops_at_the_first_look_that_settles() {
+        let mut s = series();
+        let mut looks_seen = Vec::new();
+        let out = run(
+            &mut Fixed {
+                seconds: 0.1,
+                stop_after: None,
+            },
+            budget(),
+            &mut s,
+            |_, l| {
+                looks_seen.push(l.last);
+                l.last == 4
+            },
+        )
+        .unwrap();
+        assert_eq!(looks_seen, [3, 4], "no look before min_rounds");
+        assert_eq!((out.rounds, out.stop), (4, Stop::Decided));
+        assert_eq!(out.planned, 10, "70 rounds fit, max_rounds caps");
+        assert_eq!(s[0].trials.len(), 4);
+        assert!(!out.looks(3).last_is_final);
+    }
+
+    #[test]
+    fn the_budget_and_the_minimum_bound_the_length() {
+        let mut s = series();
+        // 2 s rounds in 7 s: 3 planned; never settled.
+        let out = run(
+            &mut Fixed {
+                seconds: 2.0,
+                stop_after: None,
+            },
+            budget(),
+            &mut s,
+            |_, _| false,
+        )
+        .unwrap();
+        assert_eq!((out.rounds, out.planned, out.stop), (3, 3, Stop::Planned));
+        // 5 s rounds: min_rounds still run, past the budget.
+        let out = run(
+            &mut Fixed {
+                seconds: 5.0,
+                stop_after: None,
+            },
+            budget(),
+            &mut series(),
+            |_, _| false,
+        )
+        .unwrap();
+        assert_eq!(out.rounds, 3);
+        assert!(out.looks(3).last_is_final);
+    }
+
+    #[test]
+    fn an_interrupted_run_keeps_whole_rounds() {
+        let mut s = series();
+        let out = run(
+            &mut Fixed {
+                seconds: 0.1,
+                stop_after: Some(2),
+            },
+            budget(),
+            &mut s,
+            |_, _| false,
+        )
+        .unwrap();
+        assert_eq!((out.rounds, out.stop), (2, Stop::Interrupted));
+        let l = out.looks(3);
+        assert_eq!((l.first, l.last, l.last_is_final), (2, 2, true));
+    }
+}
