@@ -62,9 +62,11 @@ const SMALL: &[&str] = &[
     "--mix",
     "shallow",
     "--requests",
-    "400",
-    "--trials",
-    "2",
+    "200",
+    "--min-rounds",
+    "3",
+    "--max-rounds",
+    "3",
     "--warmup",
     "5",
 ];
@@ -72,7 +74,7 @@ const SMALL: &[&str] = &[
 #[test]
 fn a_run_writes_every_report_and_report_recomputes_them_exactly() {
     let tmp = tempfile::tempdir().unwrap();
-    let spec = spec_in(tmp.path(), &[("min_requests = 2000", "min_requests = 400")]);
+    let spec = spec_in(tmp.path(), &[]);
     let mut args = vec!["bench", "--engines", "memindex,floor"];
     args.extend_from_slice(SMALL);
     let o = run(&spec, &args);
@@ -93,12 +95,12 @@ fn a_run_writes_every_report_and_report_recomputes_them_exactly() {
     }
     let info: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
     assert_eq!(info["complete"], true);
-    assert_eq!(info["bench"]["trials"], 2);
+    assert_eq!(info["bench"]["rounds"], 3);
+    assert_eq!(info["bench"]["stop"], "planned", "no deciding check: the planned rounds run");
+    assert_eq!(info["bench"]["round_orders"].as_array().unwrap().len(), 3);
+    assert!(info["bench"]["variance"].as_array().unwrap().len() >= 9);
     assert!(info["machine"]["cores"].as_u64().unwrap() >= 1);
-    assert!(info["bench"]["bootstrap_method"]
-        .as_str()
-        .unwrap()
-        .contains("bootstrap"));
+    assert!(info["bench"]["method"].as_str().unwrap().contains("per-round paired log ratios"));
 
     let (h, rows) = csv_rows(&dir.join("summary.csv"));
     assert_eq!(
@@ -131,7 +133,9 @@ fn a_run_writes_every_report_and_report_recomputes_them_exactly() {
         .sum();
     assert_eq!(lrows.len(), requests);
     assert!(lrows.iter().all(|r| col(&lh, r, "intended_start_us").is_empty()));
-    assert!(lrows.iter().all(|r| col(&lh, r, "schema_version") == "1"));
+    assert!(lrows.iter().all(|r| col(&lh, r, "schema_version") == "2"));
+    // Equal work: every engine ran the same 200 requests in each of the 3 rounds.
+    assert!(rows.iter().all(|r| col(&h, r, "requests") == "600"));
 
     let again = tmp.path().join("again");
     let o = run(
@@ -163,7 +167,6 @@ fn a_candidate_slower_than_its_threshold_fails_and_errors_fail() {
             ("candidates = [\"memindex\", \"prefetch\"]", "candidates = [\"keyset\"]"),
             ("mixes = [\"default\"]\n", "mixes = [\"shallow\"]\n"),
             ("p95_ratio_max = 0.8", "p95_ratio_max = 0.01"),
-            ("min_requests = 2000", "min_requests = 400"),
         ],
     );
     let mut args = vec!["bench", "--engines", "keyset"];
@@ -181,7 +184,6 @@ fn a_candidate_slower_than_its_threshold_fails_and_errors_fail() {
         tmp.path(),
         &[
             ("candidates = [\"memindex\", \"prefetch\"]", "candidates = [\"broken\"]"),
-            ("min_requests = 2000", "min_requests = 100"),
         ],
     );
     let o = run(
@@ -196,7 +198,9 @@ fn a_candidate_slower_than_its_threshold_fails_and_errors_fail() {
             "shallow",
             "--requests",
             "100",
-            "--trials",
+            "--min-rounds",
+            "2",
+            "--max-rounds",
             "2",
             "--warmup",
             "0",
@@ -205,13 +209,19 @@ fn a_candidate_slower_than_its_threshold_fails_and_errors_fail() {
     let out = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(out.contains("FAIL         broken     shallow  errors"), "{out}");
-    assert!(out.contains("ERROR broken shallow trial 1"), "{out}");
+    assert!(out.contains("ERROR broken shallow round 1"), "{out}");
+    // Errors are not served requests: no throughput, no latency from them.
+    let dir = std::fs::canonicalize(tmp.path().join("reports/latest")).unwrap();
+    let (h, rows) = csv_rows(&dir.join("summary.csv"));
+    let broken = rows.iter().find(|r| col(&h, r, "engine") == "broken").unwrap();
+    assert_eq!(col(&h, broken, "rps"), "", "an engine that only errs served nothing");
+    assert!(col(&h, broken, "errors").parse::<u64>().unwrap() >= 200);
 }
 
 #[test]
 fn open_loop_reports_intended_start_and_service_time_and_saturation() {
     let tmp = tempfile::tempdir().unwrap();
-    let spec = spec_in(tmp.path(), &[("min_requests = 2000", "min_requests = 200")]);
+    let spec = spec_in(tmp.path(), &[]);
     // 200 rps is easy for memindex; the baseline cannot keep up with 100,000 rps.
     let o = run(
         &spec,
@@ -227,8 +237,10 @@ fn open_loop_reports_intended_start_and_service_time_and_saturation() {
             "100000",
             "--requests",
             "400",
-            "--trials",
-            "1",
+            "--min-rounds",
+            "2",
+            "--max-rounds",
+            "2",
             "--warmup",
             "0",
             "--concurrency",
@@ -265,12 +277,18 @@ fn open_loop_reports_intended_start_and_service_time_and_saturation() {
     );
     let (lh, lrows) = csv_rows(&dir.join("latencies.csv"));
     assert!(lrows.iter().all(|r| !col(&lh, r, "intended_start_us").is_empty()));
+    // Open loop judges whether the rate was sustained, not a throughput ratio.
+    assert!(out.contains("sustained"), "{out}");
+    assert!(!out.contains("rps_ratio_min"), "{out}");
+    assert!(out.contains("harness pacing with a do-nothing engine"), "{out}");
+    let info: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
+    assert!(info["bench"]["pacing"]["shallow"]["p99_us"].as_f64().is_some(), "{info}");
 }
 
 #[test]
 fn a_relative_rate_follows_the_baseline_and_cold_cache_runs() {
     let tmp = tempfile::tempdir().unwrap();
-    let spec = spec_in(tmp.path(), &[("min_requests = 2000", "min_requests = 100")]);
+    let spec = spec_in(tmp.path(), &[]);
     let o = run(
         &spec,
         &[
@@ -285,8 +303,12 @@ fn a_relative_rate_follows_the_baseline_and_cold_cache_runs() {
             "0.5x",
             "--requests",
             "100",
-            "--trials",
-            "1",
+            "--min-rounds",
+            "2",
+            "--max-rounds",
+            "2",
+            "--arrivals",
+            "poisson",
             "--warmup",
             "2",
             "--cache",
@@ -299,6 +321,7 @@ fn a_relative_rate_follows_the_baseline_and_cold_cache_runs() {
     let dir = std::fs::canonicalize(tmp.path().join("reports/latest")).unwrap();
     let info: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
     assert_eq!(info["bench"]["cache"], "cold");
+    assert_eq!(info["bench"]["arrivals"], "poisson");
     assert!(info["bench"]["rates_rps"]["shallow"].as_f64().unwrap() > 0.0);
 }
 
@@ -307,8 +330,18 @@ fn bad_input_is_exit_2_with_nothing_half_written() {
     let tmp = tempfile::tempdir().unwrap();
     let spec = spec_in(tmp.path(), &[]);
     for (args, says) in [
-        (vec!["bench", "--concurrency", "0"], "--concurrency 0"),
+        (vec!["bench", "--concurrency", "0"], "1..=1024"),
+        (vec!["bench", "--concurrency", "100000"], "1..=1024"),
         (vec!["bench", "--rate", "0"], "expected requests per second"),
+        (vec!["bench", "--rate", "100"], "--rate is an open-loop setting: add --mode open"),
+        (vec!["bench", "--min-rounds", "1"], "--min-rounds"),
+        (vec!["bench", "--min-rounds", "x"], "--min-rounds"),
+        (vec!["bench", "--min-rounds", "9", "--max-rounds", "3"], "expected an integer >= min_rounds"),
+        (vec!["bench", "--max-seconds", "0"], "expected a number above 0"),
+        (vec!["bench", "--max-seconds", "-3"], "--max-seconds"),
+        (vec!["bench", "--max-seconds", "soon"], "expected a number above 0"),
+        (vec!["calibrate", "--scenario", "sideways"], "unknown scenario \"sideways\""),
+        (vec!["calibrate", "--replicates", "0"], "--replicates"),
         (vec!["bench", "--mode", "open"], "open loop needs an arrival rate"),
         (vec!["bench", "--engines", "nosuch"], "unknown engine \"nosuch\""),
         (vec!["bench", "--mix", "nosuch"], "unknown mix \"nosuch\""),
@@ -339,7 +372,7 @@ fn bad_input_is_exit_2_with_nothing_half_written() {
     std::fs::create_dir(&run_dir).unwrap();
     std::fs::write(
         run_dir.join("latencies.csv"),
-        "schema_version,engine,mix,trial\n1,a,b,1\n",
+        "schema_version,engine,mix,round\n2,a,b,1\n",
     )
     .unwrap();
     let info = serde_json::json!({"bench": null});
@@ -352,7 +385,7 @@ fn bad_input_is_exit_2_with_nothing_half_written() {
 #[test]
 fn report_names_a_missing_column() {
     let tmp = tempfile::tempdir().unwrap();
-    let spec = spec_in(tmp.path(), &[("min_requests = 2000", "min_requests = 50")]);
+    let spec = spec_in(tmp.path(), &[]);
     let o = run(
         &spec,
         &[
@@ -363,8 +396,10 @@ fn report_names_a_missing_column() {
             "shallow",
             "--requests",
             "50",
-            "--trials",
-            "1",
+            "--min-rounds",
+            "2",
+            "--max-rounds",
+            "2",
             "--warmup",
             "0",
         ],
@@ -407,7 +442,9 @@ fn ctrl_c_keeps_finished_files_and_marks_the_run_incomplete() {
             "memindex",
             "--mix",
             "shallow",
-            "--trials",
+            "--min-rounds",
+            "500",
+            "--max-rounds",
             "500",
         ])
         .stdout(std::process::Stdio::piped())
