@@ -17,8 +17,19 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
         // A child of the harness: it needs no spec.
         return process::null::run(a.max_in_flight as usize);
     }
+    check_applies(&cli)?;
+    if matches!(
+        cli.command,
+        Command::Gen(_) | Command::Equiv(_) | Command::Bench(_) | Command::Gate
+    ) {
+        // SIGINT/SIGTERM: stop at the next row, case or request, clean up, exit 3.
+        crate::interrupt::install();
+    }
     let mut spec = Spec::load(&cli.spec)?;
     process::command::add_to_spec(&mut spec, &cli.engine_command)?;
+    if matches!(cli.command, Command::Equiv(_) | Command::Bench(_) | Command::Gate) {
+        registry::validate(&spec)?;
+    }
     let data_dir = cli.data.clone().unwrap_or_else(|| spec.dataset.dir.clone());
     match cli.command {
         Command::Gen(args) => gen(&spec, args, cli.data),
@@ -59,6 +70,28 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
         Command::ProtocolCost(args) => process::cost::run(&spec, &data_dir, &args),
         Command::ProtocolNull(a) => process::null::run(a.max_in_flight as usize),
     }
+}
+
+/// `--data` and `--engine-command` are options of the commands they apply to
+/// (given before the command); elsewhere they are refused, not ignored.
+fn check_applies(cli: &Cli) -> Result<(), HarnessError> {
+    let command = match &cli.command {
+        Command::Gen(_) => "gen",
+        Command::Adopt { .. } => "adopt",
+        Command::Report(_) => "report",
+        _ => return Ok(()),
+    };
+    if cli.data.is_some() && command != "gen" {
+        return Err(HarnessError::input(format!(
+            "--data does not apply to `{command}`, which takes its directory as an argument; --data applies to gen, verify, query, equiv, bench, gate and protocol-cost"
+        )));
+    }
+    if !cli.engine_command.is_empty() {
+        return Err(HarnessError::input(format!(
+            "--engine-command does not apply to `{command}`; it applies to engines, query, equiv, bench, gate and protocol-cost"
+        )));
+    }
+    Ok(())
 }
 
 fn gen(spec: &Spec, args: GenArgs, data: Option<PathBuf>) -> Result<(), HarnessError> {
@@ -144,6 +177,8 @@ fn equiv(spec: &Spec, dir: &std::path::Path, args: EquivArgs) -> Result<(), Harn
     }
     opts.strict_domain |= args.strict_domain;
     opts.only = args.property;
+    // A damaged dataset is bad input before anything runs.
+    dataset::preflight(dir)?;
     let mut run = report::run::Run::start(spec, dir)?;
     let result = gate::equivalence_stage(&opts, &candidates, Some(&mut run)).and_then(|r| r.judge());
     run.finish(result)

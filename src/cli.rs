@@ -11,13 +11,16 @@ pub struct Cli {
     /// The spec file.
     #[arg(long, global = true, value_name = "FILE", default_value = crate::spec::DEFAULT_SPEC)]
     pub spec: PathBuf,
-    /// Dataset directory, overriding the spec's `[dataset] dir`.
-    #[arg(long, global = true, value_name = "DIR")]
+    /// Dataset directory, overriding the spec's `[dataset] dir`; before the
+    /// command, for verify, query, equiv, bench, gate, protocol-cost (and gen:
+    /// the output directory).
+    #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// An engine run as a separate program (repeatable): NAME=COMMAND, the
-    /// command split at whitespace and run in the current directory; usable
-    /// wherever an engine name is. See docs/protocol.md.
-    #[arg(long, global = true, value_name = "NAME=COMMAND")]
+    /// command split at whitespace and run in the current directory; before
+    /// the command, for engines, query, equiv, bench, gate, protocol-cost.
+    /// See docs/protocol.md.
+    #[arg(long, value_name = "NAME=COMMAND")]
     pub engine_command: Vec<String>,
     #[command(subcommand)]
     pub command: Command,
@@ -58,10 +61,10 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ProtocolCostArgs {
     /// Round trips measured, one in flight at a time.
-    #[arg(long, value_name = "N", default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = 20_000, allow_hyphen_values = true, value_parser = positive)]
     pub requests: u64,
     /// Round trips before measuring, not recorded.
-    #[arg(long, value_name = "N", default_value_t = 2_000)]
+    #[arg(long, value_name = "N", default_value_t = 2_000, allow_hyphen_values = true, value_parser = non_negative)]
     pub warmup: u64,
     /// Time this engine instead of the built-in null process engine.
     #[arg(long, value_name = "NAME")]
@@ -81,15 +84,16 @@ pub struct EquivArgs {
     #[arg(long, value_delimiter = ',', value_name = "A,B")]
     pub engines: Option<Vec<String>>,
     /// Seeded cases per candidate on the contract dataset [default: from the spec].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = positive)]
     pub cases: Option<u64>,
     /// Generated small datasets per candidate [default: from the spec].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = non_negative)]
     pub small_dataset_cases: Option<u64>,
     /// Seed of every random choice [default: from the spec].
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", allow_hyphen_values = true, value_parser = non_negative)]
     pub seed: Option<u64>,
-    /// Only these properties (repeatable) [default: all].
+    /// Only these properties (repeatable) [default: all]; the names printed
+    /// by equiv (small_datasets, ...) or with hyphens (small-datasets).
     #[arg(long, value_enum, value_name = "NAME")]
     pub property: Vec<crate::equivalence::Property>,
     /// Fail (not warn) on divergence outside the input domain.
@@ -109,22 +113,22 @@ pub struct BenchArgs {
     #[arg(long, value_delimiter = ',', value_name = "NAME")]
     pub mix: Option<Vec<String>>,
     /// Measured requests per engine per round (every engine runs the same ones) [default: from the spec].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = positive)]
     pub requests: Option<u64>,
     /// Unmeasured warm-up requests before each trial [default: from the spec].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = non_negative)]
     pub warmup: Option<u64>,
     /// Closed-loop workers, or open-loop servers, 1 to 1024 [default: from the spec].
-    #[arg(long, value_name = "C", value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::spec::MAX_CONCURRENCY)))]
+    #[arg(long, value_name = "C", allow_hyphen_values = true, value_parser = workers)]
     pub concurrency: Option<u32>,
     /// Rounds always run before the first look at the data, at least 2 [default: from the spec].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..))]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = rounds)]
     pub min_rounds: Option<u32>,
     /// Rounds at most [default: from the spec].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..))]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = rounds)]
     pub max_rounds: Option<u32>,
     /// Time budget: no round starts that would end later than this many seconds [default: from the spec].
-    #[arg(long, value_name = "S", value_parser = positive_seconds)]
+    #[arg(long, value_name = "S", allow_hyphen_values = true, value_parser = positive_seconds)]
     pub max_seconds: Option<f64>,
     /// Closed loop (fixed workers) or open loop (fixed arrival rate) [default: from the spec].
     #[arg(long, value_enum)]
@@ -139,8 +143,29 @@ pub struct BenchArgs {
     #[arg(long, value_enum)]
     pub cache: Option<crate::spec::CacheMode>,
     /// Seed of the request streams and round orders [default: from the spec].
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", allow_hyphen_values = true, value_parser = non_negative)]
     pub seed: Option<u64>,
+}
+
+/// A number of rounds: an integer >= 2 (intervals come from the variation between rounds).
+fn rounds(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(n) if n >= 2 => Ok(n),
+        _ => Err(format!(
+            "{s} is not allowed: expected an integer >= 2 (intervals come from the variation between rounds)"
+        )),
+    }
+}
+
+/// Workers: an integer from 1 to `MAX_THREADS`.
+fn workers(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(n) if n >= 1 && u64::from(n) <= crate::spec::MAX_THREADS => Ok(n),
+        _ => Err(format!(
+            "{s} is not allowed: expected an integer from 1 to {}",
+            crate::spec::MAX_THREADS
+        )),
+    }
 }
 
 /// A number above 0 (seconds, milliseconds).
@@ -200,14 +225,14 @@ pub struct GenArgs {
     /// Output directory [default: the spec's dataset dir, or --data].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// The pinned clock (unix seconds) [default: from the spec].
-    #[arg(long, value_name = "TS")]
+    /// The pinned clock (unix seconds, may be negative) [default: from the spec].
+    #[arg(long, value_name = "TS", allow_hyphen_values = true)]
     pub now: Option<i64>,
     /// Rows to generate [default: from the spec].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = positive)]
     pub rows: Option<u64>,
     /// Seed of CPython's random.Random [default: from the spec].
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", allow_hyphen_values = true, value_parser = non_negative)]
     pub seed: Option<u64>,
     /// Replace an existing dataset directory.
     #[arg(long, conflicts_with = "if_missing")]
@@ -234,13 +259,43 @@ pub struct QueryArgs {
     /// Only this action.
     #[arg(long, value_name = "ACTION", allow_hyphen_values = true)]
     pub action: Option<String>,
-    /// Page number, from 1.
+    /// Page number: 1 to the spec's `[domain] max_page` (2000 in the shipped
+    /// harness.toml); others are rejected before the engine sees them.
     #[arg(long, default_value_t = 1, allow_hyphen_values = true)]
     pub page: i64,
-    /// Page size [default: the smallest allowed].
+    /// Page size: one of the spec's `[domain] page_sizes` (10, 20 or 50 in the
+    /// shipped harness.toml) [default: the first of them].
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub page_size: Option<i64>,
     /// Read one query JSON per line from FILE (`-` for stdin); print one answer per line.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "to", "actor", "action", "page", "page_size"])]
     pub batch: Option<PathBuf>,
+}
+
+/// A count or seed flag's value: an integer >= 0 (one line saying so otherwise,
+/// also for `-1`, which clap would otherwise take for an unknown flag).
+fn non_negative(s: &str) -> Result<u64, String> {
+    s.trim()
+        .parse::<u64>()
+        .map_err(|_| format!("{s} is not allowed: expected a non-negative integer (0, 1, 2, ...)"))
+}
+
+/// A count flag's value: an integer >= 1.
+fn positive(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{s} is not allowed: expected an integer >= 1")),
+    }
+}
+
+/// A clap error as one line: its message and hints (the allowed values, a
+/// similar flag), without the usage block and the pointer to `--help`.
+pub fn one_line_error(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .map(|l| l.strip_prefix("error: ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("; ")
 }

@@ -15,28 +15,39 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), HarnessError> {
         .prefix(".tmp-")
         .tempfile_in(dir)
         .map_err(|e| HarnessError::io(dir, e))?;
-    tmp.write_all(bytes).map_err(|e| HarnessError::io(tmp.path(), e))?;
-    tmp.as_file().sync_all().map_err(|e| HarnessError::io(tmp.path(), e))?;
-    tmp.persist(path).map_err(|e| HarnessError::io(path, e.error))?;
+    // Errors name the file being written, not the temporary one (which is
+    // removed when `tmp` drops).
+    let failed = |e: std::io::Error| HarnessError::input(format!("{}: cannot write: {e}", path.display()));
+    tmp.write_all(bytes).map_err(failed)?;
+    tmp.as_file().sync_all().map_err(failed)?;
+    tmp.persist(path).map_err(|e| failed(e.error))?;
     Ok(())
 }
 
-/// Moves the complete directory `new` to `dest`, replacing whatever was there.
-/// The old directory is first moved aside, so `dest` never holds a mix of both.
+/// Moves the complete directory `new` to `dest`, replacing whatever was there
+/// (a directory or a file). The old one is first moved aside, so `dest` never
+/// holds a mix of both; it is moved back if `new` cannot take its place, and
+/// removed once it has.
 pub fn replace_dir(new: &Path, dest: &Path) -> Result<(), HarnessError> {
-    if dest.exists() {
-        let aside = dest.with_file_name(format!(
-            ".old-{}-{}",
-            dest.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            std::process::id()
-        ));
-        std::fs::rename(dest, &aside).map_err(|e| HarnessError::io(dest, e))?;
-        std::fs::rename(new, dest).map_err(|e| HarnessError::io(dest, e))?;
-        std::fs::remove_dir_all(&aside).map_err(|e| HarnessError::io(&aside, e))?;
-    } else {
-        std::fs::rename(new, dest).map_err(|e| HarnessError::io(dest, e))?;
+    let Ok(old) = std::fs::symlink_metadata(dest) else {
+        return std::fs::rename(new, dest).map_err(|e| HarnessError::io(dest, e));
+    };
+    let aside = dest.with_file_name(format!(
+        ".old-{}-{}",
+        dest.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    std::fs::rename(dest, &aside).map_err(|e| HarnessError::io(dest, e))?;
+    if let Err(e) = std::fs::rename(new, dest) {
+        let _ = std::fs::rename(&aside, dest);
+        return Err(HarnessError::io(dest, e));
     }
-    Ok(())
+    let removed = if old.is_dir() {
+        std::fs::remove_dir_all(&aside)
+    } else {
+        std::fs::remove_file(&aside)
+    };
+    removed.map_err(|e| HarnessError::io(&aside, e))
 }

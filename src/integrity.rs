@@ -156,9 +156,7 @@ pub fn baseline_checks(spec: &Spec) -> Vec<Check> {
             format!("{} as pinned", short(&compiled))
         } else {
             format!(
-                "the baseline compiled into this binary was edited: {} (pinned: {})",
-                short(&compiled),
-                short(want)
+                "the spec's [integrity] baseline_sha256 ({want}) differs from the digest of the baseline compiled into this binary ({compiled}): the pin is wrong or the baseline was edited"
             )
         },
     )];
@@ -173,10 +171,8 @@ pub fn baseline_checks(spec: &Spec) -> Vec<Check> {
                     format!("{} {} as pinned", path.display(), short(&disk))
                 } else {
                     format!(
-                        "{} was edited: {} (pinned: {})",
-                        path.display(),
-                        short(&disk),
-                        short(want)
+                        "{} has sha256 {disk}, the spec's [integrity] baseline_sha256 is {want}: the pin is wrong or the file was edited",
+                        path.display()
                     )
                 },
             ));

@@ -13,6 +13,7 @@ pub mod error;
 pub mod fsutil;
 pub mod gate;
 pub mod integrity;
+pub mod interrupt;
 pub mod mix;
 pub mod output;
 pub mod process;

@@ -3,7 +3,15 @@
 use clap::Parser;
 
 fn main() {
-    let cli = audit_harness::cli::Cli::parse();
+    let cli = match audit_harness::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            // clap's error as one line (its hints joined), exit 2 as for any bad input.
+            eprintln!("audit-harness: {}", audit_harness::cli::one_line_error(&e));
+            std::process::exit(2);
+        }
+    };
     if let Err(e) = audit_harness::app::run(cli) {
         eprintln!("audit-harness: {e}");
         std::process::exit(e.exit_code());

@@ -23,9 +23,11 @@ pub struct MixSampler<'a> {
 
 impl<'a> MixSampler<'a> {
     pub fn new(mix: &'a MixSpec, data: &GenParams, seed: u64) -> MixSampler<'a> {
+        // The spec check keeps these in range; saturate all the same, since a
+        // caller may pair a mix with other generator parameters.
         let from_ts = match mix.window {
-            WindowKind::Recent => data.now - mix.window_seconds.unwrap_or(0),
-            WindowKind::All => data.now - data.span_seconds,
+            WindowKind::Recent => data.now.saturating_sub(mix.window_seconds.unwrap_or(0)),
+            WindowKind::All => data.now.saturating_sub(data.span_seconds),
         };
         MixSampler {
             mix,

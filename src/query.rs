@@ -16,6 +16,31 @@ pub fn answer_line(engine: &dyn Engine, domain: &Domain, q: &Query) -> Result<St
     Ok(serde_json::to_string(&page).expect("a page always serialises"))
 }
 
+/// The query form a batch line must have.
+pub const QUERY_FORM: &str =
+    r#"{"from_ts": 0, "to_ts": 1767225600, "actor_id": null, "action": null, "page": 1, "page_size": 10}"#;
+
+/// One batch line as a query: a JSON object with the query's fields (serde
+/// would also take a positional array, which is too easy to get wrong).
+fn parse_line(line: &str) -> Result<Query, String> {
+    let expected = format!("expected one JSON object per line, like {QUERY_FORM}");
+    if line.trim().is_empty() {
+        return Err(format!("empty line; {expected}"));
+    }
+    let value: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("not JSON ({e}); {expected}"))?;
+    if !value.is_object() {
+        let kind = match value {
+            serde_json::Value::Array(_) => "an array",
+            serde_json::Value::String(_) => "a string",
+            serde_json::Value::Number(_) => "a number",
+            serde_json::Value::Bool(_) => "a boolean",
+            _ => "null",
+        };
+        return Err(format!("{kind}, not an object; {expected}"));
+    }
+    serde_json::from_value(value).map_err(|e| format!("not a query: {e}; {expected}"))
+}
+
 /// Answers every query line of `input` in order, one output line each. A bad
 /// line or a failed query yields `{"error": "..."}` on its line and the batch
 /// goes on. Returns how many lines failed.
@@ -28,8 +53,8 @@ pub fn batch(
     let mut failed = 0;
     for (i, line) in input.lines().enumerate() {
         let line = line.map_err(|e| HarnessError::input(format!("reading the batch, line {}: {e}", i + 1)))?;
-        let answer = serde_json::from_str::<Query>(&line)
-            .map_err(|e| HarnessError::input(format!("line {}: not a query: {e}", i + 1)))
+        let answer = parse_line(&line)
+            .map_err(|e| HarnessError::input(format!("line {}: {e}", i + 1)))
             .and_then(|q| answer_line(engine, domain, &q));
         let text = match answer {
             Ok(a) => a,

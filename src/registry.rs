@@ -43,9 +43,56 @@ pub fn check_name(spec: &Spec, name: &str) -> Result<(), HarnessError> {
     }
 }
 
-/// Opens engine `name` on the dataset in `dir`.
+/// Checks that every engine the spec names (`[equivalence] engines`,
+/// `[bench] engines`, `[gate] candidates`, `[gate.engine.NAME]`) is registered:
+/// built in, `[engines.NAME]` or `--engine-command` (so call it after those
+/// are added). A typo is bad input naming the key, not an empty verdict.
+pub fn validate(spec: &Spec) -> Result<(), HarnessError> {
+    let known: Vec<String> = list(spec).into_iter().map(|(n, _)| n).collect();
+    let mut named: Vec<(String, &str)> = Vec::new();
+    named.extend(
+        spec.equivalence
+            .engines
+            .iter()
+            .map(|n| ("equivalence.engines".to_string(), n.as_str())),
+    );
+    named.extend(
+        spec.bench
+            .engines
+            .iter()
+            .map(|n| ("bench.engines".to_string(), n.as_str())),
+    );
+    named.extend(
+        spec.gate
+            .candidates
+            .iter()
+            .map(|n| ("gate.candidates".to_string(), n.as_str())),
+    );
+    named.extend(
+        spec.gate
+            .engine
+            .keys()
+            .map(|n| (format!("gate.engine.{n}"), n.as_str())),
+    );
+    for (key, name) in named {
+        if !known.iter().any(|k| k == name) {
+            return Err(spec.key_error(
+                &key,
+                &format!(
+                    "{name:?} is not an engine; the engines are {} (built in, [engines.NAME] or --engine-command)",
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Opens engine `name` on the dataset in `dir`, after checking the dataset
+/// is one (`dataset::preflight`).
 pub fn open(spec: &Spec, name: &str, dir: &Path) -> Result<SharedEngine, HarnessError> {
     check_name(spec, name)?;
+    crate::dataset::preflight(dir)?;
     if let Some(p) = spec.engines.get(name) {
         let e = crate::process::ProcessEngine::open(name, p, &spec.base_dir(), dir)
             .map_err(|e| HarnessError::input(e.to_string()))?;

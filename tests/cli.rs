@@ -136,3 +136,88 @@ fn engines_lists_one_line_each_and_verify_passes_on_the_default_dataset() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("contract"));
 }
+
+#[test]
+fn property_names_as_printed_and_with_hyphens_are_accepted() {
+    use audit_harness::cli::{Cli, Command};
+    use clap::Parser;
+    for (given, want) in [
+        ("small_datasets", "small_datasets"),
+        ("small-datasets", "small_datasets"),
+        ("payloads_from_disk", "payloads_from_disk"),
+        ("payloads-from-disk", "payloads_from_disk"),
+        ("outside_domain", "outside_domain"),
+        ("outside-domain", "outside_domain"),
+        ("mix", "mix"),
+    ] {
+        let cli = Cli::try_parse_from(["audit-harness", "equiv", "--property", given]).unwrap();
+        let Command::Equiv(a) = cli.command else {
+            panic!("not equiv")
+        };
+        assert_eq!(a.property[0].name(), want);
+    }
+    let e = harness(&["equiv", "--property", "nope"]);
+    assert_eq!(e.status.code(), Some(2));
+    let err = stderr(&e);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("small_datasets"), "{err}");
+}
+
+#[test]
+fn help_says_where_options_apply_and_what_query_allows() {
+    let out = |args: &[&str]| String::from_utf8_lossy(&harness(args).stdout).into_owned();
+    for cmd in ["gen", "adopt", "report"] {
+        let h = out(&[cmd, "--help"]);
+        assert!(!h.contains("--engine-command"), "{cmd}: {h}");
+    }
+    let h = out(&["query", "--help"]);
+    assert!(h.contains("max_page` (2000") && h.contains("10, 20 or 50"), "{h}");
+    let h = out(&["--help"]);
+    assert!(h.contains("--engine-command") && h.contains("--data"), "{h}");
+    let o = harness(&["--engine-command", "x=true", "gen", "--out", "/nonexistent/x"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--engine-command does not apply to `gen`"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// `./run_tests` runs the binary cargo built, wherever cargo put it, never a
+/// fixed `target/release` path (missing with CARGO_TARGET_DIR, stale otherwise).
+/// A stand-in `cargo` reports a stand-in binary, which records how it is run.
+#[test]
+fn run_tests_runs_the_binary_cargo_reports() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("log");
+    let stub = tmp.path().join("stub-harness");
+    std::fs::write(&stub, format!("#!/bin/sh\necho \"$*\" >> '{}'\n", log.display())).unwrap();
+    let cargo = tmp.path().join("cargo");
+    std::fs::write(
+        &cargo,
+        format!(
+            "#!/bin/sh\ncase \"$1\" in build) ;; *) exit 1 ;; esac\n\
+             echo '{{\"reason\":\"compiler-artifact\",\"package_id\":\"x\",\"target\":{{\"kind\":[\"lib\"],\"name\":\"audit_harness\",\"src_path\":\"/x/src/lib.rs\"}},\"executable\":null,\"fresh\":true}}'\n\
+             echo '{{\"reason\":\"compiler-artifact\",\"package_id\":\"x\",\"target\":{{\"kind\":[\"bin\"],\"name\":\"audit-harness\",\"src_path\":\"/x/src/main.rs\"}},\"executable\":\"{}\",\"fresh\":true}}'\n\
+             echo '{{\"reason\":\"build-finished\",\"success\":true}}'\n",
+            stub.display()
+        ),
+    )
+    .unwrap();
+    for f in [&stub, &cargo] {
+        std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!("{}:{}", tmp.path().display(), std::env::var("PATH").unwrap_or_default());
+    let o = std::process::Command::new(common::root().join("run_tests"))
+        .args(["--spec", "my spec.toml"])
+        .env("PATH", path)
+        .env("CARGO_TARGET_DIR", tmp.path().join("elsewhere"))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}{}", stderr(&o));
+    assert!(out.starts_with("== build (release)\n"), "{out}");
+    let ran = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(ran, "--spec my spec.toml gen --if-missing\n--spec my spec.toml gate\n");
+}

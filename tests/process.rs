@@ -167,7 +167,10 @@ fn the_wrong_ties_engine_is_caught_with_a_counterexample() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let regressions = tmp.path().join("regressions.jsonl");
+    let spec = tmp_spec(tmp.path());
     let o = common::harness(&[
+        "--spec",
+        &spec,
         "--data",
         &data(),
         "--engine-command",
@@ -188,6 +191,79 @@ fn the_wrong_ties_engine_is_caught_with_a_counterexample() {
     // The counterexample is saved for later runs to replay.
     let saved = std::fs::read_to_string(&regressions).unwrap();
     assert!(saved.contains("\"engine\":\"bad\""), "{saved}");
+    // The printed replay line, pasted into a shell, reproduces the failure.
+    replay_reproduces(&out, "bad        pagination          FAIL");
+}
+
+/// A copy of the shipped spec in `dir`: runs with it write their reports
+/// (and regressions) there, never into the checkout.
+fn tmp_spec(dir: &Path) -> String {
+    let path = dir.join("harness.toml");
+    std::fs::copy(common::root().join("harness.toml"), &path).unwrap();
+    path.display().to_string()
+}
+
+/// Runs the first `replay` line of `out` through `sh -c` in the repository
+/// root and checks that it fails again with `expect` in its output.
+fn replay_reproduces(out: &str, expect: &str) {
+    let line = out
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("replay  "))
+        .unwrap_or_else(|| panic!("no replay line in {out}"));
+    let (program, rest) = line.split_once(' ').unwrap();
+    assert!(program.ends_with("audit-harness"), "{line}");
+    // Run this test's binary under the printed name.
+    let line = format!(
+        "{} {rest}",
+        shlex::try_quote(env!("CARGO_BIN_EXE_audit-harness")).unwrap()
+    );
+    let o = std::process::Command::new("sh")
+        .args(["-c", &line])
+        .current_dir(common::root())
+        .output()
+        .unwrap();
+    let again = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{line}\n{again}{}", stderr(&o));
+    assert!(again.contains(expect), "{line}\n{again}");
+}
+
+#[test]
+fn a_printed_replay_line_reproduces_the_failure_of_an_engine_given_on_the_command_line() {
+    // An engine that answers every query with an empty page: a mismatch on the first case.
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = tmp_spec(tmp.path());
+    let dir = tmp.path().join("data with a space");
+    common::copy_dataset(&common::default_dataset(), &dir);
+    let o = common::harness(&[
+        "--spec",
+        &spec,
+        "--data",
+        &dir.display().to_string(),
+        "--engine-command",
+        "void=sh tests/fixtures/process/misbehave.sh empty",
+        "equiv",
+        "--engines",
+        "void",
+        "--property",
+        "edge",
+        "--cases",
+        "10",
+        "--strict-domain",
+        "--regressions",
+        &tmp.path().join("r.jsonl").display().to_string(),
+    ]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
+    for needle in [
+        "--engine-command 'void=sh tests/fixtures/process/misbehave.sh empty'",
+        "--strict-domain",
+        "'--data' ",
+        "--property edge",
+    ] {
+        let needle = needle.replace("'--data' ", "--data '");
+        assert!(out.contains(&needle), "{needle:?} not in {out}");
+    }
+    replay_reproduces(&out, "void       edge                FAIL");
 }
 
 #[test]

@@ -128,6 +128,14 @@ pub enum EngineError {
     /// Anything else the engine wants to report (process engines, mutants).
     #[error("{0}")]
     Other(String),
+    /// No answer within the engine's time limit (a process engine's
+    /// `timeout_ms`); the engine answers nothing from now on.
+    #[error("{detail}")]
+    Hang { ms: u64, detail: String },
+    /// The engine can answer nothing any more (a process that died or broke
+    /// the protocol); every later request fails the same way.
+    #[error("{0}")]
+    Broken(String),
 }
 
 impl EngineError {

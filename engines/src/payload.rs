@@ -73,11 +73,18 @@ impl PayloadFile {
 
 /// Reads exactly `buf.len()` bytes at `offset`, or says which row's payload is damaged.
 pub fn read_at(file: &File, buf: &mut [u8], offset: u64, id: i64) -> Result<(), EngineError> {
-    file.read_exact_at(buf, offset)
-        .map_err(|e| EngineError::CorruptPayload {
-            id,
-            reason: format!("reading {} bytes at offset {offset}: {e}", buf.len()),
-        })
+    file.read_exact_at(buf, offset).map_err(|e| {
+        let reason = match (e.kind(), file.metadata()) {
+            (std::io::ErrorKind::UnexpectedEof, Ok(m)) => format!(
+                "its {} bytes at offset {offset} end at byte {}, past the end of payloads.jsonl ({} bytes): the file is truncated",
+                buf.len(),
+                offset + buf.len() as u64,
+                m.len()
+            ),
+            _ => format!("reading {} bytes at offset {offset}: {e}", buf.len()),
+        };
+        EngineError::CorruptPayload { id, reason }
+    })
 }
 
 /// Decodes one payload line, as the baseline does (trailing newline allowed).

@@ -17,7 +17,6 @@ pub mod overhead;
 pub mod plan;
 pub mod rounds;
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use audit_engines::{Query, SharedEngine};
@@ -107,30 +106,14 @@ pub struct BenchRun {
     pub outcome: Outcome,
 }
 
-/// Set by Ctrl-C: trials stop at the next request and the run is marked incomplete.
-pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-/// Whether the run has been interrupted.
+/// Whether the run has been interrupted (SIGINT or SIGTERM; see `crate::interrupt`).
 pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::Relaxed)
+    crate::interrupt::interrupted()
 }
 
-/// Installs the Ctrl-C handler that sets [`INTERRUPTED`] (a second Ctrl-C kills as usual).
+/// Installs the SIGINT/SIGTERM handlers of `crate::interrupt` (a second signal kills as usual).
 pub fn install_interrupt_handler() {
-    extern "C" fn on_sigint(_: libc::c_int) {
-        INTERRUPTED.store(true, Ordering::Relaxed);
-        // SAFETY: restoring the default disposition is async-signal-safe.
-        unsafe {
-            libc::signal(libc::SIGINT, libc::SIG_DFL);
-        }
-    }
-    // SAFETY: the handler only stores to an atomic and resets the disposition.
-    unsafe {
-        libc::signal(
-            libc::SIGINT,
-            on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t,
-        );
-    }
+    crate::interrupt::install()
 }
 
 /// Progress events, for a progress bar or plain lines.

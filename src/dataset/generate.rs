@@ -102,6 +102,9 @@ pub fn draw_rows(
     let mut ibuf = itoa::Buffer::new();
     let mut offset = 0u64;
     for id in 1..=p.rows as i64 {
+        if id % 1024 == 0 {
+            crate::interrupt::check("generation stopped; nothing was written")?;
+        }
         let created_at = p.now - r.randint(0, p.span_seconds);
         let actor_id = r.randint(1, p.actors);
         let action = r.choice(&p.actions).clone();
@@ -190,11 +193,17 @@ pub fn generate(p: &GenParams, out: &Path, force: bool) -> Result<GenReport, Har
         .tempdir_in(&parent)
         .map_err(|e| HarnessError::io(&parent, e))?;
 
+    // On any error (or SIGINT/SIGTERM, checked while drawing rows) `tmp` is
+    // dropped and the partial directory removed.
     let manifest = write_files(p, tmp.path())?;
     manifest.write(tmp.path())?;
+    crate::interrupt::check("generation stopped; nothing was written")?;
 
     let tmp_path = tmp.keep();
-    crate::fsutil::replace_dir(&tmp_path, out)?;
+    if let Err(e) = crate::fsutil::replace_dir(&tmp_path, out) {
+        let _ = std::fs::remove_dir_all(&tmp_path);
+        return Err(e);
+    }
     Ok(GenReport {
         manifest,
         seconds: start.elapsed().as_secs_f64(),

@@ -25,6 +25,18 @@ pub const SELECT_ALL_SQL: &str =
     "SELECT id, created_at, actor_id, action, resource_type, resource_id, payload_offset, payload_len
     FROM audit_events ORDER BY id";
 
+/// The contract's columns of `audit_events`, in order.
+pub const COLUMN_NAMES: [&str; 8] = [
+    "id",
+    "created_at",
+    "actor_id",
+    "action",
+    "resource_type",
+    "resource_id",
+    "payload_offset",
+    "payload_len",
+];
+
 /// (name, declared type, not null, primary key position) of each contract column.
 const COLUMNS: [(&str, &str, bool, i64); 8] = [
     ("id", "INTEGER", false, 1),

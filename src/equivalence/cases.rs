@@ -208,12 +208,12 @@ impl Facts {
                     pick(g, &self.tied_seconds)
                 };
                 let act = if bool::arbitrary(g) { None } else { maybe(g, action) };
-                q(t, t + range(g, 0, 1), None, act, 1)
+                q(t, t.saturating_add(range(g, 0, 1)), None, act, 1)
             }
             // Reversed windows answer nothing.
             3 => {
                 let t = range(g, self.min_ts, self.max_ts);
-                q(t, t - range(g, 1, 1000), None, None, 1)
+                q(t, t.saturating_sub(range(g, 1, 1000)), None, None, 1)
             }
             // The last non-empty page of a filter, and the one after it.
             4 => {
@@ -224,14 +224,14 @@ impl Facts {
                     query.action = action;
                 }
                 let n = self.matching(&query) as i64;
-                let last = ((n + size - 1) / size).clamp(1, self.domain.max_page);
-                query.page = (last + range(g, 0, 1)).min(self.domain.max_page);
+                let last = (n.saturating_add(size - 1) / size).clamp(1, self.domain.max_page);
+                query.page = last.saturating_add(range(g, 0, 1)).min(self.domain.max_page);
                 query
             }
             // Extreme bounds.
             5 => {
                 let from = pick(g, &[i64::MIN, i64::MIN + 1, -1, 0, self.min_ts]);
-                let to = pick(g, &[i64::MAX, i64::MAX - 1, self.max_ts, self.max_ts + 1]);
+                let to = pick(g, &[i64::MAX, i64::MAX - 1, self.max_ts, self.max_ts.saturating_add(1)]);
                 let act = maybe(g, action);
                 q(from, to, None, act, range(g, 1, 3))
             }
@@ -250,7 +250,7 @@ impl Facts {
             // Deep pages of the whole range, near the end of the data.
             8 => {
                 let n = self.rows.len() as i64;
-                let last = ((n + size - 1) / size).clamp(1, self.domain.max_page);
+                let last = (n.saturating_add(size - 1) / size).clamp(1, self.domain.max_page);
                 q(i64::MIN, i64::MAX, None, None, (last - range(g, 0, 2)).max(1))
             }
             // Windows of random width anywhere in the data.
@@ -265,8 +265,11 @@ impl Facts {
 
     /// A window inside the data's range, anywhere from one second to all of it.
     fn window(&self, g: &mut Gen) -> (i64, i64) {
-        let a = range(g, self.min_ts - 10, self.max_ts + 10);
-        let width = pick(g, &[0, 1, 60, 3600, 86_400, 604_800, self.max_ts - self.min_ts]);
+        let a = range(g, self.min_ts.saturating_sub(10), self.max_ts.saturating_add(10));
+        let width = pick(
+            g,
+            &[0, 1, 60, 3600, 86_400, 604_800, self.max_ts.saturating_sub(self.min_ts)],
+        );
         (a, a.saturating_add(width))
     }
 }

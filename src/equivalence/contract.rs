@@ -10,10 +10,10 @@ use audit_engines::{Query, SharedEngine};
 use quickcheck::Gen;
 
 use super::cases::{Facts, QueryCase};
-use super::outcome::{self, diff, Outcome};
+use super::outcome::{self, diff, CallError, Failure, FailureKind, Outcome};
 use super::regressions::Saved;
 use super::shrink::shrink;
-use super::{replay, small, Counterexample, Opener, Options, Property, PropertyResult, Status, Tally};
+use super::{replay, small, spawn_scoped, Counterexample, Opener, Options, Property, PropertyResult, Status, Tally};
 use crate::dataset::{open_db, read_rows};
 use crate::error::HarnessError;
 
@@ -54,19 +54,27 @@ impl Context {
     }
 
     /// Computes the baseline's answers to `queries` on all cores.
+    /// (Without threads, the answers are computed when first needed instead.)
     pub fn precompute(&self, queries: &[Query]) {
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         let chunk = queries.len().div_ceil(threads).max(1);
         std::thread::scope(|s| {
             for part in queries.chunks(chunk) {
-                s.spawn(move || part.iter().for_each(|q| drop(self.expected(q))));
+                let spawned = std::thread::Builder::new().spawn_scoped(s, move || {
+                    part.iter()
+                        .take_while(|_| !crate::interrupt::interrupted())
+                        .for_each(|q| drop(self.expected(q)))
+                });
+                if spawned.is_err() {
+                    break;
+                }
             }
         });
     }
 
     /// The seeded cases of the mix or edge property: the same for every candidate.
     pub fn suite(&self, opts: &Options, prop: Property) -> Vec<Query> {
-        let mix_cases = (opts.cases * 2 / 5).max(1) as usize;
+        let mix_cases = (opts.cases.saturating_mul(2) / 5).max(1) as usize;
         let seed = prop.seed(opts.seed);
         let queries = match prop {
             Property::Mix => crate::mix::stream(&opts.mix, &opts.generator, seed, mix_cases),
@@ -103,9 +111,9 @@ impl Context {
         let actor = f.actors.first().copied().unwrap_or(1);
         let action = f.actions.first().cloned();
         let windows = [
-            (now - 3_600, now, None, None, true),
+            (now.saturating_sub(3_600), now, None, None, true),
             (i64::MIN, i64::MAX, Some(actor), None, true),
-            (now - 86_400, now, Some(actor), action.clone(), true),
+            (now.saturating_sub(86_400), now, Some(actor), action.clone(), true),
             (i64::MIN, i64::MAX, None, action, false),
             (f.min_ts, f.max_ts, None, None, false),
         ];
@@ -120,7 +128,7 @@ impl Context {
                 page,
                 page_size,
             };
-            for page in [0, -1, -7, max + 1, max + 500] {
+            for page in [0, -1, -7, max.saturating_add(1), max.saturating_add(500)] {
                 qs.push(q(page, opts.domain.page_sizes[0]));
             }
             let sizes: &[i64] = if narrow {
@@ -138,13 +146,21 @@ impl Context {
         qs
     }
 
-    /// Compares a candidate with the baseline on `suite`, shrinking the first failure.
-    pub fn compare(&self, opts: &Options, c: &Opener, suite: &[Query], prop: Property) -> PropertyResult {
+    /// Compares a candidate with the baseline on `suite`, shrinking the first
+    /// mismatch. An engine that hangs or breaks down is not asked again: its
+    /// failing call is the counterexample, unshrunk.
+    pub fn compare(
+        &self,
+        opts: &Options,
+        c: &Opener,
+        suite: &[Query],
+        prop: Property,
+    ) -> Result<PropertyResult, HarnessError> {
         let start = Instant::now();
         let seed = prop.seed(opts.seed);
         let engine = match (c.open)(&opts.dataset) {
             Ok(e) => e,
-            Err(e) => return cannot_open(opts, c, prop, seed, &e.to_string()),
+            Err(e) => return Ok(cannot_open(opts, c, prop, seed, &e.to_string())),
         };
         let in_domain = prop != Property::OutsideDomain;
         // Check the suite on every core (each query independently, in order per
@@ -152,38 +168,47 @@ impl Context {
         let stop = std::sync::atomic::AtomicBool::new(false);
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         let chunk = suite.len().div_ceil(threads).max(1);
-        let verdicts: Vec<Option<String>> = std::thread::scope(|s| {
-            let handles: Vec<_> = suite
-                .chunks(chunk)
-                .map(|part| {
-                    let (engine, stop) = (&engine, &stop);
-                    s.spawn(move || {
-                        part.iter()
-                            .map(|q| {
-                                if stop.load(std::sync::atomic::Ordering::Relaxed) {
-                                    return None;
-                                }
-                                let why = diff(&self.expected(q), &outcome::call(engine, q, opts.call_timeout));
-                                if why.as_deref().is_some_and(outcome::is_hang) {
-                                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-                                }
-                                why
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
-        });
+        let verdicts: Vec<Option<Failure>> = std::thread::scope(|s| {
+            let mut handles = Vec::new();
+            for part in suite.chunks(chunk) {
+                let (engine, stop) = (&engine, &stop);
+                handles.push(spawn_scoped(s, move || {
+                    part.iter()
+                        .map(|q| {
+                            if stop.load(std::sync::atomic::Ordering::Relaxed) || crate::interrupt::interrupted() {
+                                return None;
+                            }
+                            let why = diff(&self.expected(q), &outcome::call(engine, q, opts.call_timeout));
+                            if why.as_ref().is_some_and(Failure::stops) {
+                                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                            }
+                            why
+                        })
+                        .collect::<Vec<_>>()
+                })?);
+            }
+            Ok::<_, HarnessError>(handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect())
+        })?;
+        // Calls run in parallel: after one hangs, the others fail at once as
+        // "not asked again". The hang is the cause, so it is the counterexample.
+        let hang = suite
+            .iter()
+            .zip(&verdicts)
+            .find(|(_, f)| f.as_ref().is_some_and(Failure::is_hang))
+            .map(|(q, f)| (q.clone(), f.clone()));
         let mut tally = Tally::new();
         for (q, failure) in suite.iter().zip(verdicts) {
-            if let Some(why) = failure.as_ref().filter(|w| outcome::is_hang(w)) {
-                let ce = hung(opts, c, prop, q, why);
+            if let Some(f) = failure.as_ref().filter(|f| f.stops()) {
+                let ce = match &hang {
+                    Some((hq, Some(hf))) => stopped(opts, c, prop, hq, hf),
+                    _ => stopped(opts, c, prop, q, f),
+                };
                 tally.record(Some(move || ce));
                 break;
             }
-            tally.record(failure.map(|why| {
+            tally.record(failure.map(|f| f.to_string()).map(|why| {
                 || {
+                    let gave_up = std::cell::Cell::new(false);
                     let s = shrink(
                         QueryCase(q.clone()),
                         why,
@@ -191,10 +216,12 @@ impl Context {
                             if in_domain && !opts.domain.contains(&cand.0) {
                                 return None;
                             }
-                            diff(
-                                &self.expected(&cand.0),
-                                &outcome::call(&engine, &cand.0, opts.call_timeout),
-                            )
+                            mismatch_only(&gave_up, || {
+                                diff(
+                                    &self.expected(&cand.0),
+                                    &outcome::call(&engine, &cand.0, opts.call_timeout),
+                                )
+                            })
                         },
                         SHRINK_BUDGET,
                     );
@@ -202,58 +229,74 @@ impl Context {
                         query: s.value.0,
                         dataset: None,
                         detail: s.why,
+                        kind: FailureKind::Mismatch,
                         shrink_steps: s.steps,
                         replay: replay(opts, &c.name, prop),
                     }
                 }
             }));
         }
-        finish(c, prop, seed, tally, start)
+        Ok(finish(c, prop, seed, tally, start))
     }
 
     /// Many threads share one instance; each checks its answers against the baseline's.
-    pub fn concurrency(&self, opts: &Options, c: &Opener, suite: &[Query]) -> PropertyResult {
+    pub fn concurrency(&self, opts: &Options, c: &Opener, suite: &[Query]) -> Result<PropertyResult, HarnessError> {
         let start = Instant::now();
         let prop = Property::Concurrency;
         let seed = prop.seed(opts.seed);
         let engine = match (c.open)(&opts.dataset) {
             Ok(e) => e,
-            Err(e) => return cannot_open(opts, c, prop, seed, &e.to_string()),
+            Err(e) => return Ok(cannot_open(opts, c, prop, seed, &e.to_string())),
         };
         let per_thread = 64usize;
         // At least the engine's full declared concurrency, so that every slot is exercised.
         let threads = opts.threads.max(engine.concurrency().unwrap_or(0));
-        let first: Mutex<Option<(Query, String)>> = Mutex::new(None);
+        let first: Mutex<Option<(Query, Failure)>> = Mutex::new(None);
         let failures = std::sync::atomic::AtomicU64::new(0);
-        let barrier = std::sync::Barrier::new(threads);
+        // Every thread starts when the gate's write lock is released (a barrier
+        // would wait forever for a thread that could not be started).
+        let gate = std::sync::RwLock::new(());
         let stop = std::sync::atomic::AtomicBool::new(false);
         std::thread::scope(|s| {
+            let open_gate = gate.write().unwrap_or_else(|p| p.into_inner());
             for t in 0..threads {
-                let (engine, first, failures, barrier, stop) = (&engine, &first, &failures, &barrier, &stop);
-                s.spawn(move || {
-                    barrier.wait();
+                let (engine, first, failures, gate, stop) = (&engine, &first, &failures, &gate, &stop);
+                let spawned = spawn_scoped(s, move || {
+                    drop(gate.read().unwrap_or_else(|p| p.into_inner()));
                     for i in 0..per_thread {
-                        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        if stop.load(std::sync::atomic::Ordering::Relaxed) || crate::interrupt::interrupted() {
                             break;
                         }
                         let q = &suite[(t * 37 + i * 5) % suite.len()];
                         if let Some(why) = diff(&self.expected(q), &outcome::call(engine, q, opts.call_timeout)) {
-                            stop.fetch_or(outcome::is_hang(&why), std::sync::atomic::Ordering::Relaxed);
+                            stop.fetch_or(why.stops(), std::sync::atomic::Ordering::Relaxed);
                             failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            first
-                                .lock()
-                                .unwrap_or_else(|p| p.into_inner())
-                                .get_or_insert((q.clone(), why));
+                            // The first failure, unless a hang (the cause of
+                            // the others' "not asked again") comes later.
+                            let mut first = first.lock().unwrap_or_else(|p| p.into_inner());
+                            if first.as_ref().is_none_or(|(_, f)| !f.is_hang() && why.is_hang()) {
+                                *first = Some((q.clone(), why));
+                            }
                         }
                     }
                 });
+                if let Err(e) = spawned {
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    drop(open_gate);
+                    return Err(e);
+                }
             }
-        });
+            drop(open_gate);
+            Ok(())
+        })?;
         let failures = failures.into_inner();
         let counterexample = first
             .into_inner()
             .unwrap_or_else(|p| p.into_inner())
             .map(|(query, why)| {
+                if why.stops() {
+                    return stopped(opts, c, prop, &query, &why);
+                }
                 let alone = diff(&self.expected(&query), &outcome::call_here(&engine, &query)).is_none();
                 Counterexample {
                     detail: format!(
@@ -267,11 +310,12 @@ impl Context {
                     ),
                     query,
                     dataset: None,
+                    kind: FailureKind::Mismatch,
                     shrink_steps: 0,
                     replay: replay(opts, &c.name, prop),
                 }
             });
-        PropertyResult {
+        Ok(PropertyResult {
             engine: c.name.clone(),
             property: prop,
             status: if failures == 0 { Status::Pass } else { Status::Fail },
@@ -280,7 +324,7 @@ impl Context {
             seed,
             counterexample,
             seconds: start.elapsed().as_secs_f64(),
-        }
+        })
     }
 
     /// Replays saved counterexamples (contract-dataset queries and small datasets).
@@ -293,6 +337,9 @@ impl Context {
         };
         let mut tally = Tally::new();
         for s in saved {
+            if crate::interrupt::interrupted() {
+                break;
+            }
             if !opts.strict_domain && !opts.domain.contains(&s.query) {
                 continue;
             }
@@ -303,11 +350,20 @@ impl Context {
                 ),
                 Some(rows) => small::check_case(opts, c, rows, &s.query).err(),
             };
+            if let Some(f) = failure.as_ref().filter(|f| f.stops()) {
+                let ce = Counterexample {
+                    dataset: s.dataset.clone(),
+                    ..stopped(opts, c, prop, &s.query, f)
+                };
+                tally.record(Some(move || ce));
+                break;
+            }
             tally.record(failure.map(|why| {
                 move || Counterexample {
                     query: s.query.clone(),
                     dataset: s.dataset.clone(),
                     detail: format!("{why} (saved from {} {})", s.engine, s.property),
+                    kind: FailureKind::Mismatch,
                     shrink_steps: 0,
                     replay: replay(opts, &c.name, prop),
                 }
@@ -317,15 +373,33 @@ impl Context {
     }
 }
 
-/// The counterexample for an engine that stopped answering: not shrunk, since
-/// every further call could hang too.
-pub fn hung(opts: &Options, c: &Opener, prop: Property, q: &Query, why: &str) -> Counterexample {
+/// The counterexample for an engine that hung, broke down or could not open
+/// the dataset: not shrunk, since every further call could hang (or fail) too.
+pub fn stopped(opts: &Options, c: &Opener, prop: Property, q: &Query, why: &Failure) -> Counterexample {
     Counterexample {
         query: q.clone(),
         dataset: None,
         detail: format!("{why}; {} was not asked again in this property", c.name),
+        kind: why.kind(),
         shrink_steps: 0,
         replay: replay(opts, &c.name, prop),
+    }
+}
+
+/// For shrinking: the mismatch text of a comparison, `None` when it passes or
+/// could not be judged. After a hang or a breakdown, `gave_up` is set and no
+/// further candidate is tried (`check` is not called again).
+pub fn mismatch_only(gave_up: &std::cell::Cell<bool>, check: impl FnOnce() -> Option<Failure>) -> Option<String> {
+    if gave_up.get() {
+        return None;
+    }
+    match check() {
+        Some(Failure::Mismatch(m)) => Some(m),
+        Some(f) => {
+            gave_up.set(f.stops());
+            None
+        }
+        None => None,
     }
 }
 
@@ -353,16 +427,10 @@ pub fn cannot_open(opts: &Options, c: &Opener, prop: Property, seed: u64, err: &
         failures: 1,
         seed,
         counterexample: Some(Counterexample {
-            query: Query {
-                from_ts: 0,
-                to_ts: 0,
-                actor_id: None,
-                action: None,
-                page: 1,
-                page_size: 10,
-            },
+            query: Query::default(),
             dataset: None,
-            detail: format!("the engine cannot open the dataset: {err}"),
+            detail: Failure::Call(CallError::CannotOpen(err.to_string())).to_string(),
+            kind: FailureKind::CannotOpen,
             shrink_steps: 0,
             replay: replay(opts, &c.name, prop),
         }),

@@ -24,6 +24,9 @@ pub fn to_csv(report: &Report) -> Result<Vec<u8>, csv::Error> {
     ])?;
     for r in &report.results {
         let (ce, detail, replay) = match &r.counterexample {
+            Some(c) if c.kind == super::outcome::FailureKind::CannotOpen && c.dataset.is_none() => {
+                (String::new(), c.detail.clone(), c.replay.clone())
+            }
             Some(c) => {
                 let ce = match &c.dataset {
                     None => serde_json::json!({ "query": c.query }),

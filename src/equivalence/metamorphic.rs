@@ -11,8 +11,8 @@ use audit_engines::{Event, Query, SharedEngine};
 use quickcheck::Gen;
 
 use super::cases::{pick, range, QueryCase};
-use super::contract::{cannot_open, finish, Context, SHRINK_BUDGET};
-use super::outcome;
+use super::contract::{cannot_open, finish, mismatch_only, stopped, Context, SHRINK_BUDGET};
+use super::outcome::{self, Failure, FailureKind};
 use super::shrink::shrink;
 use super::{replay, Counterexample, Opener, Options, Property, PropertyResult, Tally};
 
@@ -57,7 +57,7 @@ fn walk(
     q: &Query,
     page_size: i64,
     fetched: &mut u64,
-) -> Result<Vec<Vec<Event>>, String> {
+) -> Result<Vec<Vec<Event>>, Failure> {
     let mut pages = Vec::new();
     for page in 1..=opts.domain.max_page {
         let query = Query {
@@ -68,7 +68,8 @@ fn walk(
         *fetched += 1;
         let events = match outcome::call(engine, &query, opts.call_timeout) {
             Ok(p) => p.events,
-            Err(e) => return Err(format!("page {page} at size {page_size}: {e}")),
+            Err(e) if e.stops() => return Err(Failure::Call(e)),
+            Err(e) => return Err(Failure::Mismatch(format!("page {page} at size {page_size}: {e}"))),
         };
         if events.is_empty() {
             break;
@@ -83,7 +84,7 @@ fn key(e: &Event) -> (i64, i64) {
 }
 
 /// Why pagination does not hold for `q`, if it does not.
-fn pagination(ctx: &Context, opts: &Options, engine: &SharedEngine, q: &Query, fetched: &mut u64) -> Option<String> {
+fn pagination(ctx: &Context, opts: &Options, engine: &SharedEngine, q: &Query, fetched: &mut u64) -> Option<Failure> {
     let mut want: Vec<(i64, i64)> = ctx
         .facts
         .rows
@@ -100,37 +101,42 @@ fn pagination(ctx: &Context, opts: &Options, engine: &SharedEngine, q: &Query, f
         };
         for (i, p) in pages.iter().enumerate() {
             if p.len() as i64 != size && i + 1 < pages.len() {
-                return Some(format!(
+                return Some(Failure::Mismatch(format!(
                     "page {} at size {size} holds {} events but is not the last",
                     i + 1,
                     p.len()
-                ));
+                )));
             }
         }
         let all: Vec<Event> = pages.into_iter().flatten().collect();
         if let Some(w) = all.windows(2).find(|w| key(&w[0]) <= key(&w[1])) {
-            return Some(format!(
+            return Some(Failure::Mismatch(format!(
                 "at size {size}: (created_at, id) {:?} is followed by {:?}: a duplicate or out of order",
                 key(&w[0]),
                 key(&w[1])
-            ));
+            )));
         }
         if let Some(e) = all.iter().find(|e| !q.matches(e.created_at, e.actor_id, &e.action)) {
-            return Some(format!("at size {size}: event id {} does not match the filter", e.id));
+            return Some(Failure::Mismatch(format!(
+                "at size {size}: event id {} does not match the filter",
+                e.id
+            )));
         }
         let got: Vec<(i64, i64)> = all.iter().map(key).collect();
         if got != want {
             let missing = want.iter().find(|k| !got.contains(k));
-            return Some(format!(
+            return Some(Failure::Mismatch(format!(
                 "at size {size}: the pages hold {} events, the data {} (first missing (created_at, id): {missing:?})",
                 got.len(),
                 want.len()
-            ));
+            )));
         }
         match &first {
             None => first = Some((size, all)),
             Some((s0, a0)) if *a0 != all => {
-                return Some(format!("walking at size {size} gives other events than at size {s0}"));
+                return Some(Failure::Mismatch(format!(
+                    "walking at size {size} gives other events than at size {s0}"
+                )));
             }
             _ => {}
         }
@@ -139,7 +145,7 @@ fn pagination(ctx: &Context, opts: &Options, engine: &SharedEngine, q: &Query, f
 }
 
 /// Why the partition by action does not hold for `q`, if it does not.
-fn partition(ctx: &Context, opts: &Options, engine: &SharedEngine, q: &Query, fetched: &mut u64) -> Option<String> {
+fn partition(ctx: &Context, opts: &Options, engine: &SharedEngine, q: &Query, fetched: &mut u64) -> Option<Failure> {
     let size = *opts.domain.page_sizes.iter().max().unwrap_or(&50);
     let whole = match walk(
         engine,
@@ -171,10 +177,10 @@ fn partition(ctx: &Context, opts: &Options, engine: &SharedEngine, q: &Query, fe
             Ok(p) => {
                 let part: Vec<Event> = p.into_iter().flatten().collect();
                 if let Some(e) = part.iter().find(|e| e.action != *a) {
-                    return Some(format!(
+                    return Some(Failure::Mismatch(format!(
                         "the answer for action {a:?} holds event id {} with action {:?}",
                         e.id, e.action
-                    ));
+                    )));
                 }
                 merged.extend(part);
             }
@@ -183,11 +189,11 @@ fn partition(ctx: &Context, opts: &Options, engine: &SharedEngine, q: &Query, fe
     }
     merged.sort_by_key(|e| std::cmp::Reverse(key(e)));
     if merged != whole {
-        return Some(format!(
+        return Some(Failure::Mismatch(format!(
             "the answers per action hold {} events, the answer without an action filter {}",
             merged.len(),
             whole.len()
-        ));
+        )));
     }
     None
 }
@@ -207,20 +213,30 @@ pub fn run(opts: &Options, ctx: &Context, c: &Opener, prop: Property) -> Propert
     let mut tally = Tally::new();
     let mut fetched = 0u64;
     for q in combos(ctx, opts, prop) {
+        if crate::interrupt::interrupted() {
+            break;
+        }
         let failure = check(&q, &mut fetched);
-        tally.record(failure.map(|why| {
+        if let Some(f) = failure.as_ref().filter(|f| f.stops()) {
+            let ce = stopped(opts, c, prop, &q, f);
+            tally.record(Some(move || ce));
+            break;
+        }
+        tally.record(failure.map(|f| f.to_string()).map(|why| {
             || {
                 let mut scratch = 0;
+                let gave_up = std::cell::Cell::new(false);
                 let s = shrink(
                     QueryCase(q.clone()),
                     why,
-                    |cand| check(&cand.0, &mut scratch),
+                    |cand| mismatch_only(&gave_up, || check(&cand.0, &mut scratch)),
                     SHRINK_BUDGET / 20,
                 );
                 Counterexample {
                     query: s.value.0,
                     dataset: None,
                     detail: s.why,
+                    kind: FailureKind::Mismatch,
                     shrink_steps: s.steps,
                     replay: replay(opts, &c.name, prop),
                 }

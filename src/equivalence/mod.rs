@@ -67,6 +67,7 @@ pub enum Property {
     /// Seeded queries from the edge mix, on the contract dataset.
     Edge,
     /// Generated small datasets with heavy ties, each with a query.
+    #[value(name = "small_datasets", alias = "small-datasets")]
     SmallDatasets,
     /// Walking pages until an empty one gives the full ordered answer.
     Pagination,
@@ -75,10 +76,12 @@ pub enum Property {
     /// Many threads share one engine instance.
     Concurrency,
     /// A payload rewritten in place shows up; a truncated file is an error.
+    #[value(name = "payloads_from_disk", alias = "payloads-from-disk")]
     PayloadsFromDisk,
     /// Rows appended between requests show up as the baseline shows them.
     Appends,
     /// Pages and sizes outside the domain answer by SQLite's rules.
+    #[value(name = "outside_domain", alias = "outside-domain")]
     OutsideDomain,
 }
 
@@ -146,8 +149,10 @@ pub struct Options {
     pub only: Vec<Property>,
     /// An engine call that takes longer is a failure ("hang").
     pub call_timeout: Duration,
-    /// The command line that replays a failure, before `--engines ... --seed ...`.
-    pub replay_prefix: String,
+    /// The command line (program and arguments) that replays a failure,
+    /// before `--engines ... --seed ...`: `audit-harness --spec S --data D
+    /// [--engine-command ...] equiv`.
+    pub replay_prefix: Vec<String>,
 }
 
 impl Options {
@@ -167,17 +172,52 @@ impl Options {
             regressions: Some(eq.regressions.clone()),
             only: Vec::new(),
             call_timeout: Duration::from_secs(30),
-            replay_prefix: format!(
-                "audit-harness --spec {} --data {} equiv",
-                spec.path.display(),
-                dataset.display()
-            ),
+            replay_prefix: replay_prefix(spec, dataset),
         })
     }
 
     fn wants(&self, p: Property) -> bool {
         self.only.is_empty() || self.only.contains(&p)
     }
+}
+
+/// The program as the user ran it (when it is this binary), else `audit-harness`.
+fn program_name() -> String {
+    std::env::args_os()
+        .next()
+        .filter(|a| Path::new(a).file_name().is_some_and(|n| n == "audit-harness"))
+        .map(|a| a.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "audit-harness".into())
+}
+
+/// `audit-harness --spec S --data D [--engine-command NAME=COMMAND ...] equiv`:
+/// every engine given on the command line is given again.
+fn replay_prefix(spec: &crate::spec::Spec, dataset: &Path) -> Vec<String> {
+    let mut words = vec![
+        program_name(),
+        "--spec".into(),
+        spec.path.display().to_string(),
+        "--data".into(),
+        dataset.display().to_string(),
+    ];
+    for (name, e) in spec.engines.iter().filter(|(_, e)| e.cwd.is_some()) {
+        words.push("--engine-command".into());
+        words.push(format!("{name}={}", e.command.join(" ")));
+    }
+    words.push("equiv".into());
+    words
+}
+
+/// Spawns a scoped thread, or says why not (an input error: exit 2).
+pub(crate) fn spawn_scoped<'scope, 'env, T: Send + 'scope>(
+    s: &'scope std::thread::Scope<'scope, 'env>,
+    f: impl FnOnce() -> T + Send + 'scope,
+) -> Result<std::thread::ScopedJoinHandle<'scope, T>, HarnessError> {
+    std::thread::Builder::new().spawn_scoped(s, f).map_err(|e| {
+        HarnessError::input(format!(
+            "cannot start a thread ({e}); lower [equivalence] threads or the engine's declared concurrency"
+        ))
+    })
 }
 
 /// Whether a property held.
@@ -196,8 +236,12 @@ pub struct Counterexample {
     pub query: Query,
     /// The whole dataset, when the failure is on a generated small one.
     pub dataset: Option<Vec<SmallRow>>,
-    /// The first differing event and field, with expected and actual values.
+    /// The first differing event and field, with expected and actual values
+    /// (or why the engine could not be asked).
     pub detail: String,
+    /// A genuine divergence (`mismatch`, saved as a regression) or a call that
+    /// could not be judged (`hang`, `broken`, `cannot_open`, `harness`).
+    pub kind: outcome::FailureKind,
     pub shrink_steps: usize,
     pub replay: String,
 }
@@ -277,8 +321,27 @@ pub fn run(
             "--cases 0 is not allowed: expected an integer >= 1",
         ));
     }
+    crate::dataset::preflight(&opts.dataset)?;
     let start = Instant::now();
     let baseline = Opener::baseline();
+    // An engine that cannot start on the contract dataset is a setup error
+    // (exit 2, as for the benchmark), not a failed check.
+    for c in candidates {
+        let opened = (c.open)(&opts.dataset).map_err(|e| {
+            let e = e.to_string();
+            if e.starts_with(&format!("engine {}", c.name)) {
+                HarnessError::input(e)
+            } else {
+                HarnessError::input(format!(
+                    "engine {}: cannot open {}: {e}",
+                    c.name,
+                    opts.dataset.display()
+                ))
+            }
+        })?;
+        drop(opened);
+        crate::interrupt::check("equivalence stopped before the first property")?;
+    }
     let mut out = Collector {
         report: Report::default(),
         hung: Vec::new(),
@@ -291,48 +354,67 @@ pub fn run(
     };
 
     let ctx = contract::Context::new(opts, &baseline)?;
+    // After SIGINT or SIGTERM: no further property starts, and a property cut
+    // short is not reported (its tally is incomplete).
+    let stop = || crate::interrupt::check("equivalence stopped; the results so far are not a verdict");
     if opts.wants(Property::Regressions) && !saved.is_empty() {
         for c in candidates {
-            out.push(ctx.replay_regressions(opts, c, &saved));
+            let r = ctx.replay_regressions(opts, c, &saved);
+            stop()?;
+            out.push(r);
         }
     }
     for prop in [Property::Mix, Property::Edge] {
         if opts.wants(prop) {
             let suite = ctx.suite(opts, prop);
+            stop()?;
             for c in out.live(candidates, prop) {
-                out.push(ctx.compare(opts, &c, &suite, prop));
+                let r = ctx.compare(opts, &c, &suite, prop)?;
+                stop()?;
+                out.push(r);
             }
         }
     }
     if opts.wants(Property::SmallDatasets) {
-        for r in small::run(opts, &baseline, &out.live(candidates, Property::SmallDatasets))? {
+        let results = small::run(opts, &baseline, &out.live(candidates, Property::SmallDatasets))?;
+        stop()?;
+        for r in results {
             out.push(r);
         }
     }
     for prop in [Property::Pagination, Property::Partition] {
         if opts.wants(prop) {
             for c in std::iter::once(baseline.clone()).chain(out.live(candidates, prop)) {
-                out.push(metamorphic::run(opts, &ctx, &c, prop));
+                let r = metamorphic::run(opts, &ctx, &c, prop);
+                stop()?;
+                out.push(r);
             }
         }
     }
     if opts.wants(Property::Concurrency) {
         let suite = ctx.concurrency_suite(opts);
+        stop()?;
         for c in out.live(candidates, Property::Concurrency) {
-            out.push(ctx.concurrency(opts, &c, &suite));
+            let r = ctx.concurrency(opts, &c, &suite)?;
+            stop()?;
+            out.push(r);
         }
     }
     for prop in [Property::PayloadsFromDisk, Property::Appends] {
         if opts.wants(prop) {
             for c in out.live(candidates, prop) {
-                out.push(scratch::run(opts, &ctx, &baseline, &c, prop)?);
+                let r = scratch::run(opts, &ctx, &baseline, &c, prop)?;
+                stop()?;
+                out.push(r);
             }
         }
     }
     if opts.wants(Property::OutsideDomain) {
         let suite = ctx.outside_domain_suite(opts);
+        stop()?;
         for c in out.live(candidates, Property::OutsideDomain) {
-            let mut r = ctx.compare(opts, &c, &suite, Property::OutsideDomain);
+            let mut r = ctx.compare(opts, &c, &suite, Property::OutsideDomain)?;
+            stop()?;
             if r.status == Status::Fail && !opts.strict_domain {
                 r.status = Status::Warn;
             }
@@ -358,7 +440,11 @@ struct Collector<'a> {
 
 impl Collector<'_> {
     fn push(&mut self, r: PropertyResult) {
-        if let Some(c) = r.counterexample.as_ref().filter(|c| outcome::is_hang(&c.detail)) {
+        if let Some(c) = r
+            .counterexample
+            .as_ref()
+            .filter(|c| c.kind == outcome::FailureKind::Hang)
+        {
             if !self.hung.iter().any(|(n, _)| *n == r.engine) {
                 self.hung.push((r.engine.clone(), c.clone()));
             }
@@ -392,12 +478,43 @@ impl Collector<'_> {
     }
 }
 
-/// The replay command for one engine and property.
+/// The replay command for one engine and property: every setting that
+/// decides the cases, shell-quoted, so that it can be pasted into a shell.
 fn replay(opts: &Options, engine: &str, prop: Property) -> String {
-    format!(
-        "{} --engines {engine} --property {prop} --seed {} --cases {} --small-dataset-cases {}",
-        opts.replay_prefix, opts.seed, opts.cases, opts.small_dataset_cases
-    )
+    let mut words = opts.replay_prefix.clone();
+    words.extend([
+        "--engines".to_string(),
+        engine.to_string(),
+        "--property".into(),
+        prop.name().into(),
+        "--seed".into(),
+        opts.seed.to_string(),
+        "--cases".into(),
+        opts.cases.to_string(),
+        "--small-dataset-cases".into(),
+        opts.small_dataset_cases.to_string(),
+    ]);
+    if opts.strict_domain {
+        words.push("--strict-domain".into());
+    }
+    if let Some(r) = &opts.regressions {
+        words.push("--regressions".into());
+        words.push(r.display().to_string());
+    }
+    shell_words(&words)
+}
+
+/// Words joined into one shell command line, each quoted where needed.
+pub fn shell_words(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| match shlex::try_quote(w) {
+            Ok(q) => q.into_owned(),
+            // A NUL byte cannot be passed to a program at all.
+            Err(_) => format!("'{}'", w.replace('\0', "").replace('\'', "'\\''")),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// One line per result: engine, property, status, cases, and the counterexample if any.
@@ -418,11 +535,19 @@ pub fn describe(r: &PropertyResult) -> String {
         r.seed
     );
     if let Some(c) = &r.counterexample {
+        let query = if c.kind == outcome::FailureKind::CannotOpen && c.dataset.is_none() {
+            "(none: the engine could not open the dataset)".to_string()
+        } else {
+            serde_json::to_string(&c.query).unwrap_or_default()
+        };
+        let label = if c.kind == outcome::FailureKind::Mismatch {
+            "differs"
+        } else {
+            "failed "
+        };
         s.push_str(&format!(
-            "\n      query   {}\n      differs {}\n      shrunk  in {} step(s)",
-            serde_json::to_string(&c.query).unwrap_or_default(),
-            c.detail,
-            c.shrink_steps
+            "\n      query   {query}\n      {label} {}\n      shrunk  in {} step(s)",
+            c.detail, c.shrink_steps
         ));
         if let Some(rows) = &c.dataset {
             s.push_str(&format!(

@@ -1,16 +1,144 @@
 //! Calling an engine safely and comparing its answer with the baseline's.
+//!
+//! A call's failure is typed ([`CallError`]) and only turned into text when
+//! displayed; a comparison's failure ([`Failure`]) says whether it is a
+//! genuine divergence (a [`Failure::Mismatch`], worth saving as a regression)
+//! or a call that could not be judged (a hang, a broken process, an engine
+//! that cannot open the dataset), which stops the property instead.
 
+use std::fmt;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use audit_engines::{Page, Query, SharedEngine};
+use audit_engines::{EngineError, Page, Query, SharedEngine};
+use serde::Serialize;
 use serde_json::Value;
 
-/// What one call produced: a page, or the engine's error (or panic, or hang) as text.
-pub type Outcome = Result<Page, String>;
+/// Why an engine call produced no page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// The engine answered this query with an error.
+    Error(String),
+    /// The engine panicked on this query.
+    Panic(String),
+    /// No answer within the time limit (the harness's, or a process engine's `timeout_ms`).
+    Hang { ms: u64, detail: Option<String> },
+    /// The engine could not be opened on the dataset.
+    CannotOpen(String),
+    /// The engine can answer nothing any more: a process that died or broke
+    /// the protocol (on this call or an earlier one).
+    Broken(String),
+    /// The harness itself could not make the call (no thread could be started).
+    Harness(String),
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::Error(e) => write!(f, "error: {e}"),
+            CallError::Panic(p) => write!(f, "panic: {p}"),
+            CallError::Hang { ms, detail: None } => write!(f, "hang: no answer within {ms} ms"),
+            CallError::Hang { ms, detail: Some(d) } => write!(f, "hang: no answer within {ms} ms: {d}"),
+            CallError::CannotOpen(e) => write!(f, "cannot open the dataset: {e}"),
+            CallError::Broken(e) => write!(f, "broken: {e}"),
+            CallError::Harness(e) => write!(f, "harness: {e}"),
+        }
+    }
+}
+
+impl CallError {
+    /// An engine's error, typed by what it means for further calls.
+    pub fn from_engine(e: EngineError) -> CallError {
+        match e {
+            EngineError::Hang { ms, detail } => CallError::Hang {
+                ms,
+                detail: Some(detail),
+            },
+            EngineError::Broken(why) => CallError::Broken(why),
+            other => CallError::Error(other.to_string()),
+        }
+    }
+
+    /// Whether the engine must not be asked again (in this property): every
+    /// further call would wait out the time limit or fail the same way.
+    pub fn stops(&self) -> bool {
+        matches!(
+            self,
+            CallError::Hang { .. } | CallError::Broken(_) | CallError::CannotOpen(_) | CallError::Harness(_)
+        )
+    }
+}
+
+/// What one call produced: a page, or why not.
+pub type Outcome = Result<Page, CallError>;
+
+/// The kind of a failed comparison, as saved and reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// The engine answered (or failed, or panicked) where the baseline's
+    /// answer says otherwise: a genuine divergence, saved as a regression.
+    Mismatch,
+    /// No answer within the time limit: the engine is not asked again.
+    Hang,
+    /// The engine could not be opened on the dataset.
+    CannotOpen,
+    /// The engine broke down (a process that died or broke the protocol).
+    Broken,
+    /// The harness could not make the call.
+    Harness,
+}
+
+/// Why a candidate's outcome is not the baseline's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// A genuine divergence: what differs.
+    Mismatch(String),
+    /// The call could not be judged: the engine hung, broke or cannot open.
+    Call(CallError),
+}
+
+impl Failure {
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            Failure::Mismatch(_) => FailureKind::Mismatch,
+            Failure::Call(CallError::Hang { .. }) => FailureKind::Hang,
+            Failure::Call(CallError::CannotOpen(_)) => FailureKind::CannotOpen,
+            Failure::Call(CallError::Harness(_)) => FailureKind::Harness,
+            Failure::Call(_) => FailureKind::Broken,
+        }
+    }
+
+    /// Whether the engine must not be asked again in this property (and its
+    /// failing case must not be shrunk).
+    pub fn stops(&self) -> bool {
+        matches!(self, Failure::Call(_))
+    }
+
+    /// Whether this is a hang.
+    pub fn is_hang(&self) -> bool {
+        matches!(self, Failure::Call(CallError::Hang { .. }))
+    }
+
+    /// The failure as one line of text.
+    pub fn text(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Mismatch(m) => f.write_str(m),
+            Failure::Call(e) => write!(f, "{e}"),
+        }
+    }
+}
 
 /// Calls `engine` on `q` on a fresh thread, so that a panic becomes an error
-/// and a hang becomes a time-out instead of stopping the harness.
+/// and a hang becomes a time-out instead of stopping the harness. A SIGINT
+/// or SIGTERM ends the wait early (the call then counts as broken: the run
+/// is being abandoned anyway).
 pub fn call(engine: &SharedEngine, q: &Query, timeout: Duration) -> Outcome {
     let (tx, rx) = mpsc::channel();
     let e = engine.clone();
@@ -19,32 +147,44 @@ pub fn call(engine: &SharedEngine, q: &Query, timeout: Duration) -> Outcome {
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.query(&query)));
         let _ = tx.send(match r {
             Ok(Ok(page)) => Ok(page),
-            Ok(Err(err)) => Err(format!("error: {err}")),
-            Err(p) => Err(format!("panic: {}", panic_text(&p))),
+            Ok(Err(err)) => Err(CallError::from_engine(err)),
+            Err(p) => Err(CallError::Panic(panic_text(&p))),
         });
     });
     if let Err(e) = spawned {
-        return Err(format!("cannot start a thread: {e}"));
+        return Err(CallError::Harness(format!("cannot start a thread: {e}")));
     }
-    match rx.recv_timeout(timeout) {
-        Ok(o) => o,
-        Err(_) => Err(format!("hang: no answer within {:.1} s", timeout.as_secs_f64())),
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(CallError::Hang {
+                ms: timeout.as_millis() as u64,
+                detail: None,
+            });
+        }
+        match rx.recv_timeout(left.min(Duration::from_millis(100))) {
+            Ok(o) => return o,
+            Err(mpsc::RecvTimeoutError::Timeout) if crate::interrupt::interrupted() => {
+                return Err(CallError::Broken(format!(
+                    "interrupted by {} while waiting for an answer",
+                    crate::interrupt::signal_name()
+                )))
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(CallError::Harness("the calling thread ended without an answer".into()))
+            }
+        }
     }
 }
-
-/// Whether a failure is a time-out: the engine is then not asked again in this property.
-pub fn is_hang(why: &str) -> bool {
-    why.contains(HANG)
-}
-
-const HANG: &str = "hang: no answer within";
 
 /// Calls `engine` on the current thread, turning a panic into an error.
 pub fn call_here(engine: &SharedEngine, q: &Query) -> Outcome {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.query(q))) {
         Ok(Ok(page)) => Ok(page),
-        Ok(Err(err)) => Err(format!("error: {err}")),
-        Err(p) => Err(format!("panic: {}", panic_text(&p))),
+        Ok(Err(err)) => Err(CallError::from_engine(err)),
+        Err(p) => Err(CallError::Panic(panic_text(&p))),
     }
 }
 
@@ -55,20 +195,27 @@ fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "(no message)".into())
 }
 
-/// `None` when `actual` is the answer `expected` requires, else what differs:
-/// the first differing event and field with expected and actual values.
+/// `None` when `actual` is the answer `expected` requires, else why not: a
+/// [`Failure::Mismatch`] naming the first differing event and field with
+/// expected and actual values, or a [`Failure::Call`] when the engine hung,
+/// broke down or could not open the dataset.
 ///
-/// Both sides failing counts as agreement: a damaged dataset must make every
-/// engine fail, not answer.
-pub fn diff(expected: &Outcome, actual: &Outcome) -> Option<String> {
+/// Both sides answering with an error counts as agreement: a damaged dataset
+/// must make every engine fail, not answer. A panic never agrees.
+pub fn diff(expected: &Outcome, actual: &Outcome) -> Option<Failure> {
     match (expected, actual) {
-        (Err(_), Err(_)) => None,
-        (Ok(_), Err(e)) => Some(format!("the baseline answers but the engine failed: {e}")),
-        (Err(e), Ok(p)) => Some(format!(
+        (_, Err(e)) if e.stops() => Some(Failure::Call(e.clone())),
+        (Err(_), Err(CallError::Error(_))) => None,
+        (_, Err(e @ CallError::Panic(_))) => Some(Failure::Mismatch(format!("the engine panicked: {e}"))),
+        (Ok(_), Err(e)) => Some(Failure::Mismatch(format!(
+            "the baseline answers but the engine failed: {e}"
+        ))),
+        (Err(e), Ok(p)) => Some(Failure::Mismatch(format!(
             "the baseline fails ({e}) but the engine answered {} event(s): stale or invented data",
             p.count
-        )),
-        (Ok(a), Ok(b)) => diff_pages(a, b),
+        ))),
+        (Ok(a), Ok(b)) => diff_pages(a, b).map(Failure::Mismatch),
+        (Err(_), Err(_)) => None,
     }
 }
 
@@ -180,6 +327,7 @@ mod tests {
     #[test]
     fn diff_names_the_first_differing_event_and_field() {
         let a = Page::new(vec![ev(3, json!({"a": 1})), ev(2, json!({"a": [1, {"b": "x"}]}))]);
+        let diff = |a: &Outcome, b: &Outcome| super::diff(a, b).map(|f| f.to_string());
         assert_eq!(diff(&Ok(a.clone()), &Ok(a.clone())), None);
         let mut b = a.clone();
         b.events[1].payload = json!({"a": [1, {"b": "y"}]});
@@ -200,10 +348,44 @@ mod tests {
         let mut e = a.clone();
         e.count = 3;
         assert_eq!(diff(&Ok(a.clone()), &Ok(e)).unwrap(), "count: expected 2, actual 3");
-        assert!(diff(&Ok(a.clone()), &Err("error: x".into()))
-            .unwrap()
-            .contains("engine failed"));
-        assert!(diff(&Err("error: x".into()), &Ok(a)).unwrap().contains("stale"));
-        assert_eq!(diff(&Err("x".into()), &Err("y".into())), None);
+        let err = || CallError::Error("x".into());
+        assert!(diff(&Ok(a.clone()), &Err(err())).unwrap().contains("engine failed"));
+        assert!(diff(&Err(err()), &Ok(a.clone())).unwrap().contains("stale"));
+        assert_eq!(diff(&Err(err()), &Err(CallError::Error("y".into()))), None);
+    }
+
+    #[test]
+    fn only_answers_are_mismatches_and_calls_that_cannot_be_judged_stop() {
+        let a = Page::new(vec![ev(3, json!({}))]);
+        let hang = CallError::Hang { ms: 300, detail: None };
+        for (expected, actual, kind) in [
+            (Ok(a.clone()), Err(hang.clone()), FailureKind::Hang),
+            (Err(CallError::Error("x".into())), Err(hang), FailureKind::Hang),
+            (
+                Ok(a.clone()),
+                Err(CallError::Broken("died".into())),
+                FailureKind::Broken,
+            ),
+            (
+                Ok(a.clone()),
+                Err(CallError::CannotOpen("no".into())),
+                FailureKind::CannotOpen,
+            ),
+            (Ok(a.clone()), Err(CallError::Error("x".into())), FailureKind::Mismatch),
+            (
+                Err(CallError::Error("x".into())),
+                Err(CallError::Panic("p".into())),
+                FailureKind::Mismatch,
+            ),
+            (Ok(a.clone()), Ok(Page::new(vec![])), FailureKind::Mismatch),
+        ] {
+            let f = super::diff(&expected, &actual).unwrap();
+            assert_eq!(f.kind(), kind, "{f}");
+            assert_eq!(f.stops(), kind != FailureKind::Mismatch, "{f}");
+        }
+        assert_eq!(
+            CallError::Hang { ms: 300, detail: None }.to_string(),
+            "hang: no answer within 300 ms"
+        );
     }
 }

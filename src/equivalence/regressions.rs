@@ -1,4 +1,4 @@
-//! The regressions file: every counterexample a run finds is saved (one JSON
+//! The regressions file: every mismatch a run finds is saved (one JSON
 //! object per line) and replayed first by every later run, as proptest does.
 
 use std::io::Write;
@@ -46,7 +46,7 @@ pub fn load(path: &Path) -> Result<Vec<Saved>, HarnessError> {
         .collect()
 }
 
-/// Appends the report's new counterexamples (failures and warnings) to the file.
+/// Appends the report's new counterexamples (mismatches that failed or warned) to the file.
 pub fn save_new(path: &Path, report: &Report) -> Result<(), HarnessError> {
     let known = load(path)?;
     let mut new: Vec<Saved> = Vec::new();
@@ -55,7 +55,9 @@ pub fn save_new(path: &Path, report: &Report) -> Result<(), HarnessError> {
             continue;
         }
         let Some(c) = &r.counterexample else { continue };
-        if c.query.page_size == 0 && c.detail.contains("cannot open") {
+        // Only genuine divergences are regressions: a hang, a broken process
+        // or an engine that cannot open the dataset says nothing about the query.
+        if c.kind != super::outcome::FailureKind::Mismatch {
             continue;
         }
         let s = Saved {

@@ -13,7 +13,7 @@ use audit_engines::{Query, SharedEngine};
 use serde_json::json;
 
 use super::contract::{cannot_open, finish, Context};
-use super::outcome::{self, diff};
+use super::outcome::{self, diff, Failure};
 use super::{replay, Counterexample, Opener, Options, Property, PropertyResult, Tally};
 use crate::dataset::write::{append_rows, NewRow};
 use crate::error::HarnessError;
@@ -56,14 +56,21 @@ pub fn run(
     };
     let base = (baseline.open)(dir.path()).map_err(|e| HarnessError::input(format!("baseline: {e}")))?;
     let mut tally = Tally::new();
+    // After a hang or a breakdown the engine is not asked again.
+    let gave_up = std::cell::Cell::new(false);
     let check = |step: &str, q: &Query, tally: &mut Tally| {
+        if gave_up.get() || crate::interrupt::interrupted() {
+            return;
+        }
         let expected = outcome::call_here(&base, q);
         let failure = diff(&expected, &outcome::call(&engine, q, opts.call_timeout));
+        gave_up.set(failure.as_ref().is_some_and(Failure::stops));
         tally.record(failure.map(|why| {
             move || Counterexample {
                 query: q.clone(),
                 dataset: None,
                 detail: format!("{step}: {why}"),
+                kind: why.kind(),
                 shrink_steps: 0,
                 replay: replay(opts, &c.name, prop),
             }
@@ -138,6 +145,9 @@ fn appends(ctx: &Context, opts: &Options, dir: &Path, check: &mut dyn FnMut(&str
     let f = &ctx.facts;
     let now = opts.generator.now;
     let tie = f.tied_seconds.last().copied().unwrap_or(f.max_ts);
+    // Spec values and the data's own bounds may sit near i64's ends: saturate.
+    let before = |t: i64, d: i64| t.saturating_sub(d);
+    let after = |t: i64, d: i64| t.saturating_add(d);
     let actor = 424_242;
     let action = f.actions.first().cloned().unwrap_or_else(|| "LOGIN".into());
     let q = |from_ts, to_ts, actor_id, action: Option<String>, page, page_size| Query {
@@ -151,12 +161,19 @@ fn appends(ctx: &Context, opts: &Options, dir: &Path, check: &mut dyn FnMut(&str
     let queries = vec![
         q(i64::MIN, i64::MAX, None, None, 1, 10),
         q(i64::MIN, i64::MAX, None, None, 2, 50),
-        q(now - 3600, now + 3600, None, None, 1, 20),
+        q(before(now, 3600), after(now, 3600), None, None, 1, 20),
         q(tie, tie, None, None, 1, 10),
         q(i64::MIN, i64::MAX, Some(actor), None, 1, 10),
         q(i64::MIN, i64::MAX, Some(actor), None, 2, 10),
-        q(f.min_ts - 10, f.min_ts + 10, None, Some(action.clone()), 1, 10),
-        q(now - 604_800, now, None, Some(action.clone()), 1, 50),
+        q(
+            before(f.min_ts, 10),
+            after(f.min_ts, 10),
+            None,
+            Some(action.clone()),
+            1,
+            10,
+        ),
+        q(before(now, 604_800), now, None, Some(action.clone()), 1, 50),
     ];
     for query in &queries {
         check("before appending", query);
@@ -170,7 +187,11 @@ fn appends(ctx: &Context, opts: &Options, dir: &Path, check: &mut dyn FnMut(&str
         payload: json!({"appended": n, "note": "y".repeat(n as usize % 50)}),
     };
     // Round 1: a newest row, a row tied with existing ones, an oldest row, a new actor.
-    let first = vec![row(f.max_ts + 5, actor, 1), row(tie, actor, 2), row(f.min_ts - 1, 7, 3)];
+    let first = vec![
+        row(after(f.max_ts, 5), actor, 1),
+        row(tie, actor, 2),
+        row(before(f.min_ts, 1), 7, 3),
+    ];
     append_rows(dir, &first)?;
     for query in &queries {
         check("after appending 3 rows", query);
@@ -179,7 +200,7 @@ fn appends(ctx: &Context, opts: &Options, dir: &Path, check: &mut dyn FnMut(&str
     let second: Vec<NewRow> = (0..40)
         .map(|i| {
             row(
-                if i % 2 == 0 { now - i } else { tie },
+                if i % 2 == 0 { before(now, i) } else { tie },
                 if i % 3 == 0 { actor } else { 9 },
                 10 + i,
             )

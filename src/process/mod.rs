@@ -209,7 +209,7 @@ impl Engine for ProcessEngine {
     fn query(&self, q: &Query) -> Result<Page, EngineError> {
         let query = || serde_json::to_string(q).unwrap_or_default();
         let slot = self.acquire().map_err(|first| {
-            EngineError::Other(format!(
+            EngineError::Broken(format!(
                 "engine {}: not asked again after an earlier failure; query {}; the failure: {first}",
                 self.name,
                 query()
@@ -222,11 +222,18 @@ impl Engine for ProcessEngine {
             Err(CallError::Answered(msg)) => Err(EngineError::Other(format!("answered with an error: {msg}"))),
             Err(CallError::Failed(why)) => {
                 let (what, stderr) = self.record_failure(slot.index, &why);
-                Err(EngineError::Other(format!(
+                Err(EngineError::Broken(format!(
                     "engine {}: {what}; query {}; {stderr}",
                     self.name,
                     query()
                 )))
+            }
+            Err(CallError::TimedOut(why)) => {
+                let (what, stderr) = self.record_failure(slot.index, &why);
+                Err(EngineError::Hang {
+                    ms: self.workers[slot.index].timeout().as_millis() as u64,
+                    detail: format!("engine {}: {what}; query {}; {stderr}", self.name, query()),
+                })
             }
         }
     }

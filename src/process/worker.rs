@@ -42,6 +42,13 @@ pub const STDERR_LINES: usize = 20;
 const STDERR_LINE_CHARS: usize = 300;
 /// How long a failure message waits for the stderr collector to read the last lines.
 const STDERR_SETTLE: Duration = Duration::from_millis(200);
+/// Waits on a pipe are cut into slices this long, to notice SIGINT/SIGTERM.
+const POLL_SLICE: Duration = Duration::from_millis(100);
+
+/// Why a process was given up on when the harness was interrupted.
+fn interrupted_text() -> String {
+    format!("the harness was interrupted by {}", crate::interrupt::signal_name())
+}
 
 /// What a worker needs to start its process.
 pub struct Launch<'a> {
@@ -64,9 +71,13 @@ pub struct Launch<'a> {
 pub enum CallError {
     /// The engine answered `{"id": k, "error": "..."}`: the process is fine.
     Answered(String),
-    /// The process broke the protocol, ended or timed out (it is now killed
-    /// and reaped), or had already failed.
+    /// The process broke the protocol or ended (it is now killed and
+    /// reaped), or had already failed.
     Failed(String),
+    /// The process gave no answer within the timeout, or failed while this
+    /// request was outstanding after another one timed out (it is now killed
+    /// and reaped).
+    TimedOut(String),
 }
 
 /// What a waiting thread receives on its channel.
@@ -109,6 +120,8 @@ struct State {
     pending: HashMap<u64, mpsc::Sender<Delivery>>,
     /// Why the process failed; set once, never cleared.
     death: Option<String>,
+    /// Whether it failed by not answering (or not reading) in time.
+    hung: bool,
 }
 
 struct ChildSlot {
@@ -146,7 +159,8 @@ impl Starting {
         } else {
             program.into()
         };
-        let mut child = Command::new(&program)
+        let mut command = Command::new(&program);
+        command
             .args(args)
             .env("AUDIT_DATA_DIR", l.data_dir)
             .envs(l.env)
@@ -155,7 +169,26 @@ impl Starting {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // Its own process group, so that killing it also kills anything it started.
-            .process_group(0)
+            .process_group(0);
+        let parent = std::process::id() as libc::pid_t;
+        // SAFETY: the closure runs in the child between fork and exec and only
+        // makes async-signal-safe calls (prctl, getppid, _exit). With
+        // PR_SET_PDEATHSIG the kernel kills the process when the thread that
+        // started it ends, so an engine cannot outlive the harness, even one
+        // killed by SIGKILL (engines are opened on long-lived threads).
+        unsafe {
+            command.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The harness ended before the prctl took effect.
+                if libc::getppid() != parent {
+                    libc::_exit(1);
+                }
+                Ok(())
+            });
+        }
+        let mut child = command
             .spawn()
             .map_err(|e| format!("cannot start `{}` in {}: {e}", command_line(l.command), l.cwd.display()))?;
         let pid = child.id();
@@ -171,6 +204,7 @@ impl Starting {
                 next_id: 0,
                 pending: HashMap::new(),
                 death: None,
+                hung: false,
             }),
             stdin: Mutex::new(Some(stdin)),
             stdout: Mutex::new(LineReader::new(stdout)),
@@ -252,6 +286,11 @@ impl Worker {
         &self.ready
     }
 
+    /// The bound on every request.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Whether the process has failed (or been stopped).
     pub fn is_dead(&self) -> bool {
         lock(&self.shared.state).death.is_some()
@@ -276,9 +315,20 @@ impl Worker {
         protocol::request_line(id, q, &mut line);
         if let Err(why) = self.shared.write(&line, deadline, self.timeout) {
             lock(&self.shared.state).pending.remove(&id);
-            return Err(CallError::Failed(self.shared.fail(why)));
+            let why = self.shared.fail(why);
+            return Err(if lock(&self.shared.state).hung {
+                CallError::TimedOut(why)
+            } else {
+                CallError::Failed(why)
+            });
         }
-        let line = self.shared.await_answer(id, &rx, deadline, self.timeout)?;
+        let line = self
+            .shared
+            .await_answer(id, &rx, deadline, self.timeout)
+            .map_err(|e| match e {
+                CallError::Failed(why) if lock(&self.shared.state).hung => CallError::TimedOut(why),
+                other => other,
+            })?;
         match protocol::parse_answer(&line) {
             Ok((_, Reply::Page(p))) => Ok(p),
             Ok((_, Reply::Error(msg))) => Err(CallError::Answered(protocol::one_line(&msg, 2000))),
@@ -338,12 +388,16 @@ impl Shared {
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
+                        lock(&self.state).hung = true;
                         return Err(format!(
                             "did not read its stdin for {} ms (timeout_ms)",
                             timeout.as_millis()
                         ));
                     }
-                    wait_fd(fd, libc::POLLOUT, left);
+                    if crate::interrupt::interrupted() {
+                        return Err(interrupted_text());
+                    }
+                    wait_fd(fd, libc::POLLOUT, left.min(POLL_SLICE));
                 }
                 Err(e) => {
                     drop(guard);
@@ -388,10 +442,14 @@ impl Shared {
                 Ok(Delivery::Failed(why)) => return Err(CallError::Failed(why)),
                 Ok(Delivery::Lead) => continue,
                 Err(RecvTimeoutError::Timeout) => {
-                    if lock(&self.state).pending.remove(&id).is_some() {
+                    let mut st = lock(&self.state);
+                    if st.pending.remove(&id).is_some() {
+                        st.hung = true;
+                        drop(st);
                         let why = format!("no answer within {} ms (timeout_ms)", timeout.as_millis());
                         return Err(CallError::Failed(self.fail(why)));
                     }
+                    drop(st);
                     // Routed (or failed) just as the time ran out: the
                     // delivery is being sent.
                     return match rx.recv_timeout(STDERR_SETTLE) {
@@ -424,9 +482,11 @@ impl Shared {
             let line = match reader.next_line(deadline) {
                 Ok(line) => line,
                 Err(ReadError::Timeout) => {
-                    if lock(&self.state).pending.remove(&id).is_none() {
+                    let mut st = lock(&self.state);
+                    if st.pending.remove(&id).is_none() {
                         return Ok(None);
                     }
+                    st.hung = true;
                     return Err(format!("no answer within {} ms (timeout_ms)", timeout.as_millis()));
                 }
                 Err(ReadError::Eof) => return Err(format!("ended or closed its stdout ({})", self.ended())),
@@ -545,6 +605,7 @@ enum ReadError {
     Eof,
     Timeout,
     TooLong,
+    Interrupted,
     Io(std::io::Error),
 }
 
@@ -554,6 +615,7 @@ impl std::fmt::Display for ReadError {
             ReadError::Eof => write!(f, "closed its stdout"),
             ReadError::Timeout => write!(f, "timed out"),
             ReadError::TooLong => write!(f, "wrote a line longer than {MAX_LINE} bytes"),
+            ReadError::Interrupted => f.write_str(&interrupted_text()),
             ReadError::Io(e) => write!(f, "cannot read its stdout: {e}"),
         }
     }
@@ -593,7 +655,10 @@ impl LineReader {
             if left.is_zero() {
                 return Err(ReadError::Timeout);
             }
-            wait_fd(self.pipe.as_raw_fd(), libc::POLLIN, left);
+            if crate::interrupt::interrupted() {
+                return Err(ReadError::Interrupted);
+            }
+            wait_fd(self.pipe.as_raw_fd(), libc::POLLIN, left.min(POLL_SLICE));
             let len = self.buf.len();
             self.buf.resize(len + 16 * 1024, 0);
             let r = self.pipe.read(&mut self.buf[len..]);

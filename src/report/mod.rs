@@ -23,6 +23,8 @@ pub const SCHEMA_VERSION: u32 = 2;
 pub struct RunDir {
     pub path: PathBuf,
     pub id: String,
+    /// Where `latest` pointed before this run (restored if the run is discarded).
+    previous_latest: Option<PathBuf>,
 }
 
 impl RunDir {
@@ -61,7 +63,12 @@ impl RunDir {
                 Err(e) => return Err(not_writable(e)),
             }
         };
-        let dir = RunDir { path, id };
+        let previous_latest = std::fs::read_link(reports_dir.join("latest")).ok();
+        let dir = RunDir {
+            path,
+            id,
+            previous_latest,
+        };
         dir.point_latest()?;
         Ok(dir)
     }
@@ -69,6 +76,20 @@ impl RunDir {
     /// Writes one file of the run whole.
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), HarnessError> {
         write_atomic(&self.path.join(name), bytes)
+    }
+
+    /// Removes a run that never got past its setup, and points `latest` back
+    /// where it was: a refused run leaves nothing behind.
+    pub fn discard(self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+        let Some(parent) = self.path.parent() else { return };
+        let latest = parent.join("latest");
+        if std::fs::read_link(&latest).is_ok_and(|t| t == Path::new(&self.id)) {
+            let _ = std::fs::remove_file(&latest);
+            if let Some(prev) = &self.previous_latest {
+                let _ = std::os::unix::fs::symlink(prev, &latest);
+            }
+        }
     }
 
     /// Points `<reports_dir>/latest` at this run (a relative symlink, swapped atomically).

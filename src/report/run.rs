@@ -34,10 +34,18 @@ impl Run {
         self.dir.write("run.json", &self.info.to_json())
     }
 
-    /// Marks the run ended (complete unless interrupted), saves run.json and says where the reports are.
+    /// Marks the run ended, saves run.json and says where the reports are. A
+    /// run refused as bad input before any stage ran (an engine that cannot
+    /// start, say) is removed instead: nothing half-done stays. A run is
+    /// complete unless interrupted or stopped by bad input or environment
+    /// (a disk that filled up, an engine that died).
     pub fn finish(mut self, result: Result<(), HarnessError>) -> Result<(), HarnessError> {
+        if matches!(result, Err(HarnessError::Input(_))) && self.info.stages.is_empty() && self.info.bench.is_none() {
+            self.dir.discard();
+            return result;
+        }
         self.info.ended_at = Some(run_json::timestamp(SystemTime::now()));
-        self.info.complete = !bench::interrupted();
+        self.info.complete = !bench::interrupted() && !matches!(result, Err(HarnessError::Input(_)));
         self.info.exit_code = Some(result.as_ref().map_or_else(HarnessError::exit_code, |_| 0));
         let saved = self.dir.write("run.json", &self.info.to_json());
         println!(

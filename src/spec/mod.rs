@@ -97,10 +97,27 @@ pub struct MixSpec {
     /// Action filters, drawn uniformly; `"*"` stands for no action filter.
     pub actions: Vec<String>,
     /// Pages drawn uniformly from `pages[0]..=pages[1]`.
+    #[serde(deserialize_with = "first_last")]
     pub pages: [i64; 2],
     /// Page sizes, drawn uniformly.
     pub page_sizes: Vec<i64>,
 }
+
+/// `[first, last]`: exactly two integers (serde's array impl would ignore a third).
+fn first_last<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[i64; 2], D::Error> {
+    let v = Vec::<i64>::deserialize(d)?;
+    match v[..] {
+        [first, last] => Ok([first, last]),
+        _ => Err(serde::de::Error::custom(format!(
+            "{v:?} is not allowed: expected [first, last], two integers, not {}",
+            v.len()
+        ))),
+    }
+}
+
+/// The most threads (equivalence), workers (benchmark) or processes (a
+/// process engine) a spec may ask for.
+pub const MAX_THREADS: u64 = 1024;
 
 /// An engine that runs as a separate program speaking the process protocol.
 #[derive(Debug, Clone, Deserialize)]
@@ -278,9 +295,6 @@ impl Arrivals {
     }
 }
 
-/// Upper bound on workers and threads: more only spends memory and scheduler time on 2 cores.
-pub const MAX_CONCURRENCY: u32 = 1024;
-
 impl BenchSpec {
     /// The checks of `[bench]` values; errors are `(key, what is allowed)`.
     pub fn check(&self) -> Result<(), (&'static str, String)> {
@@ -292,11 +306,11 @@ impl BenchSpec {
             }
         };
         int_at_least("requests", self.requests, 1)?;
-        if !(1..=MAX_CONCURRENCY).contains(&self.concurrency) {
+        if !(1..=MAX_THREADS).contains(&u64::from(self.concurrency)) {
             return Err((
                 "concurrency",
                 format!(
-                    "{} is not allowed: expected an integer >= 1 and <= {MAX_CONCURRENCY} (workers)",
+                    "{} is not allowed: expected an integer >= 1 and <= {MAX_THREADS} (workers)",
                     self.concurrency
                 ),
             ));
@@ -328,21 +342,40 @@ impl BenchSpec {
 }
 
 /// An open-loop rate: absolute (requests per second) or relative to the baseline.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum RateSpec {
     PerSecond(f64),
-    #[serde(deserialize_with = "relative_rate")]
     OfBaseline(f64),
 }
 
-fn relative_rate<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    let s = String::deserialize(d)?;
-    parse_relative_rate(&s).ok_or_else(|| {
-        serde::de::Error::custom(format!(
-            "rate {s:?}: expected a number or a fraction of the baseline like \"0.5x\""
-        ))
-    })
+const RATE_ALLOWED: &str =
+    "expected requests per second, a number > 0 (e.g. 2000), or a fraction of the baseline's closed-loop throughput, a string like \"0.5x\"";
+
+impl<'de> Deserialize<'de> for RateSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<RateSpec, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = RateSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(RATE_ALLOWED)
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<RateSpec, E> {
+                Ok(RateSpec::PerSecond(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RateSpec, E> {
+                Ok(RateSpec::PerSecond(v as f64))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RateSpec, E> {
+                Ok(RateSpec::PerSecond(v as f64))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<RateSpec, E> {
+                parse_relative_rate(s.trim())
+                    .map(RateSpec::OfBaseline)
+                    .ok_or_else(|| E::custom(format!("{s:?} is not allowed: {RATE_ALLOWED}")))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// Parses `"0.5x"` as 0.5.
@@ -541,6 +574,13 @@ impl Spec {
         self.path.parent().map(Path::to_path_buf).unwrap_or_default()
     }
 
+    /// An input error about the value of dotted `key`, located in the spec
+    /// file (`file:line:col: key: msg`).
+    pub fn key_error(&self, key: &str, msg: &str) -> HarnessError {
+        let at = locate::find_key(&self.text, key);
+        HarnessError::input(locate::format_error(&self.path, at, &format!("{key}: {msg}")))
+    }
+
     /// The named mix, or an input error listing the defined ones.
     pub fn mix(&self, name: &str) -> Result<&MixSpec, HarnessError> {
         self.mixes.get(name).ok_or_else(|| {
@@ -582,6 +622,7 @@ impl Spec {
                     ),
                 );
             }
+            let now = self.dataset.generator.now;
             match (m.window, m.window_seconds) {
                 (WindowKind::Recent, None) => {
                     return err(&k("window_seconds"), "required when window = \"recent\"".into())
@@ -590,6 +631,15 @@ impl Spec {
                     return err(
                         &k("window_seconds"),
                         format!("{s} is not allowed: expected seconds >= 0"),
+                    )
+                }
+                (WindowKind::Recent, Some(s)) if now.checked_sub(s).is_none() => {
+                    return err(
+                        &k("window_seconds"),
+                        format!(
+                            "{s} is not allowed: the window would start before the earliest time there is (now = {now}); expected seconds <= {}",
+                            now.saturating_sub(i64::MIN)
+                        ),
                     )
                 }
                 (WindowKind::All, Some(_)) => {
@@ -646,8 +696,14 @@ impl Spec {
                     "expected a non-empty list: program then arguments".into(),
                 );
             }
-            if e.workers == 0 {
-                return err(&k("workers"), "0 is not allowed: expected an integer >= 1".into());
+            if e.workers == 0 || u64::from(e.workers) > MAX_THREADS {
+                return err(
+                    &k("workers"),
+                    format!(
+                        "{} is not allowed: expected an integer from 1 to {MAX_THREADS}",
+                        e.workers
+                    ),
+                );
             }
             if e.timeout_ms == 0 {
                 return err(&k("timeout_ms"), "0 is not allowed: expected milliseconds >= 1".into());
@@ -664,10 +720,13 @@ impl Spec {
         if eq.cases == 0 {
             return err("equivalence.cases", "0 is not allowed: expected an integer >= 1".into());
         }
-        if eq.threads == 0 {
+        if eq.threads == 0 || u64::from(eq.threads) > MAX_THREADS {
             return err(
                 "equivalence.threads",
-                "0 is not allowed: expected an integer >= 1".into(),
+                format!(
+                    "{} is not allowed: expected an integer from 1 to {MAX_THREADS}",
+                    eq.threads
+                ),
             );
         }
         if !self.mixes.contains_key(&eq.mix) {

@@ -1,0 +1,563 @@
+//! Fault injection: bad specs, flags, batches and damaged datasets, engines
+//! that cannot start, hang or die, and signals. Each fault must end with its
+//! documented exit code and a message naming what is wrong (one line for bad
+//! input), leave no child process running and no partial file behind.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use audit_harness::dataset::{self, GenParams};
+
+/// A 300-row dataset from the contract's generator, shared by the cases here.
+fn small() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = GenParams {
+            rows: 300,
+            ..GenParams::default()
+        };
+        dataset::generate(&p, &tmp.path().join("d"), false).unwrap();
+        tmp
+    })
+    .path()
+    .join("d")
+    .leak()
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// The shipped spec with replacements, in `dir` (so reports and regressions land there too).
+fn spec_with(dir: &Path, name: &str, edits: &[(&str, &str)], extra: &str) -> String {
+    let mut text = std::fs::read_to_string(common::root().join("harness.toml")).unwrap();
+    for (from, to) in edits {
+        assert!(text.contains(from), "the shipped spec has no {from:?}");
+        text = text.replacen(from, to, 1);
+    }
+    text.push_str(extra);
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text).unwrap();
+    s(&path)
+}
+
+/// A copy of the small dataset in `dir/name`, changed by `damage`.
+fn damaged(dir: &Path, name: &str, damage: impl FnOnce(&Path)) -> String {
+    let d = dir.join(name);
+    common::copy_dataset(small(), &d);
+    damage(&d);
+    s(&d)
+}
+
+fn fixture() -> String {
+    s(&common::root().join("tests/fixtures/process/misbehave.sh"))
+}
+
+/// A unique word put on an engine's command line, to find its processes in /proc.
+fn marker(tag: &str) -> String {
+    format!("faults-marker-{}-{tag}", std::process::id())
+}
+
+/// Processes still running (not zombies) whose command line holds `marker`.
+fn running_with(marker: &str) -> Vec<u32> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let mut found = Vec::new();
+        for e in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+            let zombie = stat.rsplit(')').next().is_some_and(|s| s.trim_start().starts_with('Z'));
+            if !zombie && String::from_utf8_lossy(&cmd).contains(marker) {
+                found.push(pid);
+            }
+        }
+        if found.is_empty() || Instant::now() > deadline {
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Files or directories a run must never leave behind.
+fn partial_files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with(".gen-") || name.starts_with(".old-") || name.starts_with(".tmp-") {
+                out.push(s(&e.path()));
+            }
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(e.path());
+            }
+        }
+    }
+    out
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// One fault: the arguments, the exit code and a substring of stderr (or of
+/// stdout, for batch answers) it must give.
+struct Case {
+    name: &'static str,
+    args: Vec<String>,
+    code: i32,
+    needle: String,
+}
+
+fn case(name: &'static str, args: Vec<String>, code: i32, needle: &str) -> Case {
+    Case {
+        name,
+        args,
+        code,
+        needle: needle.to_string(),
+    }
+}
+
+fn v(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| a.to_string()).collect()
+}
+
+#[test]
+fn every_fault_gets_its_exit_code_and_message_and_leaves_nothing_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let data = s(small());
+    let text_db = damaged(t, "text-db", |d| std::fs::write(d.join("audit.db"), "hello\n").unwrap());
+    let renamed = damaged(t, "renamed", |d| {
+        let c = rusqlite::Connection::open(d.join("audit.db")).unwrap();
+        c.execute_batch("ALTER TABLE audit_events RENAME TO events").unwrap();
+    });
+    let dropped_col = damaged(t, "dropped-column", |d| {
+        let c = rusqlite::Connection::open(d.join("audit.db")).unwrap();
+        c.execute_batch("DROP INDEX idx_created_at; ALTER TABLE audit_events DROP COLUMN action")
+            .unwrap();
+    });
+    let pl_dir = damaged(t, "payloads-dir", |d| {
+        std::fs::remove_file(d.join("payloads.jsonl")).unwrap();
+        std::fs::create_dir(d.join("payloads.jsonl")).unwrap();
+    });
+    let truncated = damaged(t, "truncated", |d| {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(d.join("payloads.jsonl"))
+            .unwrap();
+        f.set_len(1000).unwrap();
+    });
+    let no_payloads = damaged(t, "no-payloads", |d| {
+        std::fs::remove_file(d.join("payloads.jsonl")).unwrap()
+    });
+    let batch_array = t.join("array.jsonl");
+    std::fs::write(&batch_array, "[0, 1767225600, null, null, 1, 10]\n").unwrap();
+    let batch_empty = t.join("empty.jsonl");
+    std::fs::write(&batch_empty, "\n").unwrap();
+    let a_file = t.join("a-file");
+    std::fs::write(&a_file, "x").unwrap();
+    let ghost = marker("ghost");
+
+    let spec = |name: &str, edits: &[(&str, &str)]| spec_with(t, name, edits, "");
+    let quick_bench = v(&["bench", "--mix", "shallow", "--requests", "10", "--trials", "1"]);
+    let only = |spec_file: String, rest: Vec<String>| {
+        let mut a = vec!["--spec".to_string(), spec_file];
+        a.extend(rest);
+        a
+    };
+    let with = |spec_file: String, rest: Vec<String>| {
+        let mut a = vec!["--spec".to_string(), spec_file, "--data".into(), data.clone()];
+        a.extend(rest);
+        a
+    };
+    let mut cases = vec![
+        // [gate], [equivalence] and [bench] name registered engines only.
+        case(
+            "gate candidate typo",
+            with(
+                spec("cand", &[("candidates = [\"memindex\", \"prefetch\"]", "candidates = [\"nosuch\"]")]),
+                quick_bench.clone(),
+            ),
+            2,
+            "gate.candidates: \"nosuch\" is not an engine; the engines are baseline, keyset",
+        ),
+        case(
+            "gate override for an unknown engine",
+            with(
+                spec_with(t, "override", &[], "\n[gate.engine.nosuch]\np99_ratio_max = 0.9\n"),
+                v(&["gate"]),
+            ),
+            2,
+            "gate.engine.nosuch: \"nosuch\" is not an engine",
+        ),
+        case(
+            "equivalence engine typo",
+            with(
+                spec("eqeng", &[("engines = [\"keyset\", \"memindex\", \"prefetch\"]", "engines = [\"keyste\"]")]),
+                v(&["equiv"]),
+            ),
+            2,
+            "equivalence.engines: \"keyste\" is not an engine",
+        ),
+        case(
+            "bench engine typo",
+            with(
+                spec("beng", &[("\"prefetch\", \"floor\"]", "\"prefetch\", \"flor\"]")]),
+                quick_bench.clone(),
+            ),
+            2,
+            "bench.engines: \"flor\" is not an engine",
+        ),
+        // Spec values: exactly [first, last], bounded threads, a rate's form, no overflow.
+        case(
+            "three pages",
+            only(spec("pages", &[("pages = [1, 5]", "pages = [1, 2, 3]")]), v(&["engines"])),
+            2,
+            "mixes.shallow.pages: [1, 2, 3] is not allowed: expected [first, last], two integers",
+        ),
+        case(
+            "too many threads",
+            only(spec("threads", &[("threads = 32", "threads = 100000")]), v(&["engines"])),
+            2,
+            "equivalence.threads: 100000 is not allowed: expected an integer from 1 to 1024",
+        ),
+        case(
+            "too many bench workers",
+            only(spec("conc", &[("concurrency = 4", "concurrency = 100000")]), v(&["engines"])),
+            2,
+            "bench.concurrency: 100000 is not allowed: expected an integer from 1 to 1024",
+        ),
+        case(
+            "too many engine processes",
+            only(
+                spec_with(t, "workers", &[], "\n[engines.py]\ncommand = [\"x\"]\nworkers = 5000\n"),
+                v(&["engines"]),
+            ),
+            2,
+            "engines.py.workers: 5000 is not allowed: expected an integer from 1 to 1024",
+        ),
+        case(
+            "a rate that is neither",
+            only(spec("rate", &[("# rate = \"0.5x\"", "rate = \"fast\"")]), v(&["engines"])),
+            2,
+            "bench.rate: \"fast\" is not allowed: expected requests per second, a number > 0 (e.g. 2000), or a fraction of the baseline's closed-loop throughput, a string like \"0.5x\"",
+        ),
+        case(
+            "a window reaching past i64",
+            only(
+                spec(
+                    "window",
+                    &[
+                        ("now = 1767225600", "now = -2592100"),
+                        ("window_seconds = 604800", "window_seconds = 9223372036854775807"),
+                    ],
+                ),
+                v(&["engines"]),
+            ),
+            2,
+            "mixes.default.window_seconds: 9223372036854775807 is not allowed",
+        ),
+        // Spec values near i64's ends: probes past max_page saturate instead of overflowing.
+        case(
+            "max_page at i64::MAX",
+            with(
+                spec("maxpage", &[("max_page = 2000", "max_page = 9223372036854775807")]),
+                v(&["equiv", "--engines", "memindex", "--property", "outside_domain"]),
+            ),
+            0,
+            "memindex   outside_domain      ok",
+        ),
+        // Negative values of count flags.
+        case(
+            "negative rows",
+            v(&["gen", "--rows", "-1", "--out", &s(&t.join("neg"))]),
+            2,
+            "-1 is not allowed: expected an integer >= 1",
+        ),
+        case(
+            "negative seed",
+            v(&["equiv", "--seed", "-1"]),
+            2,
+            "-1 is not allowed: expected a non-negative integer",
+        ),
+        case(
+            "--data where it does not apply",
+            v(&["--data", &data, "adopt", &data]),
+            2,
+            "--data does not apply to `adopt`",
+        ),
+        // Damaged datasets are bad input for every engine and command alike.
+        case(
+            "a batch line that is an array",
+            v(&["--data", &data, "query", "--engine", "baseline", "--batch", &s(&batch_array)]),
+            1,
+            "line 1: an array, not an object; expected one JSON object per line, like {\\\"from_ts\\\"",
+        ),
+        case(
+            "an empty batch line",
+            v(&["--data", &data, "query", "--engine", "baseline", "--batch", &s(&batch_empty)]),
+            1,
+            "line 1: empty line; expected one JSON object per line",
+        ),
+        case(
+            "payloads.jsonl is a directory (verify)",
+            v(&["--data", &pl_dir, "verify"]),
+            2,
+            "payloads.jsonl",
+        ),
+        case(
+            "payloads.jsonl is a directory (equiv)",
+            v(&["--spec", &spec("pldir", &[]), "--data", &pl_dir, "equiv", "--engines", "memindex"]),
+            2,
+            "payloads.jsonl: not a regular file",
+        ),
+        case(
+            "payloads.jsonl is missing",
+            v(&["--data", &no_payloads, "query", "--engine", "keyset"]),
+            2,
+            "a dataset needs its payloads file",
+        ),
+        case(
+            "an engine that cannot start (equiv)",
+            with(
+                spec("ghost", &[]),
+                v(&[
+                    "--engine-command",
+                    &format!("ghost=/nonexistent/engine {ghost}"),
+                    "equiv",
+                    "--engines",
+                    "ghost",
+                ]),
+            ),
+            2,
+            "engine ghost: cannot start `/nonexistent/engine",
+        ),
+        case(
+            "a wrong pin",
+            with(
+                spec(
+                    "pin",
+                    &[("baseline_sha256 = \"sha256:77223870", "baseline_sha256 = \"sha256:87223870")],
+                ),
+                v(&["verify"]),
+            ),
+            1,
+            "the spec's [integrity] baseline_sha256 (sha256:87223870cea4",
+        ),
+    ];
+    for engine in ["baseline", "keyset", "memindex", "prefetch", "floor"] {
+        for (dir, needle) in [
+            (&text_db, "audit.db: cannot be read as SQLite (file is not a database)"),
+            (&renamed, "audit.db: has no table audit_events"),
+            (&dropped_col, "table audit_events lacks column(s) action"),
+            (&pl_dir, "payloads.jsonl: not a regular file"),
+            (
+                &truncated,
+                "past the end of the file (1000 bytes): payloads.jsonl is truncated",
+            ),
+        ] {
+            cases.push(case(
+                "a damaged dataset (query)",
+                v(&[
+                    "--data",
+                    dir,
+                    "query",
+                    "--engine",
+                    engine,
+                    "--from",
+                    "0",
+                    "--to",
+                    "9999999999",
+                ]),
+                2,
+                needle,
+            ));
+        }
+    }
+    // `--data` before `verify` of a dataset in a mess is also bad input.
+    cases.push(case(
+        "text audit.db (verify)",
+        v(&["--data", &text_db, "verify"]),
+        2,
+        "audit.db",
+    ));
+
+    for c in &cases {
+        let o = common::harness(&c.args.iter().map(String::as_str).collect::<Vec<_>>());
+        let (out, err) = text(&o);
+        let what = format!("{}: {:?}\nstdout: {out}\nstderr: {err}", c.name, c.args);
+        assert_eq!(o.status.code(), Some(c.code), "{what}");
+        assert!(err.contains(&c.needle) || out.contains(&c.needle), "{what}");
+        if c.code == 2 {
+            assert_eq!(err.trim_end().lines().count(), 1, "one line: {what}");
+            assert!(!err.contains("panicked"), "{what}");
+        }
+    }
+    assert!(running_with(&ghost).is_empty());
+    assert!(partial_files(t).is_empty(), "{:?}", partial_files(t));
+    // gen --force over a file replaces it and leaves nothing aside.
+    let o = common::harness(&["gen", "--out", &s(&a_file), "--rows", "10", "--force"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(a_file.join("manifest.json").is_file());
+    assert!(partial_files(t).is_empty(), "{:?}", partial_files(t));
+}
+
+/// A process engine that answers the handshake and then stalls is given up
+/// on at its first hang: no further case, no shrinking through hangs, and no
+/// regression saved (a hang is not a divergence).
+#[test]
+fn a_stalling_engine_is_given_up_on_at_its_first_hang_and_not_saved() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mark = marker("stall");
+    let extra = format!(
+        "\n[engines.stall]\ncommand = [\"sh\", {:?}, \"hang\", \"{mark}\"]\ntimeout_ms = 300\n",
+        fixture()
+    );
+    let spec = spec_with(tmp.path(), "stall", &[], &extra);
+    let regressions = tmp.path().join("r.jsonl");
+    for prop in ["small_datasets", "mix", "pagination"] {
+        let start = Instant::now();
+        let o = common::harness(&[
+            "--spec",
+            &spec,
+            "--data",
+            &s(small()),
+            "equiv",
+            "--engines",
+            "stall",
+            "--property",
+            prop,
+            "--cases",
+            "40",
+            "--small-dataset-cases",
+            "40",
+            "--regressions",
+            &s(&regressions),
+        ]);
+        let took = start.elapsed();
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{prop}: {out}{err}");
+        // 40 cases at 300 ms each, or shrinking through hangs, would take 12 s or more.
+        assert!(took < Duration::from_secs(8), "{prop}: took {took:?}\n{out}");
+        assert!(out.contains("FAIL"), "{out}");
+        assert!(out.contains("hang: no answer within 300 ms"), "{out}");
+        assert!(out.contains("stall was not asked again in this property"), "{out}");
+        assert!(out.contains("shrunk  in 0 step(s)"), "{out}");
+        assert!(running_with(&mark).is_empty(), "{prop}: engine left running");
+    }
+    let saved = std::fs::read_to_string(&regressions).unwrap_or_default();
+    assert!(saved.trim().is_empty(), "a hang was saved as a regression: {saved}");
+}
+
+/// Sends `sig` to the harness once `ready(stdout so far)` holds, or after `after`.
+fn signal_when(mut child: std::process::Child, sig: i32, ready: impl Fn(&Path) -> bool) -> Output {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ready(Path::new("/")) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: sending a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, sig) };
+    let start = Instant::now();
+    let o = loop {
+        if let Some(_status) = child.try_wait().unwrap() {
+            break child.wait_with_output().unwrap();
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("the harness did not stop within 10 s of the signal");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    o
+}
+
+fn spawn(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_audit-harness"))
+        .current_dir(common::root())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn sigterm_and_sigint_stop_equivalence_and_the_gate_kill_engines_and_exit_3() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (sig, name, gate) in [
+        (libc::SIGTERM, "SIGTERM", false),
+        (libc::SIGINT, "SIGINT", false),
+        (libc::SIGINT, "SIGINT", true),
+    ] {
+        let mark = marker(&format!("sig{sig}{gate}"));
+        let extra = format!(
+            "\n[engines.stall]\ncommand = [\"sh\", {:?}, \"hang\", \"{mark}\"]\ntimeout_ms = 60000\n",
+            fixture()
+        );
+        let spec = spec_with(
+            tmp.path(),
+            &format!("sig{sig}{gate}"),
+            &[(
+                "engines = [\"keyset\", \"memindex\", \"prefetch\"]",
+                "engines = [\"stall\"]",
+            )],
+            &extra,
+        );
+        let data = s(small());
+        let mut args = vec!["--spec", &spec, "--data", &data];
+        if gate {
+            args.push("gate");
+        } else {
+            args.extend(["equiv", "--property", "mix"]);
+        }
+        let child = spawn(&args);
+        let m = mark.clone();
+        // Signal once the engine is up and stalling on a request.
+        let o = signal_when(child, sig, move |_| !running_with_now(&m).is_empty());
+        let (out, err) = text(&o);
+        let what = format!("{name} gate={gate}: {out}{err}");
+        assert_eq!(o.status.code(), Some(3), "{what}");
+        assert!(err.contains(&format!("interrupted by {name}")), "{what}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{what}");
+        assert!(running_with(&mark).is_empty(), "engine left running: {what}");
+    }
+}
+
+/// Like `running_with`, without waiting.
+fn running_with_now(marker: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let pid = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+            let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+            String::from_utf8_lossy(&cmd).contains(marker).then_some(pid)
+        })
+        .collect()
+}
+
+#[test]
+fn an_interrupted_gen_leaves_no_partial_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("big");
+    let child = spawn(&["gen", "--out", &s(&out), "--rows", "3000000"]);
+    let dir: PathBuf = tmp.path().to_path_buf();
+    let o = signal_when(child, libc::SIGINT, move |_| !partial_files(&dir).is_empty());
+    let (stdout, err) = text(&o);
+    assert_eq!(o.status.code(), Some(3), "{stdout}{err}");
+    assert!(err.contains("interrupted by SIGINT: generation stopped"), "{err}");
+    assert!(partial_files(tmp.path()).is_empty(), "{:?}", partial_files(tmp.path()));
+    assert!(!out.exists());
+}
