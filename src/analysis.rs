@@ -322,10 +322,11 @@ pub fn variance_components(series: &[Series], mode: LoadMode) -> Vec<Variance> {
                 v.iter().sum::<f64>() / v.len() as f64
             }
         };
-        let figures_of: [(&str, Box<dyn Fn(&TrialFigures) -> f64>, f64); 3] = [
-            ("p95", Box::new(|t: &TrialFigures| t.quantiles[2]), within_of(0.95)),
-            ("p99", Box::new(|t: &TrialFigures| t.quantiles[3]), within_of(0.99)),
-            ("rps", Box::new(|t: &TrialFigures| t.rps), 0.0),
+        type Pick = fn(&TrialFigures) -> f64;
+        let figures_of: [(&str, Pick, f64); 3] = [
+            ("p95", |t| t.quantiles[2], within_of(0.95)),
+            ("p99", |t| t.quantiles[3], within_of(0.99)),
+            ("rps", |t| t.rps, 0.0),
         ];
         for (name, pick, within) in figures_of {
             let logs: Vec<f64> = f.iter().map(|t| pick(t).max(1e-3).ln()).collect();

@@ -96,11 +96,17 @@ fn a_run_writes_every_report_and_report_recomputes_them_exactly() {
     let info: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
     assert_eq!(info["complete"], true);
     assert_eq!(info["bench"]["rounds"], 3);
-    assert_eq!(info["bench"]["stop"], "planned", "no deciding check: the planned rounds run");
+    assert_eq!(
+        info["bench"]["stop"], "planned",
+        "no deciding check: the planned rounds run"
+    );
     assert_eq!(info["bench"]["round_orders"].as_array().unwrap().len(), 3);
     assert!(info["bench"]["variance"].as_array().unwrap().len() >= 9);
     assert!(info["machine"]["cores"].as_u64().unwrap() >= 1);
-    assert!(info["bench"]["method"].as_str().unwrap().contains("per-round paired log ratios"));
+    assert!(info["bench"]["method"]
+        .as_str()
+        .unwrap()
+        .contains("per-round paired log ratios"));
 
     let (h, rows) = csv_rows(&dir.join("summary.csv"));
     assert_eq!(
@@ -182,9 +188,7 @@ fn a_candidate_slower_than_its_threshold_fails_and_errors_fail() {
     let cmd = format!("broken=sh {} error", fixture.display());
     let spec = spec_in(
         tmp.path(),
-        &[
-            ("candidates = [\"memindex\", \"prefetch\"]", "candidates = [\"broken\"]"),
-        ],
+        &[("candidates = [\"memindex\", \"prefetch\"]", "candidates = [\"broken\"]")],
     );
     let o = run(
         &spec,
@@ -210,12 +214,24 @@ fn a_candidate_slower_than_its_threshold_fails_and_errors_fail() {
     assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(out.contains("FAIL         broken     shallow  errors"), "{out}");
     assert!(out.contains("ERROR broken shallow round 1"), "{out}");
-    // Errors are not served requests: no throughput, no latency from them.
+    // It errs on every other request: those are counted and marked, and are
+    // not served requests (throughput counts only answers).
     let dir = std::fs::canonicalize(tmp.path().join("reports/latest")).unwrap();
     let (h, rows) = csv_rows(&dir.join("summary.csv"));
     let broken = rows.iter().find(|r| col(&h, r, "engine") == "broken").unwrap();
-    assert_eq!(col(&h, broken, "rps"), "", "an engine that only errs served nothing");
-    assert!(col(&h, broken, "errors").parse::<u64>().unwrap() >= 200);
+    assert!(col(&h, broken, "errors").parse::<u64>().unwrap() >= 100);
+    assert!(out.contains("ERRORS"), "{out}");
+    let t = audit_harness::report::latencies::read(
+        std::fs::File::open(dir.join("latencies.csv")).unwrap(),
+        "latencies.csv",
+    )
+    .unwrap();
+    let s = t.iter().find(|s| s.engine == "broken").unwrap();
+    let trial = &s.trials[0].requests;
+    let served = trial.iter().filter(|r| r.rows.is_some()).count() as f64;
+    let end = trial.iter().map(|r| r.end_ns()).max().unwrap() as f64 / 1e9;
+    assert!((audit_harness::bench::served_per_second(trial) - served / end).abs() < 1e-6);
+    assert!(served < trial.len() as f64);
 }
 
 #[test]
@@ -282,7 +298,10 @@ fn open_loop_reports_intended_start_and_service_time_and_saturation() {
     assert!(!out.contains("rps_ratio_min"), "{out}");
     assert!(out.contains("harness pacing with a do-nothing engine"), "{out}");
     let info: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
-    assert!(info["bench"]["pacing"]["shallow"]["p99_us"].as_f64().is_some(), "{info}");
+    assert!(
+        info["bench"]["pacing"]["shallow"]["p99_us"].as_f64().is_some(),
+        "{info}"
+    );
 }
 
 #[test]
@@ -330,19 +349,34 @@ fn bad_input_is_exit_2_with_nothing_half_written() {
     let tmp = tempfile::tempdir().unwrap();
     let spec = spec_in(tmp.path(), &[]);
     for (args, says) in [
-        (vec!["bench", "--concurrency", "0"], "expected an integer from 1 to 1024"),
-        (vec!["bench", "--concurrency", "100000"], "expected an integer from 1 to 1024"),
+        (
+            vec!["bench", "--concurrency", "0"],
+            "expected an integer from 1 to 1024",
+        ),
+        (
+            vec!["bench", "--concurrency", "100000"],
+            "expected an integer from 1 to 1024",
+        ),
         (vec!["bench", "--requests", "-1"], "expected an integer >= 1"),
         (vec!["bench", "--min-rounds", "-3"], "expected an integer >= 2"),
         (vec!["bench", "--rate", "0"], "expected requests per second"),
-        (vec!["bench", "--rate", "100"], "--rate is an open-loop setting: add --mode open"),
+        (
+            vec!["bench", "--rate", "100"],
+            "--rate is an open-loop setting: add --mode open",
+        ),
         (vec!["bench", "--min-rounds", "1"], "--min-rounds"),
         (vec!["bench", "--min-rounds", "x"], "--min-rounds"),
-        (vec!["bench", "--min-rounds", "9", "--max-rounds", "3"], "expected an integer >= min_rounds"),
+        (
+            vec!["bench", "--min-rounds", "9", "--max-rounds", "3"],
+            "expected an integer >= min_rounds",
+        ),
         (vec!["bench", "--max-seconds", "0"], "expected a number above 0"),
         (vec!["bench", "--max-seconds", "-3"], "expected a number above 0"),
         (vec!["bench", "--max-seconds", "soon"], "expected a number above 0"),
-        (vec!["calibrate", "--scenario", "sideways"], "unknown scenario \"sideways\""),
+        (
+            vec!["calibrate", "--scenario", "sideways"],
+            "unknown scenario \"sideways\"",
+        ),
         (vec!["calibrate", "--replicates", "0"], "--replicates"),
         (vec!["bench", "--mode", "open"], "open loop needs an arrival rate"),
         (vec!["bench", "--engines", "nosuch"], "unknown engine \"nosuch\""),

@@ -171,7 +171,17 @@ fn every_fault_gets_its_exit_code_and_message_and_leaves_nothing_behind() {
     let ghost = marker("ghost");
 
     let spec = |name: &str, edits: &[(&str, &str)]| spec_with(t, name, edits, "");
-    let quick_bench = v(&["bench", "--mix", "shallow", "--requests", "10", "--trials", "1"]);
+    let quick_bench = v(&[
+        "bench",
+        "--mix",
+        "shallow",
+        "--requests",
+        "10",
+        "--min-rounds",
+        "2",
+        "--max-rounds",
+        "2",
+    ]);
     let only = |spec_file: String, rest: Vec<String>| {
         let mut a = vec!["--spec".to_string(), spec_file];
         a.extend(rest);

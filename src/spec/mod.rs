@@ -310,7 +310,7 @@ impl BenchSpec {
             return Err((
                 "concurrency",
                 format!(
-                    "{} is not allowed: expected an integer >= 1 and <= {MAX_THREADS} (workers)",
+                    "{} is not allowed: expected an integer from 1 to {MAX_THREADS}",
                     self.concurrency
                 ),
             ));

@@ -1,0 +1,110 @@
+//! The gate's statistics checked by simulation with known truth, as
+//! `audit-harness calibrate` does, at a size `cargo test` can afford: fewer
+//! replicates, so the bounds are the targets widened by about three binomial
+//! standard errors. They fail for the old method (requests treated as
+//! independent: 63-79 % coverage and 10-19 % false fails under drift and bursts).
+
+mod common;
+
+use audit_harness::calibrate::{self, Config, Scenario, SimThresholds, Truth};
+
+fn config(scenarios: &[&str], truths: &[Truth], replicates: u32) -> Config {
+    let spec = common::spec();
+    let b = &spec.bench;
+    Config {
+        scenarios: scenarios.iter().map(|s| s.parse::<Scenario>().unwrap()).collect(),
+        truths: truths.to_vec(),
+        replicates,
+        seed: 20261124,
+        candidates: spec.gate.candidates.len(),
+        thresholds: SimThresholds {
+            latency: spec.gate.thresholds.p95_ratio_max.unwrap(),
+            rps: spec.gate.thresholds.rps_ratio_min.unwrap(),
+        },
+        median_ms: 14.0,
+        sigma: 0.3,
+        requests: b.requests as usize,
+        concurrency: b.concurrency as usize,
+        budget: audit_harness::bench::Budget {
+            min_rounds: b.min_rounds,
+            max_rounds: b.max_rounds,
+            max_seconds: b.max_seconds,
+        },
+    }
+}
+
+#[test]
+fn at_the_threshold_intervals_cover_and_the_gate_rarely_fails() {
+    let cfg = config(
+        &["independent", "drift-0.05", "bursts", "ar1-0.5"],
+        &[Truth::AtThreshold],
+        150,
+    );
+    let rows = calibrate::run(&cfg, |_| {}).unwrap();
+    for r in &rows {
+        for (i, c) in r.coverage.iter().enumerate() {
+            assert!(*c >= 0.90, "{}: coverage of check {i} {c}: {r:?}", r.scenario);
+        }
+        for (i, f) in r.check_fail.iter().enumerate() {
+            assert!(*f <= 0.05, "{}: false fails of check {i} {f}: {r:?}", r.scenario);
+        }
+        assert!(
+            r.gate_fail <= 0.10,
+            "{}: gate false fails {}: {r:?}",
+            r.scenario,
+            r.gate_fail
+        );
+        assert!(
+            r.gate_pass <= 0.05,
+            "{}: gate passes at the threshold {}",
+            r.scenario,
+            r.gate_pass
+        );
+        assert!(r.mean_rounds >= f64::from(cfg.budget.min_rounds));
+    }
+}
+
+#[test]
+fn a_better_candidate_passes_and_a_worse_one_fails_within_the_budget() {
+    let cfg = config(&["drift-0.05"], &[Truth::Better, Truth::Worse], 150);
+    let rows = calibrate::run(&cfg, |_| {}).unwrap();
+    let better = &rows[0];
+    assert!(better.gate_pass >= 0.75, "power {}: {better:?}", better.gate_pass);
+    assert_eq!(better.gate_fail, 0.0, "{better:?}");
+    let worse = &rows[1];
+    assert!(worse.gate_fail >= 0.9, "{worse:?}");
+    assert_eq!(worse.gate_pass, 0.0, "a worse candidate never passes: {worse:?}");
+}
+
+#[test]
+fn the_same_seed_gives_the_same_table() {
+    let cfg = config(&["drift-0.10"], &[Truth::AtThreshold], 20);
+    let a = calibrate::run(&cfg, |_| {}).unwrap();
+    let b = calibrate::run(&cfg, |_| {}).unwrap();
+    assert_eq!(format!("{a:?}"), format!("{b:?}"));
+}
+
+#[test]
+fn the_command_prints_its_table_and_refuses_unknown_scenarios() {
+    let o = common::harness(&[
+        "calibrate",
+        "--replicates",
+        "10",
+        "--scenario",
+        "independent",
+        "--truth",
+        "better",
+        "--compare",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains("independent  better"), "{out}");
+    assert!(out.contains("round bootstrap (percentile)"), "{out}");
+    let o = common::harness(&["calibrate", "--scenario", "drift-2"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("unknown scenario \"drift-2\"") && err.lines().count() == 1,
+        "{err}"
+    );
+}
