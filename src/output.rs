@@ -183,7 +183,9 @@ impl BenchProgress {
             Progress::Trial { mix, engine, trial } => {
                 let rps = crate::bench::served_per_second(&trial.requests);
                 let errors = trial.requests.iter().filter(|r| r.rows.is_none()).count() as u64 + trial.warmup_errors;
-                let item = if errors > 0 {
+                let item = if trial.gave_up {
+                    format!("{engine} GAVE UP (hung or died; skipped from now on)")
+                } else if errors > 0 {
                     format!("{engine} {rps:.0} ({errors} ERRORS)")
                 } else {
                     format!("{engine} {rps:.0}")

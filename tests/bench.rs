@@ -509,3 +509,60 @@ fn ctrl_c_keeps_finished_files_and_marks_the_run_incomplete() {
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
+
+#[test]
+fn an_engine_that_hangs_or_dies_is_given_up_on_not_waited_for() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = spec_in(
+        tmp.path(),
+        &[(
+            "candidates = [\"memindex\", \"prefetch\"]",
+            "candidates = [\"hung\", \"dead\"]",
+        )],
+    );
+    let fixture = common::root().join("tests/fixtures/process/misbehave.sh");
+    let mut spec_text = std::fs::read_to_string(&spec).unwrap();
+    for (name, mode) in [("hung", "hang"), ("dead", "exit")] {
+        spec_text.push_str(&format!(
+            "\n[engines.{name}]\ncommand = [\"sh\", {:?}, \"{mode}\"]\ntimeout_ms = 300\n",
+            fixture.display().to_string()
+        ));
+    }
+    std::fs::write(&spec, spec_text).unwrap();
+    let started = std::time::Instant::now();
+    let o = run(
+        &spec,
+        &[
+            "bench",
+            "--engines",
+            "hung,dead",
+            "--mix",
+            "shallow",
+            "--requests",
+            "100",
+            "--min-rounds",
+            "3",
+            "--max-rounds",
+            "3",
+            "--warmup",
+            "2",
+        ],
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    // 3 rounds x 100 requests at a 300 ms timeout would take minutes if every request were waited for.
+    assert!(started.elapsed().as_secs() < 60, "{:?}: {out}", started.elapsed());
+    assert!(out.contains("hung GAVE UP") && out.contains("dead GAVE UP"), "{out}");
+    assert!(out.contains("FAIL         hung       shallow  errors"), "{out}");
+    assert!(out.contains("FAIL         dead       shallow  errors"), "{out}");
+    let ps = std::process::Command::new("pgrep")
+        .args(["-f", &fixture.display().to_string()])
+        .output();
+    if let Ok(ps) = ps {
+        assert!(
+            ps.stdout.is_empty(),
+            "engine processes left: {}",
+            String::from_utf8_lossy(&ps.stdout)
+        );
+    }
+}

@@ -4,19 +4,27 @@
 
 use audit_engines::{Engine, Query};
 
-use super::{call, Trial};
+use super::{call, CallError, Trial};
 
-/// Runs the warm-up requests one after another; returns the error count and the first error.
-pub fn warm_up(engine: &dyn Engine, warmup: &[Query]) -> (u64, Option<String>) {
+/// Runs the warm-up requests one after another; returns the error count, the
+/// first error, and whether the engine hung or died (the warm-up then stops).
+pub fn warm_up(engine: &dyn Engine, warmup: &[Query]) -> (u64, Option<String>, bool) {
     let mut errors = 0;
     let mut first = None;
     for q in warmup {
-        if let Err(e) = call(engine, q) {
-            errors += 1;
-            first.get_or_insert(e);
+        match call(engine, q) {
+            Ok(_) => {}
+            Err(e @ CallError::GaveUp(_)) => {
+                first.get_or_insert(e.message());
+                return (errors + 1, first, true);
+            }
+            Err(e) => {
+                errors += 1;
+                first.get_or_insert(e.message());
+            }
         }
     }
-    (errors, first)
+    (errors, first, false)
 }
 
 /// One measured trial: `workers` workers share `stream` through one atomic cursor.

@@ -4,13 +4,13 @@
 //! Every request of the stream runs (the same work for every engine of a
 //! round), unless the run is interrupted.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use audit_engines::{Engine, Query};
 
-use super::{call, interrupted, open, Request, Trial};
+use super::{call, interrupted, open, CallError, Request, Trial, HANG_AFTER};
 
 /// Runs one trial of `stream` on `workers` workers. With `schedule`, request
 /// `i` is due `schedule[i]` ns after the start (open loop); without, each
@@ -18,15 +18,20 @@ use super::{call, interrupted, open, Request, Trial};
 pub fn drive(engine: &dyn Engine, stream: &[Query], workers: u32, schedule: Option<&[u64]>) -> Trial {
     let next = AtomicU64::new(0);
     let first_error = Mutex::new(None);
+    let gave_up = AtomicBool::new(false);
+    // Nanoseconds since t0 of the last answer (or start), for the watchdog.
+    let progress = AtomicU64::new(0);
+    let running = AtomicBool::new(true);
     let t0 = Instant::now();
     let mut requests: Vec<Request> = std::thread::scope(|s| {
+        s.spawn(|| watchdog(engine.name(), t0, &progress, &running));
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 s.spawn(|| {
                     let mut done = Vec::with_capacity(stream.len() / workers as usize + 1);
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed) as usize;
-                        if i >= stream.len() || interrupted() {
+                        if i >= stream.len() || interrupted() || gave_up.load(Ordering::Relaxed) {
                             break;
                         }
                         let intended = schedule.map(|s| s[i]);
@@ -36,11 +41,15 @@ pub fn drive(engine: &dyn Engine, stream: &[Query], workers: u32, schedule: Opti
                         let start = Instant::now();
                         let answer = call(engine, &stream[i]);
                         let end = Instant::now();
+                        progress.store(end.duration_since(t0).as_nanos() as u64, Ordering::Relaxed);
                         let rows = match answer {
                             Ok(n) => Some(n),
                             Err(e) => {
+                                if matches!(e, CallError::GaveUp(_)) {
+                                    gave_up.store(true, Ordering::Relaxed);
+                                }
                                 if let Ok(mut f) = first_error.lock() {
-                                    f.get_or_insert(e);
+                                    f.get_or_insert(e.message());
                                 }
                                 None
                             }
@@ -58,7 +67,9 @@ pub fn drive(engine: &dyn Engine, stream: &[Query], workers: u32, schedule: Opti
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+        let done = handles.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect();
+        running.store(false, Ordering::Relaxed);
+        done
     });
     requests.sort_unstable_by_key(|r| r.seq);
     // The queries are filled in after the clock stops: cloning them is not the engine's time.
@@ -70,5 +81,23 @@ pub fn drive(engine: &dyn Engine, stream: &[Query], workers: u32, schedule: Opti
         requests,
         first_error: first_error.into_inner().unwrap_or_default(),
         warmup_errors: 0,
+        gave_up: gave_up.into_inner(),
+    }
+}
+
+/// Ends the harness when a trial's engine answers nothing for [`HANG_AFTER`]:
+/// a built-in engine's threads cannot be cancelled, and waiting for them would
+/// hang the gate. (Process engines time out on their own first.)
+fn watchdog(engine: &str, t0: Instant, progress: &AtomicU64, running: &AtomicBool) {
+    while running.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(50));
+        let last = Duration::from_nanos(progress.load(Ordering::Relaxed));
+        if t0.elapsed().saturating_sub(last) > HANG_AFTER {
+            eprintln!(
+                "audit-harness: engine {engine} answered nothing for {} s: it hangs; the benchmark cannot stop its threads and gives up (the report files written so far are whole; run.json says complete: false)",
+                HANG_AFTER.as_secs()
+            );
+            std::process::exit(1);
+        }
     }
 }

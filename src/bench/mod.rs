@@ -71,6 +71,9 @@ pub struct Trial {
     pub first_error: Option<String>,
     /// Errors in the warm-up (not measured, but a failed check all the same).
     pub warmup_errors: u64,
+    /// The engine hung or died in this trial (see `CallError::GaveUp`); the
+    /// rest of its requests were not sent, and later rounds skip it.
+    pub gave_up: bool,
 }
 
 /// Every trial of one engine on one mix.
@@ -157,7 +160,7 @@ pub fn run(
                         let (_, base) = engines.iter().find(|(n, _)| n == "baseline").ok_or_else(|| {
                             HarnessError::input("a rate relative to the baseline needs the baseline among the engines")
                         })?;
-                        closed::warm_up(base.as_ref(), warmup);
+                        let _ = closed::warm_up(base.as_ref(), warmup);
                         let t = closed::run(base.as_ref(), &plan.round_stream(mix, 0), plan.concurrency);
                         f * served_per_second(&t.requests)
                     }
@@ -196,6 +199,7 @@ pub fn run(
         rates: &mix_rates,
         infos: &mut infos,
         progress: &mut progress,
+        gave_up: Vec::new(),
     };
     let budget = Budget {
         min_rounds: plan.min_rounds,
@@ -235,6 +239,8 @@ struct Machine<'a, P: FnMut(Progress)> {
     rates: &'a [Option<f64>],
     infos: &'a mut Vec<RoundInfo>,
     progress: &'a mut P,
+    /// Engines that hung or died: later rounds skip them.
+    gave_up: Vec<String>,
 }
 
 impl<P: FnMut(Progress)> rounds::RoundSource for Machine<'_, P> {
@@ -261,14 +267,24 @@ impl<P: FnMut(Progress)> rounds::RoundSource for Machine<'_, P> {
                 if interrupted() {
                     return Ok(None);
                 }
-                let (warmup_errors, warmup_error) = closed::warm_up(engine.as_ref(), warmup);
+                if self.gave_up.contains(name) {
+                    continue;
+                }
+                let (warmup_errors, warmup_error, hung) = closed::warm_up(engine.as_ref(), warmup);
                 if plan.cache == CacheMode::Cold {
                     cache::evict(&plan.payloads)?;
                 }
-                let mut trial = match &schedule {
-                    None => closed::run(engine.as_ref(), &stream, plan.concurrency),
-                    Some(s) => open::run(engine.as_ref(), &stream, plan.concurrency, s),
+                let mut trial = match (&schedule, hung) {
+                    (_, true) => Trial {
+                        gave_up: true,
+                        ..Trial::default()
+                    },
+                    (None, false) => closed::run(engine.as_ref(), &stream, plan.concurrency),
+                    (Some(s), false) => open::run(engine.as_ref(), &stream, plan.concurrency, s),
                 };
+                if trial.gave_up {
+                    self.gave_up.push(name.clone());
+                }
                 if interrupted() {
                     return Ok(None);
                 }
@@ -302,16 +318,42 @@ impl<P: FnMut(Progress)> rounds::RoundSource for Machine<'_, P> {
 }
 
 /// Calls the engine, turning a panic into an error so one bad engine cannot stop the run.
-pub(crate) fn call(engine: &dyn audit_engines::Engine, q: &Query) -> Result<u32, String> {
+pub(crate) fn call(engine: &dyn audit_engines::Engine, q: &Query) -> Result<u32, CallError> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.query(q))) {
         Ok(Ok(page)) => Ok(page.count as u32),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(p) => Err(format!(
+        Ok(Err(e @ (audit_engines::EngineError::Hang { .. } | audit_engines::EngineError::Broken(_)))) => {
+            Err(CallError::GaveUp(e.to_string()))
+        }
+        Ok(Err(e)) => Err(CallError::Answer(e.to_string())),
+        Err(p) => Err(CallError::Answer(format!(
             "panicked: {}",
             p.downcast_ref::<&str>()
                 .map(|s| s.to_string())
                 .or_else(|| p.downcast_ref::<String>().cloned())
                 .unwrap_or_default()
-        )),
+        ))),
     }
 }
+
+/// Why a request got no answer.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum CallError {
+    /// The engine answered with an error (or panicked): counted, and the run goes on.
+    Answer(String),
+    /// The engine hung past its timeout or its process died: asking it again
+    /// would only wait again, so its trial stops and later rounds skip it.
+    GaveUp(String),
+}
+
+impl CallError {
+    pub(crate) fn message(self) -> String {
+        match self {
+            CallError::Answer(m) | CallError::GaveUp(m) => m,
+        }
+    }
+}
+
+/// A built-in engine that answers nothing for this long hangs: its threads
+/// cannot be stopped, so the harness says so and exits (exit 1; the report
+/// files written so far are whole, run.json says complete: false).
+pub const HANG_AFTER: std::time::Duration = std::time::Duration::from_secs(60);

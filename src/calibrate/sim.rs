@@ -145,6 +145,7 @@ impl<'a> Sim<'a> {
             requests,
             first_error: None,
             warmup_errors: 0,
+            gave_up: false,
         }
     }
 }
