@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use audit_engines::Query;
+use audit_engines::{Query, Role};
 use serde::{Deserialize, Serialize};
 
 use crate::bench::{open, Request, Series, Trial};
@@ -75,6 +75,7 @@ pub struct Settings {
 #[derive(Debug, Clone)]
 pub struct Summary {
     pub engine: String,
+    pub role: Role,
     pub mix: String,
     pub timing: Timing,
     pub concurrency: u32,
@@ -196,7 +197,7 @@ pub fn summarize(series: &[Series], settings: &Settings) -> Vec<Summary> {
     // Against the floor's row of the same mix and timing, once every row has its p95.
     let floor_p95: Vec<(String, Timing, f64)> = out
         .iter()
-        .filter(|r| r.engine == "floor")
+        .filter(|r| r.role == Role::Yardstick)
         .filter_map(|r| Some((r.mix.clone(), r.timing, r.p95?.value)))
         .collect();
     for r in &mut out {
@@ -232,8 +233,8 @@ fn summarize_one(s: &Series, all: &[Series], settings: &Settings, timing: Timing
         |pick: &dyn Fn(&TrialFigures) -> f64| estimate(Spread::new(&figs.iter().map(pick).collect::<Vec<_>>()), looks);
     let quantile = |i: usize| per_engine(&|t| t.quantiles[i]).map(ms);
     let (mut rps_ratio, mut p95_ratio, mut p99_ratio) = (None, None, None);
-    if s.engine != "baseline" {
-        if let Some(b) = all.iter().find(|o| o.engine == "baseline" && o.mix == s.mix) {
+    if s.role != Role::Reference {
+        if let Some(b) = all.iter().find(|o| o.role == Role::Reference && o.mix == s.mix) {
             let base = figures(b, timing);
             p95_ratio = ratio(&figs, &base, |t| t.quantiles[2], looks);
             p99_ratio = ratio(&figs, &base, |t| t.quantiles[3], looks);
@@ -249,6 +250,7 @@ fn summarize_one(s: &Series, all: &[Series], settings: &Settings, timing: Timing
         .unwrap_or(0) as usize;
     Summary {
         engine: s.engine.clone(),
+        role: s.role,
         mix: s.mix.clone(),
         timing,
         concurrency: settings.concurrency,
@@ -303,7 +305,7 @@ pub fn variance_components(series: &[Series], mode: LoadMode) -> Vec<Variance> {
         }
         let base = series
             .iter()
-            .find(|b| b.engine == "baseline" && b.mix == s.mix && b.engine != s.engine)
+            .find(|b| b.role == Role::Reference && b.mix == s.mix && s.role != Role::Reference)
             .map(|b| figures(b, timing));
         let within_of = |p: f64| {
             let v: Vec<f64> = s
@@ -466,6 +468,7 @@ mod tests {
     fn series(engine: &str, latencies_us: &[&[u64]]) -> Series {
         Series {
             engine: engine.into(),
+            role: crate::registry::role(engine),
             mix: "m".into(),
             trials: latencies_us
                 .iter()

@@ -161,7 +161,7 @@ pub fn bench_stage(spec: &Spec, dir: &Path, plan: &Plan, run: &mut Run) -> Resul
     if let Some(b) = analysis
         .summaries
         .iter()
-        .find(|s| s.engine == "baseline" && s.errors > 0)
+        .find(|s| s.role == audit_engines::Role::Reference && s.errors > 0)
     {
         return Err(HarnessError::failed(format!(
             "the baseline answered {} request(s) on mix {} with an error; its figures are no yardstick (see the ERROR lines above)",

@@ -41,7 +41,7 @@ pub fn print_summaries(rows: &[Summary]) {
             last = Some((s.mix.as_str(), s.timing));
         }
         let ratio = |r: Option<Estimate>, d| {
-            if s.engine == "baseline" {
+            if s.role == audit_engines::Role::Reference {
                 String::new()
             } else {
                 format!(" ×{}", est(r, d))

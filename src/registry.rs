@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use audit_engines::SharedEngine;
+use audit_engines::{Role, SharedEngine};
 
 use crate::error::HarnessError;
 use crate::spec::Spec;
@@ -13,22 +13,24 @@ use crate::spec::Spec;
 pub fn list(spec: &Spec) -> Vec<(String, String)> {
     audit_engines::builtin()
         .iter()
-        .map(|e| {
-            let kind = if e.candidate {
-                "candidate"
-            } else if e.name == "baseline" {
-                "reference"
-            } else {
-                "yardstick"
-            };
-            (e.name.to_string(), format!("[{kind}] {}", e.about))
-        })
+        .map(|e| (e.name.to_string(), format!("[{}] {}", e.role.label(), e.about)))
         .chain(
             spec.engines
                 .iter()
                 .map(|(n, e)| (n.clone(), format!("[process] {}", e.command.join(" ")))),
         )
         .collect()
+}
+
+/// The role of engine `name`: a built-in's own; every engine run as a
+/// separate program is a candidate. The one place a role is decided.
+pub fn role(name: &str) -> Role {
+    audit_engines::find(name).map_or(Role::Candidate, |e| e.role)
+}
+
+/// The name of the reference engine every candidate is compared with.
+pub fn reference_name() -> &'static str {
+    audit_engines::reference().name
 }
 
 /// Checks that `name` is an engine, naming the known ones if not.

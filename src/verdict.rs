@@ -12,6 +12,8 @@
 //! every threshold fails the gate at most 5 % of the time. Both are adjusted
 //! for the looks the run made after each round (`stats::sequential`).
 
+use audit_engines::Role;
+
 use crate::analysis::{Summary, Timing};
 use crate::error::HarnessError;
 use crate::spec::GateSpec;
@@ -142,7 +144,7 @@ pub fn judge_all(summaries: &[Summary], gate: &GateSpec, looks: &Looks) -> Vec<J
     }
     let mut planned = Vec::new();
     for s in summaries {
-        if s.engine == "baseline" || s.timing == Timing::OpenService {
+        if s.role == Role::Reference || s.timing == Timing::OpenService {
             continue;
         }
         let candidate = gate.candidates.contains(&s.engine);
@@ -249,7 +251,7 @@ pub fn settled(judgements: &[Judgement]) -> bool {
 /// The summary row's `verdict` column: `reference` for the baseline, else the
 /// worst outcome of its judgements (`info:` before it for non-candidates).
 pub fn column(s: &Summary, judgements: &[Judgement], gate: &GateSpec) -> String {
-    if s.engine == "baseline" {
+    if s.role == Role::Reference {
         return "reference".into();
     }
     if s.timing == Timing::OpenService {

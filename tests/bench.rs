@@ -448,7 +448,7 @@ fn report_names_a_missing_column() {
         .lines()
         .map(|l| {
             let mut f: Vec<&str> = l.split(',').collect();
-            f.remove(11);
+            f.remove(12);
             f.join(",") + "\n"
         })
         .collect();

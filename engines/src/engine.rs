@@ -1,7 +1,6 @@
-//! The one trait every system under test implements, and the registry of the
-//! built-in engines. The harness knows engines only through this trait.
+//! The one trait every system under test implements. The harness knows
+//! engines only through this trait (the built-ins are listed in `registry`).
 
-use std::path::Path;
 use std::sync::Arc;
 
 use crate::contract::{EngineError, Page, Query};
@@ -38,53 +37,3 @@ pub trait Engine: Send + Sync {
 
 /// An engine shared between threads.
 pub type SharedEngine = Arc<dyn Engine>;
-
-/// A built-in engine: its name, one line about it, and how to open it.
-pub struct EngineInfo {
-    pub name: &'static str,
-    pub about: &'static str,
-    /// Whether it may replace the baseline (the floor is a yardstick, not a candidate).
-    pub candidate: bool,
-    pub open: fn(&Path) -> Result<SharedEngine, EngineError>,
-}
-
-/// Every built-in engine, baseline first.
-pub fn builtin() -> &'static [EngineInfo] {
-    &[
-        EngineInfo {
-            name: "baseline",
-            about: "the production service ported verbatim: connection per request, LIMIT/OFFSET, a file open per payload (frozen)",
-            candidate: false,
-            open: |dir| Ok(Arc::new(crate::baseline::Baseline::open(dir)?)),
-        },
-        EngineInfo {
-            name: "keyset",
-            about: "pooled connections, cached statements, (created_at, id) seeks from remembered page boundaries, shared pread",
-            candidate: true,
-            open: |dir| Ok(Arc::new(crate::keyset::KeysetEngine::open(dir)?)),
-        },
-        EngineInfo {
-            name: "memindex",
-            about: "metadata in memory (newest first, per-actor and per-action lists), binary search, one pread per payload",
-            candidate: true,
-            open: |dir| Ok(Arc::new(crate::memindex::MemIndexEngine::open(dir)?)),
-        },
-        EngineInfo {
-            name: "prefetch",
-            about: "memindex's lookup, then a page's payload reads sorted, coalesced and read-ahead hinted together",
-            candidate: true,
-            open: |dir| Ok(Arc::new(crate::prefetch::PrefetchEngine::open(dir)?)),
-        },
-        EngineInfo {
-            name: "floor",
-            about: "answers known in advance; only the mandatory payload reads and decodes (the physical limit)",
-            candidate: false,
-            open: |dir| Ok(Arc::new(crate::floor::FloorEngine::open(dir)?)),
-        },
-    ]
-}
-
-/// The built-in engine registered under `name`.
-pub fn find(name: &str) -> Option<&'static EngineInfo> {
-    builtin().iter().find(|e| e.name == name)
-}

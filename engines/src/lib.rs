@@ -13,10 +13,12 @@ pub mod keyset;
 pub mod memindex;
 pub mod payload;
 pub mod prefetch;
+pub mod registry;
 pub mod validate;
 
 pub use contract::{EngineError, Event, Page, Query, RowMeta};
-pub use engine::{builtin, find, Engine, EngineInfo, SharedEngine};
+pub use engine::{Engine, SharedEngine};
+pub use registry::{builtin, find, reference, EngineInfo, Role};
 pub use validate::{Domain, DomainError};
 
 /// The dataset's SQLite file name inside a dataset directory.

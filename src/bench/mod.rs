@@ -19,7 +19,7 @@ pub mod rounds;
 
 use std::time::Instant;
 
-use audit_engines::{Query, SharedEngine};
+use audit_engines::{Query, Role, SharedEngine};
 
 pub use plan::Plan;
 pub use rounds::{Budget, Outcome, Stop};
@@ -80,6 +80,8 @@ pub struct Trial {
 #[derive(Debug, Clone)]
 pub struct Series {
     pub engine: String,
+    /// What the engine is for (reference, candidate, yardstick), from its registration.
+    pub role: Role,
     pub mix: String,
     pub trials: Vec<Trial>,
 }
@@ -157,9 +159,14 @@ pub fn run(
                 let rps = match plan.rate {
                     Some(RateSpec::PerSecond(r)) => r,
                     Some(RateSpec::OfBaseline(f)) => {
-                        let (_, base) = engines.iter().find(|(n, _)| n == "baseline").ok_or_else(|| {
-                            HarnessError::input("a rate relative to the baseline needs the baseline among the engines")
-                        })?;
+                        let (_, base) = engines
+                            .iter()
+                            .find(|(n, _)| crate::registry::role(n) == Role::Reference)
+                            .ok_or_else(|| {
+                                HarnessError::input(
+                                    "a rate relative to the baseline needs the baseline among the engines",
+                                )
+                            })?;
                         let _ = closed::warm_up(base.as_ref(), warmup);
                         let t = closed::run(base.as_ref(), &plan.round_stream(mix, 0), plan.concurrency);
                         f * served_per_second(&t.requests)
@@ -186,6 +193,7 @@ pub fn run(
         for (name, _) in engines {
             series.push(Series {
                 engine: name.clone(),
+                role: crate::registry::role(name),
                 mix: mix_name.clone(),
                 trials: Vec::new(),
             });

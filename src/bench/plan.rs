@@ -33,7 +33,7 @@ pub struct Overrides {
 /// A settled benchmark plan.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// Engines, the baseline first (the order of the series; each round runs them in a seeded random order).
+    /// Engines, the reference first (the order of the series; each round runs them in a seeded random order).
     pub engines: Vec<String>,
     pub mixes: Vec<(String, MixSpec)>,
     pub generator: GenParams,
@@ -58,8 +58,9 @@ impl Plan {
     pub fn new(spec: &Spec, data_dir: &std::path::Path, o: Overrides) -> Result<Plan, HarnessError> {
         let b = &spec.bench;
         let mut engines = o.engines.unwrap_or_else(|| b.engines.clone());
-        engines.retain(|e| e != "baseline");
-        engines.insert(0, "baseline".to_string());
+        let reference = crate::registry::reference_name();
+        engines.retain(|e| e != reference);
+        engines.insert(0, reference.to_string());
         let mut seen = std::collections::HashSet::new();
         engines.retain(|e| seen.insert(e.clone()));
         for e in &engines {

@@ -174,6 +174,7 @@ mod tests {
     fn series() -> Vec<Series> {
         vec![Series {
             engine: "e".into(),
+            role: audit_engines::Role::Candidate,
             mix: "m".into(),
             trials: Vec::new(),
         }]

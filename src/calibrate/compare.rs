@@ -4,6 +4,7 @@
 //! With few rounds the bootstrap's intervals are too narrow (they ignore that
 //! the round-to-round variance is itself estimated from a handful of rounds).
 
+use audit_engines::Role;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -94,10 +95,11 @@ fn one(
         cfg.concurrency,
         seed,
     );
-    let mut series: Vec<Series> = ["baseline", "cand"]
+    let mut series: Vec<Series> = [("baseline", Role::Reference), ("cand", Role::Candidate)]
         .iter()
-        .map(|n| Series {
+        .map(|(n, role)| Series {
             engine: n.to_string(),
+            role: *role,
             mix: "sim".into(),
             trials: Vec::new(),
         })

@@ -11,6 +11,8 @@ pub mod sim;
 
 use std::str::FromStr;
 
+use audit_engines::Role;
+
 use crate::analysis::{self, Settings};
 use crate::bench::rounds::{self, Budget};
 use crate::bench::Series;
@@ -233,8 +235,10 @@ impl Config {
         names.extend(gate.candidates.iter().cloned());
         let mut series: Vec<Series> = names
             .iter()
-            .map(|n| Series {
+            .enumerate()
+            .map(|(i, n)| Series {
                 engine: n.clone(),
+                role: if i == 0 { Role::Reference } else { Role::Candidate },
                 mix: "sim".into(),
                 trials: Vec::new(),
             })
@@ -267,7 +271,7 @@ impl Config {
             ..Replicate::default()
         };
         let truths = [cand.scale, cand.scale, 1.0 / (cand.scale * cand.gap_factor)];
-        for s in summaries.iter().filter(|s| s.engine != "baseline") {
+        for s in summaries.iter().filter(|s| s.role == Role::Candidate) {
             for (i, e) in [s.p95_ratio, s.p99_ratio, s.rps_ratio].iter().enumerate() {
                 if let Some((lo, hi)) = e.and_then(|e| e.ci) {
                     r.covered[i] += u32::from(lo <= truths[i] && truths[i] <= hi);

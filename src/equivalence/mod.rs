@@ -50,7 +50,7 @@ impl Opener {
 
     /// The baseline, the reference every candidate is compared with.
     pub fn baseline() -> Opener {
-        Opener::new("baseline", |dir| {
+        Opener::new(audit_engines::reference().name, |dir| {
             Ok(Arc::new(audit_engines::baseline::Baseline::open(dir)?) as SharedEngine)
         })
     }

@@ -17,6 +17,7 @@ use super::{csv_err, finish_csv, SCHEMA_VERSION};
 pub const COLUMNS: &[&str] = &[
     "schema_version",
     "engine",
+    "role",
     "mix",
     "round",
     "seq",
@@ -64,6 +65,7 @@ pub fn to_csv(series: &[Series]) -> Result<Vec<u8>, HarnessError> {
                 w.write_record([
                     v.as_str(),
                     &s.engine,
+                    s.role.label(),
                     &s.mix,
                     &trial,
                     &r.seq.to_string(),
@@ -127,6 +129,8 @@ pub fn read(input: impl Read, name: &str) -> Result<Vec<Series>, HarnessError> {
             ));
         }
         let (engine, mix) = (get("engine"), get("mix"));
+        let role = audit_engines::Role::from_label(get("role"))
+            .ok_or_else(|| bad("role", "reference, candidate or yardstick"))?;
         let trial: u32 = get("round")
             .parse()
             .ok()
@@ -158,6 +162,7 @@ pub fn read(input: impl Read, name: &str) -> Result<Vec<Series>, HarnessError> {
             None => {
                 series.push(Series {
                     engine: engine.to_string(),
+                    role,
                     mix: mix.to_string(),
                     trials: Vec::new(),
                 });
@@ -200,7 +205,7 @@ mod tests {
 
     #[test]
     fn a_missing_column_is_named() {
-        let csv = "schema_version,engine,mix\n1,a,b\n";
+        let csv = "schema_version,engine,role,mix\n2,a,candidate,b\n";
         let e = read(csv.as_bytes(), "latencies.csv").unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert!(e.to_string().contains("missing column \"round\""), "{e}");
@@ -210,6 +215,7 @@ mod tests {
     fn written_series_read_back_equal() {
         let s = Series {
             engine: "memindex".into(),
+            role: audit_engines::Role::Candidate,
             mix: "default".into(),
             trials: vec![Trial {
                 index: 1,
