@@ -2,7 +2,11 @@
 
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
+
+use crate::equivalence::Property;
+use crate::spec::{Arrivals, CacheMode, LoadMode};
 
 /// Conformance and performance gate for audit-log listing engines.
 #[derive(Debug, Parser)]
@@ -94,8 +98,8 @@ pub struct EquivArgs {
     pub seed: Option<u64>,
     /// Only these properties (repeatable) [default: all]; the names printed
     /// by equiv (small_datasets, ...) or with hyphens (small-datasets).
-    #[arg(long, value_enum, value_name = "NAME")]
-    pub property: Vec<crate::equivalence::Property>,
+    #[arg(long, value_name = "NAME", value_parser = one_of(&Property::ALL, Property::name))]
+    pub property: Vec<Property>,
     /// Fail (not warn) on divergence outside the input domain.
     #[arg(long)]
     pub strict_domain: bool,
@@ -131,20 +135,46 @@ pub struct BenchArgs {
     #[arg(long, value_name = "S", allow_hyphen_values = true, value_parser = positive_seconds)]
     pub max_seconds: Option<f64>,
     /// Closed loop (fixed workers) or open loop (fixed arrival rate) [default: from the spec].
-    #[arg(long, value_enum)]
-    pub mode: Option<crate::spec::LoadMode>,
+    #[arg(long, value_name = "MODE", value_parser = one_of(&LoadMode::ALL, LoadMode::label))]
+    pub mode: Option<LoadMode>,
     /// Open-loop arrival rate (with --mode open): requests per second, or e.g. 0.5x of the baseline's closed-loop throughput [default: the spec's `[bench] rate`].
     #[arg(long, value_name = "R", value_parser = crate::spec::RateSpec::parse)]
     pub rate: Option<crate::spec::RateSpec>,
     /// Open-loop arrivals: evenly spaced or a Poisson process [default: from the spec, uniform].
-    #[arg(long, value_enum)]
-    pub arrivals: Option<crate::spec::Arrivals>,
+    #[arg(long, value_name = "KIND", value_parser = one_of(&Arrivals::ALL, Arrivals::label))]
+    pub arrivals: Option<Arrivals>,
     /// Evict the payload file from the page cache before each trial (cold) or not (warm) [default: from the spec, warm].
-    #[arg(long, value_enum)]
-    pub cache: Option<crate::spec::CacheMode>,
+    #[arg(long, value_name = "CACHE", value_parser = one_of(&CacheMode::ALL, CacheMode::label))]
+    pub cache: Option<CacheMode>,
     /// Seed of the request streams and round orders [default: from the spec].
     #[arg(long, value_name = "S", allow_hyphen_values = true, value_parser = non_negative)]
     pub seed: Option<u64>,
+}
+
+/// A parser for one of a domain type's values by its label (listed in
+/// `--help` and in errors; a label with `_` also accepts `-`), so the domain
+/// types themselves know nothing of clap.
+fn one_of<T: Copy + Send + Sync + 'static>(
+    all: &'static [T],
+    label: fn(T) -> &'static str,
+) -> impl clap::builder::TypedValueParser<Value = T> {
+    let values = all.iter().map(move |v| {
+        let l = label(*v);
+        let p = clap::builder::PossibleValue::new(l);
+        if l.contains('_') {
+            // Built once per process for a handful of names: leaking gives clap the 'static alias it takes.
+            let kebab: &'static str = Box::leak(l.replace('_', "-").into_boxed_str());
+            p.alias(kebab)
+        } else {
+            p
+        }
+    });
+    clap::builder::PossibleValuesParser::new(values).try_map(move |s| {
+        all.iter()
+            .copied()
+            .find(|v| label(*v) == s || label(*v).replace('_', "-") == s)
+            .ok_or_else(|| format!("{s:?} is not one of the possible values"))
+    })
 }
 
 /// A number of rounds: an integer >= 2 (intervals come from the variation between rounds).

@@ -287,34 +287,6 @@ pub fn decide(judgements: &[Judgement]) -> Result<(), HarnessError> {
     }
 }
 
-/// One line per judgement.
-pub fn describe(j: &Judgement) -> String {
-    let est = match (j.check, j.estimate, j.interval) {
-        (Check::Errors, Some(e), _) => format!("{} errors", e.value),
-        (Check::Sustained, Some(e), _) => format!("{:.2} % of requests late", e.value * 100.0),
-        (_, Some(e), Some((lo, hi))) => format!("{:.4} [{lo:.4}, {hi:.4}]", e.value),
-        (_, Some(e), None) => format!("{:.4} [no interval]", e.value),
-        (_, None, _) => "no data".into(),
-    };
-    let op = match j.bound {
-        Bound::Max => "<=",
-        Bound::Min => ">=",
-    };
-    let threshold = match j.check {
-        Check::Errors => "0".to_string(),
-        Check::Sustained => format!("{} %", j.threshold * 100.0),
-        _ => j.threshold.to_string(),
-    };
-    format!(
-        "{}{:<12} {:<10} {:<8} {:<14} {est} {op} {threshold}",
-        if j.informational { "info " } else { "     " },
-        j.outcome.label().to_uppercase(),
-        j.engine,
-        j.mix,
-        j.check.key(),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,12 +26,15 @@ fn candidates_pass_every_property_in_strict_mode() {
         .iter()
         .map(|n| registry::opener(&spec, n).unwrap())
         .collect();
-    let report = equivalence::run(&options(), &candidates, |r| eprintln!("{}", equivalence::describe(r))).unwrap();
+    let report = equivalence::run(&options(), &candidates, |r| {
+        eprintln!("{}", audit_harness::output::equivalence::describe(r))
+    })
+    .unwrap();
     let bad: Vec<String> = report
         .results
         .iter()
         .filter(|r| r.status != Status::Pass)
-        .map(equivalence::describe)
+        .map(audit_harness::output::equivalence::describe)
         .collect();
     assert!(bad.is_empty(), "{}", bad.join("\n"));
     for name in ["keyset", "memindex", "prefetch"] {

@@ -56,7 +56,10 @@ fn options(regressions: Option<PathBuf>) -> Options {
 }
 
 fn run(opts: &Options, candidates: &[Opener]) -> Report {
-    equivalence::run(opts, candidates, |r| eprintln!("{}", equivalence::describe(r))).unwrap()
+    equivalence::run(opts, candidates, |r| {
+        eprintln!("{}", audit_harness::output::equivalence::describe(r))
+    })
+    .unwrap()
 }
 
 /// The query is locally minimal: no shrink step of it still fails.
@@ -145,7 +148,7 @@ fn correct_engines_pass_every_property_in_strict_mode() {
         .results
         .iter()
         .filter(|r| r.status != Status::Pass)
-        .map(equivalence::describe)
+        .map(audit_harness::output::equivalence::describe)
         .collect();
     assert!(bad.is_empty(), "{}", bad.join("\n"));
     for p in Property::ALL.iter().filter(|p| **p != Property::Regressions) {

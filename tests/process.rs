@@ -142,12 +142,15 @@ fn the_python_engine_passes_the_whole_equivalence_suite() {
     opts.strict_domain = true;
     opts.regressions = None;
     let candidates = vec![registry::opener(&spec, "py").unwrap()];
-    let report = equivalence::run(&opts, &candidates, |r| eprintln!("{}", equivalence::describe(r))).unwrap();
+    let report = equivalence::run(&opts, &candidates, |r| {
+        eprintln!("{}", audit_harness::output::equivalence::describe(r))
+    })
+    .unwrap();
     let bad: Vec<String> = report
         .results
         .iter()
         .filter(|r| r.status != Status::Pass)
-        .map(equivalence::describe)
+        .map(audit_harness::output::equivalence::describe)
         .collect();
     assert!(bad.is_empty(), "{}", bad.join("\n"));
     let py: Vec<_> = report.results.iter().filter(|r| r.engine == "py").collect();

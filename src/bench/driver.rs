@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use audit_engines::{Engine, Query};
 
-use super::{call, interrupted, open, CallError, Request, Trial, HANG_AFTER};
+use super::{call, interrupted, CallError, Request, Trial, HANG_AFTER};
 
 /// Runs one trial of `stream` on `workers` workers. With `schedule`, request
 /// `i` is due `schedule[i]` ns after the start (open loop); without, each
@@ -36,7 +36,7 @@ pub fn drive(engine: &dyn Engine, stream: &[Query], workers: u32, schedule: Opti
                         }
                         let intended = schedule.map(|s| s[i]);
                         if let Some(at) = intended {
-                            open::wait_until(t0, at);
+                            wait_until(t0, at);
                         }
                         let start = Instant::now();
                         let answer = call(engine, &stream[i]);
@@ -85,6 +85,23 @@ pub fn drive(engine: &dyn Engine, stream: &[Query], workers: u32, schedule: Opti
     }
 }
 
+/// Sleeps until `at_ns` after `t0`, then spins the last stretch (sleep alone is too coarse).
+fn wait_until(t0: Instant, at_ns: u64) {
+    let target = t0 + Duration::from_nanos(at_ns);
+    loop {
+        let now = Instant::now();
+        if now >= target {
+            return;
+        }
+        let left = target - now;
+        if left > Duration::from_micros(200) {
+            std::thread::sleep(left - Duration::from_micros(100));
+        } else {
+            std::hint::spin_loop();
+        }
+    }
+}
+
 /// Ends the harness when a trial's engine answers nothing for [`HANG_AFTER`]:
 /// a built-in engine's threads cannot be cancelled, and waiting for them would
 /// hang the gate. (Process engines time out on their own first.)
@@ -93,10 +110,7 @@ fn watchdog(engine: &str, t0: Instant, progress: &AtomicU64, running: &AtomicBoo
         std::thread::sleep(Duration::from_millis(50));
         let last = Duration::from_nanos(progress.load(Ordering::Relaxed));
         if t0.elapsed().saturating_sub(last) > HANG_AFTER {
-            eprintln!(
-                "audit-harness: engine {engine} answered nothing for {} s: it hangs; the benchmark cannot stop its threads and gives up (the report files written so far are whole; run.json says complete: false)",
-                HANG_AFTER.as_secs()
-            );
+            eprintln!("{}", crate::output::bench::hang_message(engine, HANG_AFTER.as_secs()));
             std::process::exit(1);
         }
     }

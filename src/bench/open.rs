@@ -3,8 +3,6 @@
 //! engine that stalls is charged for the queue it built (no coordinated
 //! omission); its service time is recorded as well.
 
-use std::time::{Duration, Instant};
-
 use audit_engines::{Engine, Query};
 
 use super::{Request, Trial};
@@ -18,23 +16,6 @@ pub const SATURATED_FRACTION: f64 = 0.01;
 /// One measured trial: request `i` due `schedule[i]` ns after the start, served by `workers` workers.
 pub fn run(engine: &dyn Engine, stream: &[Query], workers: u32, schedule: &[u64]) -> Trial {
     super::driver::drive(engine, stream, workers, Some(schedule))
-}
-
-/// Sleeps until `at_ns` after `t0`, then spins the last stretch (sleep alone is too coarse).
-pub(crate) fn wait_until(t0: Instant, at_ns: u64) {
-    let target = t0 + Duration::from_nanos(at_ns);
-    loop {
-        let now = Instant::now();
-        if now >= target {
-            return;
-        }
-        let left = target - now;
-        if left > Duration::from_micros(200) {
-            std::thread::sleep(left - Duration::from_micros(100));
-        } else {
-            std::hint::spin_loop();
-        }
-    }
 }
 
 /// How late requests started after their intended start, in ns (open loop only).

@@ -7,7 +7,7 @@ use audit_engines::RowMeta;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::generate::GenParams;
+use super::params::GenParams;
 use crate::error::HarnessError;
 
 /// The manifest's file name inside a dataset directory.

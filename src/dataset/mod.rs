@@ -3,6 +3,7 @@
 pub mod adopt;
 pub mod generate;
 pub mod manifest;
+pub mod params;
 pub mod pyrandom;
 pub mod schema;
 pub mod write;
@@ -13,8 +14,9 @@ use audit_engines::RowMeta;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::HarnessError;
-pub use generate::{generate, GenParams};
+pub use generate::generate;
 pub use manifest::{Manifest, RowDigest};
+pub use params::GenParams;
 
 /// Opens a dataset's `audit.db` read-only; a missing file is an input error, not a new database.
 pub fn open_db(dir: &Path) -> Result<Connection, HarnessError> {

@@ -11,8 +11,9 @@ use audit_engines::{Event, Query, SharedEngine};
 use quickcheck::Gen;
 
 use super::cases::{pick, range, QueryCase};
-use super::contract::{cannot_open, finish, mismatch_only, stopped, Context, SHRINK_BUDGET};
+use super::contract::{Context, SHRINK_BUDGET};
 use super::outcome::{self, Failure, FailureKind};
+use super::results::{cannot_open, finish, mismatch_only, stopped};
 use super::shrink::shrink;
 use super::{replay, Counterexample, Opener, Options, Property, PropertyResult, Tally};
 

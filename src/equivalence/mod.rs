@@ -8,10 +8,10 @@
 
 pub mod cases;
 mod contract;
-pub mod export;
 mod metamorphic;
 pub mod outcome;
 pub mod regressions;
+mod results;
 mod scratch;
 pub mod shrink;
 pub mod small;
@@ -57,7 +57,7 @@ impl Opener {
 }
 
 /// The properties, in the order they run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Property {
     /// Saved counterexamples of earlier runs, replayed first.
@@ -67,7 +67,6 @@ pub enum Property {
     /// Seeded queries from the edge mix, on the contract dataset.
     Edge,
     /// Generated small datasets with heavy ties, each with a query.
-    #[value(name = "small_datasets", alias = "small-datasets")]
     SmallDatasets,
     /// Walking pages until an empty one gives the full ordered answer.
     Pagination,
@@ -76,12 +75,10 @@ pub enum Property {
     /// Many threads share one engine instance.
     Concurrency,
     /// A payload rewritten in place shows up; a truncated file is an error.
-    #[value(name = "payloads_from_disk", alias = "payloads-from-disk")]
     PayloadsFromDisk,
     /// Rows appended between requests show up as the baseline shows them.
     Appends,
     /// Pages and sizes outside the domain answer by SQLite's rules.
-    #[value(name = "outside_domain", alias = "outside-domain")]
     OutsideDomain,
 }
 
@@ -515,48 +512,4 @@ pub fn shell_words(words: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// One line per result: engine, property, status, cases, and the counterexample if any.
-pub fn describe(r: &PropertyResult) -> String {
-    let status = match r.status {
-        Status::Pass => "ok",
-        Status::Warn => "WARN",
-        Status::Fail => "FAIL",
-    };
-    let mut s = format!(
-        "  {:<10} {:<19} {:<4} {:>6} cases {:>5} failures {:>6.2} s  seed {}",
-        r.engine,
-        r.property.name(),
-        status,
-        r.cases,
-        r.failures,
-        r.seconds,
-        r.seed
-    );
-    if let Some(c) = &r.counterexample {
-        let query = if c.kind == outcome::FailureKind::CannotOpen && c.dataset.is_none() {
-            "(none: the engine could not open the dataset)".to_string()
-        } else {
-            serde_json::to_string(&c.query).unwrap_or_default()
-        };
-        let label = if c.kind == outcome::FailureKind::Mismatch {
-            "differs"
-        } else {
-            "failed "
-        };
-        s.push_str(&format!(
-            "\n      query   {query}\n      {label} {}\n      shrunk  in {} step(s)",
-            c.detail, c.shrink_steps
-        ));
-        if let Some(rows) = &c.dataset {
-            s.push_str(&format!(
-                "\n      dataset {} row(s): {}",
-                rows.len(),
-                serde_json::to_string(rows).unwrap_or_default()
-            ));
-        }
-        s.push_str(&format!("\n      replay  {}", c.replay));
-    }
-    s
 }

@@ -12,8 +12,9 @@ use std::time::Instant;
 use audit_engines::{Query, SharedEngine};
 use serde_json::json;
 
-use super::contract::{cannot_open, finish, Context};
+use super::contract::Context;
 use super::outcome::{self, diff, Failure};
+use super::results::{cannot_open, finish};
 use super::{replay, Counterexample, Opener, Options, Property, PropertyResult, Tally};
 use crate::dataset::write::{append_rows, NewRow};
 use crate::error::HarnessError;

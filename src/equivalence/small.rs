@@ -10,7 +10,7 @@ use audit_engines::{Query, SharedEngine};
 use quickcheck::{Arbitrary, Gen};
 
 use super::cases::{SmallCase, SmallRow};
-use super::contract::{finish, mismatch_only};
+use super::results::{finish, mismatch_only};
 
 /// Shrinking a small dataset writes a dataset per try: fewer tries than for queries.
 const SHRINK_BUDGET: usize = 400;
@@ -81,7 +81,7 @@ pub fn run(opts: &Options, baseline: &Opener, candidates: &[Opener]) -> Result<V
                 *stopped = true;
                 let ce = Counterexample {
                     dataset: Some(case.rows.clone()),
-                    ..super::contract::stopped(opts, c, prop, &case.query, why)
+                    ..super::results::stopped(opts, c, prop, &case.query, why)
                 };
                 tally.record(Some(move || ce));
                 continue;

@@ -1,19 +1,14 @@
-//! `audit-harness protocol-cost`: the process protocol's own cost, measured
-//! as the round trip of one request to the do-nothing engine
-//! (`protocol-null`), one in flight at a time, each timed individually.
-//! With `--engine NAME` it times any engine the same way instead (a process
-//! engine such as a Python null engine, or a built-in one for comparison).
+//! The process protocol's own cost, measured as the round trip of one request
+//! to an engine (the do-nothing `protocol-null` by default), one in flight at a
+//! time, each timed individually; and the machine's floor under any such
+//! protocol, one line through `cat`. The command is `commands/protocol_cost.rs`.
 
-use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
 
-use audit_engines::{Engine, Query, SharedEngine};
+use audit_engines::{Engine, Query};
 
-use super::ProcessEngine;
-use crate::cli::ProtocolCostArgs;
 use crate::error::HarnessError;
-use crate::spec::{ProcessEngineSpec, Spec};
+use crate::spec::ProcessEngineSpec;
 
 /// Round-trip statistics, in microseconds.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,14 +20,9 @@ pub struct Cost {
     pub max_us: f64,
 }
 
-/// The `p` quantile of sorted `xs`, interpolated linearly at rank p(n-1).
+/// The `p` quantile of sorted `xs` (the harness's one quantile), NaN without data.
 fn quantile(xs: &[f64], p: f64) -> f64 {
-    if xs.is_empty() {
-        return f64::NAN;
-    }
-    let rank = p * (xs.len() - 1) as f64;
-    let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
-    xs[lo] + (xs[hi] - xs[lo]) * (rank - lo as f64)
+    crate::stats::quantile(xs, p).unwrap_or(f64::NAN)
 }
 
 /// Summarises individual round trips (microseconds).
@@ -105,53 +95,6 @@ pub fn null_spec() -> Result<ProcessEngineSpec, HarnessError> {
         env: Default::default(),
         cwd: None,
     })
-}
-
-/// Runs `protocol-cost` and prints one line of figures.
-pub fn run(spec: &Spec, data_dir: &Path, args: &ProtocolCostArgs) -> Result<(), HarnessError> {
-    let (engine, about): (SharedEngine, String) = match &args.engine {
-        None => {
-            let null = null_spec()?;
-            let about = format!("null (`{}`)", null.command.join(" "));
-            let e = ProcessEngine::open("null", &null, Path::new("."), Path::new("."))
-                .map_err(|e| HarnessError::input(e.to_string()))?;
-            (Arc::new(e), about)
-        }
-        Some(name) => {
-            let about = match spec.engines.get(name) {
-                Some(p) => format!("{name} (`{}`)", p.command.join(" ")),
-                None => format!("{name} (built in, no process)"),
-            };
-            (crate::registry::open(spec, name, data_dir)?, about)
-        }
-    };
-    // A deep page of the default window: empty on the contract dataset, so a
-    // real engine's figure is mostly its fixed per-request cost too.
-    let now = spec.dataset.generator.now;
-    let q = Query {
-        from_ts: now - 604_800,
-        to_ts: now,
-        actor_id: None,
-        action: None,
-        page: spec.domain.max_page,
-        page_size: spec.domain.page_sizes.first().copied().unwrap_or(10),
-    };
-    let c = measure(engine.as_ref(), &q, args.warmup as usize, args.requests as usize)
-        .map_err(|e| HarnessError::failed(format!("protocol-cost: {e}")))?;
-    println!(
-        "protocol-cost: engine {about}: {} round trips after {} warm-up, one in flight: \
-         mean {:.1} us, p50 {:.1} us, p99 {:.1} us, max {:.1} us",
-        c.requests, args.warmup, c.mean_us, c.p50_us, c.p99_us, c.max_us
-    );
-    match pipe_floor(args.warmup as usize, args.requests as usize) {
-        Ok(f) => println!(
-            "pipe floor: one line through `cat`, same count: mean {:.1} us, p50 {:.1} us, p99 {:.1} us \
-             (the machine's own process round trip; the protocol's cost is the difference)",
-            f.mean_us, f.p50_us, f.p99_us
-        ),
-        Err(e) => println!("pipe floor: not measured ({e})"),
-    }
-    Ok(())
 }
 
 #[cfg(test)]

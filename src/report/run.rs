@@ -48,11 +48,7 @@ impl Run {
         self.info.complete = !bench::interrupted() && !matches!(result, Err(HarnessError::Input(_)));
         self.info.exit_code = Some(result.as_ref().map_or_else(HarnessError::exit_code, |_| 0));
         let saved = self.dir.write("run.json", &self.info.to_json());
-        println!(
-            "== reports: {}{}",
-            self.dir.path.display(),
-            if self.info.complete { "" } else { " (incomplete)" }
-        );
+        crate::output::run::print_reports_dir(&self.dir.path, self.info.complete);
         result.and(saved)
     }
 }

@@ -183,7 +183,7 @@ impl Default for EquivalenceSpec {
 }
 
 /// Closed loop (fixed workers) or open loop (fixed arrival rate).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LoadMode {
     Closed,
@@ -191,7 +191,7 @@ pub enum LoadMode {
 }
 
 /// Whether the payload file is evicted from the page cache before each trial.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CacheMode {
     Warm,
@@ -199,6 +199,8 @@ pub enum CacheMode {
 }
 
 impl LoadMode {
+    pub const ALL: [LoadMode; 2] = [LoadMode::Closed, LoadMode::Open];
+
     /// The name the spec, the command line and run.json use.
     pub fn label(self) -> &'static str {
         match self {
@@ -209,6 +211,8 @@ impl LoadMode {
 }
 
 impl CacheMode {
+    pub const ALL: [CacheMode; 2] = [CacheMode::Warm, CacheMode::Cold];
+
     /// The name the spec, the command line and run.json use.
     pub fn label(self) -> &'static str {
         match self {
@@ -275,7 +279,7 @@ impl Default for BenchSpec {
 }
 
 /// How open-loop arrivals are spaced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Arrivals {
     /// Request i is due at i / rate.
@@ -286,6 +290,8 @@ pub enum Arrivals {
 }
 
 impl Arrivals {
+    pub const ALL: [Arrivals; 2] = [Arrivals::Uniform, Arrivals::Poisson];
+
     /// The name the spec, the command line and run.json use.
     pub fn label(self) -> &'static str {
         match self {

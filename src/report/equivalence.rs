@@ -1,6 +1,7 @@
 //! `equivalence.csv`: one row per engine and property.
 
-use super::Report;
+use crate::equivalence::{outcome::FailureKind, Report};
+use crate::error::HarnessError;
 
 /// The CSV layout version, bumped whenever a column changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -8,7 +9,11 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// The report as CSV: `schema_version, engine, property, status, cases,
 /// failures, seed, counterexample, detail, replay` (counterexample is the
 /// minimal query as one JSON line, with the dataset when it is a small one).
-pub fn to_csv(report: &Report) -> Result<Vec<u8>, csv::Error> {
+pub fn to_csv(report: &Report) -> Result<Vec<u8>, HarnessError> {
+    render(report).map_err(|e| HarnessError::input(format!("equivalence.csv: {e}")))
+}
+
+fn render(report: &Report) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
         "schema_version",
@@ -24,7 +29,7 @@ pub fn to_csv(report: &Report) -> Result<Vec<u8>, csv::Error> {
     ])?;
     for r in &report.results {
         let (ce, detail, replay) = match &r.counterexample {
-            Some(c) if c.kind == super::outcome::FailureKind::CannotOpen && c.dataset.is_none() => {
+            Some(c) if c.kind == FailureKind::CannotOpen && c.dataset.is_none() => {
                 (String::new(), c.detail.clone(), c.replay.clone())
             }
             Some(c) => {

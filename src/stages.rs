@@ -1,70 +1,32 @@
-//! The acceptance gate (`audit-harness gate`, run by `./run_tests`): integrity,
-//! equivalence, benchmark and verdict, in order, stopping at the first stage
-//! that fails; and the stages `equiv` and `bench` share with it. Every run
-//! writes its report directory (see `report`).
+//! The stages a run is made of (integrity, equivalence, benchmark, verdict),
+//! shared by `gate`, `equiv`, `bench` and `verify`: each runs its part, hands
+//! plain data to `output` for the terminal and to the run's report directory,
+//! records its outcome in run.json, and returns what the next stage needs.
 
 use std::path::Path;
 
 use crate::analysis::{self, Settings};
 use crate::bench::{self, overhead, Plan, Series};
 use crate::error::HarnessError;
-use crate::integrity::{self, Check};
+use crate::integrity;
 use crate::report::latencies;
 use crate::report::reanalyze::{self, write_analysis, Analysis};
 use crate::report::run::Run;
 use crate::report::run_json::{BenchInfo, EquivalenceInfo};
 use crate::spec::Spec;
 use crate::stats::sequential::Looks;
-use crate::{equivalence, output, registry, verdict};
+use crate::{equivalence, output, registry, report, verdict};
 
-/// Runs the gate's stages on the dataset in `dir`.
-pub fn run(spec: &Spec, dir: &Path) -> Result<(), HarnessError> {
-    let mut run = Run::start(spec, dir)?;
-    let result = stages(spec, dir, &mut run);
-    if result.is_ok() {
-        println!("gate: PASS (integrity, equivalence, benchmark, verdict)");
-    }
-    run.finish(result)
-}
-
-fn stages(spec: &Spec, dir: &Path, run: &mut Run) -> Result<(), HarnessError> {
-    println!("== integrity: {} ({})", dir.display(), spec.path.display());
+/// Checks the dataset and the baseline (`verify`, and the gate's first stage).
+pub fn integrity_stage(spec: &Spec, dir: &Path, run: Option<&mut Run>) -> Result<(), HarnessError> {
+    output::dataset::print_integrity_header(spec, dir);
     let checks = integrity::verify(spec, dir)?;
-    print_checks(&checks);
+    output::dataset::print_checks(&checks);
     let judged = integrity::judge(&checks);
-    run.stage("integrity", if judged.is_ok() { "pass" } else { "fail" })?;
-    judged?;
-
-    let opts = equivalence::Options::from_spec(spec, dir)?;
-    let candidates = spec
-        .equivalence
-        .engines
-        .iter()
-        .map(|n| registry::opener(spec, n))
-        .collect::<Result<Vec<_>, _>>()?;
-    let report = equivalence_stage(&opts, &candidates, Some(run))?;
-    let judged = report.judge();
-    run.stage("equivalence", if judged.is_ok() { "pass" } else { "fail" })?;
-    judged?;
-
-    let mut engines = spec.bench.engines.clone();
-    engines.extend(
-        spec.gate
-            .candidates
-            .iter()
-            .filter(|c| !spec.bench.engines.contains(c))
-            .cloned(),
-    );
-    let plan = Plan::new(
-        spec,
-        dir,
-        bench::plan::Overrides {
-            engines: Some(engines),
-            ..Default::default()
-        },
-    )?;
-    let analysis = bench_stage(spec, dir, &plan, run)?;
-    verdict_stage(spec, &analysis, run)
+    if let Some(run) = run {
+        run.stage("integrity", if judged.is_ok() { "pass" } else { "fail" })?;
+    }
+    judged
 }
 
 /// Runs the equivalence suite, printing each result as it lands, and writes
@@ -75,26 +37,12 @@ pub fn equivalence_stage(
     run: Option<&mut Run>,
 ) -> Result<equivalence::Report, HarnessError> {
     let names: Vec<&str> = candidates.iter().map(|c| c.name.as_str()).collect();
-    println!(
-        "== equivalence: {} vs baseline, seed {}, {} cases + {} small datasets per candidate{}",
-        names.join(", "),
-        opts.seed,
-        opts.cases,
-        opts.small_dataset_cases,
-        if opts.strict_domain { ", strict domain" } else { "" }
-    );
-    let report = equivalence::run(opts, candidates, |r| println!("{}", equivalence::describe(r)))?;
-    let cases: u64 = report.results.iter().map(|r| r.cases).sum();
-    println!(
-        "  {} checks in {:.1} s ({:.0} per second)",
-        cases,
-        report.seconds,
-        cases as f64 / report.seconds.max(1e-9)
-    );
+    output::equivalence::print_header(opts, &names);
+    let report = equivalence::run(opts, candidates, output::equivalence::print_result)?;
+    output::equivalence::print_totals(&report);
     if let Some(run) = run {
-        let csv =
-            equivalence::export::to_csv(&report).map_err(|e| HarnessError::input(format!("equivalence.csv: {e}")))?;
-        run.dir.write("equivalence.csv", &csv)?;
+        run.dir
+            .write("equivalence.csv", &report::equivalence::to_csv(&report)?)?;
         run.info.equivalence = Some(EquivalenceInfo {
             seed: opts.seed,
             cases: opts.cases,
@@ -114,11 +62,11 @@ pub fn bench_stage(spec: &Spec, dir: &Path, plan: &Plan, run: &mut Run) -> Resul
         .iter()
         .map(|n| registry::open(spec, n, dir).map(|e| (n.clone(), e)))
         .collect::<Result<Vec<_>, _>>()?;
-    output::print_bench_header(plan);
+    output::bench::print_header(plan);
     let first_mix = &plan.mixes[0].1;
     let oh = overhead::measure(&plan.round_stream(first_mix, 0), 200_000);
-    output::print_overhead(&oh);
-    let mut progress = output::BenchProgress::new();
+    output::bench::print_overhead(&oh);
+    let mut progress = output::bench::BenchProgress::new();
     let settled = |series: &[Series], looks: Looks| {
         let settings = Settings {
             mode: plan.mode,
@@ -131,12 +79,10 @@ pub fn bench_stage(spec: &Spec, dir: &Path, plan: &Plan, run: &mut Run) -> Resul
         verdict::settled(&verdict::judge_all(&summaries, &spec.gate, &looks))
     };
     let result = bench::run(plan, &engines, |p| progress.update(p), settled)?;
-    output::print_bench_end(&result.outcome);
+    output::bench::print_end(&result.outcome);
 
     let info = BenchInfo::new(plan, &result, &oh);
-    for e in &info.engine_errors {
-        println!("  ERROR {} {} round {}: {}", e.engine, e.mix, e.trial, e.first_error);
-    }
+    output::bench::print_engine_errors(&info.engine_errors);
     let settings = reanalyze::settings(&info).map_err(HarnessError::input)?;
     run.info.bench = Some(info);
     run.dir.write("run.json", &run.info.to_json())?;
@@ -147,7 +93,7 @@ pub fn bench_stage(spec: &Spec, dir: &Path, plan: &Plan, run: &mut Run) -> Resul
     }
     run.dir.write("latencies.csv", &latencies::to_csv(&result.series)?)?;
     let analysis = write_analysis(&run.dir.path, &result.series, &settings, &spec.gate)?;
-    output::print_summaries(&analysis.summaries);
+    output::bench::print_summaries(&analysis.summaries);
     run.stage(
         "bench",
         if result.outcome.stop == bench::Stop::Interrupted {
@@ -173,12 +119,10 @@ pub fn bench_stage(spec: &Spec, dir: &Path, plan: &Plan, run: &mut Run) -> Resul
 
 /// Prints one line per threshold and decides the exit code from the candidates' verdicts.
 pub fn verdict_stage(spec: &Spec, analysis: &Analysis, run: &mut Run) -> Result<(), HarnessError> {
-    output::print_verdict_header(&spec.gate, &analysis.judgements, &analysis.looks);
-    output::print_judgements(&analysis.judgements);
+    output::verdict::print_header(&spec.gate, &analysis.judgements, &analysis.looks);
+    output::verdict::print_judgements(&analysis.judgements);
     if analysis.judgements.iter().all(|j| j.informational) {
-        println!(
-            "  (no engine of [gate] candidates was judged on a mix of [gate] mixes: every line above is informational)"
-        );
+        output::verdict::print_all_informational();
     }
     let decided = if bench::interrupted() {
         Err(HarnessError::Inconclusive(
@@ -196,11 +140,4 @@ pub fn verdict_stage(spec: &Spec, analysis: &Analysis, run: &mut Run) -> Result<
         },
     )?;
     decided
-}
-
-/// One line per check: `ok`/`FAIL`, its name and what it found.
-pub fn print_checks(checks: &[Check]) {
-    for c in checks {
-        println!("  {:<4} {:<19} {}", if c.ok { "ok" } else { "FAIL" }, c.name, c.detail);
-    }
 }

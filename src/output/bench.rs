@@ -1,26 +1,13 @@
 //! What the terminal shows of a benchmark: its plan, one line per mix and
 //! round as rounds finish, then per engine throughput and the four quantiles
-//! with their intervals and the ratios to the baseline; then one line per verdict.
+//! with their intervals and the ratios to the baseline.
 
+use super::est;
 use crate::analysis::{Summary, Timing};
 use crate::bench::overhead::Overhead;
 use crate::bench::{Outcome, Plan, Progress, Stop};
-use crate::spec::{GateSpec, LoadMode};
-use crate::stats::sequential::Looks;
-use crate::stats::{Estimate, ALPHA_SIDE};
-use crate::verdict::{self, Judgement};
-
-fn est(e: Option<Estimate>, digits: usize) -> String {
-    match e {
-        Some(Estimate {
-            value,
-            ci: Some((lo, hi)),
-            ..
-        }) => format!("{value:.digits$} [{lo:.digits$}, {hi:.digits$}]"),
-        Some(Estimate { value, ci: None, .. }) => format!("{value:.digits$} [no interval]"),
-        None => "-".into(),
-    }
-}
+use crate::spec::LoadMode;
+use crate::stats::Estimate;
 
 /// Two lines per summary row: throughput with its ratio, then the quantiles (ms) with p95/p99 ratios.
 pub fn print_summaries(rows: &[Summary]) {
@@ -84,17 +71,8 @@ pub fn print_summaries(rows: &[Summary]) {
     }
 }
 
-/// One line per judgement, candidates first.
-pub fn print_judgements(judgements: &[Judgement]) {
-    let mut sorted: Vec<&Judgement> = judgements.iter().collect();
-    sorted.sort_by_key(|j| j.informational);
-    for j in sorted {
-        println!("  {}", verdict::describe(j));
-    }
-}
-
 /// The benchmark's plan in one line.
-pub fn print_bench_header(plan: &Plan) {
+pub fn print_header(plan: &Plan) {
     let open = if plan.mode == LoadMode::Open {
         format!(", {} arrivals", plan.arrivals.label())
     } else {
@@ -125,7 +103,7 @@ pub fn print_overhead(oh: &Overhead) {
 }
 
 /// Why and when the rounds ended.
-pub fn print_bench_end(o: &Outcome) {
+pub fn print_end(o: &Outcome) {
     println!(
         "  stopped after {} round(s) in {:.1} s: {} ({} planned after round 1)",
         o.rounds,
@@ -137,29 +115,6 @@ pub fn print_bench_end(o: &Outcome) {
             Stop::Interrupted => "interrupted; the finished rounds are analysed".to_string(),
         },
         o.planned
-    );
-}
-
-/// The verdict's method in one line.
-pub fn print_verdict_header(spec: &GateSpec, judgements: &[Judgement], looks: &Looks) {
-    let m = judgements
-        .iter()
-        .filter(|j| !j.informational && j.check.is_statistical())
-        .count();
-    let fail = judgements
-        .iter()
-        .find(|j| !j.informational && j.check.is_statistical())
-        .map_or(ALPHA_SIDE, |j| j.fail_alpha);
-    println!(
-        "== verdict: candidates {} on {}; {m} deciding check(s); a check passes when its interval is wholly on the right side: pass side {:.1} %, fail side {:.2} % ({:.0} % familywise), adjusted for looks at rounds {}..{} of {} planned",
-        spec.candidates.join(", "),
-        spec.mixes.join(", "),
-        100.0 * (1.0 - ALPHA_SIDE),
-        100.0 * (1.0 - fail),
-        100.0 * verdict::FAMILY_ALPHA,
-        looks.first,
-        looks.last,
-        looks.planned
     );
 }
 
@@ -222,79 +177,16 @@ impl Default for BenchProgress {
     }
 }
 
-/// What a calibration simulates, in a few lines.
-pub fn print_calibration_header(cfg: &crate::calibrate::Config) {
-    println!(
-        "== calibrate: {} replicates per scenario and truth, seed {}; {} candidate(s) vs a baseline, lognormal latency (median {} ms, sd of log {}), {} requests per engine per round, {} workers, {}..{} rounds within {} s (simulated clock)",
-        cfg.replicates,
-        cfg.seed,
-        cfg.candidates,
-        cfg.median_ms,
-        cfg.sigma,
-        cfg.requests,
-        cfg.concurrency,
-        cfg.budget.min_rounds,
-        cfg.budget.max_rounds,
-        cfg.budget.max_seconds
-    );
-    println!(
-        "  truths: at-threshold = p95/p99 ratio {:.3}, throughput ratio {:.3}; better = latency ratio {:.3}; worse = latency ratio {:.3}, throughput ratio {:.3}",
-        cfg.thresholds.latency,
-        cfg.thresholds.rps,
-        0.9 * cfg.thresholds.latency,
-        cfg.thresholds.latency / 0.9,
-        0.9 * cfg.thresholds.rps
-    );
-    println!("  coverage: reported 95 % intervals containing the truth; fail/pass: per candidate and check; gate: the exit decision");
-    println!(
-        "  {:<12} {:<12} {:>5}  {:>18}  {:>18}  {:>18}  {:>17}  {:>6}",
-        "scenario",
-        "truth",
-        "reps",
-        "cover p95/p99/rps",
-        "fail p95/p99/rps",
-        "pass p95/p99/rps",
-        "gate fail/pass",
-        "rounds"
-    );
+/// The line said before the harness gives up on a built-in engine that hangs.
+pub fn hang_message(engine: &str, seconds: u64) -> String {
+    format!(
+        "audit-harness: engine {engine} answered nothing for {seconds} s: it hangs; the benchmark cannot stop its threads and gives up (the report files written so far are whole; run.json says complete: false)"
+    )
 }
 
-fn pct3(x: [f64; 3]) -> String {
-    format!("{:>5.1} {:>5.1} {:>5.1}", 100.0 * x[0], 100.0 * x[1], 100.0 * x[2])
-}
-
-/// One row of the calibration table (percentages).
-pub fn print_calibration_row(r: &crate::calibrate::Row) {
-    println!(
-        "  {:<12} {:<12} {:>5}  {:>18}  {:>18}  {:>18}  {:>8.1} {:>8.1}  {:>6.1}",
-        r.scenario,
-        r.truth.name(),
-        r.replicates,
-        pct3(r.coverage),
-        pct3(r.check_fail),
-        pct3(r.check_pass),
-        100.0 * r.gate_fail,
-        100.0 * r.gate_pass,
-        r.mean_rounds
-    );
-}
-
-/// The interval methods compared at fixed numbers of rounds.
-pub fn print_method_comparison(rows: &[crate::calibrate::compare::MethodRow]) {
-    println!(
-        "== interval methods at a fixed number of rounds (at-threshold truth, no looks): coverage of 95 % intervals"
-    );
-    println!(
-        "  {:<12} {:>6}  {:<30} {:>18}",
-        "scenario", "rounds", "method", "cover p95/p99/rps"
-    );
-    for r in rows {
-        println!(
-            "  {:<12} {:>6}  {:<30} {:>18}",
-            r.scenario,
-            r.rounds,
-            r.method,
-            pct3(r.coverage)
-        );
+/// The first error of each engine, mix and round that had one.
+pub fn print_engine_errors(errors: &[crate::report::run_json::EngineErrors]) {
+    for e in errors {
+        println!("  ERROR {} {} round {}: {}", e.engine, e.mix, e.trial, e.first_error);
     }
 }

@@ -1,0 +1,34 @@
+//! `audit-harness equiv`: differential testing of candidates against the baseline.
+
+use crate::cli::EquivArgs;
+use crate::error::HarnessError;
+use crate::spec::Spec;
+use crate::{dataset, equivalence, registry, report, stages};
+
+pub fn run(spec: &Spec, dir: &std::path::Path, args: EquivArgs) -> Result<(), HarnessError> {
+    let names = args.engines.unwrap_or_else(|| spec.equivalence.engines.clone());
+    let candidates = names
+        .iter()
+        .map(|n| registry::opener(spec, n))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut opts = equivalence::Options::from_spec(spec, dir)?;
+    if let Some(n) = args.cases {
+        opts.cases = n;
+    }
+    if let Some(n) = args.small_dataset_cases {
+        opts.small_dataset_cases = n;
+    }
+    if let Some(s) = args.seed {
+        opts.seed = s;
+    }
+    if let Some(r) = args.regressions {
+        opts.regressions = Some(r);
+    }
+    opts.strict_domain |= args.strict_domain;
+    opts.only = args.property;
+    // A damaged dataset is bad input before anything runs.
+    dataset::preflight(dir)?;
+    let mut run = report::run::Run::start(spec, dir)?;
+    let result = stages::equivalence_stage(&opts, &candidates, Some(&mut run)).and_then(|r| r.judge());
+    run.finish(result)
+}

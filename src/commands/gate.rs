@@ -1,0 +1,56 @@
+//! `audit-harness gate` (run by `./run_tests`): integrity, equivalence,
+//! benchmark and verdict, in order, stopping at the first stage that fails.
+//! Every run writes its report directory (see `report`).
+
+use std::path::Path;
+
+use crate::bench::{self, Plan};
+use crate::error::HarnessError;
+use crate::report::run::Run;
+use crate::spec::Spec;
+use crate::{equivalence, output, registry, stages};
+
+/// Runs the gate's stages on the dataset in `dir`.
+pub fn run(spec: &Spec, dir: &Path) -> Result<(), HarnessError> {
+    let mut run = Run::start(spec, dir)?;
+    let result = run_stages(spec, dir, &mut run);
+    if result.is_ok() {
+        output::run::print_gate_pass();
+    }
+    run.finish(result)
+}
+
+fn run_stages(spec: &Spec, dir: &Path, run: &mut Run) -> Result<(), HarnessError> {
+    stages::integrity_stage(spec, dir, Some(run))?;
+
+    let opts = equivalence::Options::from_spec(spec, dir)?;
+    let candidates = spec
+        .equivalence
+        .engines
+        .iter()
+        .map(|n| registry::opener(spec, n))
+        .collect::<Result<Vec<_>, _>>()?;
+    let report = stages::equivalence_stage(&opts, &candidates, Some(run))?;
+    let judged = report.judge();
+    run.stage("equivalence", if judged.is_ok() { "pass" } else { "fail" })?;
+    judged?;
+
+    let mut engines = spec.bench.engines.clone();
+    engines.extend(
+        spec.gate
+            .candidates
+            .iter()
+            .filter(|c| !spec.bench.engines.contains(c))
+            .cloned(),
+    );
+    let plan = Plan::new(
+        spec,
+        dir,
+        bench::plan::Overrides {
+            engines: Some(engines),
+            ..Default::default()
+        },
+    )?;
+    let analysis = stages::bench_stage(spec, dir, &plan, run)?;
+    stages::verdict_stage(spec, &analysis, run)
+}

@@ -1,0 +1,14 @@
+//! One module per subcommand, each turning parsed arguments into a run of the
+//! library's stages; `app.rs` dispatches to them.
+
+pub mod adopt;
+pub mod bench;
+pub mod calibrate;
+pub mod engines;
+pub mod equiv;
+pub mod gate;
+pub mod gen;
+pub mod protocol_cost;
+pub mod query;
+pub mod report;
+pub mod verify;

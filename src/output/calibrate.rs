@@ -1,0 +1,86 @@
+//! The calibration table (`audit-harness calibrate`).
+
+use crate::calibrate::compare::MethodRow;
+use crate::calibrate::{Config, Row};
+
+/// What a calibration simulates, in a few lines.
+pub fn print_header(cfg: &Config) {
+    println!(
+        "== calibrate: {} replicates per scenario and truth, seed {}; {} candidate(s) vs a baseline, lognormal latency (median {} ms, sd of log {}), {} requests per engine per round, {} workers, {}..{} rounds within {} s (simulated clock)",
+        cfg.replicates,
+        cfg.seed,
+        cfg.candidates,
+        cfg.median_ms,
+        cfg.sigma,
+        cfg.requests,
+        cfg.concurrency,
+        cfg.budget.min_rounds,
+        cfg.budget.max_rounds,
+        cfg.budget.max_seconds
+    );
+    println!(
+        "  truths: at-threshold = p95/p99 ratio {:.3}, throughput ratio {:.3}; better = latency ratio {:.3}; worse = latency ratio {:.3}, throughput ratio {:.3}",
+        cfg.thresholds.latency,
+        cfg.thresholds.rps,
+        0.9 * cfg.thresholds.latency,
+        cfg.thresholds.latency / 0.9,
+        0.9 * cfg.thresholds.rps
+    );
+    println!("  coverage: reported 95 % intervals containing the truth; fail/pass: per candidate and check; gate: the exit decision");
+    println!(
+        "  {:<12} {:<12} {:>5}  {:>18}  {:>18}  {:>18}  {:>17}  {:>6}",
+        "scenario",
+        "truth",
+        "reps",
+        "cover p95/p99/rps",
+        "fail p95/p99/rps",
+        "pass p95/p99/rps",
+        "gate fail/pass",
+        "rounds"
+    );
+}
+
+fn pct3(x: [f64; 3]) -> String {
+    format!("{:>5.1} {:>5.1} {:>5.1}", 100.0 * x[0], 100.0 * x[1], 100.0 * x[2])
+}
+
+/// One row of the calibration table (percentages).
+pub fn print_row(r: &Row) {
+    println!(
+        "  {:<12} {:<12} {:>5}  {:>18}  {:>18}  {:>18}  {:>8.1} {:>8.1}  {:>6.1}",
+        r.scenario,
+        r.truth.name(),
+        r.replicates,
+        pct3(r.coverage),
+        pct3(r.check_fail),
+        pct3(r.check_pass),
+        100.0 * r.gate_fail,
+        100.0 * r.gate_pass,
+        r.mean_rounds
+    );
+}
+
+/// The interval methods compared at fixed numbers of rounds.
+pub fn print_method_comparison(rows: &[MethodRow]) {
+    println!(
+        "== interval methods at a fixed number of rounds (at-threshold truth, no looks): coverage of 95 % intervals"
+    );
+    println!(
+        "  {:<12} {:>6}  {:<30} {:>18}",
+        "scenario", "rounds", "method", "cover p95/p99/rps"
+    );
+    for r in rows {
+        println!(
+            "  {:<12} {:>6}  {:<30} {:>18}",
+            r.scenario,
+            r.rounds,
+            r.method,
+            pct3(r.coverage)
+        );
+    }
+}
+
+/// The last line: how long it took.
+pub fn print_done(seconds: f64) {
+    println!("== calibrated in {seconds:.1} s");
+}

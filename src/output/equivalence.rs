@@ -1,0 +1,78 @@
+//! The equivalence stage's lines: what it checks, one line per engine and
+//! property as results land (with the counterexample and its replay command
+//! when one fails), and the totals.
+
+use crate::equivalence::outcome::FailureKind;
+use crate::equivalence::{Options, PropertyResult, Report, Status};
+
+/// What the stage checks, in one line.
+pub fn print_header(opts: &Options, names: &[&str]) {
+    println!(
+        "== equivalence: {} vs baseline, seed {}, {} cases + {} small datasets per candidate{}",
+        names.join(", "),
+        opts.seed,
+        opts.cases,
+        opts.small_dataset_cases,
+        if opts.strict_domain { ", strict domain" } else { "" }
+    );
+}
+
+/// One result as it lands.
+pub fn print_result(r: &PropertyResult) {
+    println!("{}", describe(r));
+}
+
+/// How many checks ran, how fast.
+pub fn print_totals(report: &Report) {
+    let cases: u64 = report.results.iter().map(|r| r.cases).sum();
+    println!(
+        "  {} checks in {:.1} s ({:.0} per second)",
+        cases,
+        report.seconds,
+        cases as f64 / report.seconds.max(1e-9)
+    );
+}
+
+/// One line per result: engine, property, status, cases, and the counterexample if any.
+pub fn describe(r: &PropertyResult) -> String {
+    let status = match r.status {
+        Status::Pass => "ok",
+        Status::Warn => "WARN",
+        Status::Fail => "FAIL",
+    };
+    let mut s = format!(
+        "  {:<10} {:<19} {:<4} {:>6} cases {:>5} failures {:>6.2} s  seed {}",
+        r.engine,
+        r.property.name(),
+        status,
+        r.cases,
+        r.failures,
+        r.seconds,
+        r.seed
+    );
+    if let Some(c) = &r.counterexample {
+        let query = if c.kind == FailureKind::CannotOpen && c.dataset.is_none() {
+            "(none: the engine could not open the dataset)".to_string()
+        } else {
+            serde_json::to_string(&c.query).unwrap_or_default()
+        };
+        let label = if c.kind == FailureKind::Mismatch {
+            "differs"
+        } else {
+            "failed "
+        };
+        s.push_str(&format!(
+            "\n      query   {query}\n      {label} {}\n      shrunk  in {} step(s)",
+            c.detail, c.shrink_steps
+        ));
+        if let Some(rows) = &c.dataset {
+            s.push_str(&format!(
+                "\n      dataset {} row(s): {}",
+                rows.len(),
+                serde_json::to_string(rows).unwrap_or_default()
+            ));
+        }
+        s.push_str(&format!("\n      replay  {}", c.replay));
+    }
+    s
+}

@@ -1,0 +1,73 @@
+//! The verdict's lines: the method in one line, then one line per check.
+
+use crate::spec::GateSpec;
+use crate::stats::sequential::Looks;
+use crate::stats::ALPHA_SIDE;
+use crate::verdict::{self, Bound, Check, Judgement};
+
+/// The verdict's method in one line.
+pub fn print_header(spec: &GateSpec, judgements: &[Judgement], looks: &Looks) {
+    let m = judgements
+        .iter()
+        .filter(|j| !j.informational && j.check.is_statistical())
+        .count();
+    let fail = judgements
+        .iter()
+        .find(|j| !j.informational && j.check.is_statistical())
+        .map_or(ALPHA_SIDE, |j| j.fail_alpha);
+    println!(
+        "== verdict: candidates {} on {}; {m} deciding check(s); a check passes when its interval is wholly on the right side: pass side {:.1} %, fail side {:.2} % ({:.0} % familywise), adjusted for looks at rounds {}..{} of {} planned",
+        spec.candidates.join(", "),
+        spec.mixes.join(", "),
+        100.0 * (1.0 - ALPHA_SIDE),
+        100.0 * (1.0 - fail),
+        100.0 * verdict::FAMILY_ALPHA,
+        looks.first,
+        looks.last,
+        looks.planned
+    );
+}
+
+/// One line per judgement, candidates first.
+pub fn print_judgements(judgements: &[Judgement]) {
+    let mut sorted: Vec<&Judgement> = judgements.iter().collect();
+    sorted.sort_by_key(|j| j.informational);
+    for j in sorted {
+        println!("  {}", describe(j));
+    }
+}
+
+/// One line per judgement.
+pub fn describe(j: &Judgement) -> String {
+    let est = match (j.check, j.estimate, j.interval) {
+        (Check::Errors, Some(e), _) => format!("{} errors", e.value),
+        (Check::Sustained, Some(e), _) => format!("{:.2} % of requests late", e.value * 100.0),
+        (_, Some(e), Some((lo, hi))) => format!("{:.4} [{lo:.4}, {hi:.4}]", e.value),
+        (_, Some(e), None) => format!("{:.4} [no interval]", e.value),
+        (_, None, _) => "no data".into(),
+    };
+    let op = match j.bound {
+        Bound::Max => "<=",
+        Bound::Min => ">=",
+    };
+    let threshold = match j.check {
+        Check::Errors => "0".to_string(),
+        Check::Sustained => format!("{} %", j.threshold * 100.0),
+        _ => j.threshold.to_string(),
+    };
+    format!(
+        "{}{:<12} {:<10} {:<8} {:<14} {est} {op} {threshold}",
+        if j.informational { "info " } else { "     " },
+        j.outcome.label().to_uppercase(),
+        j.engine,
+        j.mix,
+        j.check.key(),
+    )
+}
+
+/// Said when no engine of `[gate] candidates` was judged on a mix of `[gate] mixes`.
+pub fn print_all_informational() {
+    println!(
+        "  (no engine of [gate] candidates was judged on a mix of [gate] mixes: every line above is informational)"
+    );
+}
