@@ -141,3 +141,13 @@ pub fn verdict_stage(spec: &Spec, analysis: &Analysis, run: &mut Run) -> Result<
     )?;
     decided
 }
+
+/// Ends a run: run.json saved, and the last line says where its reports are
+/// (a run refused before any stage ran leaves none).
+pub fn finish(run: Run, result: Result<(), HarnessError>) -> Result<(), HarnessError> {
+    let ended = run.finish(result);
+    if let Some((dir, complete)) = &ended.reports {
+        output::run::print_reports_dir(dir, *complete);
+    }
+    ended.result
+}

@@ -110,7 +110,12 @@ fn watchdog(engine: &str, t0: Instant, progress: &AtomicU64, running: &AtomicBoo
         std::thread::sleep(Duration::from_millis(50));
         let last = Duration::from_nanos(progress.load(Ordering::Relaxed));
         if t0.elapsed().saturating_sub(last) > HANG_AFTER {
-            eprintln!("{}", crate::output::bench::hang_message(engine, HANG_AFTER.as_secs()));
+            // The one line of terminal text outside `output`: this thread ends the process.
+            let e = crate::error::HarnessError::failed(format!(
+                "engine {engine} answered nothing for {} s: it hangs; the benchmark cannot stop its threads and gives up (the report files written so far are whole; run.json says complete: false)",
+                HANG_AFTER.as_secs()
+            ));
+            eprintln!("audit-harness: {e}");
             std::process::exit(1);
         }
     }

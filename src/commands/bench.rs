@@ -29,5 +29,5 @@ pub fn run(spec: &Spec, dir: &std::path::Path, args: BenchArgs) -> Result<(), Ha
     let mut run = report::run::Run::start(spec, dir)?;
     let result =
         stages::bench_stage(spec, dir, &plan, &mut run).and_then(|a| stages::verdict_stage(spec, &a, &mut run));
-    run.finish(result)
+    stages::finish(run, result)
 }

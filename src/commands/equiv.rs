@@ -30,5 +30,5 @@ pub fn run(spec: &Spec, dir: &std::path::Path, args: EquivArgs) -> Result<(), Ha
     dataset::preflight(dir)?;
     let mut run = report::run::Run::start(spec, dir)?;
     let result = stages::equivalence_stage(&opts, &candidates, Some(&mut run)).and_then(|r| r.judge());
-    run.finish(result)
+    stages::finish(run, result)
 }

@@ -17,7 +17,7 @@ pub fn run(spec: &Spec, dir: &Path) -> Result<(), HarnessError> {
     if result.is_ok() {
         output::run::print_gate_pass();
     }
-    run.finish(result)
+    stages::finish(run, result)
 }
 
 fn run_stages(spec: &Spec, dir: &Path, run: &mut Run) -> Result<(), HarnessError> {

@@ -177,13 +177,6 @@ impl Default for BenchProgress {
     }
 }
 
-/// The line said before the harness gives up on a built-in engine that hangs.
-pub fn hang_message(engine: &str, seconds: u64) -> String {
-    format!(
-        "audit-harness: engine {engine} answered nothing for {seconds} s: it hangs; the benchmark cannot stop its threads and gives up (the report files written so far are whole; run.json says complete: false)"
-    )
-}
-
 /// The first error of each engine, mix and round that had one.
 pub fn print_engine_errors(errors: &[crate::report::run_json::EngineErrors]) {
     for e in errors {

@@ -12,6 +12,13 @@ use crate::spec::Spec;
 use super::run_json::{self, RunInfo};
 use super::RunDir;
 
+/// How a run ended: its exit status, and where its reports are (and whether
+/// complete), unless it was discarded.
+pub struct Ended {
+    pub result: Result<(), HarnessError>,
+    pub reports: Option<(std::path::PathBuf, bool)>,
+}
+
 /// A run in progress: its report directory and its run.json.
 pub struct Run {
     pub dir: RunDir,
@@ -34,21 +41,23 @@ impl Run {
         self.dir.write("run.json", &self.info.to_json())
     }
 
-    /// Marks the run ended, saves run.json and says where the reports are. A
+    /// Marks the run ended and saves run.json. A
     /// run refused as bad input before any stage ran (an engine that cannot
     /// start, say) is removed instead: nothing half-done stays. A run is
     /// complete unless interrupted or stopped by bad input or environment
     /// (a disk that filled up, an engine that died).
-    pub fn finish(mut self, result: Result<(), HarnessError>) -> Result<(), HarnessError> {
+    pub fn finish(mut self, result: Result<(), HarnessError>) -> Ended {
         if matches!(result, Err(HarnessError::Input(_))) && self.info.stages.is_empty() && self.info.bench.is_none() {
             self.dir.discard();
-            return result;
+            return Ended { result, reports: None };
         }
         self.info.ended_at = Some(run_json::timestamp(SystemTime::now()));
         self.info.complete = !bench::interrupted() && !matches!(result, Err(HarnessError::Input(_)));
         self.info.exit_code = Some(result.as_ref().map_or_else(HarnessError::exit_code, |_| 0));
         let saved = self.dir.write("run.json", &self.info.to_json());
-        crate::output::run::print_reports_dir(&self.dir.path, self.info.complete);
-        result.and(saved)
+        Ended {
+            result: result.and(saved),
+            reports: Some((self.dir.path, self.info.complete)),
+        }
     }
 }
