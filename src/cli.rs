@@ -93,8 +93,8 @@ pub struct EquivArgs {
     /// Generated small datasets per candidate [default: from the spec].
     #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = non_negative)]
     pub small_dataset_cases: Option<u64>,
-    /// Seed of every random choice [default: from the spec].
-    #[arg(long, value_name = "S", allow_hyphen_values = true, value_parser = non_negative)]
+    /// Seed of every random choice, decimal or 0x hex as equivalence.csv writes it [default: from the spec].
+    #[arg(long, value_name = "S", allow_hyphen_values = true, value_parser = seed)]
     pub seed: Option<u64>,
     /// Only these properties (repeatable) [default: all]; the names printed
     /// by equiv (small_datasets, ...) or with hyphens (small-datasets).
@@ -146,8 +146,8 @@ pub struct BenchArgs {
     /// Evict the payload file from the page cache before each trial (cold) or not (warm) [default: from the spec, warm].
     #[arg(long, value_name = "CACHE", value_parser = one_of(&CacheMode::ALL, CacheMode::label))]
     pub cache: Option<CacheMode>,
-    /// Seed of the request streams and round orders [default: from the spec].
-    #[arg(long, value_name = "S", allow_hyphen_values = true, value_parser = non_negative)]
+    /// Seed of the request streams and round orders, decimal or 0x hex [default: from the spec].
+    #[arg(long, value_name = "S", allow_hyphen_values = true, value_parser = seed)]
     pub seed: Option<u64>,
 }
 
@@ -217,8 +217,8 @@ pub struct CalibrateArgs {
     /// Simulated benchmarks per scenario and truth.
     #[arg(long, value_name = "N", default_value_t = 400, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub replicates: u32,
-    /// Seed of the simulation (printed; the same seed gives the same table).
-    #[arg(long, value_name = "S", default_value_t = 1)]
+    /// Seed of the simulation, decimal or 0x hex (printed; the same seed gives the same table).
+    #[arg(long, value_name = "S", default_value_t = 1, allow_hyphen_values = true, value_parser = seed)]
     pub seed: u64,
     /// Standard deviation of the simulated log latency (the real baseline's default mix is about 0.2).
     #[arg(long, value_name = "X", default_value_t = 0.3, value_parser = sigma)]
@@ -261,8 +261,8 @@ pub struct GenArgs {
     /// Rows to generate [default: from the spec].
     #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = positive)]
     pub rows: Option<u64>,
-    /// Seed of CPython's random.Random [default: from the spec].
-    #[arg(long, value_name = "S", allow_hyphen_values = true, value_parser = non_negative)]
+    /// Seed of CPython's random.Random, decimal or 0x hex [default: from the spec].
+    #[arg(long, value_name = "S", allow_hyphen_values = true, value_parser = seed)]
     pub seed: Option<u64>,
     /// Replace an existing dataset directory.
     #[arg(long, conflicts_with = "if_missing")]
@@ -300,6 +300,18 @@ pub struct QueryArgs {
     /// Read one query JSON per line from FILE (`-` for stdin); print one answer per line.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "to", "actor", "action", "page", "page_size"])]
     pub batch: Option<PathBuf>,
+}
+
+/// A seed: a 64-bit integer, decimal or `0x` hex (the form equivalence.csv
+/// writes, which a spreadsheet keeps whole).
+pub fn seed(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => t.parse::<u64>().ok(),
+    };
+    parsed
+        .ok_or_else(|| format!("{s} is not allowed: expected a seed, an integer from 0 to 2^64-1 in decimal or 0x hex"))
 }
 
 /// A count or seed flag's value: an integer >= 0 (one line saying so otherwise,

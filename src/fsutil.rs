@@ -19,9 +19,28 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), HarnessError> {
     // removed when `tmp` drops).
     let failed = |e: std::io::Error| HarnessError::input(format!("{}: cannot write: {e}", path.display()));
     tmp.write_all(bytes).map_err(failed)?;
+    // A temporary file is created 0600; a report is for colleagues and CI
+    // uploaders too: the mode any new file gets under the user's umask.
+    use std::os::unix::fs::PermissionsExt;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o666 & !umask()))
+        .map_err(failed)?;
     tmp.as_file().sync_all().map_err(failed)?;
     tmp.persist(path).map_err(|e| failed(e.error))?;
     Ok(())
+}
+
+/// The process's file-creation mask, read once (umask can only be read by
+/// setting it, so it is set back at once, before any file is written).
+fn umask() -> u32 {
+    static MASK: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *MASK.get_or_init(|| {
+        // SAFETY: umask has no preconditions; the old mask is restored immediately.
+        let old = unsafe { libc::umask(0o022) };
+        // SAFETY: as above.
+        unsafe { libc::umask(old) };
+        old
+    })
 }
 
 /// Moves the complete directory `new` to `dest`, replacing whatever was there
@@ -50,4 +69,19 @@ pub fn replace_dir(new: &Path, dest: &Path) -> Result<(), HarnessError> {
         std::fs::remove_file(&aside)
     };
     removed.map_err(|e| HarnessError::io(&aside, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn written_files_get_the_umask_mode_not_the_temporary_files_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("summary.csv");
+        write_atomic(&p, b"x\n").unwrap();
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o666 & !umask(), "{mode:o}");
+    }
 }

@@ -4,7 +4,7 @@ use crate::equivalence::{outcome::FailureKind, Report};
 use crate::error::HarnessError;
 
 /// The CSV layout version, bumped whenever a column changes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The report as CSV: `schema_version, engine, property, status, cases,
 /// failures, seed, counterexample, detail, replay` (counterexample is the
@@ -52,11 +52,44 @@ fn render(report: &Report) -> Result<Vec<u8>, csv::Error> {
             status,
             r.cases.to_string(),
             r.failures.to_string(),
-            r.seed.to_string(),
+            // Hex: a spreadsheet keeps it whole (a 20-digit number loses its last digits); --seed takes it back.
+            format!("{:#018x}", r.seed),
             ce,
             detail,
             replay,
         ])?;
     }
     w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::equivalence::{Property, PropertyResult, Status};
+
+    #[test]
+    fn seeds_are_written_as_hex_that_seed_flags_read_back_exactly() {
+        let seed = 15_755_400_384_243_981_628u64;
+        let report = Report {
+            results: vec![PropertyResult {
+                engine: "memindex".into(),
+                property: Property::Edge,
+                status: Status::Pass,
+                cases: 1,
+                failures: 0,
+                seed,
+                counterexample: None,
+                seconds: 0.0,
+            }],
+            seconds: 0.0,
+        };
+        let csv = String::from_utf8(to_csv(&report).unwrap()).unwrap();
+        let mut rd = csv::Reader::from_reader(csv.as_bytes());
+        let row = rd.records().next().unwrap().unwrap();
+        let cell = &row[6];
+        assert_eq!(cell, "0xdaa66d2c7cea5d3c");
+        assert_eq!(crate::cli::seed(cell), Ok(seed));
+        // As a spreadsheet would read the decimal: 15755400384243982336, another seed.
+        assert_ne!(cell.parse::<f64>().ok().map(|f| f as u64), Some(seed));
+    }
 }
