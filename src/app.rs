@@ -15,14 +15,14 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
     check_applies(&cli)?;
     if matches!(
         cli.command,
-        Command::Gen(_) | Command::Equiv(_) | Command::Bench(_) | Command::Gate
+        Command::Gen(_) | Command::Equiv(_) | Command::Bench(_) | Command::Gate(_)
     ) {
         // SIGINT/SIGTERM: stop at the next row, case or request, clean up, exit 3.
         crate::interrupt::install();
     }
     let mut spec = Spec::load(&cli.spec)?;
     process::command::add_to_spec(&mut spec, &cli.engine_command)?;
-    if matches!(cli.command, Command::Equiv(_) | Command::Bench(_) | Command::Gate) {
+    if matches!(cli.command, Command::Equiv(_) | Command::Bench(_) | Command::Gate(_)) {
         registry::validate(&spec)?;
     }
     let data_dir = cli.data.clone().unwrap_or_else(|| spec.dataset.dir.clone());
@@ -38,7 +38,7 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
         Command::Equiv(args) => commands::equiv::run(&spec, &data_dir, args),
         Command::Bench(args) => commands::bench::run(&spec, &data_dir, args),
         Command::Report(args) => commands::report::run(args),
-        Command::Gate => commands::gate::run(&spec, &data_dir),
+        Command::Gate(args) => commands::gate::run(&spec, &data_dir, &args.export),
         Command::Calibrate(args) => commands::calibrate::run(&spec, args),
         Command::ProtocolCost(args) => commands::protocol_cost::run(&spec, &data_dir, &args),
         Command::ProtocolNull(a) => process::null::run(a.max_in_flight as usize),

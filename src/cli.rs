@@ -52,7 +52,7 @@ pub enum Command {
     /// Recompute a run's summary.csv, strata.csv and plots from its latencies.csv (and run.json).
     Report(ReportArgs),
     /// The acceptance gate: integrity, equivalence, benchmark, verdict.
-    Gate,
+    Gate(GateArgs),
     /// Check the gate's statistics by simulation with known truth: interval coverage, false-fail rate and power per noise scenario.
     Calibrate(CalibrateArgs),
     /// Measure the process protocol's round trip per request (docs/protocol.md).
@@ -149,6 +149,8 @@ pub struct BenchArgs {
     /// Seed of the request streams and round orders, decimal or 0x hex [default: from the spec].
     #[arg(long, value_name = "S", allow_hyphen_values = true, value_parser = seed)]
     pub seed: Option<u64>,
+    #[command(flatten)]
+    pub export: ExportArgs,
 }
 
 /// A parser for one of a domain type's values by its label (listed in
@@ -204,6 +206,23 @@ fn positive_seconds(s: &str) -> Result<f64, String> {
         Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
         _ => Err(format!("{s:?}: expected a number above 0, e.g. 30 or 2.5")),
     }
+}
+
+/// Copies of the verdict for CI bots and pull requests.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ExportArgs {
+    /// Also write summary.json (every figure, judgement and the decision) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub export_json: Option<PathBuf>,
+    /// Also write the verdict and figures as Markdown (a table fit for a PR comment) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub export_markdown: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    #[command(flatten)]
+    pub export: ExportArgs,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::analysis::{self, Settings};
 use crate::bench::{self, overhead, Plan, Series};
+use crate::cli::ExportArgs;
 use crate::error::HarnessError;
 use crate::integrity;
 use crate::report::latencies;
@@ -48,6 +49,7 @@ pub fn equivalence_stage(
             cases: opts.cases,
             small_dataset_cases: opts.small_dataset_cases,
             engines: names.iter().map(|s| s.to_string()).collect(),
+            results: report::equivalence::results(&report),
         });
     }
     Ok(report)
@@ -92,7 +94,7 @@ pub fn bench_stage(spec: &Spec, dir: &Path, plan: &Plan, run: &mut Run) -> Resul
         ));
     }
     run.dir.write("latencies.csv", &latencies::to_csv(&result.series)?)?;
-    let analysis = write_analysis(&run.dir.path, &result.series, &settings, &spec.gate)?;
+    let analysis = write_analysis(&run.dir.path, &result.series, &settings, &spec.gate, &run.info)?;
     output::bench::print_summaries(&analysis.summaries);
     run.stage(
         "bench",
@@ -118,7 +120,7 @@ pub fn bench_stage(spec: &Spec, dir: &Path, plan: &Plan, run: &mut Run) -> Resul
 }
 
 /// Prints one line per threshold and decides the exit code from the candidates' verdicts.
-pub fn verdict_stage(spec: &Spec, analysis: &Analysis, run: &mut Run) -> Result<(), HarnessError> {
+pub fn verdict_stage(spec: &Spec, analysis: &Analysis, run: &mut Run, export: &ExportArgs) -> Result<(), HarnessError> {
     output::verdict::print_header(&spec.gate, &analysis.judgements, &analysis.looks);
     output::verdict::print_judgements(&analysis.judgements);
     if analysis.judgements.iter().all(|j| j.informational) {
@@ -131,6 +133,7 @@ pub fn verdict_stage(spec: &Spec, analysis: &Analysis, run: &mut Run) -> Result<
     } else {
         verdict::decide(&analysis.judgements)
     };
+    write_exports(analysis, run, export)?;
     run.stage(
         "verdict",
         match &decided {
@@ -150,4 +153,40 @@ pub fn finish(run: Run, result: Result<(), HarnessError>) -> Result<(), HarnessE
         output::run::print_reports_dir(dir, *complete);
     }
     ended.result
+}
+
+/// Checks, before anything runs, that the export files can be written where
+/// asked (their directory exists): a typo must not cost a whole run.
+pub fn check_exports(export: &ExportArgs) -> Result<(), HarnessError> {
+    for (flag, path) in [
+        ("--export-json", &export.export_json),
+        ("--export-markdown", &export.export_markdown),
+    ] {
+        let Some(path) = path else { continue };
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        if !dir.is_dir() || path.is_dir() {
+            return Err(HarnessError::input(format!(
+                "{flag} {}: expected a file path in an existing directory",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Writes the export copies: summary.json as the run wrote it, and the Markdown verdict.
+fn write_exports(analysis: &Analysis, run: &Run, export: &ExportArgs) -> Result<(), HarnessError> {
+    if let Some(path) = &export.export_json {
+        let from = run.dir.path.join("summary.json");
+        let bytes = std::fs::read(&from).map_err(|e| HarnessError::io(&from, e))?;
+        crate::fsutil::write_atomic(path, &bytes)?;
+    }
+    if let Some(path) = &export.export_markdown {
+        let md = report::markdown::to_markdown(&run.dir.id, &analysis.summaries, &analysis.judgements);
+        crate::fsutil::write_atomic(path, md.as_bytes())?;
+    }
+    Ok(())
 }

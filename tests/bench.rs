@@ -86,6 +86,7 @@ fn a_run_writes_every_report_and_report_recomputes_them_exactly() {
     for f in [
         "run.json",
         "summary.csv",
+        "summary.json",
         "latencies.csv",
         "strata.csv",
         "cdf-shallow.svg",
@@ -151,6 +152,7 @@ fn a_run_writes_every_report_and_report_recomputes_them_exactly() {
     assert!(o.status.success(), "{}", text(&o));
     for f in [
         "summary.csv",
+        "summary.json",
         "strata.csv",
         "cdf-shallow.svg",
         "p99-by-depth-shallow.svg",
@@ -565,4 +567,67 @@ fn an_engine_that_hangs_or_dies_is_given_up_on_not_waited_for() {
             String::from_utf8_lossy(&ps.stdout)
         );
     }
+}
+
+#[test]
+fn summary_json_and_markdown_exports_carry_every_judgement_and_the_decision() {
+    let tmp = tempfile::tempdir().unwrap();
+    // keyset held to 1 % of the baseline's p95 on the shallow mix: a sure FAIL that decides.
+    let spec = spec_in(
+        tmp.path(),
+        &[
+            ("candidates = [\"memindex\", \"prefetch\"]", "candidates = [\"keyset\"]"),
+            ("mixes = [\"default\"]\n", "mixes = [\"shallow\"]\n"),
+            ("p95_ratio_max = 0.8", "p95_ratio_max = 0.01"),
+        ],
+    );
+    let json = tmp.path().join("out.json");
+    let md = tmp.path().join("out.md");
+    let mut args = vec![
+        "bench",
+        "--engines",
+        "keyset",
+        "--export-json",
+        json.to_str().unwrap(),
+        "--export-markdown",
+        md.to_str().unwrap(),
+    ];
+    args.extend_from_slice(SMALL);
+    let o = run(&spec, &args);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["decision"], "fail");
+    let judgements = doc["judgements"].as_array().unwrap();
+    let failed = judgements
+        .iter()
+        .find(|j| j["engine"] == "keyset" && j["check"] == "p95_ratio_max")
+        .unwrap();
+    assert_eq!(failed["outcome"], "fail");
+    assert_eq!(failed["decides_exit_code"], true);
+    assert!(failed["interval"][0].as_f64().unwrap() > 0.01, "{failed}");
+    let rows = doc["summaries"].as_array().unwrap();
+    assert!(rows
+        .iter()
+        .any(|r| r["engine"] == "baseline" && r["role"] == "reference"));
+    assert!(rows.iter().all(|r| r["rounds"] == 3));
+    assert!(!doc["strata"].as_array().unwrap().is_empty());
+    // The export is the run's own summary.json.
+    let dir = std::fs::canonicalize(tmp.path().join("reports/latest")).unwrap();
+    assert_eq!(
+        std::fs::read(&json).unwrap(),
+        std::fs::read(dir.join("summary.json")).unwrap()
+    );
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(md.starts_with("### audit-harness: FAIL"), "{md}");
+    assert!(md.contains("| **FAIL** | keyset | shallow | `p95_ratio_max` |"), "{md}");
+
+    // An export path that cannot be written is refused before anything runs.
+    let o = run(&spec, &["bench", "--export-json", "/nonexistent/dir/out.json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("--export-json /nonexistent/dir/out.json"),
+        "{}",
+        text(&o)
+    );
 }

@@ -26,8 +26,9 @@ pub fn run(spec: &Spec, dir: &std::path::Path, args: BenchArgs) -> Result<(), Ha
             seed: args.seed,
         },
     )?;
+    stages::check_exports(&args.export)?;
     let mut run = report::run::Run::start(spec, dir)?;
-    let result =
-        stages::bench_stage(spec, dir, &plan, &mut run).and_then(|a| stages::verdict_stage(spec, &a, &mut run));
+    let result = stages::bench_stage(spec, dir, &plan, &mut run)
+        .and_then(|a| stages::verdict_stage(spec, &a, &mut run, &args.export));
     stages::finish(run, result)
 }

@@ -5,22 +5,24 @@
 use std::path::Path;
 
 use crate::bench::{self, Plan};
+use crate::cli::ExportArgs;
 use crate::error::HarnessError;
 use crate::report::run::Run;
 use crate::spec::Spec;
 use crate::{equivalence, output, registry, stages};
 
 /// Runs the gate's stages on the dataset in `dir`.
-pub fn run(spec: &Spec, dir: &Path) -> Result<(), HarnessError> {
+pub fn run(spec: &Spec, dir: &Path, export: &ExportArgs) -> Result<(), HarnessError> {
+    stages::check_exports(export)?;
     let mut run = Run::start(spec, dir)?;
-    let result = run_stages(spec, dir, &mut run);
+    let result = run_stages(spec, dir, &mut run, export);
     if result.is_ok() {
         output::run::print_gate_pass();
     }
     stages::finish(run, result)
 }
 
-fn run_stages(spec: &Spec, dir: &Path, run: &mut Run) -> Result<(), HarnessError> {
+fn run_stages(spec: &Spec, dir: &Path, run: &mut Run, export: &ExportArgs) -> Result<(), HarnessError> {
     stages::integrity_stage(spec, dir, Some(run))?;
 
     let opts = equivalence::Options::from_spec(spec, dir)?;
@@ -52,5 +54,5 @@ fn run_stages(spec: &Spec, dir: &Path, run: &mut Run) -> Result<(), HarnessError
         },
     )?;
     let analysis = stages::bench_stage(spec, dir, &plan, run)?;
-    stages::verdict_stage(spec, &analysis, run)
+    stages::verdict_stage(spec, &analysis, run, export)
 }

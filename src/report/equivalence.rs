@@ -1,7 +1,8 @@
 //! `equivalence.csv`: one row per engine and property.
 
-use crate::equivalence::{outcome::FailureKind, Report};
+use crate::equivalence::{outcome::FailureKind, Report, Status};
 use crate::error::HarnessError;
+use crate::report::run_json::EquivalenceResult;
 
 /// The CSV layout version, bumped whenever a column changes.
 pub const SCHEMA_VERSION: u32 = 2;
@@ -60,6 +61,34 @@ fn render(report: &Report) -> Result<Vec<u8>, csv::Error> {
         ])?;
     }
     w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+}
+
+/// The results as run.json keeps them (and summary.json reports them).
+pub fn results(report: &Report) -> Vec<EquivalenceResult> {
+    report
+        .results
+        .iter()
+        .map(|r| EquivalenceResult {
+            engine: r.engine.clone(),
+            property: r.property.name().to_string(),
+            status: match r.status {
+                Status::Pass => "pass",
+                Status::Warn => "warn",
+                Status::Fail => "fail",
+            }
+            .to_string(),
+            cases: r.cases,
+            failures: r.failures,
+            seed: format!("{:#018x}", r.seed),
+            counterexample: r
+                .counterexample
+                .as_ref()
+                .filter(|c| !(c.kind == FailureKind::CannotOpen && c.dataset.is_none()))
+                .map(|c| serde_json::to_string(&c.query).unwrap_or_default()),
+            detail: r.counterexample.as_ref().map(|c| c.detail.clone()),
+            replay: r.counterexample.as_ref().map(|c| c.replay.clone()),
+        })
+        .collect()
 }
 
 #[cfg(test)]

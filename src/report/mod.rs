@@ -4,12 +4,14 @@
 
 pub mod equivalence;
 pub mod latencies;
+pub mod markdown;
 pub mod plots;
 pub mod reanalyze;
 pub mod run;
 pub mod run_json;
 pub mod strata;
 pub mod summary;
+pub mod summary_json;
 
 use std::path::{Path, PathBuf};
 

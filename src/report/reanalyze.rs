@@ -14,7 +14,7 @@ use crate::spec::{GateSpec, LoadMode, Spec};
 use crate::verdict::{self, Judgement};
 
 use super::run_json::{BenchInfo, RunInfo};
-use super::{latencies, plots, strata, summary};
+use super::{latencies, plots, strata, summary, summary_json};
 
 /// What the analysis produced.
 pub struct Analysis {
@@ -31,6 +31,7 @@ pub fn write_analysis(
     series: &[Series],
     settings: &Settings,
     gate: &GateSpec,
+    info: &RunInfo,
 ) -> Result<Analysis, HarnessError> {
     let summaries = analysis::summarize(series, settings);
     let judgements = verdict::judge_all(&summaries, gate, &settings.looks);
@@ -43,6 +44,10 @@ pub fn write_analysis(
     let mut files: Vec<(String, Vec<u8>)> = vec![
         ("summary.csv".into(), summary::to_csv(&summaries, &verdicts)?),
         ("strata.csv".into(), strata::to_csv(&strata_rows)?),
+        (
+            "summary.json".into(),
+            summary_json::to_json(info, &summaries, &verdicts, &judgements, &strata_rows, &settings.looks)?,
+        ),
     ];
     let timing = Timing::for_mode(settings.mode)[0];
     let mut mixes: Vec<&str> = Vec::new();
@@ -79,7 +84,7 @@ pub fn reanalyze(dir: &Path, out: &Path) -> Result<Analysis, HarnessError> {
     let text = std::fs::read_to_string(&run_path).map_err(|e| HarnessError::io(&run_path, e))?;
     let info: RunInfo = serde_json::from_str(&text)
         .map_err(|e| HarnessError::input(format!("{}: not a run.json of this harness: {e}", run_path.display())))?;
-    let bench = info.bench.ok_or_else(|| {
+    let bench = info.bench.as_ref().ok_or_else(|| {
         HarnessError::input(format!(
             "{}: the run has no benchmark to re-analyse",
             run_path.display()
@@ -89,9 +94,9 @@ pub fn reanalyze(dir: &Path, out: &Path) -> Result<Analysis, HarnessError> {
     let lat_path = dir.join("latencies.csv");
     let f = std::fs::File::open(&lat_path).map_err(|e| HarnessError::io(&lat_path, e))?;
     let series = latencies::read(std::io::BufReader::new(f), &lat_path.display().to_string())?;
-    let settings = settings(&bench).map_err(|e| HarnessError::input(format!("{}: {e}", run_path.display())))?;
+    let settings = settings(bench).map_err(|e| HarnessError::input(format!("{}: {e}", run_path.display())))?;
     std::fs::create_dir_all(out).map_err(|e| HarnessError::io(out, e))?;
-    write_analysis(out, &series, &settings, &spec.gate)
+    write_analysis(out, &series, &settings, &spec.gate, &info)
 }
 
 /// The analysis settings a run records in run.json: the run computes its own

@@ -64,6 +64,26 @@ pub struct EquivalenceInfo {
     pub cases: u64,
     pub small_dataset_cases: u64,
     pub engines: Vec<String>,
+    /// One entry per engine and property (what summary.json reports).
+    #[serde(default)]
+    pub results: Vec<EquivalenceResult>,
+}
+
+/// One property's outcome for one engine, as run.json keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EquivalenceResult {
+    pub engine: String,
+    pub property: String,
+    /// `pass`, `warn` or `fail`.
+    pub status: String,
+    pub cases: u64,
+    pub failures: u64,
+    /// As equivalence.csv writes it: `0x` hex.
+    pub seed: String,
+    /// The minimal failing query (JSON), the first difference, and the replay command.
+    pub counterexample: Option<String>,
+    pub detail: Option<String>,
+    pub replay: Option<String>,
 }
 
 /// The benchmark's settings and everything `report` needs besides latencies.csv.
