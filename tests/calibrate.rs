@@ -6,31 +6,15 @@
 
 mod common;
 
-use audit_harness::calibrate::{self, Config, Scenario, SimThresholds, Truth};
+use audit_harness::calibrate::{self, Config, Scenario, Truth};
 
 fn config(scenarios: &[&str], truths: &[Truth], replicates: u32) -> Config {
-    let spec = common::spec();
-    let b = &spec.bench;
-    Config {
-        scenarios: scenarios.iter().map(|s| s.parse::<Scenario>().unwrap()).collect(),
-        truths: truths.to_vec(),
-        replicates,
-        seed: 20261124,
-        candidates: spec.gate.candidates.len(),
-        thresholds: SimThresholds {
-            latency: spec.gate.thresholds.p95_ratio_max.unwrap(),
-            rps: spec.gate.thresholds.rps_ratio_min.unwrap(),
-        },
-        median_ms: 14.0,
-        sigma: 0.3,
-        requests: b.requests as usize,
-        concurrency: b.concurrency as usize,
-        budget: audit_harness::bench::Budget {
-            min_rounds: b.min_rounds,
-            max_rounds: b.max_rounds,
-            max_seconds: b.max_seconds,
-        },
-    }
+    let mut cfg = Config::from_spec(&common::spec()).unwrap();
+    cfg.scenarios = scenarios.iter().map(|s| s.parse::<Scenario>().unwrap()).collect();
+    cfg.truths = truths.to_vec();
+    cfg.replicates = replicates;
+    cfg.seed = 20261124;
+    cfg
 }
 
 #[test]

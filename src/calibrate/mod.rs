@@ -196,6 +196,40 @@ struct Replicate {
 const CHECKS: [Check; 3] = [Check::P95RatioMax, Check::P99RatioMax, Check::RpsRatioMin];
 
 impl Config {
+    /// A calibration of the spec's gate as it ships: its candidates' number,
+    /// its ratio thresholds, its `[bench]` budget, requests and workers; every
+    /// default scenario and truth, 400 replicates, seed 1, a lognormal
+    /// baseline of median 14 ms and sd of log 0.3 (the caller may change any).
+    pub fn from_spec(spec: &crate::spec::Spec) -> Result<Config, HarnessError> {
+        let t = &spec.gate.thresholds;
+        let (Some(latency), Some(rps)) = (t.p95_ratio_max.or(t.p99_ratio_max), t.rps_ratio_min) else {
+            return Err(HarnessError::input(
+                "calibrate simulates the ratio thresholds: set [gate] p95_ratio_max (or p99_ratio_max) and rps_ratio_min",
+            ));
+        };
+        let b = &spec.bench;
+        Ok(Config {
+            scenarios: DEFAULT_SCENARIOS
+                .iter()
+                .map(|s| s.parse::<Scenario>().map_err(HarnessError::input))
+                .collect::<Result<Vec<_>, _>>()?,
+            truths: Truth::ALL.to_vec(),
+            replicates: 400,
+            seed: 1,
+            candidates: spec.gate.candidates.len().max(1),
+            thresholds: SimThresholds { latency, rps },
+            median_ms: 14.0,
+            sigma: 0.3,
+            requests: b.requests as usize,
+            concurrency: b.concurrency as usize,
+            budget: Budget {
+                min_rounds: b.min_rounds,
+                max_rounds: b.max_rounds,
+                max_seconds: b.max_seconds,
+            },
+        })
+    }
+
     /// The gate the simulation judges: the candidates on the simulated mix with these thresholds.
     fn gate(&self) -> GateSpec {
         GateSpec {
