@@ -154,7 +154,7 @@ pub fn estimate(spread: Option<Spread>, looks: &Looks) -> Option<Estimate> {
     let s = spread?;
     let ci = looks
         .t_critical(ALPHA_SIDE, s.df())
-        .filter(|c| c.is_finite())
+        .filter(|c| c.is_finite() && s.has_interval())
         .map(|c| s.interval(c, c));
     Some(Estimate {
         value: s.value(),

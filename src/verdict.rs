@@ -7,9 +7,9 @@
 //! The interval judged is drawn from the round-to-round spread at two levels:
 //! its pass side at 97.5 % one-sided (so a check passes by chance at most
 //! 2.5 % of the time: a gate that needs every check to pass cannot pass by
-//! chance more often), its fail side at 1 − 5 %/m one-sided for the `m` checks
-//! that decide the exit code (Bonferroni), so a candidate sitting exactly at
-//! every threshold fails the gate at most 5 % of the time. Both are adjusted
+//! chance more often), its fail side at 1 − min(2.5 %, 5 %/m) one-sided for the
+//! `m` checks that decide the exit code (Bonferroni), so a candidate sitting
+//! exactly at every threshold fails the gate at most 5 % of the time. Both are adjusted
 //! for the looks the run made after each round (`stats::sequential`).
 
 use audit_engines::Role;
@@ -119,7 +119,7 @@ pub fn judge(interval: Option<(f64, f64)>, bound: Bound, threshold: f64) -> Outc
 /// The interval judged for an estimate: the pass side at `ALPHA_SIDE`, the
 /// fail side at `fail_alpha`, both at the run's looks.
 pub fn judged_interval(e: &Estimate, bound: Bound, fail_alpha: f64, looks: &Looks) -> Option<(f64, f64)> {
-    let s = e.spread?;
+    let s = e.spread.filter(|s| s.has_interval())?;
     let pass = looks.t_critical(ALPHA_SIDE, s.df())?;
     let fail = looks.t_critical(fail_alpha, s.df())?;
     if !(pass.is_finite() && fail.is_finite()) {
@@ -274,6 +274,12 @@ pub fn column(s: &Summary, judgements: &[Judgement], gate: &GateSpec) -> String 
 pub fn decide(judgements: &[Judgement]) -> Result<(), HarnessError> {
     let count = |o: Outcome| judgements.iter().filter(|j| !j.informational && j.outcome == o).count();
     let (fail, inconclusive) = (count(Outcome::Fail), count(Outcome::Inconclusive));
+    if judgements.iter().all(|j| j.informational) {
+        // A gate that judged nothing has no evidence either way: never a pass by accident.
+        return Err(HarnessError::Inconclusive(
+            "no check decides the exit code: no engine of [gate] candidates was judged on a mix of [gate] mixes in this run".into(),
+        ));
+    }
     if fail > 0 {
         Err(HarnessError::failed(format!(
             "{fail} candidate threshold(s) failed (and {inconclusive} inconclusive); see the verdict lines above"
@@ -324,6 +330,8 @@ mod tests {
     fn candidates_decide_the_exit_code() {
         let j = judgement;
         assert!(decide(&[j(Outcome::Pass, false), j(Outcome::Fail, true)]).is_ok());
+        assert_eq!(decide(&[j(Outcome::Pass, true)]).unwrap_err().exit_code(), 3, "nothing decides: no pass");
+        assert_eq!(decide(&[]).unwrap_err().exit_code(), 3);
         assert_eq!(decide(&[j(Outcome::Inconclusive, false)]).unwrap_err().exit_code(), 3);
         let both = [j(Outcome::Inconclusive, false), j(Outcome::Fail, false)];
         assert_eq!(decide(&both).unwrap_err().exit_code(), 1);

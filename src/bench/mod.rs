@@ -1,8 +1,4 @@
-//! The benchmark (DESIGN §5): every engine on the same seeded request stream,
-//! engines interleaved trial by trial, every request's latency recorded on its
-//! own. This module only measures; `analysis` turns the records into figures.
-
-//! The benchmark (DESIGN §5): every engine on the same seeded request streams,
+//! The benchmark: every engine on the same seeded request streams,
 //! in rounds: each round runs every engine once, in a seeded random order, on
 //! the same requests (equal work, so quantiles are compared at equal n), and
 //! every request's latency is recorded on its own. How many rounds run is

@@ -70,6 +70,12 @@ impl Spread {
         )
     }
 
+    /// Whether an interval can be drawn: at least two rounds that differ (a
+    /// zero spread says nothing about the next round, so it decides nothing).
+    pub fn has_interval(&self) -> bool {
+        self.rounds >= 2 && self.sd > 0.0 && self.sd.is_finite()
+    }
+
     /// Degrees of freedom of the t statistic (`k − 1`).
     pub fn df(&self) -> usize {
         self.rounds.saturating_sub(1)

@@ -220,9 +220,10 @@ pub fn t_for_z(z: f64, df: usize) -> Option<f64> {
     if z >= Z_CAP {
         return Some(f64::INFINITY);
     }
-    let tail = 1.0 - std_normal().cdf(z);
+    // The upper tail from the lower one, so tiny tails keep their precision.
+    let tail = std_normal().cdf(-z);
     let t = StudentsT::new(0.0, 1.0, df as f64).ok()?;
-    Some(t.inverse_cdf(1.0 - tail))
+    Some(-t.inverse_cdf(tail))
 }
 
 #[cfg(test)]
