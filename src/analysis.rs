@@ -2,11 +2,12 @@
 //! quantiles with intervals, ratios to the baseline and the floor, strata,
 //! and the variance components that size a run.
 //!
-//! Every engine ran the same requests in each round, so each figure is
-//! computed per round (quantiles by the service runner's interpolation at
-//! rank p(n-1)); the estimate is the geometric mean over rounds and its
-//! interval comes from the round-to-round spread (`stats::rounds`), for
-//! ratios from the per-round paired log ratios. Strata keep pooled,
+//! Every engine ran the same requests in each round. Quantiles come from all
+//! rounds' requests pooled (the service runner's interpolation at rank
+//! p(n-1)), their spread from the delete-one-round jackknife (a quantile ratio
+//! leaves the same round out of both engines); throughput and mean latency
+//! are computed per round, the estimate is their geometric mean, the spread
+//! that of the per-round (paired) log values (`stats::rounds`). Strata keep pooled,
 //! within-run order-statistic intervals: they describe, they do not decide. The run and `audit-harness
 //! report` both call [`summarize`] and [`strata`] on the same records, so a
 //! re-analysis equals the run's own figures.
@@ -116,6 +117,8 @@ struct TrialFigures {
     quantiles: [f64; 4],
     mean_us: f64,
     rps: f64,
+    /// The answered requests' latencies, sorted (for pooled quantiles).
+    sorted: Vec<f64>,
 }
 
 /// The answered requests' latencies of a trial, sorted (µs).
@@ -142,6 +145,43 @@ fn trial_figures(t: &Trial, timing: Timing) -> Option<TrialFigures> {
         quantiles: QUANTILES.map(q),
         mean_us: xs.iter().sum::<f64>() / xs.len() as f64,
         rps,
+        sorted: xs,
+    })
+}
+
+/// All the rounds' latencies, sorted.
+fn pooled(rounds: &[&TrialFigures]) -> Vec<f64> {
+    let mut all: Vec<f64> = rounds.iter().flat_map(|t| t.sorted.iter().copied()).collect();
+    all.sort_by(f64::total_cmp);
+    all
+}
+
+/// The log of the `p` quantile of all rounds' latencies pooled (without round `skip`).
+fn log_pooled_quantile(all: &[f64], rounds: &[&TrialFigures], p: f64, skip: Option<usize>) -> Option<f64> {
+    let q = match skip {
+        None => stats::quantile(all, p)?,
+        Some(r) => stats::rounds::quantile_without(all, &rounds[r].sorted, p)?,
+    };
+    (q > 0.0).then(|| q.ln())
+}
+
+/// A quantile from all rounds' requests pooled, its spread by the
+/// delete-one-round jackknife.
+fn quantile_spread(rounds: &[&TrialFigures], p: f64) -> Option<Spread> {
+    let all = pooled(rounds);
+    stats::rounds::jackknife(rounds.len(), |skip| log_pooled_quantile(&all, rounds, p, skip))
+}
+
+/// A ratio of pooled quantiles over the rounds both engines ran, its spread by
+/// the delete-one-round jackknife (a round is left out of both sides at once).
+fn quantile_ratio_spread(cand: &[TrialFigures], base: &[TrialFigures], p: f64) -> Option<Spread> {
+    let (c, b): (Vec<&TrialFigures>, Vec<&TrialFigures>) = cand
+        .iter()
+        .filter_map(|c| Some((c, base.iter().find(|b| b.round == c.round)?)))
+        .unzip();
+    let (all_c, all_b) = (pooled(&c), pooled(&b));
+    stats::rounds::jackknife(c.len(), |skip| {
+        Some(log_pooled_quantile(&all_c, &c, p, skip)? - log_pooled_quantile(&all_b, &b, p, skip)?)
     })
 }
 
@@ -231,13 +271,14 @@ fn summarize_one(s: &Series, all: &[Series], settings: &Settings, timing: Timing
     let late: u64 = s.trials.iter().map(|t| open::late(&t.requests)).sum();
     let per_engine =
         |pick: &dyn Fn(&TrialFigures) -> f64| estimate(Spread::new(&figs.iter().map(pick).collect::<Vec<_>>()), looks);
-    let quantile = |i: usize| per_engine(&|t| t.quantiles[i]).map(ms);
+    let rounds: Vec<&TrialFigures> = figs.iter().collect();
+    let quantile = |i: usize| estimate(quantile_spread(&rounds, QUANTILES[i]), looks).map(ms);
     let (mut rps_ratio, mut p95_ratio, mut p99_ratio) = (None, None, None);
     if s.role != Role::Reference {
         if let Some(b) = all.iter().find(|o| o.role == Role::Reference && o.mix == s.mix) {
             let base = figures(b, timing);
-            p95_ratio = ratio(&figs, &base, |t| t.quantiles[2], looks);
-            p99_ratio = ratio(&figs, &base, |t| t.quantiles[3], looks);
+            p95_ratio = estimate(quantile_ratio_spread(&figs, &base, 0.95), looks);
+            p99_ratio = estimate(quantile_ratio_spread(&figs, &base, 0.99), looks);
             if timing == Timing::Closed {
                 rps_ratio = ratio(&figs, &base, |t| t.rps, looks);
             }

@@ -330,7 +330,11 @@ mod tests {
     fn candidates_decide_the_exit_code() {
         let j = judgement;
         assert!(decide(&[j(Outcome::Pass, false), j(Outcome::Fail, true)]).is_ok());
-        assert_eq!(decide(&[j(Outcome::Pass, true)]).unwrap_err().exit_code(), 3, "nothing decides: no pass");
+        assert_eq!(
+            decide(&[j(Outcome::Pass, true)]).unwrap_err().exit_code(),
+            3,
+            "nothing decides: no pass"
+        );
         assert_eq!(decide(&[]).unwrap_err().exit_code(), 3);
         assert_eq!(decide(&[j(Outcome::Inconclusive, false)]).unwrap_err().exit_code(), 3);
         let both = [j(Outcome::Inconclusive, false), j(Outcome::Fail, false)];

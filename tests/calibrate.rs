@@ -92,3 +92,28 @@ fn the_command_prints_its_table_and_refuses_unknown_scenarios() {
         "{err}"
     );
 }
+
+/// A candidate whose tail has another shape than the baseline's (half its
+/// spread, 1.2 % of requests 4x slower) and whose true p99 ratio is exactly
+/// the threshold must not pass its p99 check: reading p99 from each round's
+/// own 400 requests passed it 80-93 % of the time.
+#[test]
+fn a_tail_of_another_shape_at_the_threshold_does_not_pass_p99() {
+    let cfg = config(&["independent", "drift-0.05"], &[Truth::TailAtThreshold], 150);
+    let rows = calibrate::run(&cfg, |_| {}).unwrap();
+    for r in &rows {
+        assert!(
+            r.check_pass[1] <= 0.10,
+            "{}: p99 passes {}: {r:?}",
+            r.scenario,
+            r.check_pass[1]
+        );
+        assert!(
+            r.coverage[1] >= 0.85,
+            "{}: p99 coverage {}: {r:?}",
+            r.scenario,
+            r.coverage[1]
+        );
+        assert!(r.gate_pass <= 0.05, "{r:?}");
+    }
+}

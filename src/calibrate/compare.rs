@@ -41,13 +41,7 @@ pub fn run(cfg: &Config, rounds_list: &[u32], resamples: u32) -> Result<Vec<Meth
     let mut out = Vec::new();
     let cand = Truth::AtThreshold.engine(&cfg.thresholds);
     let truths = [cand.scale, cand.scale, 1.0 / (cand.scale * cand.gap_factor)];
-    let engines = [
-        SimEngine {
-            scale: 1.0,
-            gap_factor: 1.0,
-        },
-        cand,
-    ];
+    let engines = [SimEngine::scaled(1.0, 1.0), cand];
     for (si, &scenario) in cfg.scenarios.iter().enumerate() {
         for &k in rounds_list {
             let mut t_cov = [0u32; 3];

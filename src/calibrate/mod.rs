@@ -92,37 +92,43 @@ pub enum Truth {
     Better,
     /// 10 % worse than every threshold (0.889 for 0.8, 1.08 for 1.2).
     Worse,
+    /// Another tail shape (a narrower body, 1.2 % of requests 4x slower) with
+    /// its true p99 ratio exactly at `p99_ratio_max`: a check that reads p99
+    /// from too few requests per round would pass it.
+    TailAtThreshold,
 }
 
 impl Truth {
-    pub const ALL: [Truth; 3] = [Truth::AtThreshold, Truth::Better, Truth::Worse];
+    pub const ALL: [Truth; 4] = [Truth::AtThreshold, Truth::Better, Truth::Worse, Truth::TailAtThreshold];
 
     pub fn name(self) -> &'static str {
         match self {
             Truth::AtThreshold => "at-threshold",
             Truth::Better => "better",
             Truth::Worse => "worse",
+            Truth::TailAtThreshold => "tail-at-threshold",
         }
     }
 
     /// The candidate's simulated engine for these thresholds.
     pub fn engine(self, t: &SimThresholds) -> SimEngine {
         match self {
-            Truth::AtThreshold => SimEngine {
-                scale: t.latency,
-                gap_factor: 1.0 / (t.latency * t.rps),
-            },
-            Truth::Better => SimEngine {
-                scale: 0.9 * t.latency,
-                gap_factor: 1.0,
-            },
+            Truth::AtThreshold => SimEngine::scaled(t.latency, 1.0 / (t.latency * t.rps)),
+            Truth::Better => SimEngine::scaled(0.9 * t.latency, 1.0),
             Truth::Worse => {
                 let scale = t.latency / 0.9;
-                SimEngine {
-                    scale,
-                    gap_factor: 1.0 / (scale * 0.9 * t.rps),
-                }
+                SimEngine::scaled(scale, 1.0 / (scale * 0.9 * t.rps))
             }
+            // Half the baseline's spread and 1.2 % of requests 4x slower: a
+            // different tail shape, placed (by `placed`) so that its true p99
+            // ratio is exactly the threshold while its p95 is far better.
+            Truth::TailAtThreshold => SimEngine {
+                scale: 1.0,
+                gap_factor: 1.0,
+                sigma_factor: 0.5,
+                slow_fraction: 0.012,
+                slow_factor: 4.0,
+            },
         }
     }
 }
@@ -257,13 +263,57 @@ impl Config {
     }
 
     /// Simulates one benchmark and judges it as the gate does.
-    fn replicate(&self, scenario: Scenario, truth: Truth, seed: u64) -> Result<Replicate, HarnessError> {
-        let gate = self.gate();
+    /// The candidate of a truth and its true p95, p99 and throughput ratios
+    /// to the baseline under `scenario`. A rescaled baseline's are exact; a
+    /// candidate of another shape is measured on a long simulation (2 million
+    /// requests each) and rescaled so its true p99 ratio is the threshold.
+    pub fn truth(&self, scenario: Scenario, truth: Truth) -> Result<(SimEngine, [f64; 3]), HarnessError> {
         let cand = truth.engine(&self.thresholds);
-        let mut engines = vec![SimEngine {
-            scale: 1.0,
-            gap_factor: 1.0,
-        }];
+        if truth != Truth::TailAtThreshold {
+            return Ok((cand, [cand.scale, cand.scale, 1.0 / (cand.scale * cand.gap_factor)]));
+        }
+        let engines = [SimEngine::scaled(1.0, 1.0), cand];
+        let mut sim = Sim::new(
+            &engines,
+            scenario,
+            self.median_ms / 1000.0,
+            self.sigma,
+            20_000,
+            self.concurrency,
+            self.seed ^ 0x7275_7468,
+        );
+        let mut lat: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+        let mut time = [0.0f64; 2];
+        for r in 0..100 {
+            if let Some(round) = crate::bench::rounds::RoundSource::run_round(&mut sim, r)? {
+                for (i, t) in round.trials {
+                    lat[i].extend(t.requests.iter().map(|q| q.latency_ns as f64));
+                    time[i] += t.requests.iter().map(|q| q.end_ns()).max().unwrap_or(0) as f64;
+                }
+            }
+        }
+        for l in &mut lat {
+            l.sort_by(f64::total_cmp);
+        }
+        let q = |i: usize, p: f64| crate::stats::quantile(&lat[i], p).unwrap_or(f64::NAN);
+        let (p95, p99) = (q(1, 0.95) / q(0, 0.95), q(1, 0.99) / q(0, 0.99));
+        let rps = (lat[1].len() as f64 / time[1]) / (lat[0].len() as f64 / time[0]);
+        let scale = self.thresholds.latency / p99;
+        Ok((
+            SimEngine { scale, ..cand },
+            [p95 * scale, self.thresholds.latency, rps / scale],
+        ))
+    }
+
+    fn replicate(
+        &self,
+        scenario: Scenario,
+        cand: SimEngine,
+        truths: [f64; 3],
+        seed: u64,
+    ) -> Result<Replicate, HarnessError> {
+        let gate = self.gate();
+        let mut engines = vec![SimEngine::scaled(1.0, 1.0)];
         engines.extend(std::iter::repeat_n(cand, self.candidates));
         let mut names = vec!["baseline".to_string()];
         names.extend(gate.candidates.iter().cloned());
@@ -304,7 +354,6 @@ impl Config {
             seconds: outcome.seconds,
             ..Replicate::default()
         };
-        let truths = [cand.scale, cand.scale, 1.0 / (cand.scale * cand.gap_factor)];
         for s in summaries.iter().filter(|s| s.role == Role::Candidate) {
             for (i, e) in [s.p95_ratio, s.p99_ratio, s.rps_ratio].iter().enumerate() {
                 if let Some((lo, hi)) = e.and_then(|e| e.ci) {
@@ -338,13 +387,14 @@ pub fn run(cfg: &Config, mut progress: impl FnMut(&Row)) -> Result<Vec<Row>, Har
     for (si, &scenario) in cfg.scenarios.iter().enumerate() {
         for &truth in &cfg.truths {
             let ti = Truth::ALL.iter().position(|t| *t == truth).unwrap_or(0);
+            let (cand, truths) = cfg.truth(scenario, truth)?;
             let reps: Vec<Result<Replicate, HarnessError>> = std::thread::scope(|s| {
                 let handles: Vec<_> = (0..threads)
                     .map(|k| {
                         s.spawn(move || {
                             (0..cfg.replicates)
                                 .filter(|rep| *rep as usize % threads == k)
-                                .map(|rep| cfg.replicate(scenario, truth, replicate_seed(cfg.seed, si, ti, rep)))
+                                .map(|rep| cfg.replicate(scenario, cand, truths, replicate_seed(cfg.seed, si, ti, rep)))
                                 .collect::<Vec<_>>()
                         })
                     })

@@ -20,6 +20,24 @@ use crate::error::HarnessError;
 pub struct SimEngine {
     pub scale: f64,
     pub gap_factor: f64,
+    /// The sd of its log latency relative to the baseline's (1: the same shape).
+    pub sigma_factor: f64,
+    /// A slow mode: this fraction of requests takes `slow_factor` times longer.
+    pub slow_fraction: f64,
+    pub slow_factor: f64,
+}
+
+impl SimEngine {
+    /// The baseline's shape scaled by `scale`, with `gap_factor` as above.
+    pub fn scaled(scale: f64, gap_factor: f64) -> SimEngine {
+        SimEngine {
+            scale,
+            gap_factor,
+            sigma_factor: 1.0,
+            slow_fraction: 0.0,
+            slow_factor: 1.0,
+        }
+    }
 }
 
 /// The simulated machine.
@@ -128,7 +146,17 @@ impl<'a> Sim<'a> {
                 .enumerate()
                 .min_by(|a, b| a.1.total_cmp(&b.1))
                 .unwrap_or((0, t0));
-            let latency = self.median_s * (self.sigma * z).exp() * e.scale * drift * self.burst_factor(start);
+            let slow = if e.slow_fraction > 0.0 && self.rng.random_bool(e.slow_fraction) {
+                e.slow_factor
+            } else {
+                1.0
+            };
+            let latency = self.median_s
+                * (self.sigma * e.sigma_factor * z).exp()
+                * e.scale
+                * slow
+                * drift
+                * self.burst_factor(start);
             free[w] = start + latency * e.gap_factor;
             requests.push(Request {
                 seq: i as u64,

@@ -18,4 +18,4 @@ pub const CONFIDENCE: f64 = 0.95;
 pub const ALPHA_SIDE: f64 = (1.0 - CONFIDENCE) / 2.0;
 
 /// How the benchmark's intervals are computed, written into run.json.
-pub const METHOD: &str = "per-round paired log ratios (and per-round log values): pooled estimate, Student-t interval on the round-to-round spread; Lan-DeMets O'Brien-Fleming alpha spending over the looks after each round from min_rounds; Bonferroni over the deciding checks on the fail side";
+pub const METHOD: &str = "rounds as the unit: quantiles (and their ratios) from all rounds pooled with a delete-one-round jackknife spread; throughput and mean as the mean of per-round (paired) log values; Student-t intervals with rounds - 1 degrees of freedom; Lan-DeMets O'Brien-Fleming alpha spending over the looks after each round from min_rounds; Bonferroni over the deciding checks on the fail side";

@@ -3,20 +3,17 @@
 //! Requests within a run are not independent on a shared machine (drift
 //! between trials, slow bursts, neighbouring requests alike), so the
 //! uncertainty of a figure is read from how much it varies from round to
-//! round, not from the number of requests. Each figure is computed per round
-//! (a quantile by the service runner's interpolation, throughput, mean) and
-//! summarised on the log scale: the estimate is the mean of the per-round
-//! logs (a geometric mean), for a ratio the mean of the per-round paired log
-//! ratios (both engines ran the same requests in the same round, so what the
-//! round shared cancels). The interval is `exp(center ± c · sd / √k)` with `k`
-//! rounds and `c` a Student-t critical value with `k − 1` degrees of freedom,
-//! adjusted for the looks the run made (`sequential`).
-//!
-//! Why not the ratio of the pooled quantiles: with slow bursts the pooled p99
-//! of an engine hinges on how many of a run's few bursts its trials caught,
-//! which the per-round spread does not measure; `calibrate` showed its p99
-//! ratio intervals covering the truth 50–64 % of the time, against 97 % for
-//! the per-round mean.
+//! round, not from the number of requests. Everything is on the log scale.
+//! Throughput and mean latency: the estimate is the mean of the per-round
+//! logs (for a ratio, of the per-round paired log ratios), [`Spread::new`] /
+//! [`Spread::of_logs`]. Quantiles: the estimate is the quantile of all rounds
+//! pooled and its standard error the delete-one-round [`jackknife`] (a round's
+//! own p99 from 400 requests is its 4th-5th largest value, which misreads a
+//! tail of another shape; the per-round spread misses how much a pooled p99
+//! hinges on which engine caught a run's few slow bursts: `calibrate` showed
+//! both). The interval is `exp(center ± c · se)` with `c` a Student-t critical
+//! value with `k − 1` degrees of freedom, adjusted for the looks the run made
+//! (`sequential`).
 
 /// A positive quantity's per-round spread on the log scale.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -112,5 +109,105 @@ mod tests {
         assert!((r.log_center - 0.1).abs() < 1e-12);
         assert!(r.sd.abs() < 1e-12);
         assert_eq!(r.df(), 2);
+    }
+}
+
+/// The `j`-th smallest (0-based) of the multiset `all \ removed`, where
+/// `removed` is a sub-multiset of `all` and both are sorted: found by binary
+/// search on how many of the remaining values are at most each value of `all`.
+fn select_without(all: &[f64], removed: &[f64], j: usize) -> f64 {
+    let remaining_le = |x: f64| all.partition_point(|v| *v <= x) - removed.partition_point(|v| *v <= x);
+    let i = all.partition_point(|x| remaining_le(*x) < j + 1);
+    all[i.min(all.len() - 1)]
+}
+
+/// The `p` quantile (rank p(n−1), interpolated) of sorted `all` without the
+/// sorted sub-multiset `removed`; `None` when nothing remains.
+pub fn quantile_without(all: &[f64], removed: &[f64], p: f64) -> Option<f64> {
+    let n = all.len().checked_sub(removed.len()).filter(|n| *n > 0)?;
+    let rank = p * (n - 1) as f64;
+    let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
+    let a = select_without(all, removed, lo);
+    let b = if hi == lo { a } else { select_without(all, removed, hi) };
+    Some(a + (b - a) * (rank - lo as f64))
+}
+
+/// A pooled quantile's (or pooled quantile ratio's) spread by the
+/// delete-one-round jackknife: `theta(None)` is the log statistic on all
+/// rounds, `theta(Some(r))` without round `r`; the standard error is
+/// `sqrt((k−1)/k · Σ (θ₍ᵣ₎ − θ̄)²)`, stored as `sd = se · √k` so that
+/// [`Spread::se`] gives it back.
+pub fn jackknife(k: usize, theta: impl Fn(Option<usize>) -> Option<f64>) -> Option<Spread> {
+    let full = theta(None).filter(|v| v.is_finite())?;
+    if k < 2 {
+        return Some(Spread {
+            log_center: full,
+            sd: 0.0,
+            rounds: k,
+        });
+    }
+    let leave_out: Vec<f64> = (0..k).map(|r| theta(Some(r))).collect::<Option<Vec<_>>>()?;
+    if leave_out.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let mean = leave_out.iter().sum::<f64>() / k as f64;
+    let var = (k - 1) as f64 / k as f64 * leave_out.iter().map(|v| (v - mean).powi(2)).sum::<f64>();
+    Some(Spread {
+        log_center: full,
+        sd: var.sqrt() * (k as f64).sqrt(),
+        rounds: k,
+    })
+}
+
+#[cfg(test)]
+mod jackknife_tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_without_a_round_equal_the_quantiles_of_the_rest() {
+        let rounds: Vec<Vec<f64>> = vec![
+            vec![1.0, 5.0, 9.0, 2.0],
+            vec![3.0, 3.0, 7.0],
+            vec![8.0, 4.0, 6.0, 3.0, 10.0],
+        ];
+        let mut all: Vec<f64> = rounds.iter().flatten().copied().collect();
+        all.sort_by(f64::total_cmp);
+        for (r, out) in rounds.iter().enumerate() {
+            let mut removed = out.clone();
+            removed.sort_by(f64::total_cmp);
+            let mut rest: Vec<f64> = rounds
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != r)
+                .flat_map(|(_, v)| v.iter().copied())
+                .collect();
+            rest.sort_by(f64::total_cmp);
+            for p in [0.0, 0.3, 0.5, 0.95, 0.99, 1.0] {
+                assert_eq!(
+                    quantile_without(&all, &removed, p),
+                    crate::stats::quantile(&rest, p),
+                    "round {r} p {p}"
+                );
+            }
+        }
+        assert_eq!(quantile_without(&all, &all, 0.5), None);
+    }
+
+    #[test]
+    fn the_jackknife_of_a_mean_is_the_usual_standard_error() {
+        // For the mean, the delete-one jackknife standard error is sd / sqrt(k) exactly.
+        let xs = [1.0, 4.0, 2.0, 8.0, 5.0];
+        let mean = |skip: Option<usize>| {
+            let v: Vec<f64> = xs
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| Some(*i) != skip)
+                .map(|(_, x)| *x)
+                .collect();
+            Some(v.iter().sum::<f64>() / v.len() as f64)
+        };
+        let s = jackknife(5, mean).unwrap();
+        assert!((s.se() - sd(&xs) / 5f64.sqrt()).abs() < 1e-12, "{s:?}");
+        assert_eq!(s.log_center, 4.0);
     }
 }
