@@ -554,6 +554,21 @@ fn an_engine_that_hangs_or_dies_is_given_up_on_not_waited_for() {
     assert!(out.contains("hung GAVE UP") && out.contains("dead GAVE UP"), "{out}");
     assert!(out.contains("FAIL         hung       shallow  errors"), "{out}");
     assert!(out.contains("FAIL         dead       shallow  errors"), "{out}");
+    // The re-analysis sees the trials that have no measured request too.
+    let dir = std::fs::canonicalize(tmp.path().join("reports/latest")).unwrap();
+    let again = tmp.path().join("again");
+    let o = run(
+        &spec,
+        &["report", dir.to_str().unwrap(), "--out", again.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    for f in ["summary.csv", "summary.json", "strata.csv"] {
+        assert_eq!(
+            std::fs::read(dir.join(f)).unwrap(),
+            std::fs::read(again.join(f)).unwrap(),
+            "{f} differs after report"
+        );
+    }
     let ps = std::process::Command::new("pgrep")
         .args(["-f", &fixture.display().to_string()])
         .output();

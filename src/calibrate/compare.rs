@@ -1,6 +1,7 @@
-//! Why a Student-t interval on per-round paired log ratios: the same
-//! simulated rounds (fixed lengths, no looks) judged by it and by the
-//! alternative the issue named, a percentile bootstrap over whole rounds.
+//! Why Student-t intervals from the rounds: the same simulated rounds (fixed
+//! lengths, no looks) judged by the harness's own intervals and by the
+//! alternative the issue named, a percentile bootstrap over whole rounds (of
+//! the per-round paired log ratios).
 //! With few rounds the bootstrap's intervals are too narrow (they ignore that
 //! the round-to-round variance is itself estimated from a handful of rounds).
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::analysis::{self, Settings, Summary, Timing};
-use crate::bench::Series;
+use crate::bench::{Series, Trial};
 use crate::error::HarnessError;
 use crate::fsutil::write_atomic;
 use crate::spec::{GateSpec, LoadMode, Spec};
@@ -93,10 +93,57 @@ pub fn reanalyze(dir: &Path, out: &Path) -> Result<Analysis, HarnessError> {
     let spec = Spec::parse(&info.spec.text, Path::new(&info.spec.path))?;
     let lat_path = dir.join("latencies.csv");
     let f = std::fs::File::open(&lat_path).map_err(|e| HarnessError::io(&lat_path, e))?;
-    let series = latencies::read(std::io::BufReader::new(f), &lat_path.display().to_string())?;
+    let series = restore_empty_trials(
+        latencies::read(std::io::BufReader::new(f), &lat_path.display().to_string())?,
+        bench,
+    );
     let settings = settings(bench).map_err(|e| HarnessError::input(format!("{}: {e}", run_path.display())))?;
     std::fs::create_dir_all(out).map_err(|e| HarnessError::io(out, e))?;
     write_analysis(out, &series, &settings, &spec.gate, &info)
+}
+
+/// The series in the run's order (mix by mix, engines in plan order), with
+/// the trials latencies.csv cannot show: an engine that hung or died in its
+/// warm-up ran a trial without a measured request (run.json's engine_errors
+/// names it), which still counts as a round with its errors.
+fn restore_empty_trials(mut read: Vec<Series>, bench: &BenchInfo) -> Vec<Series> {
+    let mut out = Vec::new();
+    for mix in &bench.mixes {
+        for engine in &bench.engines {
+            let at = read.iter().position(|s| &s.engine == engine && &s.mix == mix);
+            let mut s = match at {
+                Some(i) => read.remove(i),
+                None => Series {
+                    engine: engine.clone(),
+                    role: crate::registry::role(engine),
+                    mix: mix.clone(),
+                    trials: Vec::new(),
+                },
+            };
+            for e in bench
+                .engine_errors
+                .iter()
+                .filter(|e| &e.engine == engine && &e.mix == mix)
+            {
+                if !s.trials.iter().any(|t| t.index == e.trial) {
+                    s.trials.push(Trial {
+                        index: e.trial,
+                        first_error: Some(e.first_error.clone()),
+                        warmup_errors: e.warmup_errors,
+                        gave_up: true,
+                        ..Trial::default()
+                    });
+                }
+            }
+            s.trials.sort_by_key(|t| t.index);
+            if !s.trials.is_empty() {
+                out.push(s);
+            }
+        }
+    }
+    // Anything latencies.csv holds that the plan does not name stays, after the rest.
+    out.extend(read);
+    out
 }
 
 /// The analysis settings a run records in run.json: the run computes its own
