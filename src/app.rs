@@ -8,6 +8,7 @@ use crate::{commands, process, registry};
 
 /// Runs the command; `Ok` means exit 0.
 pub fn run(cli: Cli) -> Result<(), HarnessError> {
+    crate::output::set_color(cli.color);
     if let Command::ProtocolNull(a) = &cli.command {
         // A child of the harness: it needs no spec.
         return process::null::run(a.max_in_flight as usize);

@@ -26,6 +26,9 @@ pub struct Cli {
     /// See docs/protocol.md.
     #[arg(long, value_name = "NAME=COMMAND")]
     pub engine_command: Vec<String>,
+    /// Colour PASS, FAIL and INCONCLUSIVE: auto (on a terminal, unless NO_COLOR is set), always or never.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto", value_parser = one_of(&ColorWhen::ALL, ColorWhen::label))]
+    pub color: ColorWhen,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -151,6 +154,26 @@ pub struct BenchArgs {
     pub seed: Option<u64>,
     #[command(flatten)]
     pub export: ExportArgs,
+}
+
+/// When to colour the terminal's verdict words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorWhen {
+    pub const ALL: [ColorWhen; 3] = [ColorWhen::Auto, ColorWhen::Always, ColorWhen::Never];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ColorWhen::Auto => "auto",
+            ColorWhen::Always => "always",
+            ColorWhen::Never => "never",
+        }
+    }
 }
 
 /// A parser for one of a domain type's values by its label (listed in

@@ -221,3 +221,27 @@ fn run_tests_runs_the_binary_cargo_reports() {
     let ran = std::fs::read_to_string(&log).unwrap();
     assert_eq!(ran, "--spec my spec.toml gen --if-missing\n--spec my spec.toml gate\n");
 }
+
+#[test]
+fn colour_is_on_when_asked_off_when_not_and_bad_values_are_refused() {
+    let data = data();
+    let run = |color: &str| harness(&["--color", color, "--data", &data, "verify"]);
+    let always = run("always");
+    assert!(always.status.success(), "{}", stderr(&always));
+    let out = String::from_utf8_lossy(&always.stdout);
+    assert!(out.contains("\u{1b}[") && out.contains("ok"), "{out:?}");
+    for when in ["never", "auto"] {
+        // auto: stdout is a pipe here, so no colour.
+        let o = run(when);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success() && !out.contains('\u{1b}'), "{when}: {out:?}");
+        assert!(out.contains("  ok   schema"), "{when}: {out}");
+    }
+    let o = harness(&["--color", "sometimes", "verify"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("possible values: auto, always, never"),
+        "{}",
+        stderr(&o)
+    );
+}

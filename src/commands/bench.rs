@@ -4,7 +4,7 @@
 use crate::cli::BenchArgs;
 use crate::error::HarnessError;
 use crate::spec::Spec;
-use crate::{bench, report, stages};
+use crate::{bench, output, report, stages};
 
 pub fn run(spec: &Spec, dir: &std::path::Path, args: BenchArgs) -> Result<(), HarnessError> {
     let plan = bench::Plan::new(
@@ -30,5 +30,7 @@ pub fn run(spec: &Spec, dir: &std::path::Path, args: BenchArgs) -> Result<(), Ha
     let mut run = report::run::Run::start(spec, dir)?;
     let result = stages::bench_stage(spec, dir, &plan, &mut run)
         .and_then(|a| stages::verdict_stage(spec, &a, &mut run, &args.export));
-    stages::finish(run, result)
+    let result = stages::finish(run, result);
+    output::verdict::print_result("bench", &result, "the exit code's verdict; see the lines above");
+    result
 }

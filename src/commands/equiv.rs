@@ -3,7 +3,7 @@
 use crate::cli::EquivArgs;
 use crate::error::HarnessError;
 use crate::spec::Spec;
-use crate::{dataset, equivalence, registry, report, stages};
+use crate::{dataset, equivalence, output, registry, report, stages};
 
 pub fn run(spec: &Spec, dir: &std::path::Path, args: EquivArgs) -> Result<(), HarnessError> {
     let names = args.engines.unwrap_or_else(|| spec.equivalence.engines.clone());
@@ -30,5 +30,7 @@ pub fn run(spec: &Spec, dir: &std::path::Path, args: EquivArgs) -> Result<(), Ha
     dataset::preflight(dir)?;
     let mut run = report::run::Run::start(spec, dir)?;
     let result = stages::equivalence_stage(&opts, &candidates, Some(&mut run)).and_then(|r| r.judge());
-    stages::finish(run, result)
+    let result = stages::finish(run, result);
+    output::verdict::print_result("equiv", &result, "every property of every engine; see the lines above");
+    result
 }

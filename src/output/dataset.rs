@@ -47,7 +47,12 @@ pub fn print_integrity_header(spec: &Spec, dir: &Path) {
 /// One line per check: `ok`/`FAIL`, its name and what it found.
 pub fn print_checks(checks: &[Check]) {
     for c in checks {
-        println!("  {:<4} {:<19} {}", if c.ok { "ok" } else { "FAIL" }, c.name, c.detail);
+        anstream::println!(
+            "  {} {:<19} {}",
+            super::word(if c.ok { "ok" } else { "FAIL" }, 4),
+            c.name,
+            c.detail
+        );
     }
 }
 

@@ -19,7 +19,7 @@ pub fn print_header(opts: &Options, names: &[&str]) {
 
 /// One result as it lands.
 pub fn print_result(r: &PropertyResult) {
-    println!("{}", describe(r));
+    anstream::println!("{}", render(r, super::word));
 }
 
 /// How many checks ran, how fast.
@@ -35,16 +35,21 @@ pub fn print_totals(report: &Report) {
 
 /// One line per result: engine, property, status, cases, and the counterexample if any.
 pub fn describe(r: &PropertyResult) -> String {
+    render(r, |w, width| format!("{w:<width$}"))
+}
+
+/// The lines of one result, with the status word drawn by `word` (plain or styled).
+fn render(r: &PropertyResult, word: fn(&str, usize) -> String) -> String {
     let status = match r.status {
         Status::Pass => "ok",
         Status::Warn => "WARN",
         Status::Fail => "FAIL",
     };
     let mut s = format!(
-        "  {:<10} {:<19} {:<4} {:>6} cases {:>5} failures {:>6.2} s  seed {}",
+        "  {:<10} {:<19} {} {:>6} cases {:>5} failures {:>6.2} s  seed {}",
         r.engine,
         r.property.name(),
-        status,
+        word(status, 4),
         r.cases,
         r.failures,
         r.seconds,

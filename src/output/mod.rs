@@ -9,7 +9,34 @@ pub mod process;
 pub mod run;
 pub mod verdict;
 
+use crate::cli::ColorWhen;
 use crate::stats::Estimate;
+
+/// Sets when the verdict words are coloured: `auto` colours on a terminal
+/// unless `NO_COLOR` is set (anstream's rules), `always` and `never` force it.
+pub fn set_color(when: ColorWhen) {
+    let choice = match when {
+        ColorWhen::Auto => anstream::ColorChoice::Auto,
+        ColorWhen::Always => anstream::ColorChoice::Always,
+        ColorWhen::Never => anstream::ColorChoice::Never,
+    };
+    choice.write_global();
+}
+
+/// A verdict word (`PASS`, `ok`, `FAIL`, `WARN`, `INCONCLUSIVE`, ...) styled
+/// by its meaning, padded to `width`; the style is stripped when colour is off.
+pub(crate) fn word(text: &str, width: usize) -> String {
+    use anstyle::{AnsiColor, Style};
+    let color = match text.to_ascii_lowercase().as_str() {
+        "pass" | "ok" => Some(AnsiColor::Green),
+        "fail" | "error" => Some(AnsiColor::Red),
+        "inconclusive" | "warn" => Some(AnsiColor::Yellow),
+        _ => None,
+    };
+    let style = color.map_or(Style::new(), |c| Style::new().fg_color(Some(c.into())).bold());
+    let pad = width.saturating_sub(text.chars().count());
+    format!("{style}{text}{style:#}{}", " ".repeat(pad))
+}
 
 /// An estimate with its interval, `digits` decimals (`-` without data).
 pub(crate) fn est(e: Option<Estimate>, digits: usize) -> String {

@@ -13,7 +13,10 @@ pub fn print_reports_dir(dir: &Path, complete: bool) {
 
 /// Every stage of the gate passed.
 pub fn print_gate_pass() {
-    println!("gate: PASS (integrity, equivalence, benchmark, verdict)");
+    anstream::println!(
+        "gate: {} (integrity, equivalence, benchmark, verdict)",
+        super::word("PASS", 0)
+    );
 }
 
 /// `report DIR` wrote its files.

@@ -33,7 +33,7 @@ pub fn print_judgements(judgements: &[Judgement]) {
     let mut sorted: Vec<&Judgement> = judgements.iter().collect();
     sorted.sort_by_key(|j| j.informational);
     for j in sorted {
-        println!("  {}", describe(j));
+        anstream::println!("  {}", describe(j));
     }
 }
 
@@ -56,9 +56,9 @@ pub fn describe(j: &Judgement) -> String {
         _ => j.threshold.to_string(),
     };
     format!(
-        "{}{:<12} {:<10} {:<8} {:<14} {est} {op} {threshold}",
+        "{}{} {:<10} {:<8} {:<14} {est} {op} {threshold}",
         if j.informational { "info " } else { "     " },
-        j.outcome.label().to_uppercase(),
+        super::word(&j.outcome.label().to_uppercase(), 12),
         j.engine,
         j.mix,
         j.check.key(),
@@ -70,4 +70,15 @@ pub fn print_all_informational() {
     println!(
         "  (no engine of [gate] candidates was judged on a mix of [gate] mixes: every line above is informational)"
     );
+}
+
+/// The command's last line: its word and why.
+pub fn print_result(command: &str, result: &Result<(), crate::error::HarnessError>, what: &str) {
+    let outcome = match result {
+        Ok(()) => "PASS",
+        Err(crate::error::HarnessError::Failed(_)) => "FAIL",
+        Err(crate::error::HarnessError::Inconclusive(_)) => "INCONCLUSIVE",
+        Err(crate::error::HarnessError::Input(_)) => return,
+    };
+    anstream::println!("{command}: {} ({what})", super::word(outcome, 0));
 }
