@@ -352,8 +352,7 @@ pub fn seed(s: &str) -> Result<u64, String> {
         Some(hex) => u64::from_str_radix(hex, 16).ok(),
         None => t.parse::<u64>().ok(),
     };
-    parsed
-        .ok_or_else(|| format!("{s} is not allowed: expected a seed, an integer from 0 to 2^64-1 in decimal or 0x hex"))
+    parsed.ok_or_else(|| format!("{s} is not allowed: expected a non-negative integer below 2^64, decimal or 0x hex"))
 }
 
 /// A count or seed flag's value: an integer >= 0 (one line saying so otherwise,

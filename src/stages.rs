@@ -148,6 +148,12 @@ pub fn verdict_stage(spec: &Spec, analysis: &Analysis, run: &mut Run, export: &E
 /// Ends a run: run.json saved, and the last line says where its reports are
 /// (a run refused before any stage ran leaves none).
 pub fn finish(run: Run, result: Result<(), HarnessError>) -> Result<(), HarnessError> {
+    // An engine that failed because the signal stopped it failed by no fault
+    // of its own: the run was interrupted (exit 3), not refused (exit 2).
+    let result = match result {
+        Err(HarnessError::Input(msg)) if crate::interrupt::interrupted() => Err(crate::interrupt::error(&msg)),
+        other => other,
+    };
     let ended = run.finish(result);
     if let Some((dir, complete)) = &ended.reports {
         output::run::print_reports_dir(dir, *complete);
