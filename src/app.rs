@@ -39,6 +39,7 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
         Command::Equiv(args) => commands::equiv::run(&spec, &data_dir, args),
         Command::Bench(args) => commands::bench::run(&spec, &data_dir, args),
         Command::Report(args) => commands::report::run(args),
+        Command::Compare(args) => commands::compare::run(&args),
         Command::Gate(args) => commands::gate::run(&spec, &data_dir, &args.export),
         Command::Calibrate(args) => commands::calibrate::run(&spec, args),
         Command::ProtocolCost(args) => commands::protocol_cost::run(&spec, &data_dir, &args),
@@ -53,6 +54,7 @@ fn check_applies(cli: &Cli) -> Result<(), HarnessError> {
         Command::Gen(_) => "gen",
         Command::Adopt { .. } => "adopt",
         Command::Report(_) => "report",
+        Command::Compare(_) => "compare",
         _ => return Ok(()),
     };
     if cli.data.is_some() && command != "gen" {

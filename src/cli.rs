@@ -54,6 +54,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Recompute a run's summary.csv, strata.csv and plots from its latencies.csv (and run.json).
     Report(ReportArgs),
+    /// How each engine's p50/p95/p99 and throughput moved from run A to run B, with intervals.
+    Compare(CompareArgs),
     /// The acceptance gate: integrity, equivalence, benchmark, verdict.
     Gate(GateArgs),
     /// Check the gate's statistics by simulation with known truth: interval coverage, false-fail rate and power per noise scenario.
@@ -279,6 +281,27 @@ fn sigma(s: &str) -> Result<f64, String> {
         Ok(v) if v > 0.0 && v <= 3.0 => Ok(v),
         _ => Err(format!(
             "{s:?}: expected a standard deviation of log latency in (0, 3], e.g. 0.3"
+        )),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The earlier run's report directory (holding latencies.csv and run.json).
+    pub run_a: PathBuf,
+    /// The later run's report directory.
+    pub run_b: PathBuf,
+    /// A change is a regression when its whole 95 % interval is beyond this fraction (0.05 = 5 %).
+    #[arg(long, value_name = "F", default_value_t = 0.05, value_parser = noise)]
+    pub noise: f64,
+}
+
+/// A noise threshold: a fraction in [0, 1).
+fn noise(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.0..1.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "{s:?}: expected a fraction from 0 to below 1, e.g. 0.05 for 5 %"
         )),
     }
 }

@@ -7,6 +7,7 @@ pub mod bench;
 pub mod calibrate;
 pub mod cli;
 pub mod commands;
+pub mod compare;
 pub mod dataset;
 pub mod digest;
 pub mod equivalence;

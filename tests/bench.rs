@@ -643,3 +643,76 @@ fn summary_json_and_markdown_exports_carry_every_judgement_and_the_decision() {
         text(&o)
     );
 }
+
+#[test]
+fn compare_shows_each_figure_between_two_runs_and_names_what_differs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = spec_in(tmp.path(), &[]);
+    let mut args = vec!["bench", "--engines", "memindex"];
+    args.extend_from_slice(SMALL);
+    let o = run(&spec, &args);
+    assert!(matches!(o.status.code(), Some(0 | 3)), "{}", text(&o));
+    let a = std::fs::canonicalize(tmp.path().join("reports/latest")).unwrap();
+
+    // A run against itself: every ratio is 1, nothing regressed, nothing differs.
+    let o = run(&spec, &["compare", a.to_str().unwrap(), a.to_str().unwrap()]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("same machine, spec, dataset, revision and benchmark settings"),
+        "{out}"
+    );
+    for figure in ["p50_ms", "p95_ms", "p99_ms", "rps"] {
+        assert!(
+            out.contains(&format!("memindex   shallow  {figure:<7}")),
+            "{figure}: {out}"
+        );
+    }
+    assert!(out.lines().filter(|l| l.contains("B/A 1.000")).count() >= 8, "{out}");
+
+    // Another machine: said plainly; a run 3x slower: its latency regressed (exit 1).
+    let b = tmp.path().join("b");
+    std::fs::create_dir(&b).unwrap();
+    let mut info: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("run.json")).unwrap()).unwrap();
+    info["machine"]["cpu_model"] = "Another CPU".into();
+    std::fs::write(b.join("run.json"), info.to_string()).unwrap();
+    let mut series =
+        audit_harness::report::latencies::read(std::fs::File::open(a.join("latencies.csv")).unwrap(), "l").unwrap();
+    for s in &mut series {
+        for t in &mut s.trials {
+            for r in &mut t.requests {
+                r.latency_ns *= 3;
+                r.start_ns *= 3;
+            }
+        }
+    }
+    std::fs::write(
+        b.join("latencies.csv"),
+        audit_harness::report::latencies::to_csv(&series).unwrap(),
+    )
+    .unwrap();
+    let o = run(&spec, &["compare", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("NOTE machine differs"), "{out}");
+    assert!(out.contains("REGRESSED"), "{out}");
+    assert!(
+        out.lines().any(|l| l.contains("p95_ms") && l.contains("B/A 3.000")),
+        "{out}"
+    );
+
+    for (bad, says) in [
+        (
+            vec!["compare", a.to_str().unwrap(), "/nonexistent/run"],
+            "/nonexistent/run/run.json",
+        ),
+        (
+            vec!["compare", a.to_str().unwrap(), a.to_str().unwrap(), "--noise", "2"],
+            "expected a fraction",
+        ),
+    ] {
+        let o = run(&spec, &bad);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", text(&o));
+        assert!(text(&o).contains(says), "{bad:?}: {}", text(&o));
+    }
+}

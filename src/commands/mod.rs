@@ -4,6 +4,7 @@
 pub mod adopt;
 pub mod bench;
 pub mod calibrate;
+pub mod compare;
 pub mod engines;
 pub mod equiv;
 pub mod gate;

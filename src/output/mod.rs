@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod calibrate;
+pub mod compare;
 pub mod dataset;
 pub mod equivalence;
 pub mod process;
@@ -28,8 +29,8 @@ pub fn set_color(when: ColorWhen) {
 pub(crate) fn word(text: &str, width: usize) -> String {
     use anstyle::{AnsiColor, Style};
     let color = match text.to_ascii_lowercase().as_str() {
-        "pass" | "ok" => Some(AnsiColor::Green),
-        "fail" | "error" => Some(AnsiColor::Red),
+        "pass" | "ok" | "improved" => Some(AnsiColor::Green),
+        "fail" | "error" | "regressed" => Some(AnsiColor::Red),
         "inconclusive" | "warn" => Some(AnsiColor::Yellow),
         _ => None,
     };

@@ -80,6 +80,13 @@ pub fn write_analysis(
 /// Recomputes a run's `summary.csv`, `strata.csv` and plots into `out` from its
 /// `latencies.csv` and `run.json`.
 pub fn reanalyze(dir: &Path, out: &Path) -> Result<Analysis, HarnessError> {
+    let (info, series, settings, spec) = load(dir)?;
+    std::fs::create_dir_all(out).map_err(|e| HarnessError::io(out, e))?;
+    write_analysis(out, &series, &settings, &spec.gate, &info)
+}
+
+/// A run's record, measurements, analysis settings and spec, from its directory.
+pub fn load(dir: &Path) -> Result<(RunInfo, Vec<Series>, Settings, Spec), HarnessError> {
     let run_path = dir.join("run.json");
     let text = std::fs::read_to_string(&run_path).map_err(|e| HarnessError::io(&run_path, e))?;
     let info: RunInfo = serde_json::from_str(&text)
@@ -98,8 +105,7 @@ pub fn reanalyze(dir: &Path, out: &Path) -> Result<Analysis, HarnessError> {
         bench,
     );
     let settings = settings(bench).map_err(|e| HarnessError::input(format!("{}: {e}", run_path.display())))?;
-    std::fs::create_dir_all(out).map_err(|e| HarnessError::io(out, e))?;
-    write_analysis(out, &series, &settings, &spec.gate, &info)
+    Ok((info, series, settings, spec))
 }
 
 /// The series in the run's order (mix by mix, engines in plan order), with

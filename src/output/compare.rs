@@ -1,0 +1,42 @@
+//! The lines of `compare`: what differs between the runs, then per engine,
+//! mix and figure the value in each run and the ratio B/A with its interval.
+
+use crate::compare::Row;
+use crate::report::run_json::RunInfo;
+
+pub fn print(a: &RunInfo, b: &RunInfo, differences: &[String], rows: &[Row], noise: f64) {
+    println!(
+        "== compare: A {} -> B {}; ratio B/A with 95 % intervals (each run's round-based spread, Welch); a change is flagged when its whole interval is beyond {:.0} %",
+        a.run_id,
+        b.run_id,
+        noise * 100.0
+    );
+    if differences.is_empty() {
+        println!("  same machine, spec, dataset, revision and benchmark settings");
+    }
+    for d in differences {
+        println!("  NOTE {d}");
+    }
+    for r in rows {
+        let ci = r
+            .ratio
+            .ci
+            .map_or("[no interval]".to_string(), |(lo, hi)| format!("[{lo:.3}, {hi:.3}]"));
+        let flag = if r.regression {
+            super::word("REGRESSED", 0)
+        } else if r.improvement {
+            super::word("IMPROVED", 0)
+        } else {
+            String::new()
+        };
+        anstream::println!(
+            "  {:<10} {:<8} {:<7} A {:>10.3}  B {:>10.3}  B/A {:.3} {ci} {flag}",
+            r.engine,
+            r.mix,
+            r.figure,
+            r.a,
+            r.b,
+            r.ratio.value
+        );
+    }
+}
