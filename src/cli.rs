@@ -8,9 +8,19 @@ use clap::{Args, Parser, Subcommand};
 use crate::equivalence::Property;
 use crate::spec::{Arrivals, CacheMode, LoadMode};
 
+/// The version with the git revision and the compiler the binary was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (git ",
+    env!("AUDIT_HARNESS_GIT"),
+    ", built with ",
+    env!("AUDIT_HARNESS_RUSTC"),
+    ")"
+);
+
 /// Conformance and performance gate for audit-log listing engines.
 #[derive(Debug, Parser)]
-#[command(name = "audit-harness", version, about, long_about = None)]
+#[command(name = "audit-harness", version = VERSION, about, long_about = None)]
 pub struct Cli {
     /// The spec file.
     #[arg(long, global = true, value_name = "FILE", default_value = crate::spec::DEFAULT_SPEC)]

@@ -245,3 +245,12 @@ fn colour_is_on_when_asked_off_when_not_and_bad_values_are_refused() {
         stderr(&o)
     );
 }
+
+#[test]
+fn version_names_the_revision_and_the_compiler_that_built_it() {
+    let o = harness(&["--version"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}");
+    assert!(out.starts_with("audit-harness 0.1.0 (git "), "{out}");
+    assert!(out.contains(", built with rustc "), "{out}");
+}

@@ -267,9 +267,9 @@ impl RunInfo {
     pub fn start(run_id: &str, started: SystemTime, spec: &Spec, data_dir: &Path) -> RunInfo {
         let mut versions = BTreeMap::new();
         versions.insert("audit-harness".into(), env!("CARGO_PKG_VERSION").to_string());
-        if let Some(v) = command_output("rustc", &["--version"], None) {
-            versions.insert("rustc".into(), v);
-        }
+        // The compiler and revision the binary was built from (not the rustc on PATH now).
+        versions.insert("rustc".into(), env!("AUDIT_HARNESS_RUSTC").to_string());
+        versions.insert("harness_git".into(), env!("AUDIT_HARNESS_GIT").to_string());
         versions.insert("sqlite".into(), rusqlite::version().to_string());
         RunInfo {
             schema_version: super::SCHEMA_VERSION,
