@@ -149,6 +149,21 @@ fn trial_figures(t: &Trial, timing: Timing) -> Option<TrialFigures> {
     })
 }
 
+/// One series' per-round figures and all its rounds' latencies pooled and
+/// sorted: computed once per analysis and shared by every figure and ratio.
+struct SeriesFigures {
+    rounds: Vec<TrialFigures>,
+    pooled: Vec<f64>,
+}
+
+impl SeriesFigures {
+    fn of(s: &Series, timing: Timing) -> SeriesFigures {
+        let rounds: Vec<TrialFigures> = s.trials.iter().filter_map(|t| trial_figures(t, timing)).collect();
+        let pooled = pooled(&rounds.iter().collect::<Vec<_>>());
+        SeriesFigures { rounds, pooled }
+    }
+}
+
 /// All the rounds' latencies, sorted.
 fn pooled(rounds: &[&TrialFigures]) -> Vec<f64> {
     let mut all: Vec<f64> = rounds.iter().flat_map(|t| t.sorted.iter().copied()).collect();
@@ -167,26 +182,43 @@ fn log_pooled_quantile(all: &[f64], rounds: &[&TrialFigures], p: f64, skip: Opti
 
 /// A quantile from all rounds' requests pooled, its spread by the
 /// delete-one-round jackknife.
-fn quantile_spread(rounds: &[&TrialFigures], p: f64) -> Option<Spread> {
-    let all = pooled(rounds);
-    stats::rounds::jackknife(rounds.len(), |skip| log_pooled_quantile(&all, rounds, p, skip))
+fn quantile_spread(f: &SeriesFigures, p: f64) -> Option<Spread> {
+    let rounds: Vec<&TrialFigures> = f.rounds.iter().collect();
+    stats::rounds::jackknife(rounds.len(), |skip| log_pooled_quantile(&f.pooled, &rounds, p, skip))
 }
 
 /// A ratio of pooled quantiles over the rounds both engines ran, its spread by
 /// the delete-one-round jackknife (a round is left out of both sides at once).
-fn quantile_ratio_spread(cand: &[TrialFigures], base: &[TrialFigures], p: f64) -> Option<Spread> {
+fn quantile_ratio_spread(cand: &SeriesFigures, base: &SeriesFigures, p: f64) -> Option<Spread> {
     let (c, b): (Vec<&TrialFigures>, Vec<&TrialFigures>) = cand
+        .rounds
         .iter()
-        .filter_map(|c| Some((c, base.iter().find(|b| b.round == c.round)?)))
+        .filter_map(|c| Some((c, base.rounds.iter().find(|b| b.round == c.round)?)))
         .unzip();
-    let (all_c, all_b) = (pooled(&c), pooled(&b));
+    // Pooled again only when a round is missing on one side (an engine that erred throughout it).
+    let whole = c.len() == cand.rounds.len() && b.len() == base.rounds.len();
+    let (own_c, own_b);
+    let (all_c, all_b) = if whole {
+        (&cand.pooled, &base.pooled)
+    } else {
+        (own_c, own_b) = (pooled(&c), pooled(&b));
+        (&own_c, &own_b)
+    };
     stats::rounds::jackknife(c.len(), |skip| {
-        Some(log_pooled_quantile(&all_c, &c, p, skip)? - log_pooled_quantile(&all_b, &b, p, skip)?)
+        Some(log_pooled_quantile(all_c, &c, p, skip)? - log_pooled_quantile(all_b, &b, p, skip)?)
     })
 }
 
-fn figures(s: &Series, timing: Timing) -> Vec<TrialFigures> {
-    s.trials.iter().filter_map(|t| trial_figures(t, timing)).collect()
+/// The spread of the per-round paired log ratios of figure `pick`.
+fn paired_spread(cand: &[TrialFigures], base: &[TrialFigures], pick: impl Fn(&TrialFigures) -> f64) -> Option<Spread> {
+    let paired: Vec<f64> = cand
+        .iter()
+        .filter_map(|c| {
+            let b = base.iter().find(|b| b.round == c.round)?;
+            Some(pick(c).ln() - pick(b).ln())
+        })
+        .collect();
+    Spread::of_logs(&paired)
 }
 
 /// The estimate of a figure measured round by round, with its 95 % interval at the run's looks.
@@ -226,12 +258,32 @@ pub fn warmup_errors(series: &[Series]) -> BTreeMap<(String, String), u64> {
     out
 }
 
+/// The index of the reference series of each series' mix (`None` for the reference itself).
+fn reference_of(series: &[Series]) -> Vec<Option<usize>> {
+    series
+        .iter()
+        .map(|s| {
+            (s.role != Role::Reference)
+                .then(|| series.iter().position(|o| o.role == Role::Reference && o.mix == s.mix))
+                .flatten()
+        })
+        .collect()
+}
+
 /// One summary row per series and timing, in series order.
 pub fn summarize(series: &[Series], settings: &Settings) -> Vec<Summary> {
     let mut out = Vec::new();
+    let reference = reference_of(series);
     for &timing in Timing::for_mode(settings.mode) {
-        for s in series {
-            out.push(summarize_one(s, series, settings, timing));
+        let figs: Vec<SeriesFigures> = series.iter().map(|s| SeriesFigures::of(s, timing)).collect();
+        for (i, s) in series.iter().enumerate() {
+            out.push(summarize_one(
+                s,
+                &figs[i],
+                reference[i].map(|b| &figs[b]),
+                settings,
+                timing,
+            ));
         }
     }
     // Against the floor's row of the same mix and timing, once every row has its p95.
@@ -247,41 +299,26 @@ pub fn summarize(series: &[Series], settings: &Settings) -> Vec<Summary> {
     out
 }
 
-/// A ratio of two series' figure `pick`, paired round by round.
-fn ratio(
-    cand: &[TrialFigures],
-    base: &[TrialFigures],
-    pick: impl Fn(&TrialFigures) -> f64,
-    looks: &Looks,
-) -> Option<Estimate> {
-    let paired: Vec<f64> = cand
-        .iter()
-        .filter_map(|c| {
-            let b = base.iter().find(|b| b.round == c.round)?;
-            Some(pick(c).ln() - pick(b).ln())
-        })
-        .collect();
-    estimate(Spread::of_logs(&paired), looks)
-}
-
-fn summarize_one(s: &Series, all: &[Series], settings: &Settings, timing: Timing) -> Summary {
+fn summarize_one(
+    s: &Series,
+    figs: &SeriesFigures,
+    base: Option<&SeriesFigures>,
+    settings: &Settings,
+    timing: Timing,
+) -> Summary {
     let looks = &settings.looks;
-    let figs = figures(s, timing);
     let requests: Vec<&Request> = s.trials.iter().flat_map(|t| &t.requests).collect();
     let late: u64 = s.trials.iter().map(|t| open::late(&t.requests)).sum();
-    let per_engine =
-        |pick: &dyn Fn(&TrialFigures) -> f64| estimate(Spread::new(&figs.iter().map(pick).collect::<Vec<_>>()), looks);
-    let rounds: Vec<&TrialFigures> = figs.iter().collect();
-    let quantile = |i: usize| estimate(quantile_spread(&rounds, QUANTILES[i]), looks).map(ms);
+    let per_engine = |pick: &dyn Fn(&TrialFigures) -> f64| {
+        estimate(Spread::new(&figs.rounds.iter().map(pick).collect::<Vec<_>>()), looks)
+    };
+    let quantile = |i: usize| estimate(quantile_spread(figs, QUANTILES[i]), looks).map(ms);
     let (mut rps_ratio, mut p95_ratio, mut p99_ratio) = (None, None, None);
-    if s.role != Role::Reference {
-        if let Some(b) = all.iter().find(|o| o.role == Role::Reference && o.mix == s.mix) {
-            let base = figures(b, timing);
-            p95_ratio = estimate(quantile_ratio_spread(&figs, &base, 0.95), looks);
-            p99_ratio = estimate(quantile_ratio_spread(&figs, &base, 0.99), looks);
-            if timing == Timing::Closed {
-                rps_ratio = ratio(&figs, &base, |t| t.rps, looks);
-            }
+    if let Some(base) = base {
+        p95_ratio = estimate(quantile_ratio_spread(figs, base, 0.95), looks);
+        p99_ratio = estimate(quantile_ratio_spread(figs, base, 0.99), looks);
+        if timing == Timing::Closed {
+            rps_ratio = estimate(paired_spread(&figs.rounds, &base.rounds, |t| t.rps), looks);
         }
     }
     let warmup_errors = settings
@@ -331,29 +368,30 @@ pub struct Variance {
     pub within: f64,
     /// `max(0, total − within)`: drift between rounds.
     pub between: f64,
-    /// Standard deviation of the per-round paired log ratio to the baseline (what a ratio's interval scales with).
+    /// The ratio to the baseline's spread `sd` (a jackknife standard error
+    /// times √rounds for p95 and p99, the sd of the per-round paired log
+    /// ratios for rps): its interval's half-width is about t · sd / √rounds.
     pub paired_sd: Option<f64>,
 }
 
 /// Variance components of p95, p99 and throughput per series (the timing verdicts use).
 pub fn variance_components(series: &[Series], mode: LoadMode) -> Vec<Variance> {
     let timing = Timing::for_mode(mode)[0];
+    let figs: Vec<SeriesFigures> = series.iter().map(|s| SeriesFigures::of(s, timing)).collect();
+    let reference = reference_of(series);
     let mut out = Vec::new();
-    for s in series {
-        let f = figures(s, timing);
-        if f.is_empty() {
+    for (i, s) in series.iter().enumerate() {
+        let f = &figs[i];
+        if f.rounds.is_empty() {
             continue;
         }
-        let base = series
-            .iter()
-            .find(|b| b.role == Role::Reference && b.mix == s.mix && s.role != Role::Reference)
-            .map(|b| figures(b, timing));
+        let base = reference[i].map(|b| &figs[b]);
         let within_of = |p: f64| {
-            let v: Vec<f64> = s
-                .trials
+            let v: Vec<f64> = f
+                .rounds
                 .iter()
                 .filter_map(|t| {
-                    let xs = sorted_latencies(t, timing);
+                    let xs = &t.sorted;
                     let (l, u) = stats::order_statistic_ranks(xs.len(), p, CONFIDENCE)?;
                     let w = (xs[u - 1].max(1e-3).ln() - xs[l - 1].max(1e-3).ln()) / (2.0 * 1.959964);
                     Some(w * w)
@@ -366,24 +404,30 @@ pub fn variance_components(series: &[Series], mode: LoadMode) -> Vec<Variance> {
             }
         };
         type Pick = fn(&TrialFigures) -> f64;
-        let figures_of: [(&str, Pick, f64); 3] = [
-            ("p95", |t| t.quantiles[2], within_of(0.95)),
-            ("p99", |t| t.quantiles[3], within_of(0.99)),
-            ("rps", |t| t.rps, 0.0),
+        let figures_of: [(&str, Pick, f64, Option<f64>); 3] = [
+            (
+                "p95",
+                |t| t.quantiles[2],
+                within_of(0.95),
+                base.and_then(|b| quantile_ratio_spread(f, b, 0.95)).map(|s| s.sd),
+            ),
+            (
+                "p99",
+                |t| t.quantiles[3],
+                within_of(0.99),
+                base.and_then(|b| quantile_ratio_spread(f, b, 0.99)).map(|s| s.sd),
+            ),
+            (
+                "rps",
+                |t| t.rps,
+                0.0,
+                base.and_then(|b| paired_spread(&f.rounds, &b.rounds, |t| t.rps))
+                    .map(|s| s.sd),
+            ),
         ];
-        for (name, pick, within) in figures_of {
-            let logs: Vec<f64> = f.iter().map(|t| pick(t).max(1e-3).ln()).collect();
+        for (name, pick, within, paired_sd) in figures_of {
+            let logs: Vec<f64> = f.rounds.iter().map(|t| pick(t).max(1e-3).ln()).collect();
             let total = stats::rounds::sd(&logs).powi(2);
-            let paired_sd = base.as_ref().map(|b| {
-                let d: Vec<f64> = f
-                    .iter()
-                    .filter_map(|c| {
-                        let r = b.iter().find(|r| r.round == c.round)?;
-                        Some(pick(c).max(1e-3).ln() - pick(r).max(1e-3).ln())
-                    })
-                    .collect();
-                stats::rounds::sd(&d)
-            });
             out.push(Variance {
                 engine: s.engine.clone(),
                 mix: s.mix.clone(),
