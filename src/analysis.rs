@@ -72,6 +72,20 @@ pub struct Settings {
     pub warmup_errors: BTreeMap<(String, String), u64>,
 }
 
+impl Settings {
+    /// The settings of an analysis made from the records alone (a look while
+    /// the run goes on, or a simulation): warm-up errors from the trials, no index sizes.
+    pub fn from_records(mode: LoadMode, concurrency: u32, looks: Looks, series: &[Series]) -> Settings {
+        Settings {
+            mode,
+            concurrency,
+            looks,
+            index_bytes: BTreeMap::new(),
+            warmup_errors: warmup_errors(series),
+        }
+    }
+}
+
 /// One row of `summary.csv` before its verdict is known. Latencies in milliseconds.
 #[derive(Debug, Clone)]
 pub struct Summary {

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::analysis::{self, Settings};
+use crate::analysis::Settings;
 use crate::bench::{self, overhead, Plan, Series};
 use crate::cli::ExportArgs;
 use crate::error::HarnessError;
@@ -70,15 +70,8 @@ pub fn bench_stage(spec: &Spec, dir: &Path, plan: &Plan, run: &mut Run) -> Resul
     output::bench::print_overhead(&oh);
     let mut progress = output::bench::BenchProgress::new();
     let settled = |series: &[Series], looks: Looks| {
-        let settings = Settings {
-            mode: plan.mode,
-            concurrency: plan.concurrency,
-            looks,
-            index_bytes: Default::default(),
-            warmup_errors: analysis::warmup_errors(series),
-        };
-        let summaries = analysis::summarize(series, &settings);
-        verdict::settled(&verdict::judge_all(&summaries, &spec.gate, &looks))
+        let settings = Settings::from_records(plan.mode, plan.concurrency, looks, series);
+        verdict::settled_by(series, &settings, &spec.gate)
     };
     let result = bench::run(plan, &engines, |p| progress.update(p), settled)?;
     output::bench::print_end(&result.outcome);

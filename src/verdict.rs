@@ -241,6 +241,13 @@ pub fn judge_all(summaries: &[Summary], gate: &GateSpec, looks: &Looks) -> Vec<J
         .collect()
 }
 
+/// Whether the records so far, analysed with `settings`, settle every check
+/// that decides the exit code: the question a run asks after each round.
+pub fn settled_by(series: &[crate::bench::Series], settings: &crate::analysis::Settings, gate: &GateSpec) -> bool {
+    let summaries = crate::analysis::summarize(series, settings);
+    settled(&judge_all(&summaries, gate, &settings.looks))
+}
+
 /// Whether every check that decides the exit code is decided (and there is at
 /// least one): the benchmark can stop.
 pub fn settled(judgements: &[Judgement]) -> bool {

@@ -106,13 +106,7 @@ fn one(
             }
         }
     }
-    let settings = Settings {
-        mode: LoadMode::Closed,
-        concurrency: cfg.concurrency as u32,
-        looks: Looks::fixed(k),
-        index_bytes: Default::default(),
-        warmup_errors: Default::default(),
-    };
+    let settings = Settings::from_records(LoadMode::Closed, cfg.concurrency as u32, Looks::fixed(k), &series);
     let rows = analysis::summarize(&series, &settings);
     let cand = &rows[1];
     let mut t_in = [false; 3];

@@ -253,13 +253,7 @@ impl Config {
     }
 
     fn settings(&self, looks: Looks, series: &[Series]) -> Settings {
-        Settings {
-            mode: LoadMode::Closed,
-            concurrency: self.concurrency as u32,
-            looks,
-            index_bytes: Default::default(),
-            warmup_errors: analysis::warmup_errors(series),
-        }
+        Settings::from_records(LoadMode::Closed, self.concurrency as u32, looks, series)
     }
 
     /// Simulates one benchmark and judges it as the gate does.
@@ -336,10 +330,7 @@ impl Config {
             self.concurrency,
             seed,
         );
-        let settled = |s: &[Series], looks: Looks| {
-            let summaries = analysis::summarize(s, &self.settings(looks, s));
-            verdict::settled(&verdict::judge_all(&summaries, &gate, &looks))
-        };
+        let settled = |s: &[Series], looks: Looks| verdict::settled_by(s, &self.settings(looks, s), &gate);
         let outcome = rounds::run(&mut sim, self.budget, &mut series, settled)?;
         let looks = outcome.looks(self.budget.min_rounds);
         let summaries = analysis::summarize(&series, &self.settings(looks, &series));
