@@ -9,11 +9,22 @@ use crate::{commands, process, registry};
 /// Runs the command; `Ok` means exit 0.
 pub fn run(cli: Cli) -> Result<(), HarnessError> {
     crate::output::set_color(cli.color);
+    crate::output::set_verbosity(match (cli.quiet, cli.verbose) {
+        (true, _) => crate::output::Verbosity::Quiet,
+        (false, true) => crate::output::Verbosity::Verbose,
+        (false, false) => crate::output::Verbosity::Normal,
+    });
     if let Command::ProtocolNull(a) = &cli.command {
         // A child of the harness: it needs no spec.
         return process::null::run(a.max_in_flight as usize);
     }
     check_applies(&cli)?;
+    // Completions and manual pages describe the command line: no spec either.
+    match &cli.command {
+        Command::Completions(a) => return commands::completions::run(a),
+        Command::Man(a) => return commands::man::run(a),
+        _ => {}
+    }
     if matches!(
         cli.command,
         Command::Gen(_) | Command::Equiv(_) | Command::Bench(_) | Command::Gate(_)
@@ -44,6 +55,7 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
         Command::Calibrate(args) => commands::calibrate::run(&spec, args),
         Command::ProtocolCost(args) => commands::protocol_cost::run(&spec, &data_dir, &args),
         Command::ProtocolNull(a) => process::null::run(a.max_in_flight as usize),
+        Command::Completions(_) | Command::Man(_) => Ok(()),
     }
 }
 
@@ -55,6 +67,8 @@ fn check_applies(cli: &Cli) -> Result<(), HarnessError> {
         Command::Adopt { .. } => "adopt",
         Command::Report(_) => "report",
         Command::Compare(_) => "compare",
+        Command::Completions(_) => "completions",
+        Command::Man(_) => "man",
         _ => return Ok(()),
     };
     if cli.data.is_some() && command != "gen" {

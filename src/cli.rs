@@ -39,6 +39,12 @@ pub struct Cli {
     /// Colour PASS, FAIL and INCONCLUSIVE: auto (on a terminal, unless NO_COLOR is set), always or never.
     #[arg(long, global = true, value_name = "WHEN", default_value = "auto", value_parser = one_of(&ColorWhen::ALL, ColorWhen::label))]
     pub color: ColorWhen,
+    /// Print only what failed or was inconclusive, the last line's verdict and where the reports are; no progress bar.
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also print each engine's figures per round and the variance components behind every interval.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -72,6 +78,10 @@ pub enum Command {
     Calibrate(CalibrateArgs),
     /// Measure the process protocol's round trip per request (docs/protocol.md).
     ProtocolCost(ProtocolCostArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on standard output.
+    Completions(CompletionsArgs),
+    /// Write the manual pages (roff): the main page on standard output, or every page into --out DIR.
+    Man(ManArgs),
     /// Serve the process protocol as a do-nothing engine (used by protocol-cost).
     #[command(hide = true)]
     ProtocolNull(ProtocolNullArgs),
@@ -88,6 +98,20 @@ pub struct ProtocolCostArgs {
     /// Time this engine instead of the built-in null process engine.
     #[arg(long, value_name = "NAME")]
     pub engine: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write audit-harness.1 and one page per subcommand (audit-harness-bench.1, ...) into this existing directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -164,8 +188,34 @@ pub struct BenchArgs {
     /// Seed of the request streams and round orders, decimal or 0x hex [default: from the spec].
     #[arg(long, value_name = "S", allow_hyphen_values = true, value_parser = seed)]
     pub seed: Option<u64>,
+    /// Keep this run as the saved baseline NAME (in `<reports_dir>/baselines/NAME`), replacing an older one of that name.
+    #[arg(long, value_name = "NAME", value_parser = baseline_name, conflicts_with = "baseline")]
+    pub save_baseline: Option<String>,
+    /// Compare this run with the saved baseline NAME as `compare` does; exit 1 on a clear regression.
+    #[arg(long, value_name = "NAME", value_parser = baseline_name)]
+    pub baseline: Option<String>,
+    /// With --baseline: a change is a regression when its whole 95 % interval is beyond this fraction.
+    #[arg(long, value_name = "F", default_value_t = 0.05, value_parser = noise, requires = "baseline")]
+    pub noise: f64,
     #[command(flatten)]
     pub export: ExportArgs,
+}
+
+/// A saved baseline's name: letters, digits, `-`, `_` and `.`, not starting with `.`
+/// (it names a directory under the reports directory).
+fn baseline_name(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && !s.starts_with('.')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "{s:?} is not allowed: expected 1 to 64 letters, digits, '-', '_' or '.', not starting with '.'"
+        ))
+    }
 }
 
 /// When to colour the terminal's verdict words.

@@ -21,7 +21,10 @@ use crate::{equivalence, output, registry, report, verdict};
 /// Checks the dataset and the baseline (`verify`, and the gate's first stage).
 pub fn integrity_stage(spec: &Spec, dir: &Path, run: Option<&mut Run>) -> Result<(), HarnessError> {
     output::dataset::print_integrity_header(spec, dir);
-    let checks = integrity::verify(spec, dir)?;
+    let task = output::progress::start("integrity: reading the dataset and the baseline", None, "");
+    let checks = integrity::verify(spec, dir);
+    drop(task);
+    let checks = checks?;
     output::dataset::print_checks(&checks);
     let judged = integrity::judge(&checks);
     if let Some(run) = run {
@@ -39,7 +42,13 @@ pub fn equivalence_stage(
 ) -> Result<equivalence::Report, HarnessError> {
     let names: Vec<&str> = candidates.iter().map(|c| c.name.as_str()).collect();
     output::equivalence::print_header(opts, &names);
-    let report = equivalence::run(opts, candidates, output::equivalence::print_result)?;
+    let task = output::progress::start("equivalence", None, "results");
+    let report = equivalence::run(opts, candidates, |r| {
+        task.inc();
+        output::equivalence::print_result(r)
+    });
+    drop(task);
+    let report = report?;
     output::equivalence::print_totals(&report);
     if let Some(run) = run {
         run.dir
@@ -66,14 +75,18 @@ pub fn bench_stage(spec: &Spec, dir: &Path, plan: &Plan, run: &mut Run) -> Resul
         .collect::<Result<Vec<_>, _>>()?;
     output::bench::print_header(plan);
     let first_mix = &plan.mixes[0].1;
+    let task = output::progress::start("measuring the harness's own overhead", None, "");
     let oh = overhead::measure(&plan.round_stream(first_mix, 0), 200_000);
+    drop(task);
     output::bench::print_overhead(&oh);
-    let mut progress = output::bench::BenchProgress::new();
+    let mut progress = output::bench::BenchProgress::new(plan);
     let settled = |series: &[Series], looks: Looks| {
         let settings = Settings::from_records(plan.mode, plan.concurrency, looks, series);
         verdict::settled_by(series, &settings, &spec.gate)
     };
-    let result = bench::run(plan, &engines, |p| progress.update(p), settled)?;
+    let result = bench::run(plan, &engines, |p| progress.update(p), settled);
+    drop(progress);
+    let result = result?;
     output::bench::print_end(&result.outcome);
 
     let info = BenchInfo::new(plan, &result, &oh);
@@ -89,6 +102,9 @@ pub fn bench_stage(spec: &Spec, dir: &Path, plan: &Plan, run: &mut Run) -> Resul
     run.dir.write("latencies.csv", &latencies::to_csv(&result.series)?)?;
     let analysis = write_analysis(&run.dir.path, &result.series, &settings, &spec.gate, &run.info)?;
     output::bench::print_summaries(&analysis.summaries);
+    if let Some(b) = &run.info.bench {
+        output::bench::print_variance(&b.variance);
+    }
     run.stage(
         "bench",
         if result.outcome.stop == bench::Stop::Interrupted {
@@ -152,6 +168,39 @@ pub fn finish(run: Run, result: Result<(), HarnessError>) -> Result<(), HarnessE
         output::run::print_reports_dir(dir, *complete);
     }
     ended.result
+}
+
+/// Compares run A with run B figure by figure (`compare`, and `bench
+/// --baseline`): prints the ratios and what differs between the runs; fails
+/// when a figure regressed beyond `noise` with its whole interval.
+pub fn compare_stage(run_a: &Path, run_b: &Path, noise: f64) -> Result<(), HarnessError> {
+    let (info_a, series_a, settings_a, _) = reanalyze::load(run_a)?;
+    let (info_b, series_b, settings_b, _) = reanalyze::load(run_b)?;
+    let a = crate::analysis::summarize(&series_a, &settings_a);
+    let b = crate::analysis::summarize(&series_b, &settings_b);
+    let rows = crate::compare::compare(&a, &b, noise);
+    output::compare::print(
+        &info_a,
+        &info_b,
+        &crate::compare::differences(&info_a, &info_b),
+        &rows,
+        noise,
+    );
+    if rows.is_empty() {
+        return Err(HarnessError::input(format!(
+            "{} and {} share no engine and mix to compare",
+            run_a.display(),
+            run_b.display()
+        )));
+    }
+    let regressions = rows.iter().filter(|r| r.regression).count();
+    if regressions > 0 {
+        return Err(HarnessError::failed(format!(
+            "{regressions} figure(s) regressed by more than {:.0} % with the whole interval beyond it (the REGRESSED lines above)",
+            noise * 100.0
+        )));
+    }
+    Ok(())
 }
 
 /// Checks, before anything runs, that the export files can be written where

@@ -295,7 +295,7 @@ fn open_loop_reports_intended_start_and_service_time_and_saturation() {
     // Open loop judges whether the rate was sustained, not a throughput ratio.
     assert!(out.contains("sustained"), "{out}");
     assert!(!out.contains("rps_ratio_min"), "{out}");
-    assert!(out.contains("harness pacing with a do-nothing engine"), "{out}");
+    assert!(out.contains("harness pacing (do-nothing engine)"), "{out}");
     let info: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
     assert!(
         info["bench"]["pacing"]["shallow"]["p99_us"].as_f64().is_some(),
@@ -715,4 +715,104 @@ fn compare_shows_each_figure_between_two_runs_and_names_what_differs() {
         assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", text(&o));
         assert!(text(&o).contains(says), "{bad:?}: {}", text(&o));
     }
+}
+
+/// Every line of `out` fits 120 columns, except a replay command, a query or
+/// a dataset printed whole so that it can be pasted.
+fn assert_fits_120_columns(out: &str) {
+    for line in out.lines() {
+        let t = line.trim_start();
+        if t.starts_with("replay") || t.starts_with("query") || t.starts_with("dataset") {
+            continue;
+        }
+        assert!(line.chars().count() <= 120, "{} columns: {line}", line.chars().count());
+    }
+}
+
+#[test]
+fn a_saved_baseline_is_compared_with_later_runs_and_quiet_and_verbose_change_only_the_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = spec_in(tmp.path(), &[]);
+    let mut args = vec![
+        "--verbose",
+        "bench",
+        "--engines",
+        "memindex",
+        "--save-baseline",
+        "before",
+    ];
+    args.extend_from_slice(SMALL);
+    let o = run(&spec, &args);
+    let out = text(&o);
+    assert!(matches!(o.status.code(), Some(0 | 3)), "{out}");
+    let saved = tmp.path().join("reports/baselines/before");
+    assert!(
+        out.contains(&format!("saved as baseline before: {}", saved.display())),
+        "{out}"
+    );
+    for f in ["run.json", "latencies.csv", "summary.json"] {
+        assert!(saved.join(f).is_file(), "{f} not saved: {out}");
+    }
+    // --verbose: a line per trial, and the variance behind the intervals.
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("    trial memindex on shallow, round 3:")),
+        "{out}"
+    );
+    assert!(out.contains("-- variance of the log figures"), "{out}");
+    assert_fits_120_columns(&String::from_utf8_lossy(&o.stdout));
+
+    // Make the saved baseline three times faster: the next run regressed (exit 1).
+    let mut series =
+        audit_harness::report::latencies::read(std::fs::File::open(saved.join("latencies.csv")).unwrap(), "l").unwrap();
+    for s in &mut series {
+        for t in &mut s.trials {
+            for r in &mut t.requests {
+                r.latency_ns /= 3;
+                r.start_ns /= 3;
+            }
+        }
+    }
+    std::fs::write(
+        saved.join("latencies.csv"),
+        audit_harness::report::latencies::to_csv(&series).unwrap(),
+    )
+    .unwrap();
+    let mut args = vec!["--quiet", "bench", "--engines", "memindex", "--baseline", "before"];
+    args.extend_from_slice(SMALL);
+    let o = run(&spec, &args);
+    let stdout = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(stdout.contains("REGRESSED"), "{stdout}");
+    assert!(
+        stdout.lines().last().is_some_and(|l| l.starts_with("bench: FAIL")),
+        "{stdout}"
+    );
+    // --quiet: no plan, no rounds, no passing lines.
+    for chatter in ["== bench", "round 1/", "harness overhead", "PASS  "] {
+        assert!(!stdout.contains(chatter), "{chatter}: {stdout}");
+    }
+    assert!(stdout.contains("== reports: "), "{stdout}");
+
+    // Bad names and combinations are refused before anything runs.
+    for (bad, says) in [
+        (vec!["bench", "--baseline", "missing"], "no saved baseline of that name"),
+        (vec!["bench", "--save-baseline", "../up"], "not allowed"),
+        (
+            vec!["bench", "--save-baseline", "a", "--baseline", "before"],
+            "cannot be used with",
+        ),
+        (vec!["bench", "--noise", "0.1"], "--baseline"),
+        (vec!["--quiet", "--verbose", "bench"], "cannot be used with"),
+    ] {
+        let o = run(&spec, &bad);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", text(&o));
+        assert!(text(&o).contains(says), "{bad:?}: {}", text(&o));
+        assert_eq!(text(&o).trim_end().lines().count(), 1, "{bad:?}: {}", text(&o));
+    }
+    let runs = std::fs::read_dir(tmp.path().join("reports"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name() != "latest" && e.as_ref().unwrap().file_name() != "baselines")
+        .count();
+    assert_eq!(runs, 2, "a refused run left a report directory");
 }

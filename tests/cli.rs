@@ -254,3 +254,50 @@ fn version_names_the_revision_and_the_compiler_that_built_it() {
     assert!(out.starts_with("audit-harness 0.1.0 (git "), "{out}");
     assert!(out.contains(", built with rustc "), "{out}");
 }
+
+#[test]
+fn completions_and_manual_pages_come_from_the_command_line_definition() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef audit-harness"),
+        ("fish", "complete -c audit-harness"),
+    ] {
+        let o = harness(&["completions", shell]);
+        assert_eq!(o.status.code(), Some(0), "{shell}");
+        let script = String::from_utf8_lossy(&o.stdout);
+        assert!(script.contains(marker), "{shell}: {script}");
+        for sub in ["gate", "bench", "compare", "calibrate", "save-baseline"] {
+            assert!(script.contains(sub), "{shell} completes no {sub}");
+        }
+    }
+    let o = harness(&["completions", "tcsh"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("possible values: bash"));
+
+    let o = harness(&["man"]);
+    assert_eq!(o.status.code(), Some(0));
+    let page = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH audit-harness 1"),
+        "{page}"
+    );
+    assert!(
+        page.contains("audit\\-harness\\-gate(1)") || page.contains("gate"),
+        "{page}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let o = harness(&["man", "--out", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    for page in ["audit-harness.1", "audit-harness-gate.1", "audit-harness-bench.1"] {
+        let text = std::fs::read_to_string(dir.path().join(page)).unwrap();
+        assert!(text.contains(".TH"), "{page}");
+    }
+    assert!(
+        !dir.path().join("audit-harness-protocol-null.1").exists(),
+        "a hidden command got a page"
+    );
+    let o = harness(&["man", "--out", "/nonexistent/dir"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("expected an existing directory"));
+}

@@ -638,7 +638,7 @@ fn protocol_cost_measures_the_null_engine() {
     let out = stdout(&o);
     assert!(out.contains("protocol-cost: engine null"), "{out}");
     assert!(
-        out.contains("300 round trips after 30 warm-up, one in flight: mean"),
+        out.contains("300 round trips after 30 warm-up, one in flight\n  mean"),
         "{out}"
     );
     let help = stdout(&common::harness(&["--help"]));

@@ -27,10 +27,43 @@ pub fn run(spec: &Spec, dir: &std::path::Path, args: BenchArgs) -> Result<(), Ha
         },
     )?;
     stages::check_exports(&args.export)?;
+    let reports_dir = &spec.bench.reports_dir;
+    let saved = args
+        .baseline
+        .as_deref()
+        .map(|name| report::baselines::find(reports_dir, name))
+        .transpose()?;
     let mut run = report::run::Run::start(spec, dir)?;
+    let run_dir = run.dir.path.clone();
     let result = stages::bench_stage(spec, dir, &plan, &mut run)
         .and_then(|a| stages::verdict_stage(spec, &a, &mut run, &args.export));
+    // Only a finished benchmark is kept or compared (not one stopped by bad
+    // input or a signal).
+    let measured = !matches!(result, Err(HarnessError::Input(_))) && !crate::interrupt::interrupted();
     let result = stages::finish(run, result);
-    output::verdict::print_result("bench", &result, "the exit code's verdict; see the lines above");
+    let result = match (&args.save_baseline, &saved) {
+        (Some(name), _) if measured => report::baselines::save(reports_dir, name, &run_dir).and_then(|path| {
+            output::run::print_saved_baseline(name, &path);
+            result
+        }),
+        (_, Some(base)) if measured => combine(result, stages::compare_stage(base, &run_dir, args.noise)),
+        _ => result,
+    };
+    let what = match &args.baseline {
+        Some(name) => format!("the verdict, and the comparison with baseline {name}; see the lines above"),
+        None => "the exit code's verdict; see the lines above".to_string(),
+    };
+    output::verdict::print_result("bench", &result, &what);
     result
+}
+
+/// The verdict and the comparison with a saved baseline as one exit code: a
+/// failure of either is a failure (exit 1), and bad input stays bad input.
+fn combine(verdict: Result<(), HarnessError>, compared: Result<(), HarnessError>) -> Result<(), HarnessError> {
+    match (verdict, compared) {
+        (Err(e @ HarnessError::Input(_)), _) | (Err(e @ HarnessError::Failed(_)), _) => Err(e),
+        (_, Err(e @ HarnessError::Failed(_))) => Err(e),
+        (Ok(()), Err(e)) => Err(e),
+        (verdict, _) => verdict,
+    }
 }

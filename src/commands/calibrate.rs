@@ -20,10 +20,19 @@ pub fn run(spec: &Spec, args: CalibrateArgs) -> Result<(), HarnessError> {
     cfg.sigma = args.sigma;
     output::calibrate::print_header(&cfg);
     let started = std::time::Instant::now();
-    calibrate::run(&cfg, output::calibrate::print_row)?;
+    let rows = (cfg.scenarios.len() * cfg.truths.len()) as u64;
+    let task = output::progress::start("calibrate", Some(rows), "scenario x truth");
+    let done = calibrate::run(&cfg, |row| {
+        task.inc();
+        output::calibrate::print_row(row)
+    });
+    drop(task);
+    done?;
     if args.compare {
-        let rows = calibrate::compare::run(&cfg, &[5, 10], 2000)?;
-        output::calibrate::print_method_comparison(&rows);
+        let task = output::progress::start("comparing interval methods", None, "");
+        let rows = calibrate::compare::run(&cfg, &[5, 10], 2000);
+        drop(task);
+        output::calibrate::print_method_comparison(&rows?);
     }
     output::calibrate::print_done(started.elapsed().as_secs_f64());
     Ok(())

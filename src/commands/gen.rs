@@ -23,7 +23,10 @@ pub fn run(spec: &Spec, args: GenArgs, data: Option<PathBuf>) -> Result<(), Harn
         output::dataset::print_exists(&out);
         return Ok(());
     }
-    let r = dataset::generate(&p, &out, args.force)?;
+    let task = output::progress::start(&format!("generating {} rows", p.rows), None, "");
+    let r = dataset::generate(&p, &out, args.force);
+    drop(task);
+    let r = r?;
     output::dataset::print_generated(&out, &p, &r);
     Ok(())
 }

@@ -2,20 +2,21 @@
 //! round as rounds finish, then per engine throughput and the four quantiles
 //! with their intervals and the ratios to the baseline.
 
-use super::est;
+use super::sig;
 use crate::analysis::{Summary, Timing};
 use crate::bench::overhead::Overhead;
 use crate::bench::{Outcome, Plan, Progress, Stop};
 use crate::spec::LoadMode;
 use crate::stats::Estimate;
 
-/// Two lines per summary row: throughput with its ratio, then the quantiles (ms) with p95/p99 ratios.
+/// Per engine: throughput with its ratio; the quantiles (ms); for a
+/// candidate, its p95 and p99 ratios to the baseline. Each line fits 120 columns.
 pub fn print_summaries(rows: &[Summary]) {
     let mut last: Option<(&str, Timing)> = None;
     for s in rows {
         if last != Some((s.mix.as_str(), s.timing)) {
-            println!(
-                "  -- mix {}, {} ({} workers, {} rounds); latencies in ms, [95 % intervals from the round-to-round spread], ×: ratio to the baseline",
+            say!(
+                "  -- mix {}: {}, {} workers, {} rounds; ms; [95 % interval]; ×: ratio to the baseline",
                 s.mix,
                 match s.timing {
                     Timing::Closed => "closed loop, service time",
@@ -27,19 +28,16 @@ pub fn print_summaries(rows: &[Summary]) {
             );
             last = Some((s.mix.as_str(), s.timing));
         }
-        let ratio = |r: Option<Estimate>, d| {
-            if s.role == audit_engines::Role::Reference {
-                String::new()
-            } else {
-                format!(" ×{}", est(r, d))
-            }
-        };
+        let candidate = s.role != audit_engines::Role::Reference;
         let mut extra = String::new();
+        if candidate && s.rps_ratio.is_some() {
+            extra.push_str(&format!(" ×{}", interval(s.rps_ratio)));
+        }
         if let Some(b) = s.index_bytes.filter(|b| *b > 0) {
             extra.push_str(&format!("  index {:.1} MB", b as f64 / 1e6));
         }
         if let Some(f) = s.floor_p95_ratio {
-            extra.push_str(&format!("  p95/floor {f:.2}"));
+            extra.push_str(&format!("  p95/floor {}", sig(f)));
         }
         if s.errors > 0 {
             extra.push_str(&format!("  ERRORS {}", s.errors));
@@ -51,43 +49,86 @@ pub fn print_summaries(rows: &[Summary]) {
                 if s.saturated { " SATURATED" } else { "" }
             ));
         }
-        println!(
-            "  {:<10} n={:<6} rps {}{}{extra}",
-            s.engine,
-            s.requests,
-            est(s.rps, 0),
-            ratio(s.rps_ratio, 1)
-        );
-        println!(
-            "  {:<10} p50 {}  p90 {}  p95 {}{}  p99 {}{}",
+        say!("  {:<10} n={:<6} rps {}{extra}", s.engine, s.requests, interval(s.rps));
+        say!(
+            "  {:<10} p50 {}  p90 {}  p95 {}  p99 {}",
             "",
-            est(s.p50, 3),
-            est(s.p90, 3),
-            est(s.p95, 3),
-            ratio(s.p95_ratio, 4),
-            est(s.p99, 3),
-            ratio(s.p99_ratio, 4)
+            interval(s.p50),
+            interval(s.p90),
+            interval(s.p95),
+            interval(s.p99)
+        );
+        if candidate && (s.p95_ratio.is_some() || s.p99_ratio.is_some()) {
+            say!(
+                "  {:<10} ratio to the baseline: p95 ×{}  p99 ×{}",
+                "",
+                interval(s.p95_ratio),
+                interval(s.p99_ratio)
+            );
+        }
+    }
+}
+
+/// An estimate with its interval in three significant figures (`-` without data).
+fn interval(e: Option<Estimate>) -> String {
+    match e {
+        Some(Estimate {
+            value,
+            ci: Some((lo, hi)),
+            ..
+        }) => format!("{} [{}, {}]", sig(value), sig(lo), sig(hi)),
+        Some(Estimate { value, ci: None, .. }) => format!("{} [no interval]", sig(value)),
+        None => "-".into(),
+    }
+}
+
+/// With `--verbose`: how each figure's spread splits between rounds (drift)
+/// and within them (sampling), the figures every interval's width comes from.
+pub fn print_variance(v: &[crate::analysis::Variance]) {
+    if v.is_empty() {
+        return;
+    }
+    say_verbose!(
+        "  -- variance of the log figures: total = between rounds + within a round; paired sd vs the baseline"
+    );
+    for c in v {
+        say_verbose!(
+            "  {:<10} {:<8} {:<4} rounds {:>3}  total {:.2e}  between {:.2e}  within {:.2e}  paired sd {}",
+            c.engine,
+            c.mix,
+            c.figure,
+            c.rounds,
+            c.total,
+            c.between,
+            c.within,
+            c.paired_sd.map_or("-".to_string(), |x| format!("{x:.3}"))
         );
     }
 }
 
-/// The benchmark's plan in one line.
+/// The benchmark's plan in two lines.
 pub fn print_header(plan: &Plan) {
     let open = if plan.mode == LoadMode::Open {
         format!(", {} arrivals", plan.arrivals.label())
     } else {
         String::new()
     };
-    println!(
-        "== bench: {} on {}; {} loop{open}, {} workers, {} requests per engine per round, {}..{} rounds within {} s (engines in a seeded random order each round), {} warm-up, {} cache, seed {}",
-        plan.engines.join(", "),
-        plan.mixes.iter().map(|m| m.0.as_str()).collect::<Vec<_>>().join(", "),
+    let mixes: Vec<&str> = plan.mixes.iter().map(|m| m.0.as_str()).collect();
+    say!(
+        "{}",
+        super::wrap_items(&format!("== bench on {}:", mixes.join(", ")), &plan.engines, 4)
+    );
+    say!(
+        "   {} loop{open}, {} workers, {} requests per engine and round, {}..{} rounds within {} s",
         plan.mode.label(),
         plan.concurrency,
         plan.requests,
         plan.min_rounds,
         plan.max_rounds,
         plan.max_seconds,
+    );
+    say!(
+        "   engines in a seeded random order each round, {} warm-up, {} cache, seed {}",
         plan.warmup,
         plan.cache.label(),
         plan.seed
@@ -96,15 +137,15 @@ pub fn print_header(plan: &Plan) {
 
 /// The harness's own cost per request.
 pub fn print_overhead(oh: &Overhead) {
-    println!(
-        "  harness overhead: {:.0} ns per request (closed loop around a do-nothing engine, {} requests; target < 1000 ns); {:.0} ns recorded as its latency",
+    say!(
+        "  harness overhead: {:.0} ns per request (target < 1000 ns; {} requests to a do-nothing engine), {:.0} ns of it recorded",
         oh.per_request_ns, oh.requests, oh.recorded_latency_ns
     );
 }
 
 /// Why and when the rounds ended.
 pub fn print_end(o: &Outcome) {
-    println!(
+    say!(
         "  stopped after {} round(s) in {:.1} s: {} ({} planned after round 1)",
         o.rounds,
         o.seconds,
@@ -119,23 +160,38 @@ pub fn print_end(o: &Outcome) {
 }
 
 /// Reports benchmark progress: one line per mix per finished round (the rate
-/// each engine served), so a log keeps every round.
+/// each engine served) printed above a bar of the round's trials, so a log
+/// keeps every round; with `--verbose`, a line per trial too.
 pub struct BenchProgress {
-    lines: Vec<(String, String)>,
+    lines: Vec<(String, Vec<String>)>,
+    bar: super::progress::Task,
 }
 
 impl BenchProgress {
-    pub fn new() -> BenchProgress {
-        BenchProgress { lines: Vec::new() }
+    /// The bar counts the trials of a round: every engine on every mix.
+    pub fn new(plan: &Plan) -> BenchProgress {
+        let trials = (plan.engines.len() * plan.mixes.len()) as u64;
+        BenchProgress {
+            lines: Vec::new(),
+            bar: super::progress::start("bench round 1", Some(trials), "trials"),
+        }
     }
 
     pub fn update(&mut self, p: Progress) {
         match p {
-            Progress::Rate { mix, rps, pacing } => println!(
-                "  mix {mix}: open-loop arrival rate {rps:.0} rps; harness pacing with a do-nothing engine: late p50 {:.1} us, p99 {:.1} us, max {:.1} us, {} of {} requests over 1 ms late",
-                pacing.p50_us, pacing.p99_us, pacing.max_us, pacing.late, pacing.requests
-            ),
+            Progress::Rate { mix, rps, pacing } => {
+                say!("  mix {mix}: open-loop arrival rate {rps:.0} rps");
+                say!(
+                    "    harness pacing (do-nothing engine): late p50 {:.1} us, p99 {:.1} us, max {:.1} us; {} of {} over 1 ms late",
+                    pacing.p50_us,
+                    pacing.p99_us,
+                    pacing.max_us,
+                    pacing.late,
+                    pacing.requests
+                );
+            }
             Progress::Trial { mix, engine, trial } => {
+                self.bar.inc();
                 let rps = crate::bench::served_per_second(&trial.requests);
                 let errors = trial.requests.iter().filter(|r| r.rows.is_none()).count() as u64 + trial.warmup_errors;
                 let item = if trial.gave_up {
@@ -145,41 +201,56 @@ impl BenchProgress {
                 } else {
                     format!("{engine} {rps:.0}")
                 };
+                print_trial(mix, engine, trial, rps, errors);
                 match self.lines.iter_mut().find(|(m, _)| m == mix) {
-                    Some((_, line)) => {
-                        line.push_str(", ");
-                        line.push_str(&item);
-                    }
-                    None => self.lines.push((mix.to_string(), item)),
+                    Some((_, items)) => items.push(item),
+                    None => self.lines.push((mix.to_string(), vec![item])),
                 }
             }
-            Progress::Round {
-                done,
-                planned,
-                seconds,
-            } => {
-                for (i, (mix, line)) in self.lines.drain(..).enumerate() {
+            Progress::Round { done, planned, seconds } => {
+                for (i, (mix, mut items)) in self.lines.drain(..).enumerate() {
                     let head = if i == 0 {
                         format!("round {done}/{planned} {seconds:>5.1} s")
                     } else {
                         String::new()
                     };
-                    println!("  {head:<17} {mix}: {line} rps");
+                    if let Some(last) = items.last_mut() {
+                        last.push_str(" rps");
+                    }
+                    say!("{}", super::wrap_items(&format!("  {head:<17} {mix}:"), &items, 22));
                 }
+                self.bar.restart(&format!("bench round {}/{planned}", done + 1));
             }
         }
     }
 }
 
-impl Default for BenchProgress {
-    fn default() -> Self {
-        Self::new()
+/// With `--verbose`: one trial's figures as it ends.
+fn print_trial(mix: &str, engine: &str, trial: &crate::bench::Trial, rps: f64, errors: u64) {
+    if super::verbosity() < super::Verbosity::Verbose {
+        return;
     }
+    let mut ms: Vec<f64> = trial
+        .requests
+        .iter()
+        .filter(|r| r.rows.is_some())
+        .map(|r| r.response_ns() as f64 / 1e6)
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    let q = |p| crate::stats::quantile::quantile(&ms, p).map_or("-".to_string(), sig);
+    say_verbose!(
+        "    trial {engine} on {mix}, round {}: {} answered, {rps:.0} rps, p50 {} ms, p95 {} ms, p99 {} ms, {errors} errors",
+        trial.index,
+        ms.len(),
+        q(0.50),
+        q(0.95),
+        q(0.99)
+    );
 }
 
 /// The first error of each engine, mix and round that had one.
 pub fn print_engine_errors(errors: &[crate::report::run_json::EngineErrors]) {
     for e in errors {
-        println!("  ERROR {} {} round {}: {}", e.engine, e.mix, e.trial, e.first_error);
+        say_always!("  ERROR {} {} round {}: {}", e.engine, e.mix, e.trial, e.first_error);
     }
 }

@@ -5,29 +5,40 @@ use crate::calibrate::{Config, Row};
 
 /// What a calibration simulates, in a few lines.
 pub fn print_header(cfg: &Config) {
-    println!(
-        "== calibrate: {} replicates per scenario and truth, seed {}; {} candidate(s) vs a baseline, lognormal latency (median {} ms, sd of log {}), {} requests per engine per round, {} workers, {}..{} rounds within {} s (simulated clock)",
+    say_always!(
+        "== calibrate: {} replicates per scenario and truth, seed {}; {} candidate(s) vs a baseline",
         cfg.replicates,
         cfg.seed,
-        cfg.candidates,
+        cfg.candidates
+    );
+    say!(
+        "  lognormal latency (median {} ms, sd of log {}), {} requests per engine per round, {} workers,",
         cfg.median_ms,
         cfg.sigma,
         cfg.requests,
-        cfg.concurrency,
+        cfg.concurrency
+    );
+    say!(
+        "  {}..{} rounds within {} s (simulated clock)",
         cfg.budget.min_rounds,
         cfg.budget.max_rounds,
         cfg.budget.max_seconds
     );
-    println!(
-        "  truths: at-threshold = p95/p99 ratio {:.3}, throughput ratio {:.3}; better = latency ratio {:.3}; worse = latency ratio {:.3}, throughput ratio {:.3}; tail-at-threshold = half the spread, 1.2 % of requests 4x slower, true p99 ratio at the threshold",
+    say!(
+        "  truths: at-threshold = p95/p99 ratio {:.3}, throughput ratio {:.3}; better = latency ratio {:.3};",
         cfg.thresholds.latency,
         cfg.thresholds.rps,
-        0.9 * cfg.thresholds.latency,
+        0.9 * cfg.thresholds.latency
+    );
+    say!(
+        "  worse = latency ratio {:.3}, throughput ratio {:.3}; tail-at-threshold = half the spread,",
         cfg.thresholds.latency / 0.9,
         0.9 * cfg.thresholds.rps
     );
-    println!("  coverage: reported 95 % intervals containing the truth; fail/pass: per candidate and check; gate: the exit decision");
-    println!(
+    say!("  1.2 % of requests 4x slower, true p99 ratio at the threshold");
+    say!("  coverage: reported 95 % intervals containing the truth; fail/pass: per candidate and check;");
+    say!("  gate: the exit decision");
+    say_always!(
         "  {:<12} {:<12} {:>5}  {:>18}  {:>18}  {:>18}  {:>17}  {:>6}",
         "scenario",
         "truth",
@@ -46,7 +57,7 @@ fn pct3(x: [f64; 3]) -> String {
 
 /// One row of the calibration table (percentages).
 pub fn print_row(r: &Row) {
-    println!(
+    say_always!(
         "  {:<12} {:<12} {:>5}  {:>18}  {:>18}  {:>18}  {:>8.1} {:>8.1}  {:>6.1}",
         r.scenario,
         r.truth.name(),
@@ -62,15 +73,18 @@ pub fn print_row(r: &Row) {
 
 /// The interval methods compared at fixed numbers of rounds.
 pub fn print_method_comparison(rows: &[MethodRow]) {
-    println!(
+    say_always!(
         "== interval methods at a fixed number of rounds (at-threshold truth, no looks): coverage of 95 % intervals"
     );
-    println!(
+    say_always!(
         "  {:<12} {:>6}  {:<30} {:>18}",
-        "scenario", "rounds", "method", "cover p95/p99/rps"
+        "scenario",
+        "rounds",
+        "method",
+        "cover p95/p99/rps"
     );
     for r in rows {
-        println!(
+        say_always!(
             "  {:<12} {:>6}  {:<30} {:>18}",
             r.scenario,
             r.rounds,
@@ -82,5 +96,5 @@ pub fn print_method_comparison(rows: &[MethodRow]) {
 
 /// The last line: how long it took.
 pub fn print_done(seconds: f64) {
-    println!("== calibrated in {seconds:.1} s");
+    say_always!("== calibrated in {seconds:.1} s");
 }

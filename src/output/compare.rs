@@ -5,17 +5,16 @@ use crate::compare::Row;
 use crate::report::run_json::RunInfo;
 
 pub fn print(a: &RunInfo, b: &RunInfo, differences: &[String], rows: &[Row], noise: f64) {
-    println!(
-        "== compare: A {} -> B {}; ratio B/A with 95 % intervals (each run's round-based spread, Welch); a change is flagged when its whole interval is beyond {:.0} %",
-        a.run_id,
-        b.run_id,
+    say_always!("== compare: A {} -> B {}", a.run_id, b.run_id);
+    say_always!(
+        "   ratio B/A with 95 % intervals (each run's round-based spread, Welch); flagged when the whole interval is beyond {:.0} %",
         noise * 100.0
     );
     if differences.is_empty() {
-        println!("  same machine, spec, dataset, revision and benchmark settings");
+        say_always!("  same machine, spec, dataset, revision and benchmark settings");
     }
     for d in differences {
-        println!("  NOTE {d}");
+        say_always!("  NOTE {d}");
     }
     for r in rows {
         let ci = r
@@ -29,14 +28,10 @@ pub fn print(a: &RunInfo, b: &RunInfo, differences: &[String], rows: &[Row], noi
         } else {
             String::new()
         };
-        anstream::println!(
+        let line = format!(
             "  {:<10} {:<8} {:<7} A {:>10.3}  B {:>10.3}  B/A {:.3} {ci} {flag}",
-            r.engine,
-            r.mix,
-            r.figure,
-            r.a,
-            r.b,
-            r.ratio.value
+            r.engine, r.mix, r.figure, r.a, r.b, r.ratio.value
         );
+        say_always!("{}", line.trim_end());
     }
 }

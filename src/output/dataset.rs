@@ -11,29 +11,31 @@ use crate::spec::Spec;
 
 /// `gen --if-missing` found the dataset.
 pub fn print_exists(out: &Path) {
-    println!("== dataset: {} exists; not regenerating", out.display());
+    say!("== dataset: {} exists; not regenerating", out.display());
 }
 
 /// A dataset generated.
 pub fn print_generated(out: &Path, p: &GenParams, r: &GenReport) {
-    println!(
-        "generated {}: {} rows (seed {}, now {}), payloads.jsonl {} bytes sha256 {} in {:.3} s",
+    say!(
+        "generated {}: {} rows (seed {}, now {}) in {:.3} s",
         out.display(),
         r.manifest.rows,
         p.seed,
         p.now,
-        r.manifest.payloads_bytes,
-        r.manifest.payloads_sha256,
         r.seconds
+    );
+    say!(
+        "  payloads.jsonl {} bytes, sha256 {}",
+        r.manifest.payloads_bytes,
+        r.manifest.payloads_sha256
     );
 }
 
 /// A dataset adopted.
 pub fn print_adopted(dir: &Path, m: &Manifest) {
-    println!(
-        "adopted {}: {} rows, payloads.jsonl {} bytes sha256 {}; manifest written",
-        dir.display(),
-        m.rows,
+    say!("adopted {}: {} rows; manifest written", dir.display(), m.rows);
+    say!(
+        "  payloads.jsonl {} bytes, sha256 {}",
         m.payloads_bytes,
         m.payloads_sha256
     );
@@ -41,24 +43,29 @@ pub fn print_adopted(dir: &Path, m: &Manifest) {
 
 /// What the integrity stage checks.
 pub fn print_integrity_header(spec: &Spec, dir: &Path) {
-    println!("== integrity: {} ({})", dir.display(), spec.path.display());
+    say!("== integrity: {} ({})", dir.display(), spec.path.display());
 }
 
 /// One line per check: `ok`/`FAIL`, its name and what it found.
 pub fn print_checks(checks: &[Check]) {
     for c in checks {
-        anstream::println!(
+        let line = format!(
             "  {} {:<19} {}",
             super::word(if c.ok { "ok" } else { "FAIL" }, 4),
             c.name,
             c.detail
         );
+        if c.ok {
+            say!("{line}");
+        } else {
+            say_always!("{line}");
+        }
     }
 }
 
 /// One line per engine: its name and what it is.
 pub fn print_engines(list: &[(String, String)]) {
     for (name, about) in list {
-        println!("{name:<10} {about}");
+        say_always!("{name:<10} {about}");
     }
 }

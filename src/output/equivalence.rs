@@ -7,9 +7,10 @@ use crate::equivalence::{Options, PropertyResult, Report, Status};
 
 /// What the stage checks, in one line.
 pub fn print_header(opts: &Options, names: &[&str]) {
-    println!(
-        "== equivalence: {} vs baseline, seed {}, {} cases + {} small datasets per candidate{}",
-        names.join(", "),
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    say!("{}", super::wrap_items("== equivalence vs baseline:", &names, 4));
+    say!(
+        "   seed {}, {} cases + {} small datasets per candidate{}",
         opts.seed,
         opts.cases,
         opts.small_dataset_cases,
@@ -19,13 +20,18 @@ pub fn print_header(opts: &Options, names: &[&str]) {
 
 /// One result as it lands.
 pub fn print_result(r: &PropertyResult) {
-    anstream::println!("{}", render(r, super::word));
+    let lines = render(r, super::word);
+    if r.status == Status::Pass {
+        say!("{lines}");
+    } else {
+        say_always!("{lines}");
+    }
 }
 
 /// How many checks ran, how fast.
 pub fn print_totals(report: &Report) {
     let cases: u64 = report.results.iter().map(|r| r.cases).sum();
-    println!(
+    say!(
         "  {} checks in {:.1} s ({:.0} per second)",
         cases,
         report.seconds,

@@ -4,7 +4,7 @@ use std::path::Path;
 
 /// The last line of every run: where the reports are.
 pub fn print_reports_dir(dir: &Path, complete: bool) {
-    println!(
+    say_always!(
         "== reports: {}{}",
         dir.display(),
         if complete { "" } else { " (incomplete)" }
@@ -13,13 +13,23 @@ pub fn print_reports_dir(dir: &Path, complete: bool) {
 
 /// Every stage of the gate passed.
 pub fn print_gate_pass() {
-    anstream::println!(
+    say_always!(
         "gate: {} (integrity, equivalence, benchmark, verdict)",
         super::word("PASS", 0)
     );
 }
 
+/// `bench --save-baseline NAME` kept the run.
+pub fn print_saved_baseline(name: &str, path: &Path) {
+    say!("== saved as baseline {name}: {}", path.display());
+}
+
+/// `man --out DIR` wrote its pages.
+pub fn print_man_pages(dir: &Path, pages: usize) {
+    say!("== wrote {pages} manual pages into {}", dir.display());
+}
+
 /// `report DIR` wrote its files.
 pub fn print_recomputed(out: &Path) {
-    println!("== recomputed summary.csv, strata.csv and plots in {}", out.display());
+    say!("== recomputed summary.csv, strata.csv and plots in {}", out.display());
 }

@@ -15,11 +15,17 @@ pub fn print_header(spec: &GateSpec, judgements: &[Judgement], looks: &Looks) {
         .iter()
         .find(|j| !j.informational && j.check.is_statistical())
         .map_or(ALPHA_SIDE, |j| j.fail_alpha);
-    println!(
-        "== verdict: candidates {} on {}; {m} deciding check(s); a check passes when its interval is wholly on the right side: pass side {:.1} %, fail side {:.2} % ({:.0} % familywise), adjusted for looks at rounds {}..{} of {} planned",
+    say!(
+        "== verdict: candidates {} on {}; {m} deciding check(s)",
         spec.candidates.join(", "),
-        spec.mixes.join(", "),
-        100.0 * (1.0 - ALPHA_SIDE),
+        spec.mixes.join(", ")
+    );
+    say!(
+        "   a check passes or fails when its interval is wholly on one side of the threshold: pass side {:.1} %,",
+        100.0 * (1.0 - ALPHA_SIDE)
+    );
+    say!(
+        "   fail side {:.2} % ({:.0} % familywise), adjusted for looks at rounds {}..{} of {} planned",
         100.0 * (1.0 - fail),
         100.0 * verdict::FAMILY_ALPHA,
         looks.first,
@@ -33,7 +39,11 @@ pub fn print_judgements(judgements: &[Judgement]) {
     let mut sorted: Vec<&Judgement> = judgements.iter().collect();
     sorted.sort_by_key(|j| j.informational);
     for j in sorted {
-        anstream::println!("  {}", describe(j));
+        if j.informational || j.outcome == verdict::Outcome::Pass {
+            say!("  {}", describe(j));
+        } else {
+            say_always!("  {}", describe(j));
+        }
     }
 }
 
@@ -67,9 +77,7 @@ pub fn describe(j: &Judgement) -> String {
 
 /// Said when no engine of `[gate] candidates` was judged on a mix of `[gate] mixes`.
 pub fn print_all_informational() {
-    println!(
-        "  (no engine of [gate] candidates was judged on a mix of [gate] mixes: every line above is informational)"
-    );
+    say!("  (no engine of [gate] candidates was judged on a mix of [gate] mixes: every line above is informational)");
 }
 
 /// The command's last line: its word and why.
@@ -80,5 +88,5 @@ pub fn print_result(command: &str, result: &Result<(), crate::error::HarnessErro
         Err(crate::error::HarnessError::Inconclusive(_)) => "INCONCLUSIVE",
         Err(crate::error::HarnessError::Input(_)) => return,
     };
-    anstream::println!("{command}: {} ({what})", super::word(outcome, 0));
+    say_always!("{command}: {} ({what})", super::word(outcome, 0));
 }
