@@ -54,7 +54,16 @@ pub fn differences(a: &RunInfo, b: &RunInfo) -> Vec<String> {
     );
     differ("kernel", a.machine.kernel.clone(), b.machine.kernel.clone());
     differ("spec", a.spec.sha256.clone(), b.spec.sha256.clone());
-    differ("dataset", a.dataset_dir.clone(), b.dataset_dir.clone());
+    // The same data under another directory is the same dataset; runs from
+    // before run.json recorded the identity fall back on the directory.
+    let dataset = |i: &RunInfo| match &i.dataset {
+        Some(d) => format!(
+            "{} rows, rows sha256 {:.12}, payloads sha256 {:.12}",
+            d.rows, d.rows_sha256, d.payloads_sha256
+        ),
+        None => i.dataset_dir.clone(),
+    };
+    differ("dataset", dataset(a), dataset(b));
     let rev = |i: &RunInfo| {
         i.git.as_ref().map_or("unknown".to_string(), |g| {
             format!("{}{}", g.revision, if g.dirty { " (dirty)" } else { "" })
@@ -147,6 +156,47 @@ mod tests {
             ci: None,
             spread: Some(Spread { log_center, sd, rounds }),
         }
+    }
+
+    fn info(json: serde_json::Value) -> RunInfo {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn run_json(cpu: &str, spec: &str, rows: u64, revision: &str) -> serde_json::Value {
+        serde_json::json!({
+            "schema_version": 2, "run_id": "r", "complete": true, "started_at": "t", "ended_at": null,
+            "command": [], "spec": {"path": "harness.toml", "sha256": spec, "text": ""},
+            "dataset_dir": "/data/x",
+            "dataset": {"rows": rows, "rows_sha256": "aa", "payloads_sha256": "bb"},
+            "git": {"revision": revision, "dirty": false},
+            "machine": {"cpu_model": cpu, "cores": 2, "os": "linux", "kernel": "6.1"},
+            "versions": {}, "stages": [], "equivalence": null, "bench": null, "exit_code": 0
+        })
+    }
+
+    #[test]
+    fn differences_name_the_machine_spec_dataset_and_revision() {
+        let a = info(run_json("EPYC", "sha256:1", 50_000, "abc"));
+        assert!(differences(&a, &a).is_empty());
+        let b = info(run_json("Xeon", "sha256:2", 500_000, "def"));
+        let d = differences(&a, &b);
+        for what in [
+            "machine differs",
+            "spec differs",
+            "dataset differs: 50000 rows",
+            "git revision differs",
+        ] {
+            assert!(d.iter().any(|x| x.starts_with(what)), "{what}: {d:?}");
+        }
+        // The same dataset under another directory is not a difference.
+        let mut moved = run_json("EPYC", "sha256:1", 50_000, "abc");
+        moved["dataset_dir"] = "/elsewhere".into();
+        assert!(differences(&a, &info(moved)).is_empty());
+        // An older run.json without the identity compares directories.
+        let mut old = run_json("EPYC", "sha256:1", 50_000, "abc");
+        old.as_object_mut().unwrap().remove("dataset");
+        old["dataset_dir"] = "/elsewhere".into();
+        assert_eq!(differences(&a, &info(old)).len(), 1);
     }
 
     #[test]

@@ -24,6 +24,10 @@ pub struct RunInfo {
     pub command: Vec<String>,
     pub spec: SpecInfo,
     pub dataset_dir: String,
+    /// The dataset's identity from its manifest (absent when it has none yet):
+    /// `compare` tells two datasets apart by it, not by their directory.
+    #[serde(default)]
+    pub dataset: Option<DatasetInfo>,
     pub git: Option<GitInfo>,
     pub machine: Machine,
     pub versions: BTreeMap<String, String>,
@@ -41,6 +45,14 @@ pub struct SpecInfo {
     pub sha256: String,
     /// The spec's full text: `audit-harness report` takes the thresholds from it.
     pub text: String,
+}
+
+/// What identifies a dataset: its row count and the digests of its rows and payloads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetInfo {
+    pub rows: u64,
+    pub rows_sha256: String,
+    pub payloads_sha256: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -284,6 +296,13 @@ impl RunInfo {
                 text: spec.text.clone(),
             },
             dataset_dir: data_dir.display().to_string(),
+            dataset: crate::dataset::manifest::Manifest::read(data_dir)
+                .ok()
+                .map(|m| DatasetInfo {
+                    rows: m.rows,
+                    rows_sha256: m.rows_sha256,
+                    payloads_sha256: m.payloads_sha256,
+                }),
             git: git_info(&spec.base_dir()),
             machine: machine(),
             versions,
