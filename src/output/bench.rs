@@ -219,7 +219,9 @@ impl BenchProgress {
                     }
                     say!("{}", super::wrap_items(&format!("  {head:<17} {mix}:"), &items, 22));
                 }
-                self.bar.restart(&format!("bench round {}/{planned}", done + 1));
+                if done < planned {
+                    self.bar.restart(&format!("bench round {}/{planned}", done + 1));
+                }
             }
         }
     }

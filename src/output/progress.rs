@@ -36,6 +36,7 @@ pub fn start(message: &str, len: Option<u64>, unit: &str) -> Task {
     };
     let template = match len {
         Some(_) => format!("{{spinner}} {{msg}} [{{bar:30}}] {{pos}}/{{len}} {unit}  {{elapsed}}"),
+        None if unit.is_empty() => "{spinner} {msg}  {elapsed}".to_string(),
         None => format!("{{spinner}} {{msg}}  {{pos}} {unit}  {{elapsed}}"),
     };
     if let Ok(style) = ProgressStyle::with_template(&template) {
