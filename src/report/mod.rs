@@ -3,6 +3,7 @@
 //! `reports/latest` pointing at the newest run. One file per format below.
 
 pub mod equivalence;
+pub mod html;
 pub mod latencies;
 pub mod markdown;
 pub mod plots;

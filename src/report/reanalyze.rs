@@ -14,7 +14,7 @@ use crate::spec::{GateSpec, LoadMode, Spec};
 use crate::verdict::{self, Judgement};
 
 use super::run_json::{BenchInfo, RunInfo};
-use super::{latencies, plots, strata, summary, summary_json};
+use super::{html, latencies, plots, strata, summary, summary_json};
 
 /// What the analysis produced.
 pub struct Analysis {
@@ -25,7 +25,7 @@ pub struct Analysis {
 }
 
 /// Computes the summaries, strata, verdicts and plots of `series` and writes
-/// `summary.csv`, `strata.csv`, `summary.json` and the SVG plots into `out`.
+/// `summary.csv`, `strata.csv`, `summary.json`, the SVG plots and `report.html` into `out`.
 pub fn write_analysis(
     out: &Path,
     series: &[Series],
@@ -66,21 +66,31 @@ pub fn write_analysis(
         colours: &colours,
         timing: Timing::for_mode(settings.mode)[0],
     };
+    let mut mix_plots = Vec::new();
     for mix in mixes {
         let limits = plots::limits(&summaries, &judgements, mix, ctx.timing);
-        files.push((
-            format!("tail-{mix}.svg"),
-            plots::tail(series, &summaries, mix, &ctx, &limits)?.into_bytes(),
-        ));
-        files.push((
-            format!("cdf-{mix}.svg"),
-            plots::cdf(series, mix, &ctx, &limits)?.into_bytes(),
-        ));
-        files.push((
-            format!("p99-by-depth-{mix}.svg"),
-            plots::p99_by_depth(&strata_rows, mix, &ctx)?.into_bytes(),
-        ));
+        let m = html::MixPlots {
+            mix: mix.to_string(),
+            tail: plots::tail(series, &summaries, mix, &ctx, &limits)?,
+            cdf: plots::cdf(series, mix, &ctx, &limits)?,
+            depth: plots::p99_by_depth(&strata_rows, mix, &ctx)?,
+        };
+        files.push((format!("tail-{mix}.svg"), m.tail.clone().into_bytes()));
+        files.push((format!("cdf-{mix}.svg"), m.cdf.clone().into_bytes()));
+        files.push((format!("p99-by-depth-{mix}.svg"), m.depth.clone().into_bytes()));
+        mix_plots.push(m);
     }
+    let page = html::Page {
+        info,
+        summaries: &summaries,
+        verdicts: &verdicts,
+        judgements: &judgements,
+        strata: &strata_rows,
+        looks: &settings.looks,
+        colours: &colours,
+        plots: &mix_plots,
+    };
+    files.push(("report.html".into(), html::to_html(&page).into_bytes()));
     for (name, bytes) in files {
         write_atomic(&out.join(name), &bytes)?;
     }
