@@ -63,9 +63,9 @@ pub fn esc(s: &str) -> String {
 
 const CSS: &str = "\
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;color:#1a1a1a;background:#fff;margin:0;line-height:1.4}
-main{max-width:1240px;margin:0 auto;padding:16px 24px 48px}
+main{max-width:1320px;margin:0 auto;padding:16px 14px 48px}
 h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.25em;border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:1.6em}h3{font-size:1.05em;margin:1.2em 0 .4em}
-table{border-collapse:collapse;margin:.4em 0 1em;font-size:.9em}table.figures{font-size:.82em}th,td{border:1px solid #d0d0d0;padding:3px 7px;text-align:left;vertical-align:middle}
+table{border-collapse:collapse;margin:.4em 0 1em;font-size:.9em}table.figures{font-size:.76em}table.figures td,table.figures th{padding:3px 5px}th,td{border:1px solid #d0d0d0;padding:3px 7px;text-align:left;vertical-align:middle}
 th{background:#f3f3f3}td.engine{white-space:nowrap}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 small,.muted{color:#555}.ci{color:#555;font-size:.8em;white-space:nowrap}
 .badge{display:inline-block;padding:1px 8px;border-radius:3px;font-weight:700;letter-spacing:.02em}
@@ -283,18 +283,20 @@ fn figures(s: &mut String, p: &Page) {
         let _ = writeln!(
             s,
             "<h3>Mix {}</h3>\n<table class=\"figures\">\n<tr><th>engine</th><th>errors</th><th>rps</th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>× rps</th><th>× p95</th><th>× p99</th>\
-             <th>p95 / floor</th><th>index MB</th><th>verdict</th></tr>",
+             <th>p95 / floor</th><th>verdict</th></tr>",
             esc(mix)
         );
         for (r, v) in p.summaries.iter().zip(p.verdicts).filter(|(r, _)| r.mix == mix) {
             let _ = writeln!(
                 s,
-                "<tr><td class=\"engine\">{}<br/><small>{}, {}<br/>{} rounds, {} requests</small></td><td class=\"n\">{}{}</td>\
+                "<tr><td class=\"engine\">{}<br/><small>{}, {}{}<br/>{} rounds, {} requests</small></td><td class=\"n\">{}{}</td>\
                  <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
-                 <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+                 <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
                 swatch(p, &r.engine),
                 r.role.label(),
                 r.timing.label(),
+                r.index_bytes
+                    .map_or(String::new(), |b| format!(", index {:.1} MB", b as f64 / 1e6)),
                 r.rounds,
                 r.requests,
                 r.errors,
@@ -310,8 +312,6 @@ fn figures(s: &mut String, p: &Page) {
                 r.floor_p95_ratio
                     .filter(|f| f.is_finite())
                     .map_or("–".to_string(), |f| format!("{f:.2}")),
-                r.index_bytes
-                    .map_or("–".to_string(), |b| format!("{:.1}", b as f64 / 1e6)),
                 verdict_cell(v),
             );
         }
