@@ -365,3 +365,48 @@ fn report_html_loads_in_headless_chromium_and_shows_the_verdict() {
     assert!(dom.contains("<tr class=\"check\">"), "no check rows");
     assert!(dom.contains("Latency by percentile, mix shallow"), "the tail plot");
 }
+
+#[test]
+fn a_run_without_a_benchmark_gets_a_page_with_its_counterexamples_and_replay_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = spec_in(tmp.path(), &[]);
+    // An engine that answers every query with an empty page: not equivalent.
+    let o = common::harness(&[
+        "--spec",
+        spec.to_str().unwrap(),
+        "--engine-command",
+        "void=sh tests/fixtures/process/misbehave.sh empty",
+        "equiv",
+        "--engines",
+        "void",
+        "--property",
+        "mix",
+        "--cases",
+        "30",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let dir = std::fs::canonicalize(tmp.path().join("reports/latest")).unwrap();
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    well_formed(&html).unwrap_or_else(|e| panic!("report.html: {e}"));
+    assert!(
+        html.contains("<div class=\"banner fail\"><span class=\"badge decision fail\">FAIL</span> No benchmark ran")
+    );
+    let failure = html
+        .find("<div class=\"failure\"><h3>void mix: FAIL</h3>")
+        .expect("the failure");
+    let mut csv = csv::Reader::from_path(dir.join("equivalence.csv")).unwrap();
+    let replay_at = csv.headers().unwrap().iter().position(|h| h == "replay").unwrap();
+    let row = csv
+        .records()
+        .map(|r| r.unwrap())
+        .find(|r| &r[2] == "mix" && &r[3] == "fail")
+        .expect("the mix failure in equivalence.csv");
+    let replay = &row[replay_at];
+    assert!(replay.contains("--engine-command 'void=sh"), "{replay}");
+    // The replay line is on the page, escaped, just as equivalence.csv has it.
+    let escaped = replay.replace('\'', "&#39;");
+    assert!(html[failure..].contains(&escaped), "{escaped}");
+    assert!(html[failure..].contains("minimal counterexample:</div><pre>{&quot;from_ts&quot;:"));
+    // No dead links to sections a run without a benchmark does not have.
+    assert!(!html.contains("href=\"#figures\""));
+}

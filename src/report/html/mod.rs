@@ -7,8 +7,10 @@
 //!
 //! Rendered from the data summary.json is rendered from, and only from what
 //! run.json holds at the end of the benchmark, so `audit-harness report`
-//! regenerates it byte for byte. Every text that comes from a user (engine
-//! names, paths, error messages, the spec) is escaped.
+//! regenerates it byte for byte. A run that ends before any benchmark (`equiv`,
+//! a gate stopped by integrity or equivalence) gets a shorter page when it
+//! ends ([`stages_page`]): its stages and equivalence results. Every text that
+//! comes from a user (engine names, paths, error messages, the spec) is escaped.
 
 mod interval;
 
@@ -43,6 +45,27 @@ pub struct Page<'a> {
     pub looks: &'a Looks,
     pub colours: &'a Colours,
     pub plots: &'a [MixPlots],
+}
+
+/// The page of a run without a benchmark: its stages, equivalence results and provenance.
+pub fn stages_page(info: &RunInfo) -> String {
+    let colours = Colours::new(&[]);
+    let looks = Looks {
+        first: 0,
+        last: 0,
+        planned: 0,
+        last_is_final: true,
+    };
+    to_html(&Page {
+        info,
+        summaries: &[],
+        verdicts: &[],
+        judgements: &[],
+        strata: &[],
+        looks: &looks,
+        colours: &colours,
+        plots: &[],
+    })
 }
 
 /// Escapes text for HTML content and attribute values.
@@ -93,17 +116,63 @@ pub fn to_html(p: &Page) -> String {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n\
          <title>audit-harness report {id}</title>\n<style>\n{CSS}</style>\n</head>\n<body>\n<main>\n\
          <h1>audit-harness report <code>{id}</code></h1>\n\
-         <nav><a href=\"#verdict\">Verdict</a><a href=\"#figures\">Figures</a><a href=\"#plots\">Plots</a>\
-         <a href=\"#strata\">Strata</a><a href=\"#equivalence\">Equivalence</a><a href=\"#provenance\">Provenance</a></nav>\n"
+         <nav><a href=\"#verdict\">Verdict</a>{}<a href=\"#equivalence\">Equivalence</a><a href=\"#provenance\">Provenance</a></nav>\n",
+        if p.info.bench.is_some() {
+            "<a href=\"#figures\">Figures</a><a href=\"#plots\">Plots</a><a href=\"#strata\">Strata</a>"
+        } else {
+            ""
+        }
     );
-    verdict(&mut s, p);
-    figures(&mut s, p);
-    plots(&mut s, p);
-    strata(&mut s, p);
+    if p.info.bench.is_some() {
+        verdict(&mut s, p);
+        figures(&mut s, p);
+        plots(&mut s, p);
+        strata(&mut s, p);
+    } else {
+        stages_only(&mut s, p);
+    }
     equivalence(&mut s, p);
     provenance(&mut s, p);
     s.push_str("</main>\n</body>\n</html>\n");
     s
+}
+
+/// The page of a run that ended before any benchmark (`equiv`, or a gate
+/// stopped by integrity or equivalence): the outcome of each stage that ran.
+/// Written once, when the run ends (there is nothing for `report` to recompute).
+fn stages_only(s: &mut String, p: &Page) {
+    let i = p.info;
+    let failed = i.stages.iter().any(|(_, o)| o == "fail");
+    let class = match (failed, i.exit_code) {
+        (true, _) | (_, Some(1)) => "fail",
+        (false, Some(0)) => "pass",
+        _ => "inconclusive",
+    };
+    let _ = write!(
+        s,
+        "<section id=\"verdict\">\n<h2>Verdict</h2>\n<div class=\"banner {class}\"><span class=\"badge decision {class}\">{}</span> \
+         No benchmark ran in this run{}.</div>\n",
+        class.to_uppercase(),
+        i.exit_code.map_or(String::new(), |c| format!(" (exit code {c})")),
+    );
+    if i.stages.is_empty() {
+        s.push_str("</section>\n");
+        return;
+    }
+    s.push_str("<table>\n<tr><th>stage</th><th>outcome</th></tr>\n");
+    for (stage, outcome) in &i.stages {
+        let class = match outcome.as_str() {
+            "pass" | "fail" => outcome.as_str(),
+            _ => "info",
+        };
+        let _ = writeln!(
+            s,
+            "<tr><td>{}</td><td>{}</td></tr>",
+            esc(stage),
+            badge(&outcome.to_uppercase(), class)
+        );
+    }
+    s.push_str("</table>\n</section>\n");
 }
 
 fn badge(label: &str, class: &str) -> String {
@@ -481,6 +550,21 @@ fn equivalence(s: &mut String, p: &Page) {
     s.push_str("</section>\n");
 }
 
+/// The command line as a shell would take it back: arguments with anything
+/// but plain characters in single quotes.
+fn shell_words(args: &[String]) -> String {
+    args.iter()
+        .map(|a| {
+            if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c)) {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Where the run came from: revision, machine, spec, dataset, seeds, settings.
 fn provenance(s: &mut String, p: &Page) {
     let i = p.info;
@@ -490,7 +574,7 @@ fn provenance(s: &mut String, p: &Page) {
     };
     row("run id", format!("<code>{}</code>", esc(&i.run_id)));
     row("started", esc(&i.started_at));
-    row("command", format!("<code>{}</code>", esc(&i.command.join(" "))));
+    row("command", format!("<code>{}</code>", esc(&shell_words(&i.command))));
     row(
         "git revision",
         i.git.as_ref().map_or("not in a git work tree".to_string(), |g| {
