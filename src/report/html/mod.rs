@@ -699,7 +699,15 @@ mod tests {
     #[test]
     fn user_text_is_escaped_everywhere() {
         let evil = "<img src=x onerror=alert(1)>&\"'";
-        let info: RunInfo = serde_json::from_value(serde_json::json!({
+        let bench = serde_json::json!({"engines": [evil], "mixes": [evil], "mode": "closed", "concurrency": 1, "requests": 10,
+                "warmup": 1, "min_rounds": 3, "max_rounds": 3, "max_seconds": 1.0, "planned_rounds": 3, "rounds": 3,
+                "stop": "planned", "seconds": 1.0, "cache": "warm", "arrivals": "uniform", "seed": 1,
+                "warmup_stream_seed": 2, "round_stream_seeds": [3], "round_orders": [], "rates_rps": {}, "pacing": {},
+                "confidence": 0.95, "method": evil, "family_alpha": 0.05, "index_bytes": {},
+                "engine_errors": [{"engine": evil, "mix": evil, "trial": 1, "warmup_errors": 0, "measured_errors": 1,
+                    "first_error": evil}],
+                "variance": []});
+        let mut info = serde_json::json!({
             "schema_version": 2, "run_id": "r1", "complete": true, "started_at": "t",
             "command": ["audit-harness", evil],
             "spec": {"path": evil, "sha256": "sha256:00", "text": evil},
@@ -709,8 +717,9 @@ mod tests {
             "equivalence": {"seed": 1, "cases": 1, "small_dataset_cases": 1, "engines": [evil],
                 "results": [{"engine": evil, "property": "mix", "status": "fail", "cases": 1, "failures": 1,
                     "seed": "0x01", "counterexample": evil, "detail": evil, "replay": evil}]}
-        }))
-        .unwrap();
+        });
+        info["bench"] = bench;
+        let info: RunInfo = serde_json::from_value(info).unwrap();
         let summary = Summary {
             engine: evil.into(),
             role: Role::Candidate,
