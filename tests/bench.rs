@@ -90,7 +90,9 @@ fn a_run_writes_every_report_and_report_recomputes_them_exactly() {
         "latencies.csv",
         "strata.csv",
         "cdf-shallow.svg",
+        "tail-shallow.svg",
         "p99-by-depth-shallow.svg",
+        "report.html",
     ] {
         assert!(dir.join(f).is_file(), "{f} missing in {}", dir.display());
     }
@@ -152,7 +154,9 @@ fn a_run_writes_every_report_and_report_recomputes_them_exactly() {
         "summary.json",
         "strata.csv",
         "cdf-shallow.svg",
+        "tail-shallow.svg",
         "p99-by-depth-shallow.svg",
+        "report.html",
     ] {
         assert_eq!(
             std::fs::read(dir.join(f)).unwrap(),

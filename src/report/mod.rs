@@ -4,6 +4,7 @@
 
 pub mod baselines;
 pub mod equivalence;
+pub mod html;
 pub mod latencies;
 pub mod markdown;
 pub mod plots;

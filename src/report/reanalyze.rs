@@ -14,7 +14,7 @@ use crate::spec::{GateSpec, LoadMode, Spec};
 use crate::verdict::{self, Judgement};
 
 use super::run_json::{BenchInfo, RunInfo};
-use super::{latencies, plots, strata, summary, summary_json};
+use super::{html, latencies, plots, strata, summary, summary_json};
 
 /// What the analysis produced.
 pub struct Analysis {
@@ -25,7 +25,7 @@ pub struct Analysis {
 }
 
 /// Computes the summaries, strata, verdicts and plots of `series` and writes
-/// `summary.csv`, `strata.csv` and the SVG plots into `out`.
+/// `summary.csv`, `strata.csv`, `summary.json`, the SVG plots and `report.html` into `out`.
 pub fn write_analysis(
     out: &Path,
     series: &[Series],
@@ -49,24 +49,48 @@ pub fn write_analysis(
             summary_json::to_json(info, &summaries, &verdicts, &judgements, &strata_rows, &settings.looks)?,
         ),
     ];
-    let timing = Timing::for_mode(settings.mode)[0];
     let mut mixes: Vec<&str> = Vec::new();
-    let mut engines: Vec<String> = Vec::new();
+    let mut engines: Vec<(String, audit_engines::Role)> = Vec::new();
     for s in series {
         if !mixes.contains(&s.mix.as_str()) {
             mixes.push(&s.mix);
         }
-        if !engines.contains(&s.engine) {
-            engines.push(s.engine.clone());
+        if !engines.iter().any(|e| e.0 == s.engine) {
+            engines.push((s.engine.clone(), s.role));
         }
     }
+    // One colour per engine for the whole run, from its role and place in the run's order.
+    let colours = plots::Colours::new(&engines);
+    let ctx = plots::Context {
+        run_id: &info.run_id,
+        colours: &colours,
+        timing: Timing::for_mode(settings.mode)[0],
+    };
+    let mut mix_plots = Vec::new();
     for mix in mixes {
-        files.push((format!("cdf-{mix}.svg"), plots::cdf(series, mix, timing)?.into_bytes()));
-        files.push((
-            format!("p99-by-depth-{mix}.svg"),
-            plots::p99_by_depth(&strata_rows, &engines, mix)?.into_bytes(),
-        ));
+        let limits = plots::limits(&summaries, &judgements, mix, ctx.timing);
+        let m = html::MixPlots {
+            mix: mix.to_string(),
+            tail: plots::tail(series, &summaries, mix, &ctx, &limits)?,
+            cdf: plots::cdf(series, mix, &ctx, &limits)?,
+            depth: plots::p99_by_depth(&strata_rows, mix, &ctx)?,
+        };
+        files.push((format!("tail-{mix}.svg"), m.tail.clone().into_bytes()));
+        files.push((format!("cdf-{mix}.svg"), m.cdf.clone().into_bytes()));
+        files.push((format!("p99-by-depth-{mix}.svg"), m.depth.clone().into_bytes()));
+        mix_plots.push(m);
     }
+    let page = html::Page {
+        info,
+        summaries: &summaries,
+        verdicts: &verdicts,
+        judgements: &judgements,
+        strata: &strata_rows,
+        looks: &settings.looks,
+        colours: &colours,
+        plots: &mix_plots,
+    };
+    files.push(("report.html".into(), html::to_html(&page).into_bytes()));
     for (name, bytes) in files {
         write_atomic(&out.join(name), &bytes)?;
     }

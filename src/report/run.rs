@@ -1,6 +1,7 @@
 //! A run from start to end: its report directory is made and run.json written
 //! (`complete: false`) before any stage runs; each stage's outcome is recorded
-//! as it ends; the end marks it complete unless the benchmark was interrupted.
+//! as it ends; the end marks it complete unless the benchmark was interrupted
+//! (and writes report.html for a run that ended before any benchmark).
 
 use std::path::Path;
 use std::time::SystemTime;
@@ -54,7 +55,16 @@ impl Run {
         self.info.ended_at = Some(run_json::timestamp(SystemTime::now()));
         self.info.complete = !bench::interrupted() && !matches!(result, Err(HarnessError::Input(_)));
         self.info.exit_code = Some(result.as_ref().map_or_else(HarnessError::exit_code, |_| 0));
-        let saved = self.dir.write("run.json", &self.info.to_json());
+        let mut saved = self.dir.write("run.json", &self.info.to_json());
+        // A run that benchmarked wrote its report.html with its figures; one
+        // that stopped before (equiv, or a failed integrity or equivalence
+        // stage) gets the page of its stages, its counterexamples included.
+        if self.info.bench.is_none() && (self.info.equivalence.is_some() || !self.info.stages.is_empty()) {
+            saved = saved.and(
+                self.dir
+                    .write("report.html", super::html::stages_page(&self.info).as_bytes()),
+            );
+        }
         Ended {
             result: result.and(saved),
             reports: Some((self.dir.path, self.info.complete)),
