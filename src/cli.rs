@@ -68,7 +68,7 @@ pub enum Command {
     Equiv(EquivArgs),
     /// Benchmark engines on seeded request streams and judge them against the thresholds.
     Bench(BenchArgs),
-    /// Recompute a run's summary.csv, strata.csv and plots from its latencies.csv (and run.json).
+    /// Recompute a run's summary.csv, summary.json, strata.csv, report.html and plots from its latencies.csv (and run.json).
     Report(ReportArgs),
     /// How each engine's p50/p95/p99 and throughput moved from run A to run B, with intervals.
     Compare(CompareArgs),

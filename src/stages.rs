@@ -66,7 +66,8 @@ pub fn equivalence_stage(
 
 /// Benchmarks the plan's engines round by round until every deciding
 /// threshold is decided or the budget is spent, prints the figures, and writes
-/// `latencies.csv`, `summary.csv`, `strata.csv` and the plots into the run's directory.
+/// `latencies.csv`, `summary.csv`, `summary.json`, `strata.csv`, `report.html`
+/// and the plots into the run's directory.
 pub fn bench_stage(spec: &Spec, dir: &Path, plan: &Plan, run: &mut Run) -> Result<Analysis, HarnessError> {
     let engines = plan
         .engines

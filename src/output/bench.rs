@@ -138,8 +138,8 @@ pub fn print_header(plan: &Plan) {
 /// The harness's own cost per request.
 pub fn print_overhead(oh: &Overhead) {
     say!(
-        "  harness overhead: {:.0} ns per request (target < 1000 ns; {} requests to a do-nothing engine), {:.0} ns of it recorded",
-        oh.per_request_ns, oh.requests, oh.recorded_latency_ns
+        "  harness overhead: {:.0} ns per request (target < 1000 ns), {:.0} ns of it recorded; {} requests, do-nothing engine",
+        oh.per_request_ns, oh.recorded_latency_ns, oh.requests
     );
 }
 

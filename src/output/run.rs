@@ -31,5 +31,8 @@ pub fn print_man_pages(dir: &Path, pages: usize) {
 
 /// `report DIR` wrote its files.
 pub fn print_recomputed(out: &Path) {
-    say!("== recomputed summary.csv, strata.csv and plots in {}", out.display());
+    say!(
+        "== recomputed summary.csv, summary.json, strata.csv, report.html and plots in {}",
+        out.display()
+    );
 }
