@@ -16,14 +16,17 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
     check_applies(&cli)?;
     if matches!(
         cli.command,
-        Command::Gen(_) | Command::Equiv(_) | Command::Bench(_) | Command::Gate(_)
+        Command::Gen(_) | Command::Equiv(_) | Command::Bench(_) | Command::Gate(_) | Command::Sweep(_)
     ) {
         // SIGINT/SIGTERM: stop at the next row, case or request, clean up, exit 3.
         crate::interrupt::install();
     }
     let mut spec = Spec::load(&cli.spec)?;
     process::command::add_to_spec(&mut spec, &cli.engine_command)?;
-    if matches!(cli.command, Command::Equiv(_) | Command::Bench(_) | Command::Gate(_)) {
+    if matches!(
+        cli.command,
+        Command::Equiv(_) | Command::Bench(_) | Command::Gate(_) | Command::Sweep(_)
+    ) {
         registry::validate(&spec)?;
     }
     let data_dir = cli.data.clone().unwrap_or_else(|| spec.dataset.dir.clone());
@@ -43,6 +46,7 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
         Command::Gate(args) => commands::gate::run(&spec, &data_dir, &args.export),
         Command::Calibrate(args) => commands::calibrate::run(&spec, args),
         Command::ProtocolCost(args) => commands::protocol_cost::run(&spec, &data_dir, &args),
+        Command::Sweep(args) => commands::sweep::run(&spec, args),
         Command::ProtocolNull(a) => process::null::run(a.max_in_flight as usize),
     }
 }
@@ -55,8 +59,17 @@ fn check_applies(cli: &Cli) -> Result<(), HarnessError> {
         Command::Adopt { .. } => "adopt",
         Command::Report(_) => "report",
         Command::Compare(_) => "compare",
+        Command::Sweep(_) => "sweep",
         _ => return Ok(()),
     };
+    if cli.data.is_some() && command == "sweep" {
+        return Err(HarnessError::input(
+            "--data does not apply to `sweep`, which makes a dataset per size: use `sweep --data-dir DIR`",
+        ));
+    }
+    if command == "sweep" {
+        return Ok(());
+    }
     if cli.data.is_some() && command != "gen" {
         return Err(HarnessError::input(format!(
             "--data does not apply to `{command}`, which takes its directory as an argument; --data applies to gen, verify, query, equiv, bench, gate and protocol-cost"

@@ -12,4 +12,5 @@ pub mod gen;
 pub mod protocol_cost;
 pub mod query;
 pub mod report;
+pub mod sweep;
 pub mod verify;

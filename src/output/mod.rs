@@ -8,6 +8,7 @@ pub mod dataset;
 pub mod equivalence;
 pub mod process;
 pub mod run;
+pub mod sweep;
 pub mod verdict;
 
 use crate::cli::ColorWhen;

@@ -31,6 +31,10 @@ pub struct RunInfo {
     pub stages: Vec<(String, String)>,
     pub equivalence: Option<EquivalenceInfo>,
     pub bench: Option<BenchInfo>,
+    /// `sweep`: per size, its dataset, how its rounds were fitted into the
+    /// budget, and its benchmark's settings (each size's reports are in `rows-N/`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sweep: Vec<super::scaling::SweepSize>,
     /// The exit code the run ended with, once it has ended.
     pub exit_code: Option<i32>,
 }
@@ -290,6 +294,7 @@ impl RunInfo {
             stages: Vec::new(),
             equivalence: None,
             bench: None,
+            sweep: Vec::new(),
             exit_code: None,
         }
     }
