@@ -156,7 +156,9 @@ fn bad_sizes_and_too_little_disk_are_refused_before_anything_is_written() {
 fn spec_sweep_rows_must_be_sizes() {
     let tmp = tempfile::tempdir().unwrap();
     let spec = spec_in(tmp.path());
-    let text = std::fs::read_to_string(&spec).unwrap() + "\n[sweep]\nrows = [200, 0]\n";
+    let text = std::fs::read_to_string(&spec).unwrap();
+    assert!(text.contains("rows = [50000, 500000, 5000000]"));
+    let text = text.replace("rows = [50000, 500000, 5000000]", "rows = [200, 0]");
     std::fs::write(&spec, text).unwrap();
     refused(tmp.path(), &["--spec", &spec, "sweep"], "sweep.rows");
 }

@@ -5,12 +5,10 @@
 //! The round loop (`rounds.rs`) always runs `min_rounds` rounds and only then
 //! looks at the clock, so a round that alone takes longer than the budget
 //! allows would overrun it by `min_rounds` times. Here each engine's cost per
-//! request is probed on a few warm-up requests, and the round is made to fit
+//! request is probed with a short closed-loop trial, and the round is made to fit
 //! `max_seconds / min_rounds`: first with fewer requests (and warm-ups) per
 //! engine, and when even [`MIN_REQUESTS`] would not fit, by cutting the most
 //! expensive engines from the run, each with the estimate that cut it.
-
-use std::time::{Duration, Instant};
 
 use audit_engines::{Query, SharedEngine};
 
@@ -21,43 +19,38 @@ use audit_engines::{Query, SharedEngine};
 pub const MIN_REQUESTS: u64 = 100;
 
 /// Warm-up requests per trial once a round has to be made smaller.
-/// Throughout, measured requests are assumed to gain `parallel` times from
-/// the workers; the caller passes the workers capped at the cores.
 pub const SHRUNK_WARMUP: u64 = 2;
 
-/// Probe: at most this many requests per engine and mix ...
-const PROBE_REQUESTS: usize = 5;
-/// ... and no more once this much time is spent on one engine and mix.
-const PROBE_SECONDS: f64 = 2.0;
+/// Requests per engine and mix in the probe.
+pub const PROBE_REQUESTS: usize = 8;
 
-/// What the probe found for one engine: seconds per request, summed over the
-/// mixes (one request of each mix), as the engine answered them one at a time.
+/// What the probe found for one engine: seconds per request (the inverse of
+/// its closed-loop throughput at the round's concurrency), summed over the
+/// mixes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cost {
     pub engine: String,
     pub seconds_per_request: f64,
 }
 
-/// Times up to [`PROBE_REQUESTS`] requests of each mix's warm-up stream, one
-/// after another, per engine (at most about [`PROBE_SECONDS`] per engine and
-/// mix; errors count as answered, the benchmark reports them).
-pub fn probe(engines: &[(String, SharedEngine)], streams: &[Vec<Query>]) -> Vec<Cost> {
+/// Runs each engine on each mix's probe stream in a closed loop with
+/// `workers` workers, as a round does, and returns its seconds per request:
+/// the time until the last answer over the requests, so that whatever the machine gives
+/// concurrent requests (little, when they are CPU-bound on two shared cores)
+/// is in the figure. Errors count as answered: the benchmark reports them.
+pub fn probe(engines: &[(String, SharedEngine)], streams: &[Vec<Query>], workers: u32) -> Vec<Cost> {
     engines
         .iter()
         .map(|(name, e)| {
             let seconds_per_request = streams
                 .iter()
+                .filter(|s| !s.is_empty())
                 .map(|stream| {
-                    let t0 = Instant::now();
-                    let mut n = 0usize;
-                    for q in stream.iter().take(PROBE_REQUESTS) {
-                        let _ = e.query(q);
-                        n += 1;
-                        if t0.elapsed() >= Duration::from_secs_f64(PROBE_SECONDS) {
-                            break;
-                        }
-                    }
-                    t0.elapsed().as_secs_f64() / n.max(1) as f64
+                    // From the trial's start to its last answer, as throughput is
+                    // measured (starting the workers is not the engine's cost).
+                    let t = super::closed::run(e.as_ref(), stream, workers);
+                    let end = t.requests.iter().map(super::Request::end_ns).max().unwrap_or(0);
+                    end as f64 / 1e9 / stream.len() as f64
                 })
                 .sum();
             Cost {
@@ -90,26 +83,26 @@ impl Fit {
     }
 }
 
-/// The round's length for engines of total cost `k` (seconds per request,
-/// summed over engines and mixes): warm-ups run one at a time, measured
-/// requests `parallel` at a time.
-fn round_seconds(k: f64, requests: u64, warmup: u64, parallel: u32) -> f64 {
-    k * (warmup as f64 + requests as f64 / f64::from(parallel.max(1)))
+/// The round's length for engines of total cost `k` (seconds per request
+/// at the round's concurrency, summed over engines and mixes), warm-ups
+/// counted at the same cost.
+fn round_seconds(k: f64, requests: u64, warmup: u64) -> f64 {
+    k * (warmup + requests) as f64
 }
 
 /// Fits a round of `requests` measured and `warmup` warm-up requests per
-/// engine into `max_seconds / min_rounds`. `parallel` is how many requests
-/// really run at once (the workers, at most the cores). Keeps the asked
+/// engine into `max_seconds / min_rounds`, with each engine's cost from
+/// [`probe`]. Keeps the asked
 /// settings when they fit; else fewer requests (at least [`MIN_REQUESTS`])
 /// with [`SHRUNK_WARMUP`] warm-ups; else cuts the costliest engine and tries
 /// again. Every engine cut leaves an empty run (nothing fits).
-pub fn fit(costs: &[Cost], requests: u64, warmup: u64, parallel: u32, max_seconds: f64, min_rounds: u32) -> Fit {
+pub fn fit(costs: &[Cost], requests: u64, warmup: u64, max_seconds: f64, min_rounds: u32) -> Fit {
     let round_budget = max_seconds / f64::from(min_rounds.max(1));
     let mut kept: Vec<Cost> = costs.to_vec();
     let mut cut: Vec<Cost> = Vec::new();
     loop {
         let k: f64 = kept.iter().map(|c| c.seconds_per_request).sum();
-        let asked = round_seconds(k, requests, warmup, parallel);
+        let asked = round_seconds(k, requests, warmup);
         if asked <= round_budget || kept.is_empty() {
             return Fit {
                 requests,
@@ -120,15 +113,14 @@ pub fn fit(costs: &[Cost], requests: u64, warmup: u64, parallel: u32, max_second
             };
         }
         let w = warmup.min(SHRUNK_WARMUP);
-        let room = round_budget / k - w as f64;
-        let r = (room * f64::from(parallel.max(1))).floor();
+        let r = (round_budget / k - w as f64).floor();
         if r >= MIN_REQUESTS as f64 {
             let r = (r as u64).min(requests);
             return Fit {
                 requests: r,
                 warmup: w,
                 cut,
-                round_seconds: round_seconds(k, r, w, parallel),
+                round_seconds: round_seconds(k, r, w),
                 round_budget,
             };
         }
@@ -157,7 +149,7 @@ mod tests {
 
     #[test]
     fn cheap_engines_keep_the_asked_round() {
-        let f = fit(&costs(&[("a", 1e-4), ("b", 1e-5)]), 400, 20, 2, 60.0, 5);
+        let f = fit(&costs(&[("a", 1e-4), ("b", 1e-5)]), 400, 20, 60.0, 5);
         assert_eq!((f.requests, f.warmup, f.cut.len()), (400, 20, 0));
         assert!(!f.changed(400, 20));
         assert!(f.round_seconds <= f.round_budget);
@@ -165,24 +157,23 @@ mod tests {
 
     #[test]
     fn a_slow_engine_makes_the_round_smaller_and_it_fits() {
-        // 0.1 s per request: 400 requests on 2 cores would be 20 s, the round may take 12 s.
-        let f = fit(&costs(&[("slow", 0.1), ("fast", 1e-4)]), 400, 20, 2, 60.0, 5);
+        // 0.05 s per request: 400 requests would take 20 s, the round may take 12 s.
+        let f = fit(&costs(&[("slow", 0.05), ("fast", 1e-4)]), 400, 20, 60.0, 5);
         assert!(f.cut.is_empty());
         assert_eq!(f.warmup, SHRUNK_WARMUP);
         assert!(f.requests >= MIN_REQUESTS && f.requests < 400, "{f:?}");
         assert!(f.round_seconds <= f.round_budget + 1e-9, "{f:?}");
         // One more request would not fit.
-        assert!(round_seconds(0.1001, f.requests + 1, f.warmup, 2) > f.round_budget);
+        assert!(round_seconds(0.0501, f.requests + 1, f.warmup) > f.round_budget);
         assert!(f.changed(400, 20));
     }
 
     #[test]
     fn an_engine_too_slow_for_the_smallest_round_is_cut_first() {
         let f = fit(
-            &costs(&[("a", 1e-4), ("glacial", 5.0), ("slow", 0.03)]),
+            &costs(&[("a", 1e-4), ("glacial", 5.0), ("slow", 0.01)]),
             400,
             20,
-            2,
             60.0,
             5,
         );
@@ -193,7 +184,7 @@ mod tests {
 
     #[test]
     fn nothing_fits_cuts_everything() {
-        let f = fit(&costs(&[("a", 100.0), ("b", 50.0)]), 400, 20, 2, 60.0, 5);
+        let f = fit(&costs(&[("a", 100.0), ("b", 50.0)]), 400, 20, 60.0, 5);
         assert_eq!(f.cut.len(), 2);
     }
 }

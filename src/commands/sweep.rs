@@ -225,19 +225,11 @@ fn one_size(
     let probe_streams: Vec<_> = plan
         .mixes
         .iter()
-        .map(|(_, m)| mix::stream(m, &plan.generator, plan.warmup_seed(), 5))
+        .map(|(_, m)| mix::stream(m, &plan.generator, plan.warmup_seed(), fit::PROBE_REQUESTS))
         .collect();
-    let costs = fit::probe(&engines, &probe_streams);
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
-    let f = fit::fit(
-        &costs,
-        plan.requests,
-        plan.warmup,
-        plan.concurrency.min(cores),
-        plan.max_seconds,
-        plan.min_rounds,
-    );
-    output::sweep::print_fit(size.rows, &f, asked_requests, asked_warmup, &plan);
+    let costs = fit::probe(&engines, &probe_streams, plan.concurrency);
+    let f = fit::fit(&costs, plan.requests, plan.warmup, plan.max_seconds, plan.min_rounds);
+    output::sweep::print_fit(size.rows, &f, asked_requests, asked_warmup, &plan, &costs);
     plan.requests = f.requests;
     plan.warmup = f.warmup;
     let cut: Vec<(String, String)> = f

@@ -7,7 +7,7 @@ use std::path::Path;
 use audit_engines::SharedEngine;
 
 use crate::analysis::Summary;
-use crate::bench::fit::Fit;
+use crate::bench::fit::{Cost, Fit};
 use crate::bench::Plan;
 use crate::report::scaling::FitRow;
 
@@ -76,7 +76,17 @@ pub fn print_opens(rows: u64, opens: &[(String, f64)], engines: &[(String, Share
 }
 
 /// How the round was fitted into the budget, said whenever it changed what was asked.
-pub fn print_fit(rows: u64, f: &Fit, requests: u64, warmup: u64, plan: &Plan) {
+pub fn print_fit(rows: u64, f: &Fit, requests: u64, warmup: u64, plan: &Plan, costs: &[Cost]) {
+    println!(
+        "  probe ({} requests per mix, {} workers): {}",
+        crate::bench::fit::PROBE_REQUESTS,
+        plan.concurrency,
+        costs
+            .iter()
+            .map(|c| format!("{} {:.2} ms", c.engine, c.seconds_per_request * 1e3))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     if !f.changed(requests, warmup) {
         println!(
             "  rounds: {requests} requests per engine per round fit (about {:.1} s a round of the {:.1} s allowed: {} s / {} rounds)",
@@ -84,8 +94,13 @@ pub fn print_fit(rows: u64, f: &Fit, requests: u64, warmup: u64, plan: &Plan) {
         );
         return;
     }
+    let what = if f.requests == requests && f.warmup == warmup {
+        "kept"
+    } else {
+        "made smaller:"
+    };
     let mut msg = format!(
-        "  rounds at {rows} rows: a round of {requests} requests and {warmup} warm-ups per engine would not fit the {:.1} s a round may take ({} s / {} rounds); made smaller: {} requests and {} warm-ups per engine per round (about {:.1} s)",
+        "  rounds at {rows} rows: a round of {requests} requests and {warmup} warm-ups per engine would not fit the {:.1} s a round may take ({} s / {} rounds); {what} {} requests and {} warm-ups per engine per round (about {:.1} s)",
         f.round_budget, plan.max_seconds, plan.min_rounds, f.requests, f.warmup, f.round_seconds
     );
     for c in &f.cut {

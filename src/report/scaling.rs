@@ -55,7 +55,7 @@ pub struct SweepSize {
     /// The length a round may take (`max_seconds / min_rounds`) and the estimate for the one run.
     pub round_budget_seconds: f64,
     pub round_estimate_seconds: f64,
-    /// Probed seconds per request (one of each mix, one at a time) per engine.
+    /// Probed seconds per request per engine (closed loop at the round's concurrency, summed over the mixes).
     pub probe_seconds_per_request: Vec<(String, f64)>,
     /// Engines cut at this size, each with why.
     pub cut: Vec<(String, String)>,
