@@ -8,8 +8,9 @@ use crate::equivalence::{Options, PropertyResult, Report, Status};
 /// What the stage checks, in one line.
 pub fn print_header(opts: &Options, names: &[&str]) {
     println!(
-        "== equivalence: {} vs baseline, seed {}, {} cases + {} small datasets per candidate{}",
+        "== equivalence: {} vs {} (the reference), seed {}, {} cases + {} small datasets per candidate{}",
         names.join(", "),
+        opts.reference.name,
         opts.seed,
         opts.cases,
         opts.small_dataset_cases,

@@ -64,6 +64,9 @@ pub struct Machine {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EquivalenceInfo {
+    /// The engine the candidates were compared with (`[equivalence] reference`).
+    #[serde(default)]
+    pub reference: String,
     pub seed: u64,
     pub cases: u64,
     pub small_dataset_cases: u64,

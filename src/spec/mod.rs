@@ -159,6 +159,11 @@ pub struct IntegritySpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EquivalenceSpec {
+    /// The engine every candidate's answers are compared with: the frozen
+    /// baseline unless the spec names another registered engine (a process
+    /// engine serving the production Python code, say).
+    #[serde(default = "default_reference")]
+    pub reference: String,
     pub engines: Vec<String>,
     pub cases: u64,
     pub seed: u64,
@@ -169,9 +174,14 @@ pub struct EquivalenceSpec {
     pub regressions: PathBuf,
 }
 
+fn default_reference() -> String {
+    audit_engines::reference().name.to_string()
+}
+
 impl Default for EquivalenceSpec {
     fn default() -> Self {
         EquivalenceSpec {
+            reference: default_reference(),
             engines: vec!["keyset".into(), "memindex".into(), "prefetch".into()],
             cases: 2000,
             seed: 20261123,
