@@ -25,14 +25,15 @@ fn spec_in(dir: &Path, reference: &str) -> String {
             "regressions = \"tests/regressions/equivalence.jsonl\"",
             "regressions = \"regressions.jsonl\"",
         )
-        .replace(
-            "[equivalence]\n",
-            &format!("[equivalence]\nreference = {reference:?}\n"),
-        )
+        .replace("reference = \"baseline\"", &format!("reference = {reference:?}"))
         .replace(
             "reports_dir = \"reports\"",
             &format!("reports_dir = {:?}", dir.join("reports").display().to_string()),
         );
+    assert!(
+        text.contains(&format!("reference = {reference:?}")),
+        "the shipped spec sets the reference"
+    );
     let path = dir.join("harness.toml");
     std::fs::write(&path, text).unwrap();
     path.display().to_string()
