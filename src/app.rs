@@ -27,14 +27,17 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
     }
     if matches!(
         cli.command,
-        Command::Gen(_) | Command::Equiv(_) | Command::Bench(_) | Command::Gate(_)
+        Command::Gen(_) | Command::Equiv(_) | Command::Bench(_) | Command::Gate(_) | Command::Sweep(_)
     ) {
         // SIGINT/SIGTERM: stop at the next row, case or request, clean up, exit 3.
         crate::interrupt::install();
     }
     let mut spec = Spec::load(&cli.spec)?;
     process::command::add_to_spec(&mut spec, &cli.engine_command)?;
-    if matches!(cli.command, Command::Equiv(_) | Command::Bench(_) | Command::Gate(_)) {
+    if matches!(
+        cli.command,
+        Command::Equiv(_) | Command::Bench(_) | Command::Gate(_) | Command::Sweep(_)
+    ) {
         registry::validate(&spec)?;
     }
     let data_dir = cli.data.clone().unwrap_or_else(|| spec.dataset.dir.clone());
@@ -54,6 +57,7 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
         Command::Gate(args) => commands::gate::run(&spec, &data_dir, &args.export),
         Command::Calibrate(args) => commands::calibrate::run(&spec, args),
         Command::ProtocolCost(args) => commands::protocol_cost::run(&spec, &data_dir, &args),
+        Command::Sweep(args) => commands::sweep::run(&spec, args),
         Command::ProtocolNull(a) => process::null::run(a.max_in_flight as usize),
         Command::Completions(_) | Command::Man(_) => Ok(()),
     }
@@ -69,8 +73,17 @@ fn check_applies(cli: &Cli) -> Result<(), HarnessError> {
         Command::Compare(_) => "compare",
         Command::Completions(_) => "completions",
         Command::Man(_) => "man",
+        Command::Sweep(_) => "sweep",
         _ => return Ok(()),
     };
+    if cli.data.is_some() && command == "sweep" {
+        return Err(HarnessError::input(
+            "--data does not apply to `sweep`, which makes a dataset per size: use `sweep --data-dir DIR`",
+        ));
+    }
+    if command == "sweep" {
+        return Ok(());
+    }
     if cli.data.is_some() && command != "gen" {
         return Err(HarnessError::input(format!(
             "--data does not apply to `{command}`, which takes its directory as an argument; --data applies to gen, verify, query, equiv, bench, gate and protocol-cost"

@@ -78,6 +78,8 @@ pub enum Command {
     Calibrate(CalibrateArgs),
     /// Measure the process protocol's round trip per request (docs/protocol.md).
     ProtocolCost(ProtocolCostArgs),
+    /// Benchmark at several dataset sizes: scaling.csv, scaling-fit.csv and scaling.svg with growth exponents.
+    Sweep(SweepArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on standard output.
     Completions(CompletionsArgs),
     /// Write the manual pages (roff): the main page on standard output, or every page into --out DIR.
@@ -373,6 +375,34 @@ pub struct ReportArgs {
     /// Where to write the recomputed files [default: DIR itself].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Dataset sizes in rows, comma-separated [default: the spec's `[sweep] rows`].
+    #[arg(long, value_delimiter = ',', value_name = "N,M", allow_hyphen_values = true, value_parser = positive)]
+    pub rows: Option<Vec<u64>>,
+    /// Where each size's dataset is generated or reused (`rows-N/`) [default: the spec's `[sweep] data_dir`].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Engines, comma-separated [default: the spec's `[bench] engines`].
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    pub engines: Option<Vec<String>>,
+    /// Request mixes, comma-separated [default: the spec's `[bench] mixes`].
+    #[arg(long, value_delimiter = ',', value_name = "NAME")]
+    pub mix: Option<Vec<String>>,
+    /// Measured requests per engine per round, before fitting rounds into the budget [default: from the spec].
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = positive)]
+    pub requests: Option<u64>,
+    /// Time budget per size in seconds [default: the spec's `[bench] max_seconds`].
+    #[arg(long, value_name = "S", allow_hyphen_values = true, value_parser = positive_seconds)]
+    pub max_seconds: Option<f64>,
+    /// Rounds always run per size, at least 2 [default: from the spec].
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = rounds)]
+    pub min_rounds: Option<u32>,
+    /// Seed of the request streams and engine orders [default: the spec's `[bench] seed`].
+    #[arg(long, value_name = "S", allow_hyphen_values = true, value_parser = seed)]
+    pub seed: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -71,6 +71,21 @@ pub fn replace_dir(new: &Path, dest: &Path) -> Result<(), HarnessError> {
     removed.map_err(|e| HarnessError::io(&aside, e))
 }
 
+/// Bytes free for an unprivileged writer on the file system holding `path` (statvfs).
+pub fn free_bytes(path: &Path) -> Result<u64, HarnessError> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| HarnessError::input(format!("{}: a path with a NUL byte", path.display())))?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a NUL-terminated path and `st` a valid statvfs to fill.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return Err(HarnessError::io(path, std::io::Error::last_os_error()));
+    }
+    // The field types differ between platforms (u64 here, u32 on some).
+    #[allow(clippy::useless_conversion)]
+    Ok(u64::from(st.f_bavail).saturating_mul(u64::from(st.f_frsize)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,13 +45,14 @@ pub fn check_name(spec: &Spec, name: &str) -> Result<(), HarnessError> {
     }
 }
 
-/// Checks that every engine the spec names (`[equivalence] engines`,
+/// Checks that every engine the spec names (`[equivalence] reference`, `[equivalence] engines`,
 /// `[bench] engines`, `[gate] candidates`, `[gate.engine.NAME]`) is registered:
 /// built in, `[engines.NAME]` or `--engine-command` (so call it after those
 /// are added). A typo is bad input naming the key, not an empty verdict.
 pub fn validate(spec: &Spec) -> Result<(), HarnessError> {
     let known: Vec<String> = list(spec).into_iter().map(|(n, _)| n).collect();
-    let mut named: Vec<(String, &str)> = Vec::new();
+    let mut named: Vec<(String, &str)> =
+        vec![("equivalence.reference".to_string(), spec.equivalence.reference.as_str())];
     named.extend(
         spec.equivalence
             .engines
@@ -102,6 +103,18 @@ pub fn open(spec: &Spec, name: &str, dir: &Path) -> Result<SharedEngine, Harness
     }
     let info = audit_engines::find(name).expect("check_name accepted it");
     (info.open)(dir).map_err(|e| HarnessError::input(format!("engine {name}: cannot open {}: {e}", dir.display())))
+}
+
+/// The opener of the equivalence reference the spec names (`[equivalence]
+/// reference`, the frozen baseline by default): any registered engine.
+pub fn reference_opener(spec: &Spec) -> Result<crate::equivalence::Opener, HarnessError> {
+    let name = &spec.equivalence.reference;
+    if audit_engines::find(name).is_some_and(|e| e.role == Role::Reference) {
+        return Ok(crate::equivalence::Opener::baseline());
+    }
+    check_name(spec, name)
+        .map_err(|_| spec.key_error("equivalence.reference", &format!("{name:?} is not a registered engine")))?;
+    opener(spec, name)
 }
 
 /// An opener for engine `name` that the equivalence runner can call on any dataset directory.

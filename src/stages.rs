@@ -54,6 +54,7 @@ pub fn equivalence_stage(
         run.dir
             .write("equivalence.csv", &report::equivalence::to_csv(&report)?)?;
         run.info.equivalence = Some(EquivalenceInfo {
+            reference: report.reference.clone(),
             seed: opts.seed,
             cases: opts.cases,
             small_dataset_cases: opts.small_dataset_cases,

@@ -8,6 +8,7 @@
 pub mod cache;
 pub mod closed;
 pub mod driver;
+pub mod fit;
 pub mod open;
 pub mod overhead;
 pub mod plan;

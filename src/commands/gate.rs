@@ -25,7 +25,8 @@ pub fn run(spec: &Spec, dir: &Path, export: &ExportArgs) -> Result<(), HarnessEr
 fn run_stages(spec: &Spec, dir: &Path, run: &mut Run, export: &ExportArgs) -> Result<(), HarnessError> {
     stages::integrity_stage(spec, dir, Some(run))?;
 
-    let opts = equivalence::Options::from_spec(spec, dir)?;
+    let mut opts = equivalence::Options::from_spec(spec, dir)?;
+    opts.reference = registry::reference_opener(spec)?;
     let candidates = spec
         .equivalence
         .engines

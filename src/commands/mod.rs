@@ -14,4 +14,5 @@ pub mod man;
 pub mod protocol_cost;
 pub mod query;
 pub mod report;
+pub mod sweep;
 pub mod verify;

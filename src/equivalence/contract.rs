@@ -32,8 +32,13 @@ impl Context {
     pub fn new(opts: &Options, baseline: &Opener) -> Result<Context, HarnessError> {
         let conn = open_db(&opts.dataset)?;
         let rows = read_rows(&conn).map_err(|e| HarnessError::sql(opts.dataset.join(audit_engines::DB_FILE), e))?;
-        let engine = (baseline.open)(&opts.dataset)
-            .map_err(|e| HarnessError::input(format!("baseline: cannot open {}: {e}", opts.dataset.display())))?;
+        let engine = (baseline.open)(&opts.dataset).map_err(|e| {
+            HarnessError::input(format!(
+                "the reference {}: cannot open {}: {e}",
+                baseline.name,
+                opts.dataset.display()
+            ))
+        })?;
         Ok(Context {
             facts: Facts::new(rows, opts.domain.clone()),
             baseline: engine,

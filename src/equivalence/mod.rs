@@ -48,7 +48,7 @@ impl Opener {
         }
     }
 
-    /// The baseline, the reference every candidate is compared with.
+    /// The frozen baseline, the default reference every candidate is compared with.
     pub fn baseline() -> Opener {
         Opener::new(audit_engines::reference().name, |dir| {
             Ok(Arc::new(audit_engines::baseline::Baseline::open(dir)?) as SharedEngine)
@@ -128,6 +128,10 @@ impl fmt::Display for Property {
 /// Everything a run needs.
 #[derive(Clone)]
 pub struct Options {
+    /// The engine every candidate is compared with (`[equivalence] reference`;
+    /// [`Options::from_spec`] gives the frozen baseline, the commands the
+    /// spec's choice through `registry::reference_opener`).
+    pub reference: Opener,
     /// The contract dataset (never modified; scratch copies are made).
     pub dataset: PathBuf,
     /// Its generator parameters: the mix's window is anchored on `now`.
@@ -157,6 +161,7 @@ impl Options {
     pub fn from_spec(spec: &crate::spec::Spec, dataset: &Path) -> Result<Options, HarnessError> {
         let eq = &spec.equivalence;
         Ok(Options {
+            reference: Opener::baseline(),
             dataset: dataset.to_path_buf(),
             generator: spec.dataset.generator.clone(),
             mix: spec.mix(&eq.mix)?.clone(),
@@ -259,6 +264,8 @@ pub struct PropertyResult {
 /// Everything a run found.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
+    /// The engine the candidates were compared with.
+    pub reference: String,
     pub results: Vec<PropertyResult>,
     pub seconds: f64,
 }
@@ -320,7 +327,10 @@ pub fn run(
     }
     crate::dataset::preflight(&opts.dataset)?;
     let start = Instant::now();
-    let baseline = Opener::baseline();
+    let baseline = opts.reference.clone();
+    // The reference compared with itself proves nothing: it is not a candidate.
+    let candidates: Vec<Opener> = candidates.iter().filter(|c| c.name != baseline.name).cloned().collect();
+    let candidates = candidates.as_slice();
     // An engine that cannot start on the contract dataset is a setup error
     // (exit 2, as for the benchmark), not a failed check.
     for c in candidates {
@@ -419,6 +429,7 @@ pub fn run(
         }
     }
     let mut report = out.report;
+    report.reference = baseline.name.clone();
     if let Some(path) = &opts.regressions {
         regressions::save_new(path, &report)?;
     }

@@ -208,10 +208,10 @@ pub fn diff(expected: &Outcome, actual: &Outcome) -> Option<Failure> {
         (Err(_), Err(CallError::Error(_))) => None,
         (_, Err(e @ CallError::Panic(_))) => Some(Failure::Mismatch(format!("the engine panicked: {e}"))),
         (Ok(_), Err(e)) => Some(Failure::Mismatch(format!(
-            "the baseline answers but the engine failed: {e}"
+            "the reference answers but the engine failed: {e}"
         ))),
         (Err(e), Ok(p)) => Some(Failure::Mismatch(format!(
-            "the baseline fails ({e}) but the engine answered {} event(s): stale or invented data",
+            "the reference fails ({e}) but the engine answered {} event(s): stale or invented data",
             p.count
         ))),
         (Ok(a), Ok(b)) => diff_pages(a, b).map(Failure::Mismatch),

@@ -55,7 +55,8 @@ pub fn run(
         Ok(e) => e,
         Err(e) => return Ok(cannot_open(opts, c, prop, seed, &e.to_string())),
     };
-    let base = (baseline.open)(dir.path()).map_err(|e| HarnessError::input(format!("baseline: {e}")))?;
+    let base = (baseline.open)(dir.path())
+        .map_err(|e| HarnessError::input(format!("the reference {}: {e}", baseline.name)))?;
     let mut tally = Tally::new();
     // After a hang or a breakdown the engine is not asked again.
     let gave_up = std::cell::Cell::new(false);

@@ -38,7 +38,7 @@ fn open(c: &Opener, dir: &Path) -> Result<SharedEngine, Failure> {
 /// `Err(why)` when candidate `c` answers `q` on the dataset `rows` differently from the baseline.
 pub fn check_case(opts: &Options, c: &Opener, rows: &[SmallRow], q: &Query) -> Result<(), Failure> {
     let dir = materialise(rows).map_err(|e| Failure::Call(CallError::Harness(e.to_string())))?;
-    let expected = outcome::call_here(&open(&Opener::baseline(), dir.path())?, q);
+    let expected = outcome::call_here(&open(&opts.reference, dir.path())?, q);
     let engine = open(c, dir.path())?;
     match diff(&expected, &outcome::call(&engine, q, opts.call_timeout)) {
         None => Ok(()),
@@ -65,7 +65,8 @@ pub fn run(opts: &Options, baseline: &Opener, candidates: &[Opener]) -> Result<V
             Ok(b) => outcome::call_here(&b, &case.query),
             Err(e) => {
                 return Err(HarnessError::input(format!(
-                    "baseline cannot open a generated dataset: {e}"
+                    "the reference {} cannot open a generated dataset: {e}",
+                    baseline.name
                 )))
             }
         };

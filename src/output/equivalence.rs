@@ -8,7 +8,14 @@ use crate::equivalence::{Options, PropertyResult, Report, Status};
 /// What the stage checks, in one line.
 pub fn print_header(opts: &Options, names: &[&str]) {
     let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-    say!("{}", super::wrap_items("== equivalence vs baseline:", &names, 4));
+    say!(
+        "{}",
+        super::wrap_items(
+            &format!("== equivalence vs {} (the reference):", opts.reference.name),
+            &names,
+            4
+        )
+    );
     say!(
         "   seed {}, {} cases + {} small datasets per candidate{}",
         opts.seed,

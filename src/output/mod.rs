@@ -36,6 +36,7 @@ pub mod equivalence;
 pub mod process;
 pub mod progress;
 pub mod run;
+pub mod sweep;
 pub mod verdict;
 
 use std::sync::atomic::{AtomicU8, Ordering};

@@ -5,10 +5,10 @@ use crate::error::HarnessError;
 use crate::report::run_json::EquivalenceResult;
 
 /// The CSV layout version, bumped whenever a column changes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The report as CSV: `schema_version, engine, property, status, cases,
-/// failures, seed, counterexample, detail, replay` (counterexample is the
+/// failures, seed, counterexample, detail, replay, reference` (counterexample is the
 /// minimal query as one JSON line, with the dataset when it is a small one).
 pub fn to_csv(report: &Report) -> Result<Vec<u8>, HarnessError> {
     render(report).map_err(|e| HarnessError::input(format!("equivalence.csv: {e}")))
@@ -27,6 +27,7 @@ fn render(report: &Report) -> Result<Vec<u8>, csv::Error> {
         "counterexample",
         "detail",
         "replay",
+        "reference",
     ])?;
     for r in &report.results {
         let (ce, detail, replay) = match &r.counterexample {
@@ -58,6 +59,7 @@ fn render(report: &Report) -> Result<Vec<u8>, csv::Error> {
             ce,
             detail,
             replay,
+            report.reference.clone(),
         ])?;
     }
     w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
@@ -100,6 +102,7 @@ mod tests {
     fn seeds_are_written_as_hex_that_seed_flags_read_back_exactly() {
         let seed = 15_755_400_384_243_981_628u64;
         let report = Report {
+            reference: "baseline".into(),
             results: vec![PropertyResult {
                 engine: "memindex".into(),
                 property: Property::Edge,
@@ -118,6 +121,7 @@ mod tests {
         let cell = &row[6];
         assert_eq!(cell, "0xdaa66d2c7cea5d3c");
         assert_eq!(crate::cli::seed(cell), Ok(seed));
+        assert_eq!(&row[10], "baseline", "the reference column");
         // As a spreadsheet would read the decimal: 15755400384243982336, another seed.
         assert_ne!(cell.parse::<f64>().ok().map(|f| f as u64), Some(seed));
     }

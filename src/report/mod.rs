@@ -11,6 +11,7 @@ pub mod plots;
 pub mod reanalyze;
 pub mod run;
 pub mod run_json;
+pub mod scaling;
 pub mod strata;
 pub mod summary;
 pub mod summary_json;

@@ -35,6 +35,10 @@ pub struct RunInfo {
     pub stages: Vec<(String, String)>,
     pub equivalence: Option<EquivalenceInfo>,
     pub bench: Option<BenchInfo>,
+    /// `sweep`: per size, its dataset, how its rounds were fitted into the
+    /// budget, and its benchmark's settings (each size's reports are in `rows-N/`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sweep: Vec<super::scaling::SweepSize>,
     /// The exit code the run ended with, once it has ended.
     pub exit_code: Option<i32>,
 }
@@ -72,6 +76,9 @@ pub struct Machine {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EquivalenceInfo {
+    /// The engine the candidates were compared with (`[equivalence] reference`).
+    #[serde(default)]
+    pub reference: String,
     pub seed: u64,
     pub cases: u64,
     pub small_dataset_cases: u64,
@@ -309,6 +316,7 @@ impl RunInfo {
             stages: Vec::new(),
             equivalence: None,
             bench: None,
+            sweep: Vec::new(),
             exit_code: None,
         }
     }

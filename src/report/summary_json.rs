@@ -110,6 +110,8 @@ struct Document<'a> {
     summaries: Vec<Row<'a>>,
     judgements: Vec<JudgementRow<'a>>,
     strata: Vec<StratumRow<'a>>,
+    /// The engine the equivalence results compare with (`[equivalence] reference`).
+    equivalence_reference: Option<&'a str>,
     equivalence: &'a [EquivalenceResult],
 }
 
@@ -210,6 +212,7 @@ pub fn to_json(
                 p99_ms: figure(s.p99),
             })
             .collect(),
+        equivalence_reference: info.equivalence.as_ref().map(|e| e.reference.as_str()),
         equivalence: info.equivalence.as_ref().map_or(&[], |e| &e.results),
     };
     let mut v = serde_json::to_vec_pretty(&doc).map_err(|e| HarnessError::input(format!("summary.json: {e}")))?;

@@ -35,6 +35,8 @@ pub struct Spec {
     pub bench: BenchSpec,
     #[serde(default)]
     pub gate: GateSpec,
+    #[serde(default)]
+    pub sweep: SweepSpec,
     /// The file this spec was read from.
     #[serde(skip)]
     pub path: PathBuf,
@@ -157,6 +159,11 @@ pub struct IntegritySpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EquivalenceSpec {
+    /// The engine every candidate's answers are compared with: the frozen
+    /// baseline unless the spec names another registered engine (a process
+    /// engine serving the production Python code, say).
+    #[serde(default = "default_reference")]
+    pub reference: String,
     pub engines: Vec<String>,
     pub cases: u64,
     pub seed: u64,
@@ -167,9 +174,14 @@ pub struct EquivalenceSpec {
     pub regressions: PathBuf,
 }
 
+fn default_reference() -> String {
+    audit_engines::reference().name.to_string()
+}
+
 impl Default for EquivalenceSpec {
     fn default() -> Self {
         EquivalenceSpec {
+            reference: default_reference(),
             engines: vec!["keyset".into(), "memindex".into(), "prefetch".into()],
             cases: 2000,
             seed: 20261123,
@@ -178,6 +190,35 @@ impl Default for EquivalenceSpec {
             threads: 32,
             strict_domain: false,
             regressions: PathBuf::from("tests/regressions/equivalence.jsonl"),
+        }
+    }
+}
+
+/// `audit-harness sweep`: the sizes benchmarked, and where their datasets live.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSpec {
+    /// Row counts, each generated with `[dataset.generator]`'s other parameters.
+    #[serde(default = "default_sweep_rows")]
+    pub rows: Vec<u64>,
+    /// Where each size's dataset is generated (`rows-N/`) or reused.
+    #[serde(default = "default_sweep_dir")]
+    pub data_dir: PathBuf,
+}
+
+fn default_sweep_rows() -> Vec<u64> {
+    vec![50_000, 500_000, 5_000_000]
+}
+
+fn default_sweep_dir() -> PathBuf {
+    PathBuf::from("data/sweep")
+}
+
+impl Default for SweepSpec {
+    fn default() -> Self {
+        SweepSpec {
+            rows: default_sweep_rows(),
+            data_dir: default_sweep_dir(),
         }
     }
 }
@@ -561,6 +602,7 @@ impl Spec {
         spec.dataset.dir = base.join(&spec.dataset.dir);
         spec.equivalence.regressions = base.join(&spec.equivalence.regressions);
         spec.bench.reports_dir = base.join(&spec.bench.reports_dir);
+        spec.sweep.data_dir = base.join(&spec.sweep.data_dir);
         spec.path = path.to_path_buf();
         spec.digest = crate::digest::sha256_tagged(text.as_bytes());
         spec.text = text.to_string();
@@ -740,6 +782,9 @@ impl Spec {
                 "equivalence.mix",
                 format!("{:?} is not a mix defined under [mixes]", eq.mix),
             );
+        }
+        if self.sweep.rows.is_empty() || self.sweep.rows.contains(&0) {
+            return err("sweep.rows", "expected a non-empty list of row counts >= 1".into());
         }
         let bench = &self.bench;
         for m in &bench.mixes {

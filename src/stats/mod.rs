@@ -4,6 +4,7 @@
 //! intervals for within-run figures (strata); and the round bootstrap that
 //! `calibrate` compares the chosen method with.
 
+pub mod growth;
 pub mod quantile;
 pub mod rounds;
 pub mod sequential;

@@ -1,0 +1,344 @@
+//! `audit-harness sweep`: the benchmark at several dataset sizes, to see how
+//! each engine grows. Each size's dataset is generated into the sweep's data
+//! directory (or reused when its manifest says it was generated with the same
+//! parameters); every check (sizes, engines, mixes, existing directories,
+//! free disk space for what must be generated) is made before anything is
+//! written. Each size's benchmark gets the whole `max_seconds` budget, with
+//! its rounds fitted into it (`bench::fit`); the run directory gets each
+//! size's reports in `rows-N/` and `scaling.csv`, `scaling-fit.csv` and
+//! `scaling.svg` across sizes.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use audit_engines::SharedEngine;
+
+use crate::bench::{self, fit, overhead, Plan};
+use crate::cli::SweepArgs;
+use crate::dataset::manifest::{Manifest, Source};
+use crate::dataset::{self, GenParams};
+use crate::error::HarnessError;
+use crate::report::reanalyze::{self, write_analysis};
+use crate::report::run::Run;
+use crate::report::run_json::BenchInfo;
+use crate::report::scaling::{self, ScalingRow, SweepSize};
+use crate::spec::Spec;
+use crate::{mix, output, registry};
+
+/// An upper estimate of a generated dataset's bytes per row: the payload line
+/// (about 580 bytes besides its note, then the note's mean length) and the
+/// database's row and index entry (about 70 bytes here; 100 allowed).
+pub fn bytes_per_row(p: &GenParams) -> u64 {
+    600 + ((p.note_min + p.note_max) / 2).max(0) as u64 + 100
+}
+
+/// What the sweep does with one size's dataset directory.
+#[derive(Debug, Clone, PartialEq)]
+enum Dataset {
+    /// Its manifest says it was generated with these parameters.
+    Reuse,
+    Generate,
+}
+
+/// One size, settled before anything runs.
+struct Size {
+    rows: u64,
+    dir: PathBuf,
+    params: GenParams,
+    dataset: Dataset,
+}
+
+pub fn run(spec: &Spec, args: SweepArgs) -> Result<(), HarnessError> {
+    let mut rows = args.rows.clone().unwrap_or_else(|| spec.sweep.rows.clone());
+    if let Some(bad) = rows.iter().find(|&&n| n == 0) {
+        return Err(HarnessError::input(format!(
+            "--rows {bad} is not allowed: expected row counts >= 1"
+        )));
+    }
+    rows.sort_unstable();
+    rows.dedup();
+    if rows.is_empty() {
+        return Err(HarnessError::input(
+            "--rows: name at least one size, e.g. --rows 50000,500000",
+        ));
+    }
+    let root = args.data_dir.clone().unwrap_or_else(|| spec.sweep.data_dir.clone());
+    let sizes = rows
+        .iter()
+        .map(|&n| settle_size(spec, &root, n))
+        .collect::<Result<Vec<_>, _>>()?;
+    // The plan's engines, mixes and settings are checked before any dataset is written.
+    let overrides = overrides(&args);
+    let first = Plan::new(spec, &sizes[0].dir, overrides.clone())?;
+    check_disk(&root, &sizes)?;
+
+    output::sweep::print_header(&sizes.iter().map(|s| s.rows).collect::<Vec<_>>(), &root, &first);
+    let mut run = Run::start(spec, &root)?;
+    let result = sweep(spec, &sizes, &overrides, &mut run);
+    crate::stages::finish(run, result)
+}
+
+fn overrides(args: &SweepArgs) -> bench::plan::Overrides {
+    bench::plan::Overrides {
+        engines: args.engines.clone(),
+        mixes: args.mix.clone(),
+        requests: args.requests,
+        min_rounds: args.min_rounds,
+        max_seconds: args.max_seconds,
+        seed: args.seed,
+        ..Default::default()
+    }
+}
+
+/// A size's directory and what to do with it: reuse it when its manifest says
+/// it was generated with the same parameters; refuse a directory that holds
+/// something else (the sweep never deletes what it did not make).
+fn settle_size(spec: &Spec, root: &Path, rows: u64) -> Result<Size, HarnessError> {
+    let params = GenParams {
+        rows,
+        ..spec.dataset.generator.clone()
+    };
+    params
+        .validate()
+        .map_err(|e| HarnessError::input(format!("--rows {rows}: {e}")))?;
+    let dir = root.join(format!("rows-{rows}"));
+    let dataset = if dir.exists() {
+        match Manifest::read(&dir) {
+            Ok(m) if m.rows == rows && m.source == Source::Generated(params.clone()) => Dataset::Reuse,
+            _ => {
+                return Err(HarnessError::input(format!(
+                    "{}: exists but its manifest is not that of {rows} rows generated with the spec's [dataset.generator]; remove it or choose another --data-dir",
+                    dir.display()
+                )))
+            }
+        }
+    } else {
+        Dataset::Generate
+    };
+    Ok(Size {
+        rows,
+        dir,
+        params,
+        dataset,
+    })
+}
+
+/// Refuses the sweep, before anything is written, when the datasets still to
+/// generate would not fit in the free space where they go.
+fn check_disk(root: &Path, sizes: &[Size]) -> Result<(), HarnessError> {
+    let to_make: Vec<&Size> = sizes.iter().filter(|s| s.dataset == Dataset::Generate).collect();
+    if to_make.is_empty() {
+        return Ok(());
+    }
+    let need: u128 = to_make
+        .iter()
+        .map(|s| u128::from(s.rows) * u128::from(bytes_per_row(&s.params)))
+        .sum();
+    let existing = root.ancestors().find(|a| a.exists()).unwrap_or(Path::new("."));
+    let free = u128::from(crate::fsutil::free_bytes(existing)?);
+    if need > free {
+        return Err(HarnessError::input(format!(
+            "sweep: generating {} rows needs about {} free under {} (about {} bytes per row); {} are free",
+            to_make
+                .iter()
+                .map(|s| s.rows.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            output::sweep::bytes(need),
+            existing.display(),
+            bytes_per_row(&to_make[0].params),
+            output::sweep::bytes(free)
+        )));
+    }
+    output::sweep::print_disk(need, free, existing);
+    Ok(())
+}
+
+fn sweep(spec: &Spec, sizes: &[Size], overrides: &bench::plan::Overrides, run: &mut Run) -> Result<(), HarnessError> {
+    let mut all: Vec<ScalingRow> = Vec::new();
+    let mut outcome = Ok(());
+    for size in sizes {
+        match one_size(spec, size, overrides, run) {
+            Ok(rows) => all.extend(rows),
+            Err(e) => {
+                outcome = Err(e);
+                break;
+            }
+        }
+        if crate::interrupt::interrupted() {
+            break;
+        }
+    }
+    if !all.is_empty() {
+        let fits = scaling::fits(&all);
+        let files = [
+            ("scaling.csv", scaling::to_csv(&all)?),
+            ("scaling-fit.csv", scaling::fits_to_csv(&fits)?),
+            ("scaling.svg", scaling::plot(&all, &fits)?.into_bytes()),
+        ];
+        for (name, bytes) in &files {
+            run.dir.write(name, bytes)?;
+        }
+        output::sweep::print_fits(&fits);
+    }
+    outcome?;
+    if crate::interrupt::interrupted() {
+        return Err(crate::interrupt::error(
+            "sweep stopped; the sizes finished are in scaling.csv",
+        ));
+    }
+    run.stage("sweep", "done")
+}
+
+/// One size: its dataset, its engines opened (timed), its rounds fitted into
+/// the budget, the benchmark, and its rows of scaling.csv.
+fn one_size(
+    spec: &Spec,
+    size: &Size,
+    overrides: &bench::plan::Overrides,
+    run: &mut Run,
+) -> Result<Vec<ScalingRow>, HarnessError> {
+    let generate_seconds = match size.dataset {
+        Dataset::Reuse => {
+            output::sweep::print_reused(size.rows, &size.dir);
+            None
+        }
+        Dataset::Generate => {
+            let r = dataset::generate(&size.params, &size.dir, false)?;
+            output::dataset::print_generated(&size.dir, &size.params, &r);
+            Some(r.seconds)
+        }
+    };
+    dataset::preflight(&size.dir)?;
+    let mut plan = Plan::new(spec, &size.dir, overrides.clone())?;
+    let (asked_requests, asked_warmup) = (plan.requests, plan.warmup);
+    let mut engines: Vec<(String, SharedEngine)> = Vec::new();
+    let mut opens: Vec<(String, f64)> = Vec::new();
+    for name in &plan.engines {
+        let t0 = Instant::now();
+        let e = registry::open(spec, name, &size.dir)?;
+        opens.push((name.clone(), t0.elapsed().as_secs_f64()));
+        engines.push((name.clone(), e));
+    }
+    output::sweep::print_opens(size.rows, &opens, &engines);
+
+    let probe_streams: Vec<_> = plan
+        .mixes
+        .iter()
+        .map(|(_, m)| mix::stream(m, &plan.generator, plan.warmup_seed(), fit::PROBE_REQUESTS))
+        .collect();
+    let costs = fit::probe(&engines, &probe_streams, plan.concurrency);
+    let f = fit::fit(&costs, plan.requests, plan.warmup, plan.max_seconds, plan.min_rounds);
+    output::sweep::print_fit(size.rows, &f, asked_requests, asked_warmup, &plan, &costs);
+    plan.requests = f.requests;
+    plan.warmup = f.warmup;
+    let cut: Vec<(String, String)> = f
+        .cut
+        .iter()
+        .map(|c| {
+            (
+                c.engine.clone(),
+                format!(
+                    "cut: {:.3} s per request (probed); a round of {} requests would not fit the {:.1} s a round may take",
+                    c.seconds_per_request,
+                    fit::MIN_REQUESTS,
+                    f.round_budget
+                ),
+            )
+        })
+        .collect();
+    plan.engines.retain(|n| !cut.iter().any(|(c, _)| c == n));
+    engines.retain(|(n, _)| !cut.iter().any(|(c, _)| c == n));
+
+    let mut record = SweepSize {
+        rows: size.rows,
+        dataset_dir: size.dir.display().to_string(),
+        dataset: if generate_seconds.is_some() {
+            "generated"
+        } else {
+            "reused"
+        }
+        .into(),
+        generate_seconds,
+        requests_asked: asked_requests,
+        warmup_asked: asked_warmup,
+        requests: f.requests,
+        warmup: f.warmup,
+        round_budget_seconds: f.round_budget,
+        round_estimate_seconds: f.round_seconds,
+        probe_seconds_per_request: costs
+            .iter()
+            .map(|c| (c.engine.clone(), c.seconds_per_request))
+            .collect(),
+        cut: cut.clone(),
+        open_seconds: opens.clone(),
+        bench: None,
+    };
+    let index: Vec<(String, u64)> = engines.iter().map(|(n, e)| (n.clone(), e.index_bytes())).collect();
+    let mut rows: Vec<ScalingRow> = Vec::new();
+    if !engines.is_empty() {
+        let oh = overhead::measure(&plan.round_stream(&plan.mixes[0].1, 0), 200_000);
+        let mut progress = output::bench::BenchProgress::new(&plan);
+        let result = bench::run(&plan, &engines, |p| progress.update(p), |_, _| false);
+        drop(progress);
+        let result = result?;
+        output::bench::print_end(&result.outcome);
+        let info = BenchInfo::new(&plan, &result, &oh);
+        let settings = reanalyze::settings(&info).map_err(HarnessError::input)?;
+        record.bench = Some(info);
+        if result.outcome.rounds > 0 {
+            let sub = run.dir.path.join(format!("rows-{}", size.rows));
+            std::fs::create_dir_all(&sub).map_err(|e| HarnessError::io(&sub, e))?;
+            crate::fsutil::write_atomic(
+                &sub.join("latencies.csv"),
+                &crate::report::latencies::to_csv(&result.series)?,
+            )?;
+            let analysis = write_analysis(&sub, &result.series, &settings, &spec.gate, &run.info)?;
+            output::sweep::print_size(size.rows, &analysis.summaries);
+            for s in &analysis.summaries {
+                rows.push(ScalingRow {
+                    engine: s.engine.clone(),
+                    role: s.role,
+                    mix: s.mix.clone(),
+                    rows: size.rows,
+                    rounds: s.rounds,
+                    requests_per_round: plan.requests,
+                    requests: s.requests,
+                    errors: s.errors,
+                    p50: s.p50,
+                    p95: s.p95,
+                    p99: s.p99,
+                    rps: s.rps,
+                    open_seconds: opens.iter().find(|o| o.0 == s.engine).map(|o| o.1),
+                    index_bytes: index.iter().find(|o| o.0 == s.engine).map(|o| o.1),
+                    cut: None,
+                });
+            }
+        }
+    }
+    for (engine, why) in &cut {
+        for (mix, _) in &plan.mixes {
+            rows.push(ScalingRow {
+                engine: engine.clone(),
+                role: registry::role(engine),
+                mix: mix.clone(),
+                rows: size.rows,
+                rounds: 0,
+                requests_per_round: 0,
+                requests: 0,
+                errors: 0,
+                p50: None,
+                p95: None,
+                p99: None,
+                rps: None,
+                open_seconds: opens.iter().find(|o| &o.0 == engine).map(|o| o.1),
+                index_bytes: None,
+                cut: Some(why.clone()),
+            });
+        }
+    }
+    drop(engines);
+    run.info.sweep.push(record);
+    run.dir.write("run.json", &run.info.to_json())?;
+    Ok(rows)
+}
