@@ -121,6 +121,12 @@ pub struct EquivArgs {
     /// The regressions file [default: from the spec].
     #[arg(long, value_name = "FILE")]
     pub regressions: Option<PathBuf>,
+    /// live_appends: rows the writer appends (at 300 rows/s) [default: 300].
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = positive)]
+    pub live_rows: Option<u64>,
+    /// live_appends: requests the readers send meanwhile [default: 400].
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = positive)]
+    pub live_requests: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -165,7 +165,7 @@ pub struct Writer {
 }
 
 /// The pause between the two halves of a payload line.
-const SPLIT_PAUSE: Duration = Duration::from_micros(200);
+const SPLIT_PAUSE: Duration = Duration::from_millis(1);
 
 impl Writer {
     /// Starts appending `rows` to `scratch` at `rate` rows per second (row
@@ -243,8 +243,18 @@ impl Writer {
     }
 
     /// Stops the writer, waits for its thread and says what it did.
-    pub fn stop(mut self) -> Result<WriterReport, HarnessError> {
+    pub fn stop(self) -> Result<WriterReport, HarnessError> {
         self.stop.store(true, Ordering::Release);
+        self.join()
+    }
+
+    /// Waits until the writer has appended all its rows (or is interrupted),
+    /// and says what it did.
+    pub fn finish(self) -> Result<WriterReport, HarnessError> {
+        self.join()
+    }
+
+    fn join(mut self) -> Result<WriterReport, HarnessError> {
         let handle = self.handle.take();
         let (rows, seconds) = match handle.map(|h| h.join()) {
             Some(Ok(r)) => r?,
