@@ -170,6 +170,9 @@ pub struct BenchArgs {
     /// Seed of the request streams and round orders, decimal or 0x hex [default: from the spec].
     #[arg(long, value_name = "S", allow_hyphen_values = true, value_parser = seed)]
     pub seed: Option<u64>,
+    /// Rows per second appended by a live writer while the rounds run again on a scratch copy, reported beside the quiet figures; 0 = off [default: the spec's `[bench] append_rate`].
+    #[arg(long, value_name = "R", allow_hyphen_values = true, value_parser = append_rate)]
+    pub append_rate: Option<f64>,
     #[command(flatten)]
     pub export: ExportArgs,
 }
@@ -262,6 +265,9 @@ pub struct ExportArgs {
 
 #[derive(Debug, Args)]
 pub struct GateArgs {
+    /// Rows per second appended by a live writer while the benchmark's rounds run again on a scratch copy; 0 = off [default: the spec's `[bench] append_rate`].
+    #[arg(long, value_name = "R", allow_hyphen_values = true, value_parser = append_rate)]
+    pub append_rate: Option<f64>,
     #[command(flatten)]
     pub export: ExportArgs,
 }
@@ -403,6 +409,14 @@ fn non_negative(s: &str) -> Result<u64, String> {
 }
 
 /// A count flag's value: an integer >= 1.
+/// A rate of appends: a finite number of rows per second, 0 or more.
+fn append_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(r) if r >= 0.0 && r.is_finite() => Ok(r),
+        _ => Err(crate::spec::append_rate_allowed(s)),
+    }
+}
+
 fn positive(s: &str) -> Result<u64, String> {
     match s.trim().parse::<u64>() {
         Ok(n) if n >= 1 => Ok(n),

@@ -140,7 +140,7 @@ impl Iterator for LiveRows {
 }
 
 /// What a writer did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct WriterReport {
     /// The rate asked for, rows per second.
     pub target_rate: f64,

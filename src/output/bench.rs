@@ -183,3 +183,54 @@ pub fn print_engine_errors(errors: &[crate::report::run_json::EngineErrors]) {
         println!("  ERROR {} {} round {}: {}", e.engine, e.mix, e.trial, e.first_error);
     }
 }
+
+/// The second pass of the benchmark: the same rounds while a writer appends.
+pub fn print_appends_header(plan: &Plan, rounds: u32) {
+    println!(
+        "== bench under appends: the same {rounds} round(s) again on a scratch copy while a writer appends {} rows/s (as the service appends: payload line, then the row)",
+        plan.append_rate
+    );
+}
+
+/// Per engine and mix: p50/p95/p99 and throughput quiet → appending, with the
+/// ratio appending / quiet, then the writer's achieved rate.
+pub fn print_appends(info: &crate::bench::appends::AppendsInfo) {
+    let ms = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_else(|| "-".into());
+    let ratio = |v: Option<f64>| v.map(|x| format!("×{x:.2}")).unwrap_or_else(|| "×-".into());
+    let mut last: Option<(&str, &str)> = None;
+    for f in &info.figures {
+        if last != Some((f.mix.as_str(), f.timing.as_str())) {
+            println!(
+                "  -- mix {}, {} ({} rounds); quiet → appending, ×: appending / quiet; latencies in ms",
+                f.mix, f.timing, f.rounds
+            );
+            last = Some((f.mix.as_str(), f.timing.as_str()));
+        }
+        let errors = if f.errors > 0 {
+            format!("  ERRORS {}", f.errors)
+        } else {
+            String::new()
+        };
+        println!(
+            "  {:<10} rps {:.0} → {:.0} {}  p50 {} → {} {}  p95 {} → {} {}  p99 {} → {} {}{errors}",
+            f.engine,
+            f.quiet.rps.unwrap_or(0.0),
+            f.appending.rps.unwrap_or(0.0),
+            ratio(f.rps_ratio),
+            ms(f.quiet.p50_ms),
+            ms(f.appending.p50_ms),
+            ratio(f.p50_ratio),
+            ms(f.quiet.p95_ms),
+            ms(f.appending.p95_ms),
+            ratio(f.p95_ratio),
+            ms(f.quiet.p99_ms),
+            ms(f.appending.p99_ms),
+            ratio(f.p99_ratio),
+        );
+    }
+    let w = &info.writer;
+    println!(
+        "  writer: {} rows in {:.1} s, {:.1} rows/s achieved of {} asked (seed {})",
+        w.rows, w.seconds, w.achieved_rate, w.target_rate, w.seed
+    );
+}

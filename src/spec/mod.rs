@@ -249,6 +249,10 @@ pub struct BenchSpec {
     pub arrivals: Arrivals,
     pub cache: CacheMode,
     pub reports_dir: PathBuf,
+    /// Rows per second a live writer appends while the benchmark runs a
+    /// second time, on a scratch copy (0 = off).
+    #[serde(default)]
+    pub append_rate: f64,
 }
 
 impl Default for BenchSpec {
@@ -274,6 +278,7 @@ impl Default for BenchSpec {
             arrivals: Arrivals::Uniform,
             cache: CacheMode::Warm,
             reports_dir: PathBuf::from("reports"),
+            append_rate: 0.0,
         }
     }
 }
@@ -338,6 +343,9 @@ impl BenchSpec {
                 format!("{} is not allowed: expected a number of seconds > 0", self.max_seconds),
             ));
         }
+        if !(self.append_rate >= 0.0 && self.append_rate.is_finite()) {
+            return Err(("append_rate", append_rate_allowed(self.append_rate)));
+        }
         match self.rate {
             Some(RateSpec::PerSecond(r) | RateSpec::OfBaseline(r)) if !(r > 0.0 && r.is_finite()) => {
                 Err(("rate", format!("{r} is not allowed: expected a rate > 0")))
@@ -345,6 +353,11 @@ impl BenchSpec {
             _ => Ok(()),
         }
     }
+}
+
+/// What `append_rate` allows, for a value that is not it.
+pub fn append_rate_allowed(v: impl std::fmt::Display) -> String {
+    format!("{v} is not allowed: expected a number of rows per second >= 0 (0 = no appends)")
 }
 
 /// An open-loop rate: absolute (requests per second) or relative to the baseline.
