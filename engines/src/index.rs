@@ -20,14 +20,21 @@
 //! type interned as `u32`, the resource id as a range of a per-segment byte
 //! arena (no allocation per row), positions as `u32`.
 //!
-//! Appends are noticed cheaply: each request asks SQLite's `PRAGMA data_version`
-//! on a long-lived connection (one integer, changed by any other connection's
-//! commit); only then are the rows past the largest known id read and the index
-//! extended.
+//! Appends are noticed cheaply, without SQL and without a lock: each request
+//! reads the database header's file change counter (one `pread`; SQLite bumps
+//! it on every commit in rollback-journal mode, the contract's). Only when it
+//! moved does the request ask SQLite's `PRAGMA data_version` on a long-lived
+//! connection, read the rows past the largest known id and extend the index. A
+//! reader that touched SQLite on every request would wait in SQLite's busy
+//! handler (a millisecond at least) whenever it met a writer's commit. A
+//! database in WAL mode (no counter bumps) is checked with `data_version` on
+//! every request.
 
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use rusqlite::{Connection, OpenFlags};
@@ -555,6 +562,11 @@ struct Watcher {
 /// a whole scheduler slice (p99 in milliseconds on a loaded machine).
 pub struct MemIndex {
     path: std::path::PathBuf,
+    /// The database file, for its header's change counter.
+    db: std::fs::File,
+    /// The change counter every commit up to which the snapshot holds
+    /// ([`NO_COUNTER`]: unknown, or a WAL database: ask SQLite).
+    counter: AtomicU64,
     watchers: Mutex<Vec<Watcher>>,
     /// Serialises extending the snapshot.
     extend: Mutex<()>,
@@ -592,6 +604,21 @@ fn read_new(conn: &Connection, old: &Snapshot) -> Result<Snapshot, EngineError> 
     })
 }
 
+/// No usable change counter.
+const NO_COUNTER: u64 = u64::MAX;
+
+/// The database header's file change counter (offset 24), when the file is in
+/// rollback-journal mode (read and write versions 1 at offsets 18 and 19);
+/// [`NO_COUNTER`] otherwise or when the header cannot be read. Read without a
+/// lock: a value caught mid-write only sends the caller to SQLite.
+fn change_counter(db: &std::fs::File) -> u64 {
+    let mut h = [0u8; 28];
+    match db.read_exact_at(&mut h, 0) {
+        Ok(()) if h[18] == 1 && h[19] == 1 => u64::from(u32::from_be_bytes([h[24], h[25], h[26], h[27]])),
+        _ => NO_COUNTER,
+    }
+}
+
 fn data_version(conn: &Connection) -> Result<i64, EngineError> {
     Ok(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
 }
@@ -617,11 +644,15 @@ impl MemIndex {
                 std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
             ));
         }
+        let db = std::fs::File::open(&path).map_err(|e| EngineError::io(&path, e))?;
+        let counter = change_counter(&db);
         let conn = connect(&path)?;
         let version = data_version(&conn)?;
         let snapshot = read_new(&conn, &Snapshot::empty())?;
         Ok(MemIndex {
             path,
+            db,
+            counter: AtomicU64::new(counter),
             watchers: Mutex::new(vec![Watcher {
                 conn,
                 seen: Some(version),
@@ -632,8 +663,22 @@ impl MemIndex {
     }
 
     /// The snapshot to answer from, extended first if rows were committed since
-    /// this request's watcher last looked.
+    /// it was made.
     pub fn snapshot(&self) -> Result<Arc<Snapshot>, EngineError> {
+        // Read before looking at SQLite: every commit this counter reflects is
+        // then read below, so the snapshot holds them all once it is stored.
+        let counter = change_counter(&self.db);
+        if counter != NO_COUNTER && counter == self.counter.load(Ordering::Acquire) {
+            return Ok(self.current.read().map_err(poisoned)?.clone());
+        }
+        let snapshot = self.extended()?;
+        self.counter.store(counter, Ordering::Release);
+        Ok(snapshot)
+    }
+
+    /// The snapshot, extended first if rows were committed since this
+    /// request's watcher last looked.
+    fn extended(&self) -> Result<Arc<Snapshot>, EngineError> {
         let popped = self.watchers.lock().map_err(poisoned)?.pop();
         let mut w = match popped {
             Some(w) => w,
@@ -793,6 +838,52 @@ mod tests {
                 };
                 assert_eq!(live.page(&q), model(&all, &q), "{q:?}");
             }
+        }
+    }
+
+    /// A commit by another connection is seen by the next request, whether
+    /// the header's change counter tells (rollback journal) or SQLite must
+    /// be asked (WAL).
+    #[test]
+    fn commits_by_another_connection_show_up_in_both_journal_modes() {
+        for wal in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let db = dir.path().join(crate::DB_FILE);
+            let conn = Connection::open(&db).unwrap();
+            if wal {
+                conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(())).unwrap();
+            }
+            conn.execute_batch(
+                "CREATE TABLE audit_events (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at INTEGER NOT NULL,
+                 actor_id INTEGER NOT NULL, action TEXT NOT NULL, resource_type TEXT NOT NULL,
+                 resource_id TEXT NOT NULL, payload_offset INTEGER NOT NULL, payload_len INTEGER NOT NULL);",
+            )
+            .unwrap();
+            let insert = |ts: i64| {
+                conn.execute(
+                    "INSERT INTO audit_events (created_at, actor_id, action, resource_type, resource_id, payload_offset, payload_len)
+                     VALUES (?, 1, 'LOGIN', 'USER', 'USER-1', 0, 3)",
+                    [ts],
+                )
+                .unwrap();
+            };
+            insert(5);
+            let index = MemIndex::open(dir.path()).unwrap();
+            assert_eq!(change_counter(&index.db) == NO_COUNTER, wal);
+            assert_eq!(index.snapshot().unwrap().len(), 1);
+            for n in 2..=4 {
+                insert(n);
+                assert_eq!(index.snapshot().unwrap().len(), n as usize, "wal {wal}");
+            }
+            let q = Query {
+                from_ts: 0,
+                to_ts: 10,
+                page: 1,
+                page_size: 10,
+                ..Query::default()
+            };
+            let ids: Vec<i64> = index.snapshot().unwrap().page(&q).iter().map(|r| r.id).collect();
+            assert_eq!(ids, vec![1, 4, 3, 2]);
         }
     }
 
