@@ -54,7 +54,7 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
         Command::Bench(args) => commands::bench::run(&spec, &data_dir, args),
         Command::Report(args) => commands::report::run(args),
         Command::Compare(args) => commands::compare::run(&args),
-        Command::Gate(args) => commands::gate::run(&spec, &data_dir, &args.export),
+        Command::Gate(args) => commands::gate::run(&spec, &data_dir, args.append_rate, &args.export),
         Command::Calibrate(args) => commands::calibrate::run(&spec, args),
         Command::ProtocolCost(args) => commands::protocol_cost::run(&spec, &data_dir, &args),
         Command::Sweep(args) => commands::sweep::run(&spec, args),

@@ -147,6 +147,12 @@ pub struct EquivArgs {
     /// The regressions file [default: from the spec].
     #[arg(long, value_name = "FILE")]
     pub regressions: Option<PathBuf>,
+    /// live_appends: rows the writer appends (at 300 rows/s) [default: 300].
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = positive)]
+    pub live_rows: Option<u64>,
+    /// live_appends: requests the readers send meanwhile [default: 400].
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = positive)]
+    pub live_requests: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -199,6 +205,9 @@ pub struct BenchArgs {
     /// With --baseline: a change is a regression when its whole 95 % interval is beyond this fraction.
     #[arg(long, value_name = "F", default_value_t = 0.05, value_parser = noise, requires = "baseline")]
     pub noise: f64,
+    /// Rows per second appended by a live writer while the rounds run again on a scratch copy, reported beside the quiet figures; 0 = off [default: the spec's `[bench] append_rate`].
+    #[arg(long, value_name = "R", allow_hyphen_values = true, value_parser = append_rate)]
+    pub append_rate: Option<f64>,
     #[command(flatten)]
     pub export: ExportArgs,
 }
@@ -308,6 +317,9 @@ pub struct ExportArgs {
 
 #[derive(Debug, Args)]
 pub struct GateArgs {
+    /// Rows per second appended by a live writer while the benchmark's rounds run again on a scratch copy; 0 = off [default: the spec's `[bench] append_rate`].
+    #[arg(long, value_name = "R", allow_hyphen_values = true, value_parser = append_rate)]
+    pub append_rate: Option<f64>,
     #[command(flatten)]
     pub export: ExportArgs,
 }
@@ -477,6 +489,14 @@ fn non_negative(s: &str) -> Result<u64, String> {
 }
 
 /// A count flag's value: an integer >= 1.
+/// A rate of appends: a finite number of rows per second, 0 or more.
+fn append_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(r) if r >= 0.0 && r.is_finite() => Ok(r),
+        _ => Err(crate::spec::append_rate_allowed(s)),
+    }
+}
+
 fn positive(s: &str) -> Result<u64, String> {
     match s.trim().parse::<u64>() {
         Ok(n) if n >= 1 => Ok(n),

@@ -127,7 +127,33 @@ pub fn bench_stage(spec: &Spec, dir: &Path, plan: &Plan, run: &mut Run) -> Resul
             b.errors, b.mix
         )));
     }
+    if plan.append_rate > 0.0 && !bench::interrupted() {
+        appends_stage(spec, dir, plan, result.outcome.rounds, &analysis, run)?;
+    }
     Ok(analysis)
+}
+
+/// The rounds again under a live append stream, on a scratch copy: figures
+/// beside the quiet ones in the terminal, `appends.csv` and run.json.
+fn appends_stage(
+    spec: &Spec,
+    dir: &Path,
+    plan: &Plan,
+    rounds: u32,
+    analysis: &Analysis,
+    run: &mut Run,
+) -> Result<(), HarnessError> {
+    output::bench::print_appends_header(plan, rounds);
+    let mut progress = output::bench::BenchProgress::new(plan);
+    let info = bench::appends::run(spec, dir, plan, rounds, &analysis.summaries, |p| progress.update(p));
+    drop(progress);
+    let info = info?;
+    output::bench::print_appends(&info);
+    run.dir.write("appends.csv", &crate::report::appends::to_csv(&info)?)?;
+    if let Some(b) = run.info.bench.as_mut() {
+        b.appends = Some(info);
+    }
+    run.dir.write("run.json", &run.info.to_json())
 }
 
 /// Prints one line per threshold and decides the exit code from the candidates' verdicts.

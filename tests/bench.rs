@@ -384,12 +384,34 @@ fn bad_input_is_exit_2_with_nothing_half_written() {
         (vec!["bench", "--mode", "open"], "open loop needs an arrival rate"),
         (vec!["bench", "--engines", "nosuch"], "unknown engine \"nosuch\""),
         (vec!["bench", "--mix", "nosuch"], "unknown mix \"nosuch\""),
+        (
+            vec!["bench", "--append-rate", "-5"],
+            "-5 is not allowed: expected a number of rows per second >= 0",
+        ),
+        (
+            vec!["bench", "--append-rate", "fast"],
+            "fast is not allowed: expected a number of rows per second >= 0",
+        ),
+        (
+            vec!["gate", "--append-rate", "NaN"],
+            "expected a number of rows per second >= 0",
+        ),
     ] {
         let o = run(&spec, &args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
         assert!(text(&o).contains(says), "{args:?}: {}", text(&o));
     }
     assert!(!tmp.path().join("reports").exists(), "a refused run wrote reports");
+
+    let bad = spec_in(tmp.path(), &[("append_rate = 0", "append_rate = -1")]);
+    let o = run(&bad, &["bench"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("append_rate") && text(&o).contains(">= 0"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(text(&o).trim().lines().count(), 1, "{}", text(&o));
 
     let bad = spec_in(tmp.path(), &[("p95_ratio_max = 0.8", "p95_ratio_max = \"fast\"")]);
     let o = run(&bad, &["bench"]);
@@ -819,4 +841,88 @@ fn a_saved_baseline_is_compared_with_later_runs_and_quiet_and_verbose_change_onl
         .filter(|e| e.as_ref().unwrap().file_name() != "latest" && e.as_ref().unwrap().file_name() != "baselines")
         .count();
     assert_eq!(runs, 2, "a refused run left a report directory");
+}
+
+/// With an append rate, the same rounds run again while a writer appends to a
+/// scratch copy: figures beside the quiet ones in the terminal, appends.csv
+/// and run.json, the writer's achieved rate, and the dataset untouched.
+#[test]
+fn under_appends_the_rounds_run_again_beside_the_quiet_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = spec_in(tmp.path(), &[]);
+    let data = common::default_dataset();
+    let before = std::fs::metadata(data.join("payloads.jsonl")).unwrap().len();
+    let o = run(
+        &spec,
+        &[
+            "bench",
+            "--engines",
+            "memindex",
+            "--mix",
+            "shallow",
+            "--requests",
+            "60",
+            "--warmup",
+            "2",
+            "--min-rounds",
+            "2",
+            "--max-rounds",
+            "2",
+            "--append-rate",
+            "200",
+            "--color",
+            "never",
+        ],
+    );
+    let out = text(&o);
+    assert!(matches!(o.status.code(), Some(0 | 1 | 3)), "{out}");
+    assert!(
+        out.contains("== bench under appends: the same 2 round(s) again"),
+        "{out}"
+    );
+    assert!(
+        out.contains("writer: ") && out.contains("rows/s achieved of 200 asked"),
+        "{out}"
+    );
+    assert_eq!(std::fs::metadata(data.join("payloads.jsonl")).unwrap().len(), before);
+    let dir = std::fs::canonicalize(tmp.path().join("reports/latest")).unwrap();
+    let (h, rows) = csv_rows(&dir.join("appends.csv"));
+    assert_eq!(rows.len(), 2, "baseline and memindex: {rows:?}");
+    let mem = rows.iter().find(|r| col(&h, r, "engine") == "memindex").unwrap();
+    let ratio: f64 = col(&h, mem, "p99_ratio").parse().unwrap();
+    let (q, a): (f64, f64) = (
+        col(&h, mem, "quiet_p99_ms").parse().unwrap(),
+        col(&h, mem, "appending_p99_ms").parse().unwrap(),
+    );
+    assert!((ratio - a / q).abs() < 1e-3 * ratio.max(1.0), "{mem:?}");
+    let info: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
+    let w = &info["bench"]["appends"]["writer"];
+    assert!(w["rows"].as_u64().unwrap() > 0, "{info}");
+    assert!(w["achieved_rate"].as_f64().unwrap() > 0.0, "{info}");
+    assert_eq!(info["bench"]["appends"]["rounds"], 2);
+
+    // Off by default: no second pass, no appends.csv, no run.json field.
+    let o = run(
+        &spec,
+        &[
+            "bench",
+            "--engines",
+            "memindex",
+            "--mix",
+            "shallow",
+            "--requests",
+            "40",
+            "--warmup",
+            "1",
+            "--min-rounds",
+            "2",
+            "--max-rounds",
+            "2",
+        ],
+    );
+    assert!(!text(&o).contains("under appends"), "{}", text(&o));
+    let dir = std::fs::canonicalize(tmp.path().join("reports/latest")).unwrap();
+    assert!(!dir.join("appends.csv").exists());
+    let info: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
+    assert!(info["bench"].get("appends").is_none(), "{info}");
 }

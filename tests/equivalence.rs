@@ -52,6 +52,8 @@ fn options(regressions: Option<PathBuf>) -> Options {
     o.strict_domain = true;
     o.regressions = regressions;
     o.call_timeout = Duration::from_secs(1);
+    o.live_rows = 60;
+    o.live_requests = 80;
     o
 }
 
@@ -138,6 +140,57 @@ fn every_mutant_is_caught_with_a_shrunk_counterexample() {
     assert!(fails(Bug::TiesByIdAscending, Property::SmallDatasets));
     assert!(fails(Bug::FullPageDropsLast, Property::Pagination));
     assert!(fails(Bug::HangsOnReversedWindow, Property::Edge));
+    assert!(fails(Bug::StaleWhileRefreshing, Property::LiveAppends));
+    assert!(fails(Bug::TornTailCache, Property::LiveAppends));
+}
+
+/// Reads under a live append stream: the built-in candidates pass; an engine
+/// that answers from a stale index while another thread reloads it, and one
+/// that serves payload lines caught half-written, fail with the history that
+/// shows it and a replay line for exactly that history.
+#[test]
+fn live_appends_passes_the_built_ins_and_catches_stale_and_torn_reads() {
+    let mut opts = options(None);
+    opts.only = vec![Property::LiveAppends];
+    opts.live_rows = 150;
+    opts.live_requests = 300;
+    let builtins: Vec<Opener> = ["keyset", "memindex", "prefetch"]
+        .iter()
+        .map(|n| {
+            let info = audit_engines::find(n).unwrap();
+            Opener::new(n, info.open)
+        })
+        .collect();
+    let report = run(&opts, &builtins);
+    for r in &report.results {
+        assert_eq!(
+            r.status,
+            Status::Pass,
+            "{}",
+            audit_harness::output::equivalence::describe(r)
+        );
+        assert!(r.cases >= 150, "{} sent only {} requests", r.engine, r.cases);
+    }
+    assert_eq!(report.results.len(), 3);
+
+    let report = run(
+        &opts,
+        &[Bug::StaleWhileRefreshing.opener(), Bug::TornTailCache.opener()],
+    );
+    for bug in [Bug::StaleWhileRefreshing, Bug::TornTailCache] {
+        let r = report.results.iter().find(|r| r.engine == bug.name()).unwrap();
+        assert_eq!(r.status, Status::Fail, "{bug:?} was not caught");
+        let c = r.counterexample.as_ref().unwrap();
+        assert!(
+            c.detail.contains("rows committed") && c.detail.contains("matches the reference"),
+            "{c:?}"
+        );
+        assert!(
+            c.replay.contains("--property live_appends") && c.replay.contains("--live-rows"),
+            "{c:?}"
+        );
+        eprintln!("{}", audit_harness::output::equivalence::describe(r));
+    }
 }
 
 #[test]

@@ -154,7 +154,7 @@ fn the_python_engine_passes_the_whole_equivalence_suite() {
         .collect();
     assert!(bad.is_empty(), "{}", bad.join("\n"));
     let py: Vec<_> = report.results.iter().filter(|r| r.engine == "py").collect();
-    assert_eq!(py.len(), 9, "every property but regressions (none saved) ran");
+    assert_eq!(py.len(), 10, "every property but regressions (none saved) ran");
     let conc = py.iter().find(|r| r.property == Property::Concurrency).unwrap();
     assert_eq!(
         conc.cases,

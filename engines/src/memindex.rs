@@ -31,8 +31,7 @@ impl MemIndexEngine {
 
     /// The metadata of the rows `q` returns, in page order.
     pub fn rows(index: &MemIndex, q: &Query) -> Result<Vec<RowMeta>, EngineError> {
-        let snap = index.snapshot()?;
-        Ok(snap.lookup(q).into_iter().map(|p| snap.meta(p)).collect())
+        Ok(index.snapshot()?.page(q))
     }
 }
 

@@ -28,6 +28,7 @@ pub struct Overrides {
     pub arrivals: Option<Arrivals>,
     pub cache: Option<CacheMode>,
     pub seed: Option<u64>,
+    pub append_rate: Option<f64>,
 }
 
 /// A settled benchmark plan.
@@ -51,6 +52,8 @@ pub struct Plan {
     pub cache: CacheMode,
     /// The dataset's payload file (evicted before each trial with a cold cache).
     pub payloads: PathBuf,
+    /// Rows per second appended while the rounds run again on a scratch copy (0 = off).
+    pub append_rate: f64,
 }
 
 impl Plan {
@@ -87,6 +90,7 @@ impl Plan {
             max_rounds: o.max_rounds.unwrap_or(b.max_rounds.max(o.min_rounds.unwrap_or(0))),
             max_seconds: o.max_seconds.unwrap_or(b.max_seconds),
             rate: o.rate.or(b.rate),
+            append_rate: o.append_rate.unwrap_or(b.append_rate),
             ..b.clone()
         };
         settled
@@ -114,6 +118,7 @@ impl Plan {
             arrivals: o.arrivals.unwrap_or(b.arrivals),
             cache: o.cache.unwrap_or(b.cache),
             payloads: data_dir.join(audit_engines::PAYLOADS_FILE),
+            append_rate: settled.append_rate,
         })
     }
 

@@ -24,6 +24,7 @@ pub fn run(spec: &Spec, dir: &std::path::Path, args: BenchArgs) -> Result<(), Ha
             arrivals: args.arrivals,
             cache: args.cache,
             seed: args.seed,
+            append_rate: args.append_rate,
         },
     )?;
     stages::check_exports(&args.export)?;

@@ -25,6 +25,12 @@ pub fn run(spec: &Spec, dir: &std::path::Path, args: EquivArgs) -> Result<(), Ha
     if let Some(r) = args.regressions {
         opts.regressions = Some(r);
     }
+    if let Some(n) = args.live_rows {
+        opts.live_rows = n;
+    }
+    if let Some(n) = args.live_requests {
+        opts.live_requests = n;
+    }
     opts.strict_domain |= args.strict_domain;
     opts.only = args.property;
     // A damaged dataset is bad input before anything runs.

@@ -12,17 +12,23 @@ use crate::spec::Spec;
 use crate::{equivalence, output, registry, stages};
 
 /// Runs the gate's stages on the dataset in `dir`.
-pub fn run(spec: &Spec, dir: &Path, export: &ExportArgs) -> Result<(), HarnessError> {
+pub fn run(spec: &Spec, dir: &Path, append_rate: Option<f64>, export: &ExportArgs) -> Result<(), HarnessError> {
     stages::check_exports(export)?;
     let mut run = Run::start(spec, dir)?;
-    let result = run_stages(spec, dir, &mut run, export);
+    let result = run_stages(spec, dir, &mut run, append_rate, export);
     if result.is_ok() {
         output::run::print_gate_pass();
     }
     stages::finish(run, result)
 }
 
-fn run_stages(spec: &Spec, dir: &Path, run: &mut Run, export: &ExportArgs) -> Result<(), HarnessError> {
+fn run_stages(
+    spec: &Spec,
+    dir: &Path,
+    run: &mut Run,
+    append_rate: Option<f64>,
+    export: &ExportArgs,
+) -> Result<(), HarnessError> {
     stages::integrity_stage(spec, dir, Some(run))?;
 
     let mut opts = equivalence::Options::from_spec(spec, dir)?;
@@ -51,6 +57,7 @@ fn run_stages(spec: &Spec, dir: &Path, run: &mut Run, export: &ExportArgs) -> Re
         dir,
         bench::plan::Overrides {
             engines: Some(engines),
+            append_rate,
             ..Default::default()
         },
     )?;

@@ -2,6 +2,7 @@
 
 pub mod adopt;
 pub mod generate;
+pub mod live;
 pub mod manifest;
 pub mod params;
 pub mod pyrandom;

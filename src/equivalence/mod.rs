@@ -8,6 +8,7 @@
 
 pub mod cases;
 mod contract;
+mod live;
 mod metamorphic;
 pub mod outcome;
 pub mod regressions;
@@ -80,10 +81,15 @@ pub enum Property {
     Appends,
     /// Pages and sizes outside the domain answer by SQLite's rules.
     OutsideDomain,
+    /// While a writer appends, every answer is the reference's on some state
+    /// of the log between the request's sending and its answer.
+    LiveAppends,
 }
 
 impl Property {
-    pub const ALL: [Property; 10] = [
+    /// Every property; `seed` derives each one's seed from its place here, so
+    /// new properties go last.
+    pub const ALL: [Property; 11] = [
         Property::Regressions,
         Property::Mix,
         Property::Edge,
@@ -94,6 +100,7 @@ impl Property {
         Property::PayloadsFromDisk,
         Property::Appends,
         Property::OutsideDomain,
+        Property::LiveAppends,
     ];
 
     pub fn name(self) -> &'static str {
@@ -108,6 +115,7 @@ impl Property {
             Property::PayloadsFromDisk => "payloads_from_disk",
             Property::Appends => "appends",
             Property::OutsideDomain => "outside_domain",
+            Property::LiveAppends => "live_appends",
         }
     }
 
@@ -154,7 +162,14 @@ pub struct Options {
     /// before `--engines ... --seed ...`: `audit-harness --spec S --data D
     /// [--engine-command ...] equiv`.
     pub replay_prefix: Vec<String>,
+    /// `live_appends`: rows the writer appends, and requests sent meanwhile.
+    pub live_rows: u64,
+    pub live_requests: u64,
 }
+
+/// `live_appends`' history by default: one second of appends at 300 rows/s.
+pub const LIVE_ROWS: u64 = 300;
+pub const LIVE_REQUESTS: u64 = 400;
 
 impl Options {
     /// The spec's settings for the dataset in `dataset`.
@@ -175,6 +190,8 @@ impl Options {
             only: Vec::new(),
             call_timeout: Duration::from_secs(30),
             replay_prefix: replay_prefix(spec, dataset),
+            live_rows: LIVE_ROWS,
+            live_requests: LIVE_REQUESTS,
         })
     }
 
@@ -425,6 +442,13 @@ pub fn run(
             if r.status == Status::Fail && !opts.strict_domain {
                 r.status = Status::Warn;
             }
+            out.push(r);
+        }
+    }
+    if opts.wants(Property::LiveAppends) {
+        for c in out.live(candidates, Property::LiveAppends) {
+            let r = live::run(opts, &baseline, &c)?;
+            stop()?;
             out.push(r);
         }
     }

@@ -16,20 +16,9 @@ use super::contract::Context;
 use super::outcome::{self, diff, Failure};
 use super::results::{cannot_open, finish};
 use super::{replay, Counterexample, Opener, Options, Property, PropertyResult, Tally};
+use crate::dataset::live::Scratch;
 use crate::dataset::write::{append_rows, NewRow};
 use crate::error::HarnessError;
-
-/// Copies the dataset's files into a new temporary directory.
-fn scratch_copy(src: &Path) -> Result<tempfile::TempDir, HarnessError> {
-    let dir = tempfile::Builder::new()
-        .prefix("audit-scratch-")
-        .tempdir()
-        .map_err(|e| HarnessError::input(format!("cannot create a scratch directory: {e}")))?;
-    for f in [audit_engines::DB_FILE, audit_engines::PAYLOADS_FILE] {
-        std::fs::copy(src.join(f), dir.path().join(f)).map_err(|e| HarnessError::io(src.join(f), e))?;
-    }
-    Ok(dir)
-}
 
 /// A JSON line of exactly `len` bytes (newline included) that differs from any payload here.
 fn same_length_line(len: usize, tag: i64) -> Option<Vec<u8>> {
@@ -50,7 +39,7 @@ pub fn run(
 ) -> Result<PropertyResult, HarnessError> {
     let start = Instant::now();
     let seed = prop.seed(opts.seed);
-    let dir = scratch_copy(&opts.dataset)?;
+    let dir = Scratch::copy_of(&opts.dataset)?;
     let engine = match (c.open)(dir.path()) {
         Ok(e) => e,
         Err(e) => return Ok(cannot_open(opts, c, prop, seed, &e.to_string())),

@@ -256,3 +256,65 @@ pub fn print_engine_errors(errors: &[crate::report::run_json::EngineErrors]) {
         say_always!("  ERROR {} {} round {}: {}", e.engine, e.mix, e.trial, e.first_error);
     }
 }
+
+/// The second pass of the benchmark: the same rounds while a writer appends.
+pub fn print_appends_header(plan: &Plan, rounds: u32) {
+    say!(
+        "== bench under appends: the same {rounds} round(s) again on a scratch copy while a writer appends {} rows/s",
+        plan.append_rate
+    );
+    say!("   (as the service appends: the payload line, then the row)");
+}
+
+/// Per engine and mix: p50/p95/p99 and throughput quiet → appending, with the
+/// ratio appending / quiet, then the writer's achieved rate.
+pub fn print_appends(info: &crate::bench::appends::AppendsInfo) {
+    let ms = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_else(|| "-".into());
+    let ratio = |v: Option<f64>| v.map(|x| format!("×{x:.2}")).unwrap_or_else(|| "×-".into());
+    let mut last: Option<(&str, &str)> = None;
+    for f in &info.figures {
+        if last != Some((f.mix.as_str(), f.timing.as_str())) {
+            say!(
+                "  -- mix {}, {} ({} rounds); quiet → appending, ×: appending / quiet; latencies in ms",
+                f.mix,
+                f.timing,
+                f.rounds
+            );
+            last = Some((f.mix.as_str(), f.timing.as_str()));
+        }
+        let errors = if f.errors > 0 {
+            format!("  ERRORS {}", f.errors)
+        } else {
+            String::new()
+        };
+        say!(
+            "  {:<10} rps {:.0} → {:.0} {}{errors}",
+            f.engine,
+            f.quiet.rps.unwrap_or(0.0),
+            f.appending.rps.unwrap_or(0.0),
+            ratio(f.rps_ratio),
+        );
+        say!(
+            "  {:<10} p50 {} → {} {}  p95 {} → {} {}  p99 {} → {} {}",
+            "",
+            ms(f.quiet.p50_ms),
+            ms(f.appending.p50_ms),
+            ratio(f.p50_ratio),
+            ms(f.quiet.p95_ms),
+            ms(f.appending.p95_ms),
+            ratio(f.p95_ratio),
+            ms(f.quiet.p99_ms),
+            ms(f.appending.p99_ms),
+            ratio(f.p99_ratio),
+        );
+    }
+    let w = &info.writer;
+    say!(
+        "  writer: {} rows in {:.1} s, {:.1} rows/s achieved of {} asked (seed {})",
+        w.rows,
+        w.seconds,
+        w.achieved_rate,
+        w.target_rate,
+        w.seed
+    );
+}

@@ -2,6 +2,7 @@
 //! (temporary name, then rename), `run.json` first with `complete: false`, and
 //! `reports/latest` pointing at the newest run. One file per format below.
 
+pub mod appends;
 pub mod baselines;
 pub mod equivalence;
 pub mod html;

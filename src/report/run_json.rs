@@ -152,6 +152,10 @@ pub struct BenchInfo {
     pub engine_errors: Vec<EngineErrors>,
     /// Between- and within-round variance of p95, p99 and throughput per engine and mix.
     pub variance: Vec<Variance>,
+    /// With `append_rate` > 0: the rounds run again under appends, figures
+    /// beside the quiet ones, and the writer's achieved rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appends: Option<crate::bench::appends::AppendsInfo>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -266,6 +270,7 @@ impl BenchInfo {
             }),
             engine_errors,
             variance: crate::analysis::variance_components(&run.series, plan.mode),
+            appends: None,
         }
     }
 

@@ -290,6 +290,10 @@ pub struct BenchSpec {
     pub arrivals: Arrivals,
     pub cache: CacheMode,
     pub reports_dir: PathBuf,
+    /// Rows per second a live writer appends while the benchmark runs a
+    /// second time, on a scratch copy (0 = off).
+    #[serde(default)]
+    pub append_rate: f64,
 }
 
 impl Default for BenchSpec {
@@ -315,6 +319,7 @@ impl Default for BenchSpec {
             arrivals: Arrivals::Uniform,
             cache: CacheMode::Warm,
             reports_dir: PathBuf::from("reports"),
+            append_rate: 0.0,
         }
     }
 }
@@ -379,6 +384,9 @@ impl BenchSpec {
                 format!("{} is not allowed: expected a number of seconds > 0", self.max_seconds),
             ));
         }
+        if !(self.append_rate >= 0.0 && self.append_rate.is_finite()) {
+            return Err(("append_rate", append_rate_allowed(self.append_rate)));
+        }
         match self.rate {
             Some(RateSpec::PerSecond(r) | RateSpec::OfBaseline(r)) if !(r > 0.0 && r.is_finite()) => {
                 Err(("rate", format!("{r} is not allowed: expected a rate > 0")))
@@ -386,6 +394,11 @@ impl BenchSpec {
             _ => Ok(()),
         }
     }
+}
+
+/// What `append_rate` allows, for a value that is not it.
+pub fn append_rate_allowed(v: impl std::fmt::Display) -> String {
+    format!("{v} is not allowed: expected a number of rows per second >= 0 (0 = no appends)")
 }
 
 /// An open-loop rate: absolute (requests per second) or relative to the baseline.

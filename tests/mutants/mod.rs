@@ -35,10 +35,18 @@ pub enum Bug {
     PanicsOnUnicodeAction,
     ErrorsOnDeepPages,
     HangsOnReversedWindow,
+    /// A request that finds the index out of date while another thread is
+    /// reloading it answers from the old index instead of waiting: stale
+    /// answers, but only while appends and reads overlap.
+    StaleWhileRefreshing,
+    /// Follows the tail of payloads.jsonl into a cache of lines, taking
+    /// whatever the file holds as whole lines: a line caught half-written is
+    /// cached torn, and served when its row is committed.
+    TornTailCache,
 }
 
 impl Bug {
-    pub const MUTANTS: [Bug; 14] = [
+    pub const MUTANTS: [Bug; 16] = [
         Bug::TiesByIdAscending,
         Bug::NonPositivePageWraps,
         Bug::OffsetOffByOne,
@@ -53,6 +61,8 @@ impl Bug {
         Bug::PanicsOnUnicodeAction,
         Bug::ErrorsOnDeepPages,
         Bug::HangsOnReversedWindow,
+        Bug::StaleWhileRefreshing,
+        Bug::TornTailCache,
     ];
 
     pub fn name(self) -> String {
@@ -75,6 +85,10 @@ pub struct Model {
     cache: Mutex<HashMap<i64, Value>>,
     shared_buf: Mutex<Vec<u8>>,
     first_of_len: Mutex<HashMap<u64, u64>>,
+    /// Held while the rows are reloaded.
+    reloading: Mutex<()>,
+    /// TornTailCache: the file length followed so far, and the "lines" read past it by offset.
+    tail: Mutex<(u64, HashMap<u64, Vec<u8>>)>,
 }
 
 fn other(e: impl std::fmt::Display) -> EngineError {
@@ -90,7 +104,11 @@ impl Model {
             cache: Mutex::new(HashMap::new()),
             shared_buf: Mutex::new(Vec::new()),
             first_of_len: Mutex::new(HashMap::new()),
+            reloading: Mutex::new(()),
+            tail: Mutex::new((0, HashMap::new())),
         };
+        let pl = dir.join(audit_engines::PAYLOADS_FILE);
+        m.tail.lock().map_err(other)?.0 = std::fs::metadata(&pl).map_err(|e| EngineError::io(&pl, e))?.len();
         m.rows(true)?;
         Ok(m)
     }
@@ -101,8 +119,23 @@ impl Model {
             conn.query_row("SELECT count(*), coalesce(max(id), 0) FROM audit_events", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })?;
-        let mut st = self.state.lock().map_err(other)?;
         let stale_ok = self.bug == Bug::IndexStaleAfterAppend && !first;
+        let _reloading = if self.bug == Bug::StaleWhileRefreshing {
+            let st = self.state.lock().map_err(other)?;
+            if (st.0, st.1) == (count, max) {
+                return Ok(st.2.clone());
+            }
+            let old = st.2.clone();
+            drop(st);
+            match self.reloading.try_lock() {
+                Ok(g) => Some(g),
+                // Someone else is reloading: answer from what is there.
+                Err(_) => return Ok(old),
+            }
+        } else {
+            None
+        };
+        let mut st = self.state.lock().map_err(other)?;
         if (st.0, st.1) != (count, max) && !stale_ok {
             let mut rows = read_rows(&conn)?;
             let ties_asc = self.bug == Bug::TiesByIdAscending;
@@ -123,7 +156,32 @@ impl Model {
         Ok(st.2.clone())
     }
 
+    /// TornTailCache: reads what the file grew by since last time and caches
+    /// it split at newlines, a trailing partial line as if it were whole.
+    fn follow_tail(&self, file: &std::fs::File) -> Result<(), EngineError> {
+        let len = file.metadata().map_err(other)?.len();
+        let mut tail = self.tail.lock().map_err(other)?;
+        if len <= tail.0 {
+            return Ok(());
+        }
+        let mut buf = vec![0u8; (len - tail.0) as usize];
+        file.read_exact_at(&mut buf, tail.0).map_err(other)?;
+        let mut at = tail.0;
+        for line in buf.split_inclusive(|b| *b == b'\n') {
+            tail.1.insert(at, line.to_vec());
+            at += line.len() as u64;
+        }
+        tail.0 = len;
+        Ok(())
+    }
+
     fn payload(&self, file: &std::fs::File, r: &RowMeta) -> Result<Value, EngineError> {
+        if self.bug == Bug::TornTailCache {
+            if let Some(line) = self.tail.lock().map_err(other)?.1.get(&r.payload_offset) {
+                return Ok(serde_json::from_slice(line)
+                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(line).into_owned())));
+            }
+        }
         if self.bug == Bug::PayloadsCached {
             if let Some(v) = self.cache.lock().map_err(other)?.get(&r.id) {
                 return Ok(v.clone());
@@ -201,6 +259,9 @@ impl Engine for Model {
         }
         let path = self.dir.join(audit_engines::PAYLOADS_FILE);
         let file = std::fs::File::open(&path).map_err(|e| EngineError::io(&path, e))?;
+        if self.bug == Bug::TornTailCache {
+            self.follow_tail(&file)?;
+        }
         let events = page
             .iter()
             .map(|r| Ok(r.to_event(self.payload(&file, r)?)))
