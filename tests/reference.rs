@@ -89,7 +89,11 @@ fn candidates_are_checked_against_a_python_reference_and_the_reports_name_it() {
     // The built-in memindex answers as the production Python module does.
     let o = run("memindex", &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains("== equivalence vs prod (the reference): memindex"), "{}", text(&o));
+    assert!(
+        text(&o).contains("== equivalence vs prod (the reference): memindex"),
+        "{}",
+        text(&o)
+    );
     let dir = latest(tmp.path());
     let csv = std::fs::read_to_string(dir.join("equivalence.csv")).unwrap();
     let mut lines = csv.lines();
