@@ -28,46 +28,65 @@ pub fn print_summaries(rows: &[Summary]) {
             );
             last = Some((s.mix.as_str(), s.timing));
         }
-        let candidate = s.role != audit_engines::Role::Reference;
-        let mut extra = String::new();
-        if candidate && s.rps_ratio.is_some() {
-            extra.push_str(&format!(" ×{}", interval(s.rps_ratio)));
+        for line in summary_lines(s) {
+            say!("{line}");
         }
-        if let Some(b) = s.index_bytes.filter(|b| *b > 0) {
-            extra.push_str(&format!("  index {:.1} MB", b as f64 / 1e6));
-        }
-        if let Some(f) = s.floor_p95_ratio {
-            extra.push_str(&format!("  p95/floor {}", sig(f)));
-        }
-        if s.errors > 0 {
-            extra.push_str(&format!("  ERRORS {}", s.errors));
-        }
-        if s.timing == Timing::Open {
-            extra.push_str(&format!(
-                "  late {}{}",
-                s.late,
-                if s.saturated { " SATURATED" } else { "" }
-            ));
-        }
-        say!("  {:<10} n={:<6} rps {}{extra}", s.engine, s.requests, interval(s.rps));
-        // p90 is in summary.csv, summary.json and report.html; four quantiles
-        // with intervals would not fit 120 columns.
-        say!(
+    }
+}
+
+/// One summary row's lines: throughput with its ratio and the index size; the
+/// quantiles (p90 is in summary.csv, summary.json and report.html: four
+/// quantiles with intervals would not fit 120 columns); then, for a
+/// candidate, its ratios to the baseline; p95 against the floor's, errors
+/// and lateness last.
+fn summary_lines(s: &Summary) -> Vec<String> {
+    let candidate = s.role != audit_engines::Role::Reference;
+    let mut first = format!("  {:<10} n={:<6} rps {}", s.engine, s.requests, interval(s.rps));
+    if candidate && s.rps_ratio.is_some() {
+        first.push_str(&format!(" ×{}", interval(s.rps_ratio)));
+    }
+    if let Some(b) = s.index_bytes.filter(|b| *b > 0) {
+        first.push_str(&format!("  index {:.1} MB", b as f64 / 1e6));
+    }
+    let mut lines = vec![
+        first,
+        format!(
             "  {:<10} p50 {}  p95 {}  p99 {}",
             "",
             interval(s.p50),
             interval(s.p95),
             interval(s.p99)
-        );
-        if candidate && (s.p95_ratio.is_some() || s.p99_ratio.is_some()) {
-            say!(
-                "  {:<10} ratio to the baseline: p95 ×{}  p99 ×{}",
-                "",
-                interval(s.p95_ratio),
-                interval(s.p99_ratio)
-            );
-        }
+        ),
+    ];
+    let mut third = String::new();
+    if candidate && (s.p95_ratio.is_some() || s.p99_ratio.is_some()) {
+        third.push_str(&format!(
+            "ratio to the baseline: p95 ×{}  p99 ×{}",
+            interval(s.p95_ratio),
+            interval(s.p99_ratio)
+        ));
     }
+    if !third.is_empty() {
+        lines.push(format!("  {:<10} {third}", ""));
+    }
+    let mut last = Vec::new();
+    if let Some(f) = s.floor_p95_ratio {
+        last.push(format!("p95/floor {}", sig(f)));
+    }
+    if s.errors > 0 {
+        last.push(format!("ERRORS {}", s.errors));
+    }
+    if s.timing == Timing::Open {
+        last.push(format!(
+            "late {}{}",
+            s.late,
+            if s.saturated { " SATURATED" } else { "" }
+        ));
+    }
+    if !last.is_empty() {
+        lines.push(format!("  {:<10} {}", "", last.join("  ")));
+    }
+    lines
 }
 
 /// An estimate with its interval in three significant figures (`-` without data).
@@ -318,4 +337,50 @@ pub fn print_appends(info: &crate::bench::appends::AppendsInfo) {
         w.target_rate,
         w.seed
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn est(value: f64, lo: f64, hi: f64) -> Option<Estimate> {
+        Some(Estimate {
+            value,
+            ci: Some((lo, hi)),
+            spread: None,
+        })
+    }
+
+    /// The widest figures a run can print still fit 120 columns.
+    #[test]
+    fn summary_lines_fit_120_columns_at_extreme_figures() {
+        for (tiny, huge) in [(0.00123, 1234567.0), (0.000012, 98765432.0)] {
+            let s = Summary {
+                engine: "engine-name".into(),
+                role: audit_engines::Role::Candidate,
+                mix: "default".into(),
+                timing: Timing::Open,
+                concurrency: 1024,
+                rounds: 40,
+                requests: 1_000_000,
+                errors: 123_456,
+                late: 654_321,
+                saturated: true,
+                rps: est(huge, tiny, huge * 10.0),
+                mean_ms: est(tiny, tiny, huge),
+                p50: est(tiny, tiny / 2.0, huge),
+                p90: est(tiny, tiny, huge),
+                p95: est(huge, tiny, huge * 10.0),
+                p99: est(huge, tiny, huge * 10.0),
+                rps_ratio: est(huge, tiny, huge),
+                p95_ratio: est(tiny, tiny / 10.0, huge),
+                p99_ratio: est(tiny, tiny / 10.0, huge),
+                floor_p95_ratio: Some(huge),
+                index_bytes: Some(123_456_789_012),
+            };
+            for line in summary_lines(&s) {
+                assert!(line.chars().count() <= 120, "{} columns: {line}", line.chars().count());
+            }
+        }
+    }
 }
