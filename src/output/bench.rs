@@ -237,7 +237,7 @@ impl BenchProgress {
                     if let Some(last) = items.last_mut() {
                         last.push_str(" rps");
                     }
-                    say!("{}", super::wrap_items(&format!("  {head:<18} {mix}:"), &items, 23));
+                    say!("{}", super::wrap_items(&format!("  {head:<19} {mix}:"), &items, 24));
                 }
                 if done < planned {
                     self.bar.restart(&format!("bench round {}/{planned}", done + 1));
