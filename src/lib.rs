@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod app;
+pub mod appends;
 pub mod bench;
 pub mod calibrate;
 pub mod cli;

@@ -145,7 +145,7 @@ fn appends_stage(
 ) -> Result<(), HarnessError> {
     output::bench::print_appends_header(plan, rounds);
     let mut progress = output::bench::BenchProgress::new(plan);
-    let info = bench::appends::run(spec, dir, plan, rounds, &analysis.summaries, |p| progress.update(p));
+    let info = crate::appends::run(spec, dir, plan, rounds, &analysis.summaries, |p| progress.update(p));
     drop(progress);
     let info = info?;
     output::bench::print_appends(&info);

@@ -5,7 +5,6 @@
 //! `rounds`' business; this module only measures, and `analysis` turns the
 //! records into figures.
 
-pub mod appends;
 pub mod cache;
 pub mod closed;
 pub mod driver;

@@ -21,7 +21,8 @@ use crate::error::HarnessError;
 use crate::report::reanalyze::{self, write_analysis};
 use crate::report::run::Run;
 use crate::report::run_json::BenchInfo;
-use crate::report::scaling::{self, ScalingRow, SweepSize};
+use crate::report::run_json::SweepSize;
+use crate::report::scaling::{self, ScalingRow};
 use crate::spec::Spec;
 use crate::{mix, output, registry};
 

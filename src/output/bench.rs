@@ -288,7 +288,7 @@ pub fn print_appends_header(plan: &Plan, rounds: u32) {
 
 /// Per engine and mix: p50/p95/p99 and throughput quiet → appending, with the
 /// ratio appending / quiet, then the writer's achieved rate.
-pub fn print_appends(info: &crate::bench::appends::AppendsInfo) {
+pub fn print_appends(info: &crate::appends::AppendsInfo) {
     let ms = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_else(|| "-".into());
     let ratio = |v: Option<f64>| v.map(|x| format!("×{x:.2}")).unwrap_or_else(|| "×-".into());
     let mut last: Option<(&str, &str)> = None;

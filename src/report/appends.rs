@@ -2,7 +2,7 @@
 //! quiet figures, the figures with the live writer appending, and their
 //! ratios (appending / quiet).
 
-use crate::bench::appends::AppendsInfo;
+use crate::appends::AppendsInfo;
 use crate::error::HarnessError;
 
 /// The report as CSV, one row per engine, mix and timing.

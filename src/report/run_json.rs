@@ -38,7 +38,7 @@ pub struct RunInfo {
     /// `sweep`: per size, its dataset, how its rounds were fitted into the
     /// budget, and its benchmark's settings (each size's reports are in `rows-N/`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub sweep: Vec<super::scaling::SweepSize>,
+    pub sweep: Vec<SweepSize>,
     /// The exit code the run ended with, once it has ended.
     pub exit_code: Option<i32>,
 }
@@ -49,6 +49,32 @@ pub struct SpecInfo {
     pub sha256: String,
     /// The spec's full text: `audit-harness report` takes the thresholds from it.
     pub text: String,
+}
+
+/// One size of a sweep, as run.json records it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SweepSize {
+    pub rows: u64,
+    pub dataset_dir: String,
+    /// `generated` (with the seconds it took) or `reused` (its manifest matched).
+    pub dataset: String,
+    pub generate_seconds: Option<f64>,
+    /// Measured requests and warm-ups per engine per round asked, and used after fitting.
+    pub requests_asked: u64,
+    pub warmup_asked: u64,
+    pub requests: u64,
+    pub warmup: u64,
+    /// The length a round may take (`max_seconds / min_rounds`) and the estimate for the one run.
+    pub round_budget_seconds: f64,
+    pub round_estimate_seconds: f64,
+    /// Probed seconds per request per engine (closed loop at the round's concurrency, summed over the mixes).
+    pub probe_seconds_per_request: Vec<(String, f64)>,
+    /// Engines cut at this size, each with why.
+    pub cut: Vec<(String, String)>,
+    /// Seconds each engine took to open the dataset.
+    pub open_seconds: Vec<(String, f64)>,
+    /// The benchmark at this size (as `bench` in a bench run's run.json); none when every engine was cut.
+    pub bench: Option<BenchInfo>,
 }
 
 /// What identifies a dataset: its row count and the digests of its rows and payloads.
@@ -155,7 +181,7 @@ pub struct BenchInfo {
     /// With `append_rate` > 0: the rounds run again under appends, figures
     /// beside the quiet ones, and the writer's achieved rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub appends: Option<crate::bench::appends::AppendsInfo>,
+    pub appends: Option<crate::appends::AppendsInfo>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -3,7 +3,6 @@
 //! exponent of each figure (`stats::growth`).
 
 use plotters::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use audit_engines::Role;
 
@@ -37,32 +36,6 @@ pub struct ScalingRow {
     pub index_bytes: Option<u64>,
     /// Why the engine did not run at this size (empty when it ran).
     pub cut: Option<String>,
-}
-
-/// One size of a sweep, as run.json records it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SweepSize {
-    pub rows: u64,
-    pub dataset_dir: String,
-    /// `generated` (with the seconds it took) or `reused` (its manifest matched).
-    pub dataset: String,
-    pub generate_seconds: Option<f64>,
-    /// Measured requests and warm-ups per engine per round asked, and used after fitting.
-    pub requests_asked: u64,
-    pub warmup_asked: u64,
-    pub requests: u64,
-    pub warmup: u64,
-    /// The length a round may take (`max_seconds / min_rounds`) and the estimate for the one run.
-    pub round_budget_seconds: f64,
-    pub round_estimate_seconds: f64,
-    /// Probed seconds per request per engine (closed loop at the round's concurrency, summed over the mixes).
-    pub probe_seconds_per_request: Vec<(String, f64)>,
-    /// Engines cut at this size, each with why.
-    pub cut: Vec<(String, String)>,
-    /// Seconds each engine took to open the dataset.
-    pub open_seconds: Vec<(String, f64)>,
-    /// The benchmark at this size (as `bench` in a bench run's run.json); none when every engine was cut.
-    pub bench: Option<super::run_json::BenchInfo>,
 }
 
 /// The figures an exponent is fitted for, with how each is read from a row.

@@ -7,11 +7,13 @@
 //! (appending / quiet): an engine whose index rebuilds itself on every
 //! append shows it here. The writer's achieved rate is reported with them.
 //! The verdict is the quiet run's: these figures inform, they do not decide.
+//! It stands above `bench` and `analysis`: it measures with the one and
+//! summarises with the other.
 
 use serde::{Deserialize, Serialize};
 
-use super::{Plan, Progress};
 use crate::analysis::{self, Settings, Summary};
+use crate::bench::{Plan, Progress};
 use crate::dataset::live::{LiveRows, Scratch, Writer, WriterReport};
 use crate::error::HarnessError;
 use crate::spec::Spec;
@@ -92,7 +94,7 @@ pub fn run(
     let seed = plan.seed ^ 0x0A99_E7D5;
     let rows = LiveRows::new(&plan.generator, seed, plan.append_rate);
     let writer = Writer::start(&scratch, plan.append_rate, seed, rows)?;
-    let result = super::run(&p, &engines, progress, |_, _| false);
+    let result = crate::bench::run(&p, &engines, progress, |_, _| false);
     let writer = writer.stop()?;
     let result = result?;
     drop(engines);
