@@ -221,6 +221,32 @@ pub fn tick_label(v: f64) -> String {
     format!("{v:.decimals$}")
 }
 
+/// A white sheet with a plot's title and, smaller and grey, its subtitle.
+fn sheet<'a>(
+    svg: &'a mut String,
+    name: &str,
+    title: &str,
+    subtitle: &str,
+) -> Result<DrawingArea<SVGBackend<'a>, plotters::coord::Shift>, HarnessError> {
+    let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
+    root.fill(&WHITE).map_err(plot_err(name))?;
+    let root = root.titled(title, (FONT, 22)).map_err(plot_err(name))?;
+    root.titled(subtitle, (FONT, 14).into_font().color(&GUIDE))
+        .map_err(plot_err(name))
+}
+
+/// The chart area every plot shares: its margins and room for axis labels.
+fn frame<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+) -> ChartBuilder<'a, 'b, SVGBackend<'b>> {
+    let mut b = ChartBuilder::on(root);
+    b.margin(12)
+        .margin_right(24)
+        .x_label_area_size(44)
+        .y_label_area_size(56);
+    b
+}
+
 fn plot_err<E: std::fmt::Display>(name: &str) -> impl Fn(E) -> HarnessError + '_ {
     move |e| HarnessError::input(format!("{name}: cannot draw the plot: {e}"))
 }
@@ -295,19 +321,8 @@ pub fn cdf(series: &[Series], mix: &str, ctx: &Context, limits: &[Limit]) -> Res
     let (bold, light) = log_ticks(lo, hi);
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_err(&name))?;
-        let root = root
-            .titled(&format!("Latency CDF, mix {mix}"), (FONT, 22))
-            .map_err(plot_err(&name))?;
-        let root = root
-            .titled(&ctx.subtitle(), (FONT, 14).into_font().color(&GUIDE))
-            .map_err(plot_err(&name))?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .margin_right(24)
-            .x_label_area_size(44)
-            .y_label_area_size(56)
+        let root = sheet(&mut svg, &name, &format!("Latency CDF, mix {mix}"), &ctx.subtitle())?;
+        let mut chart = frame(&root)
             .build_cartesian_2d(
                 (lo..hi).log_scale().with_key_points(bold).with_light_points(light),
                 0.0..1.0,
@@ -438,19 +453,13 @@ pub fn tail(
         .collect();
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_err(&name))?;
-        let root = root
-            .titled(&format!("Latency by percentile, mix {mix}"), (FONT, 22))
-            .map_err(plot_err(&name))?;
-        let root = root
-            .titled(&ctx.subtitle(), (FONT, 14).into_font().color(&GUIDE))
-            .map_err(plot_err(&name))?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .margin_right(24)
-            .x_label_area_size(44)
-            .y_label_area_size(56)
+        let root = sheet(
+            &mut svg,
+            &name,
+            &format!("Latency by percentile, mix {mix}"),
+            &ctx.subtitle(),
+        )?;
+        let mut chart = frame(&root)
             .build_cartesian_2d(
                 (1.0..x_hi)
                     .log_scale()
@@ -589,25 +598,13 @@ pub fn p99_by_depth(strata: &[Stratum], mix: &str, ctx: &Context) -> Result<Stri
         .collect();
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_err(&name))?;
-        let root = root
-            .titled(
-                &format!("p99 by page depth, mix {mix} (95 % order-statistic intervals)"),
-                (FONT, 22),
-            )
-            .map_err(plot_err(&name))?;
-        let root = root
-            .titled(
-                &format!("{}; hollow: too few requests for an interval (n shown)", ctx.subtitle()),
-                (FONT, 14).into_font().color(&GUIDE),
-            )
-            .map_err(plot_err(&name))?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .margin_right(24)
-            .x_label_area_size(44)
-            .y_label_area_size(56)
+        let root = sheet(
+            &mut svg,
+            &name,
+            &format!("p99 by page depth, mix {mix} (95 % order-statistic intervals)"),
+            &format!("{}; hollow: too few requests for an interval (n shown)", ctx.subtitle()),
+        )?;
+        let mut chart = frame(&root)
             .build_cartesian_2d(
                 -0.5..(buckets.len() as f64 - 0.5),
                 (lo..hi).log_scale().with_key_points(bold).with_light_points(light),
