@@ -3,29 +3,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use common::spec_in;
 
-/// A copy of the shipped spec in `dir` whose reports go to `dir/reports`, with
-/// `replace` applied (pairs of exact text and its replacement).
-fn spec_in(dir: &Path, replace: &[(&str, &str)]) -> PathBuf {
-    let data = common::default_dataset();
-    let mut text = std::fs::read_to_string(common::root().join("harness.toml")).unwrap();
-    text = text.replace(
-        "dir = \"data/default\"",
-        &format!("dir = {:?}", data.display().to_string()),
-    );
-    text = text.replace(
-        "regressions = \"tests/regressions/equivalence.jsonl\"",
-        "regressions = \"regressions.jsonl\"",
-    );
-    for (from, to) in replace {
-        assert!(text.contains(from), "the shipped spec has no {from:?}");
-        text = text.replace(from, to);
-    }
-    let path = dir.join("harness.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
+use std::path::Path;
 
 fn run(spec: &Path, args: &[&str]) -> std::process::Output {
     let mut all = vec!["--spec", spec.to_str().unwrap()];

@@ -37,31 +37,9 @@ fn python(test: &str) -> Option<String> {
     .clone()
 }
 
-/// A copy of the shipped spec in `dir` on the default dataset, whose reports
-/// and regressions go to `dir`, never into the checkout (relative paths in a
-/// spec are resolved against its own directory).
+/// The shared spec copy (`common::spec_in`) as a command-line argument.
 fn spec_in(dir: &Path, replace: &[(&str, &str)]) -> String {
-    let data = common::default_dataset();
-    let mut text = std::fs::read_to_string(common::root().join("harness.toml")).unwrap();
-    for (from, to) in [
-        (
-            "dir = \"data/default\"".to_string(),
-            format!("dir = {:?}", data.display().to_string()),
-        ),
-        (
-            "regressions = \"tests/regressions/equivalence.jsonl\"".into(),
-            "regressions = \"regressions.jsonl\"".into(),
-        ),
-    ]
-    .into_iter()
-    .chain(replace.iter().map(|(f, t)| (f.to_string(), t.to_string())))
-    {
-        assert!(text.contains(&from), "the shipped spec has no {from:?}");
-        text = text.replace(&from, &to);
-    }
-    let path = dir.join("harness.toml");
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
+    common::spec_in(dir, replace).display().to_string()
 }
 
 /// A marker no other test's processes carry: it goes into the environment

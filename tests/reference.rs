@@ -14,29 +14,10 @@ const WRONG: &str = "examples/python-service/wrong_service.py";
 /// A copy of the shipped spec in `dir` on the default dataset, reports and
 /// regressions in `dir`, with `reference` as the equivalence reference.
 fn spec_in(dir: &Path, reference: &str) -> String {
-    let data = common::default_dataset();
-    let text = std::fs::read_to_string(common::root().join("harness.toml"))
-        .unwrap()
-        .replace(
-            "dir = \"data/default\"",
-            &format!("dir = {:?}", data.display().to_string()),
-        )
-        .replace(
-            "regressions = \"tests/regressions/equivalence.jsonl\"",
-            "regressions = \"regressions.jsonl\"",
-        )
-        .replace("reference = \"baseline\"", &format!("reference = {reference:?}"))
-        .replace(
-            "reports_dir = \"reports\"",
-            &format!("reports_dir = {:?}", dir.join("reports").display().to_string()),
-        );
-    assert!(
-        text.contains(&format!("reference = {reference:?}")),
-        "the shipped spec sets the reference"
-    );
-    let path = dir.join("harness.toml");
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
+    let reference = format!("reference = {reference:?}");
+    common::spec_in(dir, &[("reference = \"baseline\"", reference.as_str())])
+        .display()
+        .to_string()
 }
 
 fn harness(args: &[&str]) -> Output {

@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::spec_in;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -22,28 +24,6 @@ const SMALL: &[&str] = &[
     "--warmup",
     "5",
 ];
-
-/// A copy of the shipped spec in `dir` (reports go to `dir/reports`), with `replace` applied.
-fn spec_in(dir: &Path, replace: &[(&str, &str)]) -> PathBuf {
-    let data = common::default_dataset();
-    let mut text = std::fs::read_to_string(common::root().join("harness.toml")).unwrap();
-    text = text.replace(
-        "dir = \"data/default\"",
-        &format!("dir = {:?}", data.display().to_string()),
-    );
-    text = text.replace(
-        "regressions = \"tests/regressions/equivalence.jsonl\"",
-        "regressions = \"regressions.jsonl\"",
-    );
-    for (from, to) in replace {
-        assert!(text.contains(from), "the shipped spec has no {from:?}");
-        text = text.replace(from, to);
-    }
-    std::fs::create_dir_all(dir).unwrap();
-    let path = dir.join("harness.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 fn text(o: &std::process::Output) -> String {
     format!(

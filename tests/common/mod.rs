@@ -36,6 +36,31 @@ pub fn default_dataset() -> PathBuf {
     .clone()
 }
 
+/// A copy of the shipped spec in `dir` on the default dataset, whose reports
+/// and regressions go to `dir`, never into the checkout (relative paths in a
+/// spec are resolved against its own directory), with `replace` applied
+/// (pairs of exact text and its replacement, each of which must be there).
+pub fn spec_in(dir: &Path, replace: &[(&str, &str)]) -> PathBuf {
+    let data = default_dataset();
+    let mut text = std::fs::read_to_string(root().join("harness.toml")).expect("read the shipped spec");
+    let dataset = format!("dir = {:?}", data.display().to_string());
+    let fixed = [
+        ("dir = \"data/default\"", dataset.as_str()),
+        (
+            "regressions = \"tests/regressions/equivalence.jsonl\"",
+            "regressions = \"regressions.jsonl\"",
+        ),
+    ];
+    for (from, to) in fixed.iter().chain(replace) {
+        assert!(text.contains(from), "the shipped spec has no {from:?}");
+        text = text.replace(from, to);
+    }
+    std::fs::create_dir_all(dir).expect("create the spec's directory");
+    let path = dir.join("harness.toml");
+    std::fs::write(&path, text).expect("write the spec");
+    path
+}
+
 /// Runs the `audit-harness` binary with `args` in the repository root.
 pub fn harness(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_audit-harness"))
