@@ -253,6 +253,34 @@ fn version_names_the_revision_and_the_compiler_that_built_it() {
     assert!(o.status.success(), "{out}");
     assert!(out.starts_with("audit-harness 0.1.0 (git "), "{out}");
     assert!(out.contains(", built with rustc "), "{out}");
+    // The revision is the checkout's, "-dirty" exactly when the binary's own
+    // sources differ from it (build.rs watches those, not .git/index).
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(common::root())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    if let Some(head) = git(&["rev-parse", "--short=12", "HEAD"]) {
+        let dirty = git(&[
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            "src",
+            "engines/src",
+            "engines/Cargo.toml",
+            "build.rs",
+            "Cargo.toml",
+            "Cargo.lock",
+        ])
+        .is_some_and(|s| !s.is_empty());
+        let want = if dirty { format!("{head}-dirty") } else { head };
+        assert!(out.contains(&format!("(git {want},")), "{out}: want {want}");
+    }
 }
 
 #[test]
