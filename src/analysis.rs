@@ -2,23 +2,29 @@
 //! quantiles with intervals, ratios to the baseline and the floor, strata,
 //! and the variance components that size a run.
 //!
-//! Every engine ran the same requests in each round. Quantiles come from all
-//! rounds' requests pooled (the service runner's interpolation at rank
-//! p(n-1)), their spread from the delete-one-round jackknife (a quantile ratio
-//! leaves the same round out of both engines); throughput and mean latency
-//! are computed per round, the estimate is their geometric mean, the spread
-//! that of the per-round (paired) log values (`stats::rounds`). Strata keep pooled,
-//! within-run order-statistic intervals: they describe, they do not decide. The run and `audit-harness
-//! report` both call [`summarize`] and [`strata`] on the same records, so a
-//! re-analysis equals the run's own figures.
+//! Every figure is computed from all rounds' requests pooled, and
+//! post-stratified (`stats::poststrat`): within each stratum (an empty page,
+//! a page with rows) from the engine's own requests, the strata weighted by
+//! their share of the mix, which is counted once over every query of the mix
+//! the run answered and is the same for every engine. Quantiles invert the
+//! weighted distribution; mean latency and throughput weight the strata's
+//! means (closed-loop throughput is `workers / mean time per request`, where
+//! a request's time is its latency plus its worker's step to the next one).
+//! The spread of every figure, and of every ratio to the baseline, is the
+//! delete-one-round jackknife (a ratio leaves the same round out of both
+//! engines, and out of the weights). Strata keep pooled, within-run
+//! order-statistic intervals: they describe, they do not decide. The run and
+//! `audit-harness report` both call [`summarize`] and [`strata`] on the same
+//! records, so a re-analysis equals the run's own figures.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use audit_engines::{Query, Role};
 use serde::{Deserialize, Serialize};
 
 use crate::bench::{open, Request, Series, Trial};
 use crate::spec::LoadMode;
+use crate::stats::poststrat::{self, Sample, STRATA};
 use crate::stats::sequential::Looks;
 use crate::stats::{self, Estimate, Spread, ALPHA_SIDE, CONFIDENCE};
 
@@ -65,8 +71,13 @@ impl Timing {
 pub struct Settings {
     pub mode: LoadMode,
     pub concurrency: u32,
-    /// The looks the run made at its data: intervals are adjusted for them.
+    /// The looks the run made at its data (its deciding phase): the intervals
+    /// of every series that ran in those rounds are adjusted for them.
     pub looks: Looks,
+    /// The rounds the looks were made on (1-based, inclusive); a series with
+    /// no round among them ran after the looks, and its intervals are a
+    /// fixed design's over its own rounds. `None`: every round.
+    pub looked_rounds: Option<(u32, u32)>,
     pub index_bytes: BTreeMap<String, u64>,
     /// Errors in warm-ups (not in the measured records), per (engine, mix).
     pub warmup_errors: BTreeMap<(String, String), u64>,
@@ -80,8 +91,19 @@ impl Settings {
             mode,
             concurrency,
             looks,
+            looked_rounds: None,
             index_bytes: BTreeMap::new(),
             warmup_errors: warmup_errors(series),
+        }
+    }
+
+    /// The looks a series' intervals are adjusted for.
+    pub fn looks_for(&self, s: &Series) -> Looks {
+        match self.looked_rounds {
+            Some((a, b)) if !s.trials.iter().any(|t| (a..=b).contains(&t.index)) => {
+                Looks::fixed(s.trials.len().max(1) as u32)
+            }
+            _ => self.looks,
         }
     }
 }
@@ -104,7 +126,8 @@ pub struct Summary {
     /// Open loop: requests that started late ([`open::LATE_AFTER_NS`]).
     pub late: u64,
     pub saturated: bool,
-    /// Answered requests per second, all rounds pooled (open loop: the rate achieved).
+    /// Answered requests per second (closed loop: workers over the mean time
+    /// per request; open loop: the rate achieved).
     pub rps: Option<Estimate>,
     pub mean_ms: Option<Estimate>,
     pub p50: Option<Estimate>,
@@ -119,123 +142,513 @@ pub struct Summary {
     /// p95 over the floor's p95 on the same mix and timing (point estimate).
     pub floor_p95_ratio: Option<f64>,
     pub index_bytes: Option<u64>,
+    /// The looks this row's intervals are adjusted for.
+    pub looks: Looks,
 }
 
 /// The quantiles every summary reports.
 const QUANTILES: [f64; 4] = [0.50, 0.90, 0.95, 0.99];
 
-/// One trial's figures: latencies in µs.
+/// One round of one series: its answered latencies (µs) by stratum, sorted,
+/// and the sums the means and throughput are made of.
 #[derive(Debug, Clone)]
-struct TrialFigures {
+struct RoundData {
     round: u32,
-    quantiles: [f64; 4],
-    mean_us: f64,
-    rps: f64,
-    /// The answered requests' latencies, sorted (for pooled quantiles).
-    sorted: Vec<f64>,
+    strata: [Vec<f64>; STRATA],
+    sums: [f64; STRATA],
+    counts: [f64; STRATA],
+    /// Closed loop: the steps workers took between one answer and their next
+    /// request (within a slice), µs, and how many.
+    gaps_us: f64,
+    gaps: f64,
+    /// The time requests answered with an error took, µs.
+    error_us: f64,
+    /// Open loop: the slices' spans (start to last answer), µs.
+    span_us: f64,
+    /// All answered latencies, sorted.
+    all: Vec<f64>,
 }
 
-/// The answered requests' latencies of a trial, sorted (µs).
-fn sorted_latencies(t: &Trial, timing: Timing) -> Vec<f64> {
-    let mut xs: Vec<f64> = t
-        .requests
-        .iter()
-        .filter(|r| r.rows.is_some())
-        .map(|r| timing.latency_us(r))
-        .collect();
-    xs.sort_by(f64::total_cmp);
-    xs
+impl RoundData {
+    fn answered(&self) -> f64 {
+        self.counts.iter().sum()
+    }
+
+    /// The round's own throughput (its requests unweighted), answered per second.
+    fn rps(&self, mode: LoadMode, concurrency: u32) -> f64 {
+        let n = self.answered();
+        match mode {
+            LoadMode::Closed => {
+                let step = if self.gaps > 0.0 { self.gaps_us / self.gaps } else { 0.0 };
+                let busy = self.sums.iter().sum::<f64>() + self.error_us + n * step;
+                if busy > 0.0 {
+                    f64::from(concurrency) * n / busy * 1e6
+                } else {
+                    0.0
+                }
+            }
+            LoadMode::Open => {
+                if self.span_us > 0.0 {
+                    n / self.span_us * 1e6
+                } else {
+                    0.0
+                }
+            }
+        }
+    }
 }
 
-fn trial_figures(t: &Trial, timing: Timing) -> Option<TrialFigures> {
-    let xs = sorted_latencies(t, timing);
-    let rps = crate::bench::served_per_second(&t.requests);
-    if xs.is_empty() || rps <= 0.0 {
+/// One trial (an engine's round on a mix) as the analysis reads it.
+fn round_data(t: &Trial, timing: Timing) -> Option<RoundData> {
+    let mut strata: [Vec<f64>; STRATA] = Default::default();
+    let mut sums = [0.0; STRATA];
+    let mut counts = [0.0; STRATA];
+    for r in &t.requests {
+        if let Some(rows) = r.rows {
+            let h = poststrat::stratum(rows);
+            let x = timing.latency_us(r);
+            strata[h].push(x);
+            sums[h] += x;
+            counts[h] += 1.0;
+        }
+    }
+    if counts.iter().sum::<f64>() == 0.0 {
         return None;
     }
-    let q = |p| stats::quantile(&xs, p).unwrap_or(0.0);
-    Some(TrialFigures {
+    for v in &mut strata {
+        v.sort_by(f64::total_cmp);
+    }
+    // Per slice and worker, in start order: each step from an answer to the
+    // worker's next request (none after its last request of the slice).
+    let mut by_worker: HashMap<(u32, u32), Vec<(u64, u64)>> = HashMap::new();
+    let mut spans: HashMap<u32, u64> = HashMap::new();
+    let mut error_ns = 0u64;
+    for r in &t.requests {
+        by_worker.entry((r.slice, r.worker)).or_default().push((r.start_ns, r.end_ns()));
+        let sp = spans.entry(r.slice).or_insert(0);
+        *sp = (*sp).max(r.end_ns());
+        if r.rows.is_none() {
+            error_ns += r.latency_ns;
+        }
+    }
+    let (mut gaps_ns, mut gaps) = (0u64, 0u64);
+    for v in by_worker.values_mut() {
+        v.sort_unstable();
+        for w in v.windows(2) {
+            gaps_ns += w[1].0.saturating_sub(w[0].1);
+            gaps += 1;
+        }
+    }
+    let mut all: Vec<f64> = strata.iter().flatten().copied().collect();
+    all.sort_by(f64::total_cmp);
+    Some(RoundData {
         round: t.index,
-        quantiles: QUANTILES.map(q),
-        mean_us: xs.iter().sum::<f64>() / xs.len() as f64,
-        rps,
-        sorted: xs,
+        strata,
+        sums,
+        counts,
+        gaps_us: gaps_ns as f64 / 1000.0,
+        gaps: gaps as f64,
+        error_us: error_ns as f64 / 1000.0,
+        span_us: spans.values().sum::<u64>() as f64 / 1000.0,
+        all,
     })
 }
 
-/// One series' per-round figures and all its rounds' latencies pooled and
-/// sorted: computed once per analysis and shared by every figure and ratio.
+/// The throughput of one trial as the round lines show it (its requests unweighted).
+pub fn trial_rps(t: &Trial, mode: LoadMode, concurrency: u32) -> f64 {
+    round_data(t, Timing::for_mode(mode)[0]).map_or(0.0, |d| d.rps(mode, concurrency))
+}
+
+/// One series' rounds, and all of them pooled per stratum: computed once per
+/// analysis and shared by every figure and ratio.
 struct SeriesFigures {
-    rounds: Vec<TrialFigures>,
-    pooled: Vec<f64>,
+    rounds: Vec<RoundData>,
+    pooled: [Vec<f64>; STRATA],
+    pooled_all: Vec<f64>,
 }
 
 impl SeriesFigures {
     fn of(s: &Series, timing: Timing) -> SeriesFigures {
-        let rounds: Vec<TrialFigures> = s.trials.iter().filter_map(|t| trial_figures(t, timing)).collect();
-        let pooled = pooled(&rounds.iter().collect::<Vec<_>>());
-        SeriesFigures { rounds, pooled }
+        SeriesFigures::from_rounds(s.trials.iter().filter_map(|t| round_data(t, timing)).collect())
+    }
+
+    /// Adds rounds: each stratum's pooled latencies merged with theirs.
+    fn extend(&mut self, new: Vec<RoundData>) {
+        for h in 0..STRATA {
+            let mut add: Vec<f64> = new.iter().flat_map(|r| r.strata[h].iter().copied()).collect();
+            add.sort_by(f64::total_cmp);
+            self.pooled[h] = merge(&self.pooled[h], &add);
+        }
+        let mut add: Vec<f64> = new.iter().flat_map(|r| r.all.iter().copied()).collect();
+        add.sort_by(f64::total_cmp);
+        self.pooled_all = merge(&self.pooled_all, &add);
+        self.rounds.extend(new);
+    }
+
+    fn from_rounds(rounds: Vec<RoundData>) -> SeriesFigures {
+        let mut pooled: [Vec<f64>; STRATA] = Default::default();
+        for h in 0..STRATA {
+            pooled[h] = rounds.iter().flat_map(|r| r.strata[h].iter().copied()).collect();
+            pooled[h].sort_by(f64::total_cmp);
+        }
+        let mut pooled_all: Vec<f64> = pooled.iter().flatten().copied().collect();
+        pooled_all.sort_by(f64::total_cmp);
+        SeriesFigures {
+            rounds,
+            pooled,
+            pooled_all,
+        }
+    }
+
+    /// The same figures over the rounds in `keep` only.
+    fn restricted(&self, keep: &[u32]) -> SeriesFigures {
+        SeriesFigures::from_rounds(self.rounds.iter().filter(|r| keep.contains(&r.round)).cloned().collect())
+    }
+
+    fn round(&self, i: Option<usize>) -> Option<&RoundData> {
+        i.map(|i| &self.rounds[i])
+    }
+
+    /// The log of the post-stratified `p` quantile, without round number `skip` (an index into `rounds`).
+    fn log_quantile(&self, w: &[f64; STRATA], p: f64, skip: Option<usize>) -> Option<f64> {
+        let removed = self.round(skip);
+        let samples: [Sample; STRATA] = std::array::from_fn(|h| Sample {
+            all: &self.pooled[h],
+            removed: removed.map_or(&[][..], |r| &r.strata[h][..]),
+        });
+        let q = poststrat::quantile(&self.pooled_all, &samples, w, p)?;
+        (q > 0.0).then(|| q.ln())
+    }
+
+    /// `G(x)` without round number `skip`: the share of the mix's requests at most `x`.
+    fn cdf_at(&self, w: &[f64; STRATA], x: f64, skip: Option<usize>) -> Option<f64> {
+        let removed = self.round(skip);
+        let samples: [Sample; STRATA] = std::array::from_fn(|h| Sample {
+            all: &self.pooled[h],
+            removed: removed.map_or(&[][..], |r| &r.strata[h][..]),
+        });
+        poststrat::cdf(&samples, w, x)
+    }
+
+    /// A quantile's linearisation on all rounds: its log, the change of
+    /// `G(q)` when each round is left out (with the weights without it), and
+    /// the quantile's reach below and above on the log scale (see [`quantile_spread`]).
+    fn quantile_influence(&self, weights: &MixWeights, p: f64) -> Option<QuantileInfluence> {
+        let w = weights.without(None);
+        let log_q = self.log_quantile(&w, p, None)?;
+        let q = log_q.exp();
+        let at = self.cdf_at(&w, q, None)?;
+        let k = self.rounds.len();
+        let changes: Vec<f64> = (0..k)
+            .map(|i| {
+                let wi = weights.without(Some(self.rounds[i].round));
+                Some(self.cdf_at(&wi, q, Some(i))? - at)
+            })
+            .collect::<Option<Vec<f64>>>()?;
+        let se_g = jackknife_se(&changes);
+        // Woodruff's band: the quantiles two standard errors of G below and above.
+        let n = self.pooled_all.len().max(1) as f64;
+        let delta = (WOODRUFF_T * se_g).max(5.0 / n);
+        let (p_lo, p_hi) = ((p - delta).max(p / 2.0), (p + delta).min((1.0 + p) / 2.0));
+        let (lo, hi) = (self.log_quantile(&w, p_lo, None)?, self.log_quantile(&w, p_hi, None)?);
+        // Each side's standard error on the log scale: its reach over the band,
+        // per standard error of G the band spans.
+        let per = |reach: f64, dp: f64| if dp > 0.0 { reach / dp * se_g } else { 0.0 };
+        Some(QuantileInfluence {
+            log_q,
+            changes,
+            se_below: per(log_q - lo, p - p_lo),
+            se_above: per(hi - log_q, p_hi - p),
+        })
+    }
+
+    /// Sums over the rounds without `skip`.
+    fn totals(&self, skip: Option<usize>) -> Totals {
+        let mut t = Totals::default();
+        for (i, r) in self.rounds.iter().enumerate() {
+            if Some(i) == skip {
+                continue;
+            }
+            for h in 0..STRATA {
+                t.sums[h] += r.sums[h];
+                t.counts[h] += r.counts[h];
+            }
+            t.gaps_us += r.gaps_us;
+            t.gaps += r.gaps;
+            t.error_us += r.error_us;
+            t.span_us += r.span_us;
+        }
+        t
+    }
+
+    /// The log of the post-stratified mean latency (µs).
+    fn log_mean(&self, w: &[f64; STRATA], skip: Option<usize>) -> Option<f64> {
+        let t = self.totals(skip);
+        poststrat::mean(&t.sums, &t.counts, w).filter(|m| *m > 0.0).map(f64::ln)
+    }
+
+    /// The log of the throughput: closed loop, workers over the mean time a
+    /// request takes a worker (its post-stratified latency, the mean step to
+    /// the next request where a worker made one, and the errors' time shared
+    /// out over the answers); open loop, answered requests over the slices' spans.
+    fn log_rps(&self, w: &[f64; STRATA], skip: Option<usize>, mode: LoadMode, concurrency: u32) -> Option<f64> {
+        let t = self.totals(skip);
+        let n: f64 = t.counts.iter().sum();
+        if n <= 0.0 {
+            return None;
+        }
+        let per_second = match mode {
+            LoadMode::Closed => {
+                let step = if t.gaps > 0.0 { t.gaps_us / t.gaps } else { 0.0 };
+                let cycle = poststrat::mean(&t.sums, &t.counts, w)? + step + t.error_us / n;
+                f64::from(concurrency) / cycle * 1e6
+            }
+            LoadMode::Open => n / t.span_us * 1e6,
+        };
+        (per_second > 0.0 && per_second.is_finite()).then(|| per_second.ln())
     }
 }
 
-/// All the rounds' latencies, sorted.
-fn pooled(rounds: &[&TrialFigures]) -> Vec<f64> {
-    let mut all: Vec<f64> = rounds.iter().flat_map(|t| t.sorted.iter().copied()).collect();
-    all.sort_by(f64::total_cmp);
-    all
+/// Two sorted runs merged into one.
+fn merge(a: &[f64], b: &[f64]) -> Vec<f64> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i].total_cmp(&b[j]).is_le() {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
-/// The log of the `p` quantile of all rounds' latencies pooled (without round `skip`).
-fn log_pooled_quantile(all: &[f64], rounds: &[&TrialFigures], p: f64, skip: Option<usize>) -> Option<f64> {
-    let q = match skip {
-        None => stats::quantile(all, p)?,
-        Some(r) => stats::rounds::quantile_without(all, &rounds[r].sorted, p)?,
-    };
-    (q > 0.0).then(|| q.ln())
+/// Sums over rounds.
+#[derive(Debug, Clone, Copy, Default)]
+struct Totals {
+    sums: [f64; STRATA],
+    counts: [f64; STRATA],
+    gaps_us: f64,
+    gaps: f64,
+    error_us: f64,
+    span_us: f64,
 }
 
-/// A quantile from all rounds' requests pooled, its spread by the
-/// delete-one-round jackknife.
-fn quantile_spread(f: &SeriesFigures, p: f64) -> Option<Spread> {
-    let rounds: Vec<&TrialFigures> = f.rounds.iter().collect();
-    stats::rounds::jackknife(rounds.len(), |skip| log_pooled_quantile(&f.pooled, &rounds, p, skip))
+/// Each stratum's share of a mix: every query of the mix the run answered,
+/// counted once (by the first series in order that answered it: the
+/// reference's answer where it ran), in all and per round.
+#[derive(Debug, Clone, Default)]
+struct MixWeights {
+    total: [f64; STRATA],
+    per_round: BTreeMap<u32, [f64; STRATA]>,
 }
 
-/// A ratio of pooled quantiles over the rounds both engines ran, its spread by
-/// the delete-one-round jackknife (a round is left out of both sides at once).
-fn quantile_ratio_spread(cand: &SeriesFigures, base: &SeriesFigures, p: f64) -> Option<Spread> {
-    let (c, b): (Vec<&TrialFigures>, Vec<&TrialFigures>) = cand
+impl MixWeights {
+    fn of(series: &[&Series]) -> MixWeights {
+        let mut seen: HashMap<(u32, u64), usize> = HashMap::new();
+        for s in series {
+            for t in &s.trials {
+                for r in &t.requests {
+                    if let Some(rows) = r.rows {
+                        seen.entry((t.index, r.seq)).or_insert(poststrat::stratum(rows));
+                    }
+                }
+            }
+        }
+        let mut w = MixWeights::default();
+        for ((round, _), h) in seen {
+            w.total[h] += 1.0;
+            w.per_round.entry(round).or_default()[h] += 1.0;
+        }
+        w
+    }
+
+    /// The shares without round `skip` (1-based).
+    fn without(&self, skip: Option<u32>) -> [f64; STRATA] {
+        let mut w = self.total;
+        if let Some(r) = skip.and_then(|r| self.per_round.get(&r)) {
+            for h in 0..STRATA {
+                w[h] -= r[h];
+            }
+        }
+        let total: f64 = w.iter().sum();
+        if total > 0.0 {
+            w.map(|v| v / total)
+        } else {
+            w
+        }
+    }
+}
+
+/// A quantile's linearisation: see [`quantile_spread`].
+struct QuantileInfluence {
+    log_q: f64,
+    /// Per round (in the series' order): `G` at the quantile without it, less `G` with it.
+    changes: Vec<f64>,
+    /// The quantile's standard error on the log scale below and above it.
+    se_below: f64,
+    se_above: f64,
+}
+
+/// The `t` of Woodruff's band: the quantiles this many standard errors of
+/// `G` away measure how far the quantile reaches on each side.
+const WOODRUFF_T: f64 = 2.0;
+
+/// The delete-one jackknife standard error from each round's leave-out change.
+fn jackknife_se(changes: &[f64]) -> f64 {
+    let k = changes.len();
+    if k < 2 {
+        return 0.0;
+    }
+    let mean = changes.iter().sum::<f64>() / k as f64;
+    ((k - 1) as f64 / k as f64 * changes.iter().map(|d| (d - mean).powi(2)).sum::<f64>()).sqrt()
+}
+
+/// A quantile's spread over rounds, after Woodruff (as survey statisticians
+/// treat quantiles of clustered samples): the uncertainty of the share of
+/// requests below the quantile, `G(q)`, is a mean over rounds whose
+/// delete-one-round jackknife is reliable (a tail quantile itself hinges on
+/// the few rounds holding its few tail requests, and its own jackknife is
+/// too narrow there); it is carried to the latency scale through the
+/// quantiles `2 · se(G)` below and above `p`, each side on its own, so that
+/// a quantile beside a gap between clusters gets the wide side the gap
+/// gives it (a cliff is not judged as if the distribution were smooth).
+fn quantile_spread(f: &SeriesFigures, weights: &MixWeights, p: f64) -> Option<Spread> {
+    let inf = f.quantile_influence(weights, p)?;
+    finite(
+        inf.log_q,
+        inf.se_below,
+        inf.se_above,
+        f.rounds.len(),
+        stats::rounds::effective_df(&inf.changes),
+    )
+}
+
+/// A ratio of quantiles' spread over the rounds both engines ran: each
+/// side's standard error combines the candidate's on that side with the
+/// baseline's on the other (a high ratio is a high candidate over a low
+/// baseline), less twice their covariance, with the correlation of the two
+/// engines' round-by-round changes of `G` (the same round, and its share of
+/// the weights, left out of both: pairing).
+fn quantile_ratio_spread(cand: &SeriesFigures, base: &SeriesFigures, weights: &MixWeights, p: f64) -> Option<Spread> {
+    let common: Vec<u32> = cand
         .rounds
         .iter()
-        .filter_map(|c| Some((c, base.rounds.iter().find(|b| b.round == c.round)?)))
-        .unzip();
-    // Pooled again only when a round is missing on one side (an engine that erred throughout it).
-    let whole = c.len() == cand.rounds.len() && b.len() == base.rounds.len();
+        .map(|r| r.round)
+        .filter(|r| base.rounds.iter().any(|b| b.round == *r))
+        .collect();
     let (own_c, own_b);
-    let (all_c, all_b) = if whole {
-        (&cand.pooled, &base.pooled)
+    let (c, b) = if common.len() == cand.rounds.len() && common.len() == base.rounds.len() {
+        (cand, base)
     } else {
-        (own_c, own_b) = (pooled(&c), pooled(&b));
+        (own_c, own_b) = (cand.restricted(&common), base.restricted(&common));
         (&own_c, &own_b)
     };
-    stats::rounds::jackknife(c.len(), |skip| {
-        Some(log_pooled_quantile(all_c, &c, p, skip)? - log_pooled_quantile(all_b, &b, p, skip)?)
+    let (ic, ib) = (c.quantile_influence(weights, p)?, b.quantile_influence(weights, p)?);
+    let rho = correlation(&ic.changes, &ib.changes);
+    let side = |x: f64, y: f64| (x * x + y * y - 2.0 * rho * x * y).max(0.0).sqrt();
+    // Each round's move of the log ratio (the slopes averaged over both sides), for its degrees of freedom.
+    let slope = |i: &QuantileInfluence| {
+        let se_g = jackknife_se(&i.changes);
+        let se = 0.5 * (i.se_below + i.se_above);
+        if se > 0.0 {
+            se_g / se
+        } else {
+            f64::INFINITY
+        }
+    };
+    let (gc, gb) = (slope(&ic), slope(&ib));
+    let moves: Vec<f64> = ic
+        .changes
+        .iter()
+        .zip(&ib.changes)
+        .map(|(dc, db)| -dc / gc + db / gb)
+        .collect();
+    finite(
+        ic.log_q - ib.log_q,
+        side(ic.se_below, ib.se_above),
+        side(ic.se_above, ib.se_below),
+        common.len(),
+        stats::rounds::effective_df(&moves),
+    )
+}
+
+/// The sample correlation of two equally long series (0 when either is constant).
+fn correlation(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len().min(y.len());
+    if n < 2 {
+        return 0.0;
+    }
+    let (mx, my) = (x.iter().sum::<f64>() / n as f64, y.iter().sum::<f64>() / n as f64);
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for i in 0..n {
+        sxy += (x[i] - mx) * (y[i] - my);
+        sxx += (x[i] - mx).powi(2);
+        syy += (y[i] - my).powi(2);
+    }
+    if sxx > 0.0 && syy > 0.0 {
+        (sxy / (sxx * syy).sqrt()).clamp(-1.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
+/// A spread from a log center and its two sides' standard errors (`None` when not finite).
+fn finite(log_center: f64, se_below: f64, se_above: f64, rounds: usize, df: f64) -> Option<Spread> {
+    if !(log_center.is_finite() && se_below.is_finite() && se_above.is_finite()) {
+        return None;
+    }
+    let df = if df.is_finite() { df } else { rounds.saturating_sub(1) as f64 };
+    Some(Spread::asymmetric(log_center, se_below, se_above, rounds, df))
+}
+
+/// A figure of one series by the delete-one-round jackknife: `theta(w, skip)`
+/// is its log on the rounds without `skip` (an index), with the mix's weights
+/// without that round.
+fn jackknife_one(
+    f: &SeriesFigures,
+    weights: &MixWeights,
+    theta: impl Fn(&SeriesFigures, &[f64; STRATA], Option<usize>) -> Option<f64>,
+) -> Option<Spread> {
+    stats::rounds::jackknife(f.rounds.len(), |skip| {
+        let w = weights.without(skip.map(|i| f.rounds[i].round));
+        theta(f, &w, skip)
     })
 }
 
-/// The spread of the per-round paired log ratios of figure `pick`.
-fn paired_spread(cand: &[TrialFigures], base: &[TrialFigures], pick: impl Fn(&TrialFigures) -> f64) -> Option<Spread> {
-    let paired: Vec<f64> = cand
+/// A ratio's spread over the rounds both engines ran: the same round left out
+/// of both, and of the weights.
+fn jackknife_ratio(
+    cand: &SeriesFigures,
+    base: &SeriesFigures,
+    weights: &MixWeights,
+    theta: impl Fn(&SeriesFigures, &[f64; STRATA], Option<usize>) -> Option<f64>,
+) -> Option<Spread> {
+    let common: Vec<u32> = cand
+        .rounds
         .iter()
-        .filter_map(|c| {
-            let b = base.iter().find(|b| b.round == c.round)?;
-            Some(pick(c).ln() - pick(b).ln())
-        })
+        .map(|r| r.round)
+        .filter(|r| base.rounds.iter().any(|b| b.round == *r))
         .collect();
-    Spread::of_logs(&paired)
+    // Pooled again only when a round is missing on one side (an engine that erred throughout it).
+    let (own_c, own_b);
+    let (c, b) = if common.len() == cand.rounds.len() && common.len() == base.rounds.len() {
+        (cand, base)
+    } else {
+        (own_c, own_b) = (cand.restricted(&common), base.restricted(&common));
+        (&own_c, &own_b)
+    };
+    stats::rounds::jackknife(common.len(), |skip| {
+        let w = weights.without(skip.map(|i| c.rounds[i].round));
+        Some(theta(c, &w, skip)? - theta(b, &w, skip)?)
+    })
 }
 
-/// The estimate of a figure measured round by round, with its 95 % interval at the run's looks.
+/// The estimate of a figure with its 95 % interval at the given looks.
 pub fn estimate(spread: Option<Spread>, looks: &Looks) -> Option<Estimate> {
     let s = spread?;
     let ci = looks
@@ -284,17 +697,83 @@ fn reference_of(series: &[Series]) -> Vec<Option<usize>> {
         .collect()
 }
 
+/// Each mix's stratum weights.
+fn weights_by_mix(series: &[Series]) -> BTreeMap<String, MixWeights> {
+    let mut mixes: Vec<&str> = series.iter().map(|s| s.mix.as_str()).collect();
+    mixes.sort_unstable();
+    mixes.dedup();
+    mixes
+        .into_iter()
+        .map(|m| {
+            let of_mix: Vec<&Series> = series.iter().filter(|s| s.mix == m).collect();
+            (m.to_string(), MixWeights::of(&of_mix))
+        })
+        .collect()
+}
+
 /// One summary row per series and timing, in series order.
 pub fn summarize(series: &[Series], settings: &Settings) -> Vec<Summary> {
+    summarize_cached(series, settings, &mut Cache::default())
+}
+
+/// What one analysis read of each series, kept for the next: a run looks at
+/// its data many times, and each look only has to read the rounds since the
+/// last (the pooled latencies grow by a merge, not a sort).
+#[derive(Default)]
+pub struct Cache {
+    /// Per timing and series: the trials read, and their figures.
+    figs: Vec<(Timing, usize, usize, SeriesFigures)>,
+}
+
+impl Cache {
+    fn figures(&mut self, i: usize, s: &Series, timing: Timing) -> &SeriesFigures {
+        let at = self.figs.iter().position(|(t, j, _, _)| *t == timing && *j == i);
+        let at = match at {
+            Some(at) if self.figs[at].2 <= s.trials.len() => at,
+            Some(at) => {
+                self.figs[at] = (timing, i, 0, SeriesFigures::from_rounds(Vec::new()));
+                at
+            }
+            None => {
+                self.figs.push((timing, i, 0, SeriesFigures::from_rounds(Vec::new())));
+                self.figs.len() - 1
+            }
+        };
+        let (_, _, read, f) = &mut self.figs[at];
+        if *read < s.trials.len() {
+            let new: Vec<RoundData> = s.trials[*read..].iter().filter_map(|t| round_data(t, timing)).collect();
+            f.extend(new);
+            *read = s.trials.len();
+        }
+        &self.figs[at].3
+    }
+}
+
+/// The summaries, reading only what `cache` has not read yet.
+pub fn summarize_cached(series: &[Series], settings: &Settings, cache: &mut Cache) -> Vec<Summary> {
     let mut out = Vec::new();
     let reference = reference_of(series);
+    let weights = weights_by_mix(series);
     for &timing in Timing::for_mode(settings.mode) {
-        let figs: Vec<SeriesFigures> = series.iter().map(|s| SeriesFigures::of(s, timing)).collect();
+        for (i, s) in series.iter().enumerate() {
+            cache.figures(i, s, timing);
+        }
+        let figs: Vec<&SeriesFigures> = (0..series.len())
+            .map(|i| {
+                &cache
+                    .figs
+                    .iter()
+                    .find(|(t, j, _, _)| *t == timing && *j == i)
+                    .expect("read just above")
+                    .3
+            })
+            .collect();
         for (i, s) in series.iter().enumerate() {
             out.push(summarize_one(
                 s,
-                &figs[i],
-                reference[i].map(|b| &figs[b]),
+                figs[i],
+                reference[i].map(|b| figs[b]),
+                &weights[&s.mix],
                 settings,
                 timing,
             ));
@@ -317,22 +796,25 @@ fn summarize_one(
     s: &Series,
     figs: &SeriesFigures,
     base: Option<&SeriesFigures>,
+    weights: &MixWeights,
     settings: &Settings,
     timing: Timing,
 ) -> Summary {
-    let looks = &settings.looks;
+    let looks = settings.looks_for(s);
+    let (mode, c) = (settings.mode, settings.concurrency);
     let requests: Vec<&Request> = s.trials.iter().flat_map(|t| &t.requests).collect();
     let late: u64 = s.trials.iter().map(|t| open::late(&t.requests)).sum();
-    let per_engine = |pick: &dyn Fn(&TrialFigures) -> f64| {
-        estimate(Spread::new(&figs.rounds.iter().map(pick).collect::<Vec<_>>()), looks)
-    };
-    let quantile = |i: usize| estimate(quantile_spread(figs, QUANTILES[i]), looks).map(ms);
+    let quantile = |p: f64| estimate(quantile_spread(figs, weights, p), &looks).map(ms);
     let (mut rps_ratio, mut p95_ratio, mut p99_ratio) = (None, None, None);
     if let Some(base) = base {
-        p95_ratio = estimate(quantile_ratio_spread(figs, base, 0.95), looks);
-        p99_ratio = estimate(quantile_ratio_spread(figs, base, 0.99), looks);
+        let q_ratio = |p: f64| estimate(quantile_ratio_spread(figs, base, weights, p), &looks);
+        p95_ratio = q_ratio(0.95);
+        p99_ratio = q_ratio(0.99);
         if timing == Timing::Closed {
-            rps_ratio = estimate(paired_spread(&figs.rounds, &base.rounds, |t| t.rps), looks);
+            rps_ratio = estimate(
+                jackknife_ratio(figs, base, weights, |f, w, skip| f.log_rps(w, skip, mode, c)),
+                &looks,
+            );
         }
     }
     let warmup_errors = settings
@@ -351,17 +833,18 @@ fn summarize_one(
         errors: requests.iter().filter(|r| r.rows.is_none()).count() + warmup_errors,
         late,
         saturated: !requests.is_empty() && late as f64 > open::SATURATED_FRACTION * requests.len() as f64,
-        rps: per_engine(&|t| t.rps),
-        mean_ms: per_engine(&|t| t.mean_us).map(ms),
-        p50: quantile(0),
-        p90: quantile(1),
-        p95: quantile(2),
-        p99: quantile(3),
+        rps: estimate(jackknife_one(figs, weights, |f, w, skip| f.log_rps(w, skip, mode, c)), &looks),
+        mean_ms: estimate(jackknife_one(figs, weights, |f, w, skip| f.log_mean(w, skip)), &looks).map(ms),
+        p50: quantile(QUANTILES[0]),
+        p90: quantile(QUANTILES[1]),
+        p95: quantile(QUANTILES[2]),
+        p99: quantile(QUANTILES[3]),
         rps_ratio,
         p95_ratio,
         p99_ratio,
         floor_p95_ratio: None,
         index_bytes: settings.index_bytes.get(&s.engine).copied(),
+        looks,
     }
 }
 
@@ -388,24 +871,28 @@ pub struct Variance {
     pub paired_sd: Option<f64>,
 }
 
-/// Variance components of p95, p99 and throughput per series (the timing verdicts use).
-pub fn variance_components(series: &[Series], mode: LoadMode) -> Vec<Variance> {
+/// Variance components of p95, p99 and throughput per series (the timing
+/// verdicts use): the per-round figures are each round's own (its requests
+/// unweighted); `paired_sd` is the post-stratified ratio's jackknife spread.
+pub fn variance_components(series: &[Series], mode: LoadMode, concurrency: u32) -> Vec<Variance> {
     let timing = Timing::for_mode(mode)[0];
     let figs: Vec<SeriesFigures> = series.iter().map(|s| SeriesFigures::of(s, timing)).collect();
     let reference = reference_of(series);
+    let weights = weights_by_mix(series);
     let mut out = Vec::new();
     for (i, s) in series.iter().enumerate() {
         let f = &figs[i];
         if f.rounds.is_empty() {
             continue;
         }
+        let w = &weights[&s.mix];
         let base = reference[i].map(|b| &figs[b]);
         let within_of = |p: f64| {
             let v: Vec<f64> = f
                 .rounds
                 .iter()
                 .filter_map(|t| {
-                    let xs = &t.sorted;
+                    let xs = &t.all;
                     let (l, u) = stats::order_statistic_ranks(xs.len(), p, CONFIDENCE)?;
                     let w = (xs[u - 1].max(1e-3).ln() - xs[l - 1].max(1e-3).ln()) / (2.0 * 1.959964);
                     Some(w * w)
@@ -417,30 +904,29 @@ pub fn variance_components(series: &[Series], mode: LoadMode) -> Vec<Variance> {
                 v.iter().sum::<f64>() / v.len() as f64
             }
         };
-        type Pick = fn(&TrialFigures) -> f64;
-        let figures_of: [(&str, Pick, f64, Option<f64>); 3] = [
-            (
-                "p95",
-                |t| t.quantiles[2],
-                within_of(0.95),
-                base.and_then(|b| quantile_ratio_spread(f, b, 0.95)).map(|s| s.sd),
-            ),
-            (
-                "p99",
-                |t| t.quantiles[3],
-                within_of(0.99),
-                base.and_then(|b| quantile_ratio_spread(f, b, 0.99)).map(|s| s.sd),
-            ),
+        let per_round_q = |p: f64| -> Vec<f64> {
+            f.rounds
+                .iter()
+                .filter_map(|t| stats::quantile(&t.all, p))
+                .map(|q| q.max(1e-3).ln())
+                .collect()
+        };
+        let q_paired = |p: f64| base.and_then(|b| quantile_ratio_spread(f, b, w, p)).map(|s| s.sd);
+        let figures_of: [(&str, Vec<f64>, f64, Option<f64>); 3] = [
+            ("p95", per_round_q(0.95), within_of(0.95), q_paired(0.95)),
+            ("p99", per_round_q(0.99), within_of(0.99), q_paired(0.99)),
             (
                 "rps",
-                |t| t.rps,
+                f.rounds
+                    .iter()
+                    .map(|t| t.rps(mode, concurrency).max(1e-3).ln())
+                    .collect(),
                 0.0,
-                base.and_then(|b| paired_spread(&f.rounds, &b.rounds, |t| t.rps))
+                base.and_then(|b| jackknife_ratio(f, b, w, |g, w, skip| g.log_rps(w, skip, mode, concurrency)))
                     .map(|s| s.sd),
             ),
         ];
-        for (name, pick, within, paired_sd) in figures_of {
-            let logs: Vec<f64> = f.rounds.iter().map(|t| pick(t).max(1e-3).ln()).collect();
+        for (name, logs, within, paired_sd) in figures_of {
             let total = stats::rounds::sd(&logs).powi(2);
             out.push(Variance {
                 engine: s.engine.clone(),
@@ -591,6 +1077,8 @@ mod tests {
                                     start_ns: at,
                                     latency_ns: l * 1000,
                                     intended_ns: None,
+                                    slice: 0,
+                                    worker: 0,
                                 };
                                 at += l * 1000;
                                 r
@@ -608,6 +1096,7 @@ mod tests {
             mode: LoadMode::Closed,
             concurrency: 1,
             looks: Looks::fixed(3),
+            looked_rounds: None,
             index_bytes: BTreeMap::new(),
             warmup_errors: BTreeMap::new(),
         }

@@ -17,6 +17,7 @@ use crate::bench::{Plan, Progress};
 use crate::dataset::live::{LiveRows, Scratch, Writer, WriterReport};
 use crate::error::HarnessError;
 use crate::spec::Spec;
+use crate::stats::sequential::Looks;
 
 /// One engine on one mix (one timing): its quiet and appending figures.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -85,31 +86,29 @@ pub fn run(
         .map(|n| crate::registry::open(spec, n, scratch.path()).map(|e| (n.clone(), e)))
         .collect::<Result<Vec<_>, _>>()?;
     let rounds = rounds.max(1);
+    // Exactly the quiet run's rounds, whatever they take.
     let p = Plan {
         min_rounds: rounds,
         max_rounds: rounds,
+        max_seconds: 1e9,
         payloads: scratch.path().join(audit_engines::PAYLOADS_FILE),
         ..plan.clone()
     };
     let seed = plan.seed ^ 0x0A99_E7D5;
     let rows = LiveRows::new(&plan.generator, seed, plan.append_rate);
     let writer = Writer::start(&scratch, plan.append_rate, seed, rows)?;
-    let result = crate::bench::run(&p, &engines, progress, |_, _| false);
+    let result = crate::bench::run(&p, &engines, &[p.single_phase()], progress, |_, _| false);
     let writer = writer.stop()?;
     let result = result?;
     drop(engines);
-    let settings = Settings::from_records(
-        p.mode,
-        p.concurrency,
-        result.outcome.looks(p.min_rounds),
-        &result.series,
-    );
+    let rounds = result.rounds_done();
+    let settings = Settings::from_records(p.mode, p.concurrency, Looks::fixed(rounds.max(1)), &result.series);
     let appending = analysis::summarize(&result.series, &settings);
     Ok(AppendsInfo {
         append_rate: plan.append_rate,
         writer,
-        rounds: result.outcome.rounds,
-        seconds: result.outcome.seconds,
+        rounds,
+        seconds: result.phases.iter().map(|ph| ph.outcome.seconds).sum(),
         figures: pair(quiet, &appending),
     })
 }

@@ -163,10 +163,19 @@ pub struct BenchArgs {
     /// Request mixes, comma-separated [default: the spec's `[bench] mixes`].
     #[arg(long, value_delimiter = ',', value_name = "NAME")]
     pub mix: Option<Vec<String>>,
-    /// Measured requests per engine per round (every engine runs the same ones) [default: from the spec].
+    /// Measured requests per engine per round at most (every engine draws from the same stream) [default: from the spec].
     #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = positive)]
     pub requests: Option<u64>,
-    /// Unmeasured warm-up requests before each trial [default: from the spec].
+    /// Slices per engine per round: the engines take turns this many times a round [default: from the spec].
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = slices)]
+    pub slices: Option<u32>,
+    /// The longest a slice runs, in milliseconds [default: from the spec].
+    #[arg(long, value_name = "MS", allow_hyphen_values = true, value_parser = positive_seconds)]
+    pub slice_ms: Option<f64>,
+    /// The relative half-width a deciding interval must reach before the run stops, per figure, e.g. p99=0.2 (repeatable; p95, p99, throughput) [default: the spec's `[bench.precision]`].
+    #[arg(long, value_name = "FIGURE=X", value_parser = precision)]
+    pub precision: Vec<(String, f64)>,
+    /// Unmeasured warm-up requests per engine and mix before its first slice [default: from the spec].
     #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = non_negative)]
     pub warmup: Option<u64>,
     /// Closed-loop workers, or open-loop servers, 1 to 1024 [default: from the spec].
@@ -285,6 +294,27 @@ fn rounds(s: &str) -> Result<u32, String> {
     }
 }
 
+/// Slices per round: an integer >= 1.
+fn slices(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{s} is not allowed: expected an integer >= 1")),
+    }
+}
+
+/// A precision: `p95=X`, `p99=X` or `throughput=X`, X a relative half-width in (0, 1).
+fn precision(s: &str) -> Result<(String, f64), String> {
+    let bad = || {
+        format!("{s:?} is not allowed: expected FIGURE=X with FIGURE p95, p99 or throughput and X a relative half-width between 0 and 1 (e.g. p99=0.25)")
+    };
+    let (k, v) = s.split_once('=').ok_or_else(bad)?;
+    let v: f64 = v.trim().parse().map_err(|_| bad())?;
+    if !["p95", "p99", "throughput"].contains(&k.trim()) || !(v > 0.0 && v < 1.0) {
+        return Err(bad());
+    }
+    Ok((k.trim().to_string(), v))
+}
+
 /// Workers: an integer from 1 to `MAX_THREADS`.
 fn workers(s: &str) -> Result<u32, String> {
     match s.trim().parse::<u32>() {
@@ -326,9 +356,12 @@ pub struct GateArgs {
 
 #[derive(Debug, Args)]
 pub struct CalibrateArgs {
-    /// Noise scenario (repeatable): independent, drift-SD, bursts, ar1-PHI [default: independent, drift-0.05, drift-0.10, bursts, ar1-0.5].
-    #[arg(long, value_name = "NAME", value_parser = |s: &str| s.parse::<crate::calibrate::Scenario>())]
-    pub scenario: Vec<crate::calibrate::Scenario>,
+    /// Machine noise (repeatable): independent, drift-SD, bursts, bursts-short, bursts-rare, bursts-F-S-MS, ar1-PHI, several joined with + [default: independent, drift-0.05, drift-0.10, bursts, bursts-short, bursts-rare, ar1-0.5, drift-0.05+bursts].
+    #[arg(long, value_name = "NAME", value_parser = |s: &str| s.parse::<crate::calibrate::Noise>())]
+    pub scenario: Vec<crate::calibrate::Noise>,
+    /// The candidate's shape against the lognormal baseline (repeatable): scaled, tail, bimodal, bimodal-split [default: all four].
+    #[arg(long, value_name = "SHAPE", value_parser = |s: &str| s.parse::<crate::calibrate::Shape>())]
+    pub shape: Vec<crate::calibrate::Shape>,
     /// Where the candidates truly stand (repeatable): at-threshold, better, worse [default: all three].
     #[arg(long, value_name = "TRUTH", value_parser = |s: &str| s.parse::<crate::calibrate::Truth>())]
     pub truth: Vec<crate::calibrate::Truth>,
@@ -338,15 +371,18 @@ pub struct CalibrateArgs {
     /// Seed of the simulation, decimal or 0x hex (printed; the same seed gives the same table).
     #[arg(long, value_name = "S", default_value_t = 1, allow_hyphen_values = true, value_parser = seed)]
     pub seed: u64,
-    /// Standard deviation of the simulated log latency (the real baseline's default mix is about 0.2).
+    /// Standard deviation of the simulated baseline's log latency.
     #[arg(long, value_name = "X", default_value_t = 0.3, value_parser = sigma)]
     pub sigma: f64,
     /// Median latency of the simulated baseline, in ms (it sets how many rounds fit the budget).
     #[arg(long, value_name = "MS", default_value_t = 14.0, value_parser = positive_seconds)]
     pub median_ms: f64,
-    /// Also compare the t interval with a percentile bootstrap over whole rounds at 5 and 10 fixed rounds.
-    #[arg(long)]
-    pub compare: bool,
+    /// The measurement design simulated: interleaved (the benchmark's) or trials (one trial per engine per round, the earlier design).
+    #[arg(long, value_name = "DESIGN", default_value = "interleaved", value_parser = |s: &str| s.parse::<crate::calibrate::Design>())]
+    pub design: crate::calibrate::Design,
+    /// Build the scenario from a recorded run's directory instead: its engines' requests, rounds and slow episodes as they occurred (a block bootstrap of its rounds).
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["scenario", "shape", "design"])]
+    pub from: Option<PathBuf>,
 }
 
 /// A standard deviation of log latency in (0, 3].

@@ -91,7 +91,7 @@ fn ratio(a: &Estimate, b: &Estimate) -> Option<Estimate> {
     let se = (va + vb).sqrt();
     let ci = if sa.has_interval() && sb.has_interval() {
         // Welch–Satterthwaite degrees of freedom.
-        let df = (va + vb).powi(2) / (va.powi(2) / sa.df() as f64 + vb.powi(2) / sb.df() as f64);
+        let df = (va + vb).powi(2) / (va.powi(2) / sa.df() + vb.powi(2) / sb.df());
         let t = StudentsT::new(0.0, 1.0, df).ok()?.inverse_cdf(0.975);
         Some(((log - t * se).exp(), (log + t * se).exp()))
     } else {
@@ -154,7 +154,14 @@ mod tests {
         Estimate {
             value: log_center.exp(),
             ci: None,
-            spread: Some(Spread { log_center, sd, rounds }),
+            spread: Some(Spread {
+                log_center,
+                sd,
+                rounds,
+                below: 1.0,
+                above: 1.0,
+                df: rounds.saturating_sub(1) as f64,
+            }),
         }
     }
 

@@ -82,21 +82,23 @@ pub fn bench_stage(spec: &Spec, dir: &Path, plan: &Plan, run: &mut Run) -> Resul
     drop(task);
     output::bench::print_overhead(&oh);
     let mut progress = output::bench::BenchProgress::new(plan);
+    let phases = plan.phases(&spec.gate);
+    let mut cache = crate::analysis::Cache::default();
     let settled = |series: &[Series], looks: Looks| {
         let settings = Settings::from_records(plan.mode, plan.concurrency, looks, series);
-        verdict::settled_by(series, &settings, &spec.gate)
+        verdict::settled_by(series, &settings, &spec.gate, &plan.precision, &mut cache)
     };
-    let result = bench::run(plan, &engines, |p| progress.update(p), settled);
+    let result = bench::run(plan, &engines, &phases, |p| progress.update(p), settled);
     drop(progress);
     let result = result?;
-    output::bench::print_end(&result.outcome);
+    output::bench::print_phases(&result.phases, &phases);
 
     let info = BenchInfo::new(plan, &result, &oh);
     output::bench::print_engine_errors(&info.engine_errors);
     let settings = reanalyze::settings(&info).map_err(HarnessError::input)?;
     run.info.bench = Some(info);
     run.dir.write("run.json", &run.info.to_json())?;
-    if result.outcome.rounds == 0 {
+    if result.rounds_done() == 0 {
         return Err(HarnessError::Inconclusive(
             "interrupted before any round finished".into(),
         ));
@@ -109,7 +111,7 @@ pub fn bench_stage(spec: &Spec, dir: &Path, plan: &Plan, run: &mut Run) -> Resul
     }
     run.stage(
         "bench",
-        if result.outcome.stop == bench::Stop::Interrupted {
+        if result.interrupted() {
             "interrupted"
         } else {
             "done"
@@ -128,7 +130,7 @@ pub fn bench_stage(spec: &Spec, dir: &Path, plan: &Plan, run: &mut Run) -> Resul
         )));
     }
     if plan.append_rate > 0.0 && !bench::interrupted() {
-        appends_stage(spec, dir, plan, result.outcome.rounds, &analysis, run)?;
+        appends_stage(spec, dir, plan, result.rounds_done(), &analysis, run)?;
     }
     Ok(analysis)
 }
@@ -163,23 +165,11 @@ pub fn verdict_stage(spec: &Spec, analysis: &Analysis, run: &mut Run, export: &E
     if analysis.judgements.iter().all(|j| j.informational) {
         output::verdict::print_all_informational();
     }
-    let decided = if bench::interrupted() {
-        Err(HarnessError::Inconclusive(
-            "interrupted: the figures cover the finished rounds only; run.json says complete: false".into(),
-        ))
-    } else {
-        verdict::decide(&analysis.judgements)
-    };
-    write_exports(analysis, run, export)?;
-    run.stage(
-        "verdict",
-        match &decided {
-            Ok(()) => "pass",
-            Err(HarnessError::Failed(_)) => "fail",
-            Err(_) => "inconclusive",
-        },
-    )?;
-    decided
+    let interrupted = bench::interrupted() || run.info.bench.as_ref().is_some_and(|b| b.interrupted());
+    let decision = verdict::decide(&analysis.judgements, interrupted);
+    write_exports(analysis, decision, run, export)?;
+    run.stage("verdict", decision.label())?;
+    decision.into_result()
 }
 
 /// Ends a run: run.json saved, and the last line says where its reports are
@@ -254,14 +244,19 @@ pub fn check_exports(export: &ExportArgs) -> Result<(), HarnessError> {
 }
 
 /// Writes the export copies: summary.json as the run wrote it, and the Markdown verdict.
-fn write_exports(analysis: &Analysis, run: &Run, export: &ExportArgs) -> Result<(), HarnessError> {
+fn write_exports(
+    analysis: &Analysis,
+    decision: verdict::Decision,
+    run: &Run,
+    export: &ExportArgs,
+) -> Result<(), HarnessError> {
     if let Some(path) = &export.export_json {
         let from = run.dir.path.join("summary.json");
         let bytes = std::fs::read(&from).map_err(|e| HarnessError::io(&from, e))?;
         crate::fsutil::write_atomic(path, &bytes)?;
     }
     if let Some(path) = &export.export_markdown {
-        let md = report::markdown::to_markdown(&run.dir.id, &analysis.summaries, &analysis.judgements);
+        let md = report::markdown::to_markdown(&run.dir.id, decision, &analysis.summaries, &analysis.judgements);
         crate::fsutil::write_atomic(path, md.as_bytes())?;
     }
     Ok(())

@@ -16,7 +16,7 @@ use audit_engines::Role;
 
 use crate::analysis::{Summary, Timing};
 use crate::error::HarnessError;
-use crate::spec::GateSpec;
+use crate::spec::{half_width, GateSpec, Precision};
 use crate::stats::sequential::Looks;
 use crate::stats::{Estimate, ALPHA_SIDE};
 
@@ -133,7 +133,8 @@ pub fn judged_interval(e: &Estimate, bound: Bound, fail_alpha: f64, looks: &Look
 
 /// Every judgement for the summaries the verdicts use (closed loop, or open loop
 /// from intended starts); the baseline is the reference and is not judged.
-pub fn judge_all(summaries: &[Summary], gate: &GateSpec, looks: &Looks) -> Vec<Judgement> {
+/// Each interval is adjusted for the looks of its summary.
+pub fn judge_all(summaries: &[Summary], gate: &GateSpec) -> Vec<Judgement> {
     struct Planned<'a> {
         s: &'a Summary,
         check: Check,
@@ -208,7 +209,7 @@ pub fn judge_all(summaries: &[Summary], gate: &GateSpec, looks: &Looks) -> Vec<J
                     let interval = p
                         .estimate
                         .as_ref()
-                        .and_then(|e| judged_interval(e, p.bound, fail_alpha, looks));
+                        .and_then(|e| judged_interval(e, p.bound, fail_alpha, &p.s.looks));
                     (interval, judge(interval, p.bound, p.threshold))
                 }
             };
@@ -242,10 +243,78 @@ pub fn judge_all(summaries: &[Summary], gate: &GateSpec, looks: &Looks) -> Vec<J
 }
 
 /// Whether the records so far, analysed with `settings`, settle every check
-/// that decides the exit code: the question a run asks after each round.
-pub fn settled_by(series: &[crate::bench::Series], settings: &crate::analysis::Settings, gate: &GateSpec) -> bool {
-    let summaries = crate::analysis::summarize(series, settings);
-    settled(&judge_all(&summaries, gate, &settings.looks))
+/// that decides the exit code within `precision`: the question a run asks
+/// after each round.
+pub fn settled_by(
+    series: &[crate::bench::Series],
+    settings: &crate::analysis::Settings,
+    gate: &GateSpec,
+    precision: &Precision,
+    cache: &mut crate::analysis::Cache,
+) -> bool {
+    let summaries = crate::analysis::summarize_cached(series, settings, cache);
+    let judgements = judge_all(&summaries, gate);
+    settled(&judgements) && imprecise(&summaries, &judgements, precision).is_empty()
+}
+
+/// A figure that decides (or that the deciding ratios rest on) whose 95 %
+/// interval is wider than asked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Imprecise {
+    pub engine: String,
+    pub mix: String,
+    /// `p95_ratio`, `p99_ratio`, `rps_ratio`, `p95`, `p99` or `rps`.
+    pub figure: &'static str,
+    /// Its relative half-width (infinite without an interval).
+    pub half_width: f64,
+    pub asked: f64,
+}
+
+/// The deciding figures whose reported 95 % interval (at the run's looks) is
+/// wider than `precision` asks: each deciding check's estimate, and the
+/// reference's own p95, p99 and throughput on every deciding mix (every
+/// deciding ratio is measured against them, and an SLA document quotes them).
+pub fn imprecise(summaries: &[Summary], judgements: &[Judgement], precision: &Precision) -> Vec<Imprecise> {
+    let mut out = Vec::new();
+    let mut check = |engine: &str, mix: &str, figure: &'static str, e: Option<Estimate>, asked: f64| {
+        let half_width = e
+            .and_then(|e| e.ci.map(|ci| half_width(e.value, ci)))
+            .unwrap_or(f64::INFINITY);
+        if !(half_width <= asked) {
+            out.push(Imprecise {
+                engine: engine.to_string(),
+                mix: mix.to_string(),
+                figure,
+                half_width,
+                asked,
+            });
+        }
+    };
+    let mut mixes: Vec<&str> = Vec::new();
+    for j in judgements.iter().filter(|j| !j.informational && j.check.is_statistical()) {
+        let (figure, asked) = match j.check {
+            Check::P95RatioMax => ("p95_ratio", precision.p95),
+            Check::P99RatioMax => ("p99_ratio", precision.p99),
+            Check::RpsRatioMin => ("rps_ratio", precision.throughput),
+            Check::P95MsMax => ("p95", precision.p95),
+            Check::P99MsMax => ("p99", precision.p99),
+            Check::Errors | Check::Sustained => continue,
+        };
+        check(&j.engine, &j.mix, figure, j.estimate, asked);
+        if !mixes.contains(&j.mix.as_str()) {
+            mixes.push(&j.mix);
+        }
+    }
+    for s in summaries.iter().filter(|s| s.role == Role::Reference && s.timing != Timing::OpenService) {
+        if mixes.contains(&s.mix.as_str()) {
+            check(&s.engine, &s.mix, "p95", s.p95, precision.p95);
+            check(&s.engine, &s.mix, "p99", s.p99, precision.p99);
+            if s.timing == Timing::Closed {
+                check(&s.engine, &s.mix, "rps", s.rps, precision.throughput);
+            }
+        }
+    }
+    out
 }
 
 /// Whether every check that decides the exit code is decided (and there is at
@@ -277,26 +346,85 @@ pub fn column(s: &Summary, judgements: &[Judgement], gate: &GateSpec) -> String 
     }
 }
 
-/// The exit status the candidates' judgements call for.
-pub fn decide(judgements: &[Judgement]) -> Result<(), HarnessError> {
+/// What the deciding checks call for: the gate's decision, as data. It
+/// becomes an error (and an exit code) only at the command's boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Every deciding check passed.
+    Pass,
+    /// A deciding check failed.
+    Fail { failed: usize, inconclusive: usize },
+    /// Not enough evidence either way.
+    Inconclusive(Undecided),
+}
+
+/// Why a decision is inconclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Undecided {
+    /// No check decides the exit code in this run.
+    NothingDecides,
+    /// This many deciding checks straddle their thresholds (or have no interval).
+    Straddling(usize),
+    /// The run was interrupted: its figures cover the finished rounds only.
+    Interrupted,
+}
+
+impl Decision {
+    /// `pass`, `fail` or `inconclusive`, as every report file writes it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Decision::Pass => "pass",
+            Decision::Fail { .. } => "fail",
+            Decision::Inconclusive(_) => "inconclusive",
+        }
+    }
+
+    /// The exit code it gives: 0, 1 or 3.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Decision::Pass => 0,
+            Decision::Fail { .. } => 1,
+            Decision::Inconclusive(_) => 3,
+        }
+    }
+
+    /// The command's result: `Ok` for a pass, else the error that carries the exit code and why.
+    pub fn into_result(self) -> Result<(), HarnessError> {
+        match self {
+            Decision::Pass => Ok(()),
+            Decision::Fail { failed, inconclusive } => Err(HarnessError::failed(format!(
+                "{failed} candidate threshold(s) failed (and {inconclusive} inconclusive); see the verdict lines above"
+            ))),
+            Decision::Inconclusive(Undecided::NothingDecides) => Err(HarnessError::Inconclusive(
+                "no check decides the exit code: no engine of [gate] candidates was judged on a mix of [gate] mixes in this run".into(),
+            )),
+            Decision::Inconclusive(Undecided::Straddling(n)) => Err(HarnessError::Inconclusive(format!(
+                "{n} candidate threshold(s) inconclusive: the intervals straddle the threshold or the data is too small for one; raise [bench] max_seconds (or --max-seconds) for more rounds"
+            ))),
+            Decision::Inconclusive(Undecided::Interrupted) => Err(HarnessError::Inconclusive(
+                "interrupted: the figures cover the finished rounds only; run.json says complete: false".into(),
+            )),
+        }
+    }
+}
+
+/// The decision the candidates' judgements call for; an interrupted run's
+/// is inconclusive whatever its checks say (they cover part of a run).
+pub fn decide(judgements: &[Judgement], interrupted: bool) -> Decision {
+    if interrupted {
+        return Decision::Inconclusive(Undecided::Interrupted);
+    }
     let count = |o: Outcome| judgements.iter().filter(|j| !j.informational && j.outcome == o).count();
-    let (fail, inconclusive) = (count(Outcome::Fail), count(Outcome::Inconclusive));
+    let (failed, inconclusive) = (count(Outcome::Fail), count(Outcome::Inconclusive));
     if judgements.iter().all(|j| j.informational) {
         // A gate that judged nothing has no evidence either way: never a pass by accident.
-        return Err(HarnessError::Inconclusive(
-            "no check decides the exit code: no engine of [gate] candidates was judged on a mix of [gate] mixes in this run".into(),
-        ));
-    }
-    if fail > 0 {
-        Err(HarnessError::failed(format!(
-            "{fail} candidate threshold(s) failed (and {inconclusive} inconclusive); see the verdict lines above"
-        )))
+        Decision::Inconclusive(Undecided::NothingDecides)
+    } else if failed > 0 {
+        Decision::Fail { failed, inconclusive }
     } else if inconclusive > 0 {
-        Err(HarnessError::Inconclusive(format!(
-            "{inconclusive} candidate threshold(s) inconclusive: the intervals straddle the threshold or the data is too small for one; raise [bench] max_seconds (or --max-seconds) for more rounds"
-        )))
+        Decision::Inconclusive(Undecided::Straddling(inconclusive))
     } else {
-        Ok(())
+        Decision::Pass
     }
 }
 
@@ -336,16 +464,27 @@ mod tests {
     #[test]
     fn candidates_decide_the_exit_code() {
         let j = judgement;
-        assert!(decide(&[j(Outcome::Pass, false), j(Outcome::Fail, true)]).is_ok());
+        assert_eq!(decide(&[j(Outcome::Pass, false), j(Outcome::Fail, true)], false), Decision::Pass);
         assert_eq!(
-            decide(&[j(Outcome::Pass, true)]).unwrap_err().exit_code(),
-            3,
+            decide(&[j(Outcome::Pass, true)], false),
+            Decision::Inconclusive(Undecided::NothingDecides),
             "nothing decides: no pass"
         );
-        assert_eq!(decide(&[]).unwrap_err().exit_code(), 3);
-        assert_eq!(decide(&[j(Outcome::Inconclusive, false)]).unwrap_err().exit_code(), 3);
+        assert_eq!(decide(&[], false).exit_code(), 3);
+        assert_eq!(decide(&[j(Outcome::Inconclusive, false)], false).exit_code(), 3);
         let both = [j(Outcome::Inconclusive, false), j(Outcome::Fail, false)];
-        assert_eq!(decide(&both).unwrap_err().exit_code(), 1);
+        assert_eq!(
+            decide(&both, false),
+            Decision::Fail {
+                failed: 1,
+                inconclusive: 1
+            }
+        );
+        assert_eq!(decide(&both, false).into_result().unwrap_err().exit_code(), 1);
+        // An interrupted run decides nothing, whatever its checks say.
+        let pass = [j(Outcome::Pass, false)];
+        assert_eq!(decide(&pass, true), Decision::Inconclusive(Undecided::Interrupted));
+        assert_eq!(decide(&pass, true).label(), "inconclusive");
         assert!(settled(&[
             j(Outcome::Pass, false),
             j(Outcome::Fail, false),
@@ -367,6 +506,9 @@ mod tests {
                 log_center: 0.8f64.ln(),
                 sd: 0.1,
                 rounds: 10,
+                below: 1.0,
+                above: 1.0,
+                df: 9.0,
             }),
         };
         let (lo, hi) = judged_interval(&e, Bound::Max, 0.05 / 6.0, &looks).unwrap();

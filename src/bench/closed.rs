@@ -2,7 +2,7 @@
 //! after another, then a fixed number of workers pulling requests from one
 //! shared stream, each request timed on its own.
 
-use audit_engines::{Engine, Query};
+use audit_engines::{Engine, Query, SharedEngine};
 
 use super::{call, CallError, Trial};
 
@@ -27,7 +27,8 @@ pub fn warm_up(engine: &dyn Engine, warmup: &[Query]) -> (u64, Option<String>, b
     (errors, first, false)
 }
 
-/// One measured trial: `workers` workers share `stream` through one atomic cursor.
-pub fn run(engine: &dyn Engine, stream: &[Query], workers: u32) -> Trial {
-    super::driver::drive(engine, stream, workers, None)
+/// One measured slice: `workers` workers share `stream` through one atomic
+/// cursor; with `until`, no request starts after that much time.
+pub fn run(engine: &SharedEngine, stream: &[Query], workers: u32, until: Option<std::time::Duration>) -> Trial {
+    super::driver::drive(engine, stream, workers, None, until)
 }

@@ -1,88 +1,202 @@
 //! The worker pool both load models share: workers take the next request of
 //! one stream through an atomic cursor, wait for its scheduled start when
 //! there is a schedule, and time the engine's answer on a monotonic clock.
-//! Every request of the stream runs (the same work for every engine of a
-//! round), unless the run is interrupted.
+//! A slice ends when its stream is done or its time is up (no request starts
+//! after `until`; the ones in flight finish and are measured), or when the run
+//! is interrupted.
+//!
+//! The workers are started once per benchmark ([`Pool`]) and handed one slice
+//! after another: a benchmark runs thousands of short slices, and a thread
+//! started for each would bring its own cold stack and allocator arena into
+//! every slice's first requests.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Barrier, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use audit_engines::{Engine, Query};
+use audit_engines::{Query, SharedEngine};
 
 use super::{call, interrupted, CallError, Request, Trial, HANG_AFTER};
 
-/// Runs one trial of `stream` on `workers` workers. With `schedule`, request
-/// `i` is due `schedule[i]` ns after the start (open loop); without, each
-/// worker starts its next request at once (closed loop).
-pub fn drive(engine: &dyn Engine, stream: &[Query], workers: u32, schedule: Option<&[u64]>) -> Trial {
-    let next = AtomicU64::new(0);
-    let first_error = Mutex::new(None);
-    let gave_up = AtomicBool::new(false);
-    // Nanoseconds since t0 of the last answer (or start), for the watchdog.
-    let progress = AtomicU64::new(0);
-    let running = AtomicBool::new(true);
-    let t0 = Instant::now();
-    let mut requests: Vec<Request> = std::thread::scope(|s| {
-        s.spawn(|| watchdog(engine.name(), t0, &progress, &running));
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut done = Vec::with_capacity(stream.len() / workers as usize + 1);
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed) as usize;
-                        if i >= stream.len() || interrupted() || gave_up.load(Ordering::Relaxed) {
-                            break;
-                        }
-                        let intended = schedule.map(|s| s[i]);
-                        if let Some(at) = intended {
-                            wait_until(t0, at);
-                        }
-                        let start = Instant::now();
-                        let answer = call(engine, &stream[i]);
-                        let end = Instant::now();
-                        progress.store(end.duration_since(t0).as_nanos() as u64, Ordering::Relaxed);
-                        let rows = match answer {
-                            Ok(n) => Some(n),
-                            Err(e) => {
-                                if matches!(e, CallError::GaveUp(_)) {
-                                    gave_up.store(true, Ordering::Relaxed);
-                                }
-                                if let Ok(mut f) = first_error.lock() {
-                                    f.get_or_insert(e.message());
-                                }
-                                None
-                            }
-                        };
-                        done.push(Request {
-                            seq: i as u64,
-                            query: Query::default(),
-                            rows,
-                            start_ns: start.duration_since(t0).as_nanos() as u64,
-                            latency_ns: end.duration_since(start).as_nanos() as u64,
-                            intended_ns: intended,
-                        });
+/// What the workers of one slice share.
+struct Job {
+    engine: SharedEngine,
+    stream: Arc<[Query]>,
+    schedule: Option<Arc<[u64]>>,
+    until_ns: Option<u64>,
+    /// Every worker and the pool's caller meet here; the clock starts after it.
+    start: Barrier,
+    t0: std::sync::OnceLock<Instant>,
+    next: AtomicU64,
+    first_error: Mutex<Option<String>>,
+    gave_up: AtomicBool,
+    /// Nanoseconds since t0 of the last answer, for the hang check.
+    progress: AtomicU64,
+}
+
+/// Workers that run slice after slice on any engine.
+pub struct Pool {
+    jobs: Vec<Sender<Arc<Job>>>,
+    results: Receiver<Vec<Request>>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Pool {
+    /// Starts `workers` workers (at least one).
+    pub fn new(workers: u32) -> Pool {
+        let (done_tx, results) = channel();
+        let mut jobs = Vec::new();
+        let mut handles = Vec::new();
+        for w in 0..workers.max(1) {
+            let (tx, rx) = channel::<Arc<Job>>();
+            let done = done_tx.clone();
+            jobs.push(tx);
+            handles.push(std::thread::spawn(move || {
+                while let Ok(job) = rx.recv() {
+                    let out = work(&job, w);
+                    if done.send(out).is_err() {
+                        return;
                     }
-                    done
-                })
-            })
-            .collect();
-        let done = handles.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect();
-        running.store(false, Ordering::Relaxed);
-        done
-    });
-    requests.sort_unstable_by_key(|r| r.seq);
-    // The queries are filled in after the clock stops: cloning them is not the engine's time.
-    for r in &mut requests {
-        r.query = stream[r.seq as usize].clone();
+                }
+            }));
+        }
+        Pool { jobs, results, handles }
     }
-    Trial {
-        index: 0,
-        requests,
-        first_error: first_error.into_inner().unwrap_or_default(),
-        warmup_errors: 0,
-        gave_up: gave_up.into_inner(),
+
+    pub fn workers(&self) -> u32 {
+        self.jobs.len() as u32
     }
+
+    /// Runs one slice of `stream` on every worker. With `schedule`, request
+    /// `i` is due `schedule[i]` ns after the start (open loop); without, each
+    /// worker starts its next request at once (closed loop). With `until`, no
+    /// request starts later than that after the start. Requests carry their
+    /// position in `stream` as `seq` and the worker that sent them.
+    pub fn drive(
+        &self,
+        engine: &SharedEngine,
+        stream: &[Query],
+        schedule: Option<&[u64]>,
+        until: Option<Duration>,
+    ) -> Trial {
+        let n = self.jobs.len();
+        let job = Arc::new(Job {
+            engine: engine.clone(),
+            stream: stream.into(),
+            schedule: schedule.map(Into::into),
+            until_ns: until.map(|d| d.as_nanos() as u64),
+            start: Barrier::new(n + 1),
+            t0: std::sync::OnceLock::new(),
+            next: AtomicU64::new(0),
+            first_error: Mutex::new(None),
+            gave_up: AtomicBool::new(false),
+            progress: AtomicU64::new(0),
+        });
+        for tx in &self.jobs {
+            // A worker that is gone (it panicked) sends nothing back: counted below.
+            let _ = tx.send(job.clone());
+        }
+        let t0 = Instant::now();
+        let _ = job.t0.set(t0);
+        job.start.wait();
+        let mut requests: Vec<Request> = Vec::with_capacity(stream.len());
+        let mut got = 0;
+        while got < n {
+            match self.results.recv_timeout(Duration::from_millis(50)) {
+                Ok(mut part) => {
+                    requests.append(&mut part);
+                    got += 1;
+                }
+                Err(RecvTimeoutError::Timeout) => hang_check(engine.name(), t0, &job.progress),
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        requests.sort_unstable_by_key(|r| r.seq);
+        // The queries are filled in after the clock stops: cloning them is not the engine's time.
+        for r in &mut requests {
+            r.query = stream[r.seq as usize].clone();
+        }
+        Trial {
+            index: 0,
+            requests,
+            first_error: job.first_error.lock().map(|e| e.clone()).unwrap_or_default(),
+            warmup_errors: 0,
+            gave_up: job.gave_up.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.jobs.clear();
+        for h in self.handles.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
+
+/// One worker's share of a slice.
+fn work(job: &Job, w: u32) -> Vec<Request> {
+    job.start.wait();
+    let Some(&t0) = job.t0.get() else {
+        return Vec::new();
+    };
+    let stream = &job.stream;
+    let mut done = Vec::new();
+    loop {
+        if job.until_ns.is_some_and(|u| t0.elapsed().as_nanos() as u64 >= u) {
+            break;
+        }
+        let i = job.next.fetch_add(1, Ordering::Relaxed) as usize;
+        if i >= stream.len() || interrupted() || job.gave_up.load(Ordering::Relaxed) {
+            break;
+        }
+        let intended = job.schedule.as_ref().map(|s| s[i]);
+        if let Some(at) = intended {
+            wait_until(t0, at);
+        }
+        let start = Instant::now();
+        let answer = call(job.engine.as_ref(), &stream[i]);
+        let end = Instant::now();
+        job.progress
+            .store(end.duration_since(t0).as_nanos() as u64, Ordering::Relaxed);
+        let rows = match answer {
+            Ok(n) => Some(n),
+            Err(e) => {
+                if matches!(e, CallError::GaveUp(_)) {
+                    job.gave_up.store(true, Ordering::Relaxed);
+                }
+                if let Ok(mut f) = job.first_error.lock() {
+                    f.get_or_insert(e.message());
+                }
+                None
+            }
+        };
+        done.push(Request {
+            seq: i as u64,
+            query: Query::default(),
+            rows,
+            start_ns: start.duration_since(t0).as_nanos() as u64,
+            latency_ns: end.duration_since(start).as_nanos() as u64,
+            intended_ns: intended,
+            slice: 0,
+            worker: w,
+        });
+    }
+    done
+}
+
+/// One slice on a pool of its own (for one-off measurements outside a benchmark).
+pub fn drive(
+    engine: &SharedEngine,
+    stream: &[Query],
+    workers: u32,
+    schedule: Option<&[u64]>,
+    until: Option<Duration>,
+) -> Trial {
+    Pool::new(workers).drive(engine, stream, schedule, until)
 }
 
 /// Sleeps until `at_ns` after `t0`, then spins the last stretch (sleep alone is too coarse).
@@ -102,21 +216,18 @@ fn wait_until(t0: Instant, at_ns: u64) {
     }
 }
 
-/// Ends the harness when a trial's engine answers nothing for [`HANG_AFTER`]:
-/// a built-in engine's threads cannot be cancelled, and waiting for them would
-/// hang the gate. (Process engines time out on their own first.)
-fn watchdog(engine: &str, t0: Instant, progress: &AtomicU64, running: &AtomicBool) {
-    while running.load(Ordering::Relaxed) {
-        std::thread::sleep(Duration::from_millis(50));
-        let last = Duration::from_nanos(progress.load(Ordering::Relaxed));
-        if t0.elapsed().saturating_sub(last) > HANG_AFTER {
-            // The one line of terminal text outside `output`: this thread ends the process.
-            let e = crate::error::HarnessError::failed(format!(
-                "engine {engine} answered nothing for {} s: it hangs; the benchmark cannot stop its threads and gives up (the report files written so far are whole; run.json says complete: false)",
-                HANG_AFTER.as_secs()
-            ));
-            eprintln!("audit-harness: {e}");
-            std::process::exit(1);
-        }
+/// Ends the harness when a slice's engine has answered nothing for
+/// [`HANG_AFTER`]: a built-in engine's threads cannot be cancelled, and
+/// waiting for them would hang the gate. (Process engines time out on their own first.)
+fn hang_check(engine: &str, t0: Instant, progress: &AtomicU64) {
+    let last = Duration::from_nanos(progress.load(Ordering::Relaxed));
+    if t0.elapsed().saturating_sub(last) > HANG_AFTER {
+        // The one line of terminal text outside `output`: the harness ends here.
+        let e = crate::error::HarnessError::failed(format!(
+            "engine {engine} answered nothing for {} s: it hangs; the benchmark cannot stop its threads and gives up (the report files written so far are whole; run.json says complete: false)",
+            HANG_AFTER.as_secs()
+        ));
+        eprintln!("audit-harness: {e}");
+        std::process::exit(1);
     }
 }

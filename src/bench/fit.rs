@@ -4,21 +4,18 @@
 //!
 //! The round loop (`rounds.rs`) always runs `min_rounds` rounds and only then
 //! looks at the clock, so a round that alone takes longer than the budget
-//! allows would overrun it by `min_rounds` times. Here each engine's cost per
-//! request is probed with a short closed-loop trial, and the round is made to fit
-//! `max_seconds / min_rounds`: first with fewer requests (and warm-ups) per
-//! engine, and when even [`MIN_REQUESTS`] would not fit, by cutting the most
-//! expensive engines from the run, each with the estimate that cut it.
+//! allows would overrun it by `min_rounds` times. A slice stops starting
+//! requests after `slice_ms`, but the ones in flight finish: an engine whose
+//! single request outlasts the slice makes every slice as long as that
+//! request. So each engine's cost per request is probed with a short
+//! closed-loop trial, a round's length is estimated from it, and when the
+//! round does not fit `max_seconds / min_rounds` the most expensive engines
+//! are cut from the run, each with the estimate that cut it (the warm-ups are
+//! shortened first when they alone would take a tenth of the budget).
 
 use audit_engines::{Query, SharedEngine};
 
-/// Fewest measured requests per engine per round worth running: a round's
-/// p99 from fewer than 100 requests is its single largest latency, and every
-/// engine of a round runs the same requests, so one slow engine that would
-/// shrink the round below this is cut rather than starve the others' tails.
-pub const MIN_REQUESTS: u64 = 100;
-
-/// Warm-up requests per trial once a round has to be made smaller.
+/// Warm-up requests per engine and mix once the warm-ups have to be made shorter.
 pub const SHRUNK_WARMUP: u64 = 2;
 
 /// Requests per engine and mix in the probe.
@@ -48,7 +45,7 @@ pub fn probe(engines: &[(String, SharedEngine)], streams: &[Vec<Query>], workers
                 .map(|stream| {
                     // From the trial's start to its last answer, as throughput is
                     // measured (starting the workers is not the engine's cost).
-                    let t = super::closed::run(e.as_ref(), stream, workers);
+                    let t = super::closed::run(e, stream, workers, None);
                     let end = t.requests.iter().map(super::Request::end_ns).max().unwrap_or(0);
                     end as f64 / 1e9 / stream.len() as f64
                 })
@@ -64,9 +61,9 @@ pub fn probe(engines: &[(String, SharedEngine)], streams: &[Vec<Query>], workers
 /// How a round was fitted into the budget.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fit {
-    /// Measured requests per engine per round.
+    /// Measured requests per engine per round (as asked: the slices' time bounds a round).
     pub requests: u64,
-    /// Warm-up requests per trial.
+    /// Warm-up requests per engine and mix.
     pub warmup: u64,
     /// Engines left out, each with its probed seconds per request.
     pub cut: Vec<Cost>,
@@ -77,50 +74,57 @@ pub struct Fit {
 }
 
 impl Fit {
-    /// Whether the round had to be made smaller than asked or engines cut.
+    /// Whether the warm-ups had to be made shorter than asked or engines cut.
     pub fn changed(&self, requests: u64, warmup: u64) -> bool {
         self.requests != requests || self.warmup != warmup || !self.cut.is_empty()
     }
 }
 
-/// The round's length for engines of total cost `k` (seconds per request
-/// at the round's concurrency, summed over engines and mixes), warm-ups
-/// counted at the same cost.
-fn round_seconds(k: f64, requests: u64, warmup: u64) -> f64 {
-    k * (warmup + requests) as f64
+/// The round's shape the estimate needs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RoundShape {
+    pub requests: u64,
+    pub slices: u32,
+    pub slice_seconds: f64,
+    pub workers: u32,
 }
 
-/// Fits a round of `requests` measured and `warmup` warm-up requests per
-/// engine into `max_seconds / min_rounds`, with each engine's cost from
-/// [`probe`]. Keeps the asked
-/// settings when they fit; else fewer requests (at least [`MIN_REQUESTS`])
-/// with [`SHRUNK_WARMUP`] warm-ups; else cuts the costliest engine and tries
-/// again. Every engine cut leaves an empty run (nothing fits).
-pub fn fit(costs: &[Cost], requests: u64, warmup: u64, max_seconds: f64, min_rounds: u32) -> Fit {
+impl RoundShape {
+    /// One engine's time in a round, at `spr` seconds per request (its
+    /// closed-loop throughput's inverse, summed over the mixes): per slice,
+    /// its share of the stream or the slice's time, whichever ends first, and
+    /// never less than one request per worker (the ones in flight finish).
+    fn engine_seconds(&self, spr: f64) -> f64 {
+        let cap = self.requests.div_ceil(u64::from(self.slices.max(1))) as f64;
+        let slice = (cap * spr).min(self.slice_seconds).max(f64::from(self.workers) * spr);
+        f64::from(self.slices) * slice
+    }
+}
+
+/// Fits a round of `shape` into `max_seconds / min_rounds` with each engine's
+/// cost from [`probe`]: keeps every engine when the round fits; else cuts the
+/// costliest engine and tries again. Warm-ups (one after another, `warmup`
+/// per engine and mix) are shortened to [`SHRUNK_WARMUP`] when they would take
+/// more than a tenth of the budget. Every engine cut leaves an empty run.
+pub fn fit(costs: &[Cost], shape: RoundShape, warmup: u64, max_seconds: f64, min_rounds: u32) -> Fit {
     let round_budget = max_seconds / f64::from(min_rounds.max(1));
     let mut kept: Vec<Cost> = costs.to_vec();
     let mut cut: Vec<Cost> = Vec::new();
+    let warmup_seconds =
+        |kept: &[Cost]| kept.iter().map(|c| c.seconds_per_request * f64::from(shape.workers)).sum::<f64>() * warmup as f64;
+    let warmup = if warmup_seconds(&kept) > 0.1 * max_seconds {
+        warmup.min(SHRUNK_WARMUP)
+    } else {
+        warmup
+    };
     loop {
-        let k: f64 = kept.iter().map(|c| c.seconds_per_request).sum();
-        let asked = round_seconds(k, requests, warmup);
-        if asked <= round_budget || kept.is_empty() {
+        let round: f64 = kept.iter().map(|c| shape.engine_seconds(c.seconds_per_request)).sum();
+        if round <= round_budget || kept.is_empty() {
             return Fit {
-                requests,
+                requests: shape.requests,
                 warmup,
                 cut,
-                round_seconds: asked,
-                round_budget,
-            };
-        }
-        let w = warmup.min(SHRUNK_WARMUP);
-        let r = (round_budget / k - w as f64).floor();
-        if r >= MIN_REQUESTS as f64 {
-            let r = (r as u64).min(requests);
-            return Fit {
-                requests: r,
-                warmup: w,
-                cut,
-                round_seconds: round_seconds(k, r, w),
+                round_seconds: round,
                 round_budget,
             };
         }
@@ -147,44 +151,38 @@ mod tests {
             .collect()
     }
 
+    const SHAPE: RoundShape = RoundShape {
+        requests: 400,
+        slices: 4,
+        slice_seconds: 0.04,
+        workers: 4,
+    };
+
     #[test]
     fn cheap_engines_keep_the_asked_round() {
-        let f = fit(&costs(&[("a", 1e-4), ("b", 1e-5)]), 400, 20, 60.0, 5);
+        let f = fit(&costs(&[("a", 1e-4), ("b", 1e-5)]), SHAPE, 20, 60.0, 5);
         assert_eq!((f.requests, f.warmup, f.cut.len()), (400, 20, 0));
         assert!(!f.changed(400, 20));
         assert!(f.round_seconds <= f.round_budget);
+        // a: 100 requests per slice at 0.1 ms would take 10 ms, within the slice's 40 ms.
+        assert!((SHAPE.engine_seconds(1e-4) - 4.0 * 0.01).abs() < 1e-12);
+        // A slow engine is held to the slice's time, but never below one request per worker.
+        assert!((SHAPE.engine_seconds(0.005) - 4.0 * 0.04).abs() < 1e-12);
+        assert!((SHAPE.engine_seconds(0.5) - 4.0 * 2.0).abs() < 1e-12);
     }
 
     #[test]
-    fn a_slow_engine_makes_the_round_smaller_and_it_fits() {
-        // 0.05 s per request: 400 requests would take 20 s, the round may take 12 s.
-        let f = fit(&costs(&[("slow", 0.05), ("fast", 1e-4)]), 400, 20, 60.0, 5);
-        assert!(f.cut.is_empty());
-        assert_eq!(f.warmup, SHRUNK_WARMUP);
-        assert!(f.requests >= MIN_REQUESTS && f.requests < 400, "{f:?}");
-        assert!(f.round_seconds <= f.round_budget + 1e-9, "{f:?}");
-        // One more request would not fit.
-        assert!(round_seconds(0.0501, f.requests + 1, f.warmup) > f.round_budget);
-        assert!(f.changed(400, 20));
-    }
-
-    #[test]
-    fn an_engine_too_slow_for_the_smallest_round_is_cut_first() {
-        let f = fit(
-            &costs(&[("a", 1e-4), ("glacial", 5.0), ("slow", 0.01)]),
-            400,
-            20,
-            60.0,
-            5,
-        );
+    fn an_engine_too_slow_for_the_round_is_cut_first() {
+        // glacial: each of its slices lasts 4 workers x 5 s; the round may take 12 s.
+        let f = fit(&costs(&[("a", 1e-4), ("glacial", 5.0), ("slow", 0.01)]), SHAPE, 20, 60.0, 5);
         assert_eq!(f.cut.iter().map(|c| c.engine.as_str()).collect::<Vec<_>>(), ["glacial"]);
-        assert!(f.requests >= MIN_REQUESTS);
         assert!(f.round_seconds <= f.round_budget + 1e-9);
+        assert_eq!(f.warmup, SHRUNK_WARMUP, "glacial's warm-ups alone would take 400 s");
     }
 
     #[test]
     fn nothing_fits_cuts_everything() {
-        let f = fit(&costs(&[("a", 100.0), ("b", 50.0)]), 400, 20, 60.0, 5);
+        let f = fit(&costs(&[("a", 100.0), ("b", 50.0)]), SHAPE, 20, 60.0, 5);
         assert_eq!(f.cut.len(), 2);
     }
 }

@@ -18,18 +18,18 @@ use std::time::Instant;
 
 use audit_engines::{Query, Role, SharedEngine};
 
-pub use plan::Plan;
+pub use plan::{Phase, PhaseKind, Plan};
 pub use rounds::{Budget, Outcome, Stop};
 
 use crate::error::HarnessError;
 use crate::spec::{CacheMode, LoadMode, RateSpec};
 use crate::stats::sequential::Looks;
 
-/// One measured request. Times are nanoseconds from the trial's start on a
+/// One measured request. Times are nanoseconds from its slice's start on a
 /// monotonic clock.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {
-    /// Position in the trial's stream.
+    /// Position in the round's stream (every engine of a round draws from the same stream).
     pub seq: u64,
     pub query: Query,
     /// Events returned; `None` when the engine returned an error or panicked.
@@ -40,6 +40,11 @@ pub struct Request {
     pub latency_ns: u64,
     /// Open loop only: when the schedule said the request should start.
     pub intended_ns: Option<u64>,
+    /// The slice of the round it ran in (0-based): each round interleaves the
+    /// engines in slices (see [`plan`]).
+    pub slice: u32,
+    /// The load worker that sent it (0-based), for each worker's busy time.
+    pub worker: u32,
 }
 
 impl Request {
@@ -83,14 +88,41 @@ pub struct Series {
     pub trials: Vec<Trial>,
 }
 
-/// One mix of one round: the order the engines ran in, and how long it took.
+/// One engine's slice of a round, as it ran.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SliceInfo {
+    /// 0-based, as `Request::slice`.
+    pub slice: u32,
+    pub engine: String,
+    /// Measured requests the slice sent.
+    pub requests: u32,
+    /// When it started, in seconds from the benchmark's start (the machine's
+    /// timeline: `calibrate --from` replays its slow episodes from it).
+    pub start_s: f64,
+    /// From its start to its last answer.
+    pub seconds: f64,
+}
+
+/// One mix of one round: its slices in the order they ran, and how long it took.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoundInfo {
     /// 1-based, as `Trial::index`.
     pub round: u32,
+    pub phase: PhaseKind,
     pub mix: String,
-    pub order: Vec<String>,
+    pub slices: Vec<SliceInfo>,
     pub seconds: f64,
+}
+
+/// How one phase of the benchmark ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PhaseOutcome {
+    pub kind: PhaseKind,
+    /// Its rounds are `first_round..first_round + outcome.rounds` (1-based).
+    pub first_round: u32,
+    /// The seconds it was allowed.
+    pub budget_seconds: f64,
+    pub outcome: Outcome,
 }
 
 /// What a whole benchmark produced.
@@ -105,7 +137,31 @@ pub struct BenchRun {
     /// Open loop: the harness's own pacing lateness per mix, with a do-nothing engine.
     pub pacing: Vec<(String, overhead::Pacing)>,
     pub rounds: Vec<RoundInfo>,
-    pub outcome: Outcome,
+    /// Each phase that ran, in order.
+    pub phases: Vec<PhaseOutcome>,
+    /// Seconds the warm-ups took (before the first round).
+    pub warmup_seconds: f64,
+}
+
+impl BenchRun {
+    /// Whole rounds done, every phase together.
+    pub fn rounds_done(&self) -> u32 {
+        self.phases.iter().map(|p| p.outcome.rounds).sum()
+    }
+
+    /// The phase whose looks the intervals are adjusted for: the deciding one,
+    /// else the only one.
+    pub fn looked(&self) -> Option<&PhaseOutcome> {
+        self.phases
+            .iter()
+            .find(|p| p.kind == PhaseKind::Deciding)
+            .or(self.phases.first())
+    }
+
+    /// Whether the run was interrupted before every phase ended.
+    pub fn interrupted(&self) -> bool {
+        self.phases.iter().any(|p| p.outcome.stop == Stop::Interrupted)
+    }
 }
 
 /// Whether the run has been interrupted (SIGINT or SIGTERM; see `crate::interrupt`).
@@ -120,13 +176,15 @@ pub fn install_interrupt_handler() {
 
 /// Progress events, for a progress bar or plain lines.
 pub enum Progress<'a> {
-    /// A trial of `engine` finished.
+    /// A phase starts: its kind and the seconds it may take.
+    Phase { kind: PhaseKind, budget_seconds: f64 },
+    /// Round `round` (1-based) of `engine` on `mix` finished (all its slices).
     Trial {
         mix: &'a str,
         engine: &'a str,
         trial: &'a Trial,
     },
-    /// A round finished: rounds done, rounds planned, seconds so far.
+    /// A round finished: rounds done in its phase, rounds planned, seconds so far.
     Round { done: u32, planned: u32, seconds: f64 },
     /// Open loop: the rate chosen for a mix, and the harness's own pacing at it.
     Rate {
@@ -136,13 +194,20 @@ pub enum Progress<'a> {
     },
 }
 
-/// Runs the plan in rounds until `settled(series, looks)` says every deciding
-/// threshold is decided, or the budget is spent (see [`rounds`]).
+/// The share of the budget kept for the informational phase when there is
+/// one: the deciding phase may use the rest, and leaves what it does not need.
+pub const INFORMATIONAL_SHARE: f64 = 0.25;
+
+/// Runs `phases` in order (see [`Plan::phases`]): the deciding phase round by
+/// round until `settled(series, looks)` says every deciding check is decided
+/// and precise or its budget is spent, then the informational phase with
+/// what is left of the budget.
 pub fn run(
     plan: &Plan,
     engines: &[(String, SharedEngine)],
+    phases: &[Phase],
     mut progress: impl FnMut(Progress),
-    settled: impl FnMut(&[Series], Looks) -> bool,
+    mut settled: impl FnMut(&[Series], Looks) -> bool,
 ) -> Result<BenchRun, HarnessError> {
     install_interrupt_handler();
     let mut rates = Vec::new();
@@ -156,23 +221,23 @@ pub fn run(
                 let rps = match plan.rate {
                     Some(RateSpec::PerSecond(r)) => r,
                     Some(RateSpec::OfBaseline(f)) => {
-                        let (_, base) = engines
-                            .iter()
-                            .find(|(n, _)| crate::registry::role(n) == Role::Reference)
-                            .ok_or_else(|| {
-                                HarnessError::input(
-                                    "a rate relative to the baseline needs the baseline among the engines",
-                                )
-                            })?;
+                        let (_, base) = engines.first().ok_or_else(|| {
+                            HarnessError::input("a rate relative to the baseline needs the baseline among the engines")
+                        })?;
                         let _ = closed::warm_up(base.as_ref(), warmup);
-                        let t = closed::run(base.as_ref(), &plan.round_stream(mix, 0), plan.concurrency);
+                        let t = closed::run(base, &plan.round_stream(mix, 0), plan.concurrency, None);
                         f * served_per_second(&t.requests)
                     }
                     None => return Err(HarnessError::input("open loop needs a rate: --rate R or [bench] rate")),
                 };
                 // The harness's own pacing at this rate, for about a second at most.
                 let n = (plan.requests as usize).min((rps as usize).max(100));
-                let p = overhead::pacing(warmup, &plan.arrival_schedule(rps, n, 0), plan.concurrency, rps);
+                let p = overhead::pacing(
+                    warmup,
+                    &plan.arrival_schedule(rps, n, 0, 0),
+                    plan.concurrency,
+                    rps,
+                );
                 progress(Progress::Rate {
                     mix: mix_name,
                     rps,
@@ -196,22 +261,81 @@ pub fn run(
             });
         }
     }
+    // Warm-ups: every engine on every mix it runs, before the first round.
+    let t0 = Instant::now();
+    let mut warmed = vec![vec![None; engines.len()]; plan.mixes.len()];
+    for phase in phases {
+        for (mi, es) in &phase.pairs {
+            for &e in es {
+                if warmed[*mi][e].is_none() && !interrupted() {
+                    warmed[*mi][e] = Some(closed::warm_up(engines[e].1.as_ref(), &warmups[*mi]));
+                }
+            }
+        }
+    }
+    let warmup_seconds = t0.elapsed().as_secs_f64();
+    let pool = driver::Pool::new(plan.concurrency);
     let mut infos = Vec::new();
-    let mut machine = Machine {
-        plan,
-        engines,
-        warmups: &warmups,
-        rates: &mix_rates,
-        infos: &mut infos,
-        progress: &mut progress,
-        gave_up: Vec::new(),
-    };
-    let budget = Budget {
-        min_rounds: plan.min_rounds,
-        max_rounds: plan.max_rounds,
-        max_seconds: plan.max_seconds,
-    };
-    let outcome = rounds::run(&mut machine, budget, &mut series, settled)?;
+    let mut outcomes: Vec<PhaseOutcome> = Vec::new();
+    let mut gave_up: Vec<String> = Vec::new();
+    let mut spent = warmup_seconds;
+    for (pi, phase) in phases.iter().enumerate() {
+        if interrupted() {
+            break;
+        }
+        let last = pi + 1 == phases.len();
+        let left = plan.max_seconds - spent;
+        let budget_seconds = if last { left } else { left * (1.0 - INFORMATIONAL_SHARE) };
+        let first_round = outcomes.iter().map(|o| o.outcome.rounds).sum::<u32>() + 1;
+        let budget = Budget {
+            // Only the deciding phase looks at its data; another needs two rounds for an interval.
+            min_rounds: if phase.kind == PhaseKind::Deciding {
+                plan.min_rounds
+            } else {
+                plan.min_rounds.min(2)
+            },
+            max_rounds: plan.max_rounds,
+            max_seconds: budget_seconds,
+        };
+        if phase.kind == PhaseKind::Informational
+            && outcomes.iter().any(|o| o.kind == PhaseKind::Deciding)
+            && budget_seconds < f64::from(budget.min_rounds) * plan.longest_round_seconds(phase).min(budget_seconds)
+        {
+            break;
+        }
+        progress(Progress::Phase {
+            kind: phase.kind,
+            budget_seconds,
+        });
+        let mut machine = Machine {
+            plan,
+            pool: &pool,
+            engines,
+            phase,
+            first_round,
+            run_start: t0,
+            warmups: &warmed,
+            rates: &mix_rates,
+            infos: &mut infos,
+            progress: &mut progress,
+            gave_up: &mut gave_up,
+        };
+        let outcome = if phase.kind == PhaseKind::Deciding {
+            rounds::run(&mut machine, budget, &mut series, &mut settled)?
+        } else {
+            rounds::run(&mut machine, budget, &mut series, |_, _| false)?
+        };
+        spent += outcome.seconds;
+        outcomes.push(PhaseOutcome {
+            kind: phase.kind,
+            first_round,
+            budget_seconds,
+            outcome,
+        });
+        if outcome.stop == Stop::Interrupted {
+            break;
+        }
+    }
     let index_bytes = engines.iter().map(|(n, e)| (n.clone(), e.index_bytes())).collect();
     Ok(BenchRun {
         series,
@@ -219,9 +343,11 @@ pub fn run(
         rates,
         pacing,
         rounds: infos,
-        outcome,
+        phases: outcomes,
+        warmup_seconds,
     })
 }
+
 /// Answered requests per second of a trial: errors are not served requests.
 pub fn served_per_second(requests: &[Request]) -> f64 {
     let end = requests.iter().map(Request::end_ns).max().unwrap_or(0);
@@ -233,82 +359,148 @@ pub fn served_per_second(requests: &[Request]) -> f64 {
     }
 }
 
-/// The real machine as a source of rounds: each round runs, per mix, every
-/// engine once in the plan's seeded order, each after its warm-up (and a
-/// cache eviction when the cache is cold).
+/// The real machine as a source of rounds: each round runs, per mix of its
+/// phase, `slices` slices; in each slice every engine of the mix runs once,
+/// in a seeded order, for at most `slice_ms` and its share of the round's
+/// stream (each engine goes on where its previous slice stopped).
 struct Machine<'a, P: FnMut(Progress)> {
     plan: &'a Plan,
+    pool: &'a driver::Pool,
     engines: &'a [(String, SharedEngine)],
-    warmups: &'a [Vec<Query>],
+    phase: &'a Phase,
+    /// The phase's first round, 1-based.
+    first_round: u32,
+    run_start: Instant,
+    /// Per mix and engine: the warm-up's (errors, first error, hung), when it ran.
+    warmups: &'a [Vec<Option<(u64, Option<String>, bool)>>],
     /// Open loop: the arrival rate per mix.
     rates: &'a [Option<f64>],
     infos: &'a mut Vec<RoundInfo>,
     progress: &'a mut P,
-    /// Engines that hung or died: later rounds skip them.
-    gave_up: Vec<String>,
+    /// Engines that hung or died: later slices skip them.
+    gave_up: &'a mut Vec<String>,
 }
 
 impl<P: FnMut(Progress)> rounds::RoundSource for Machine<'_, P> {
-    fn run_round(&mut self, r: u32) -> Result<Option<rounds::Round>, HarnessError> {
+    fn run_round(&mut self, done: u32) -> Result<Option<rounds::Round>, HarnessError> {
         let plan = self.plan;
+        let r = self.first_round - 1 + done; // 0-based, run-wide
         let t0 = Instant::now();
         let mut trials = Vec::new();
         let mut infos = Vec::new();
-        for (mi, (mix_name, mix)) in plan.mixes.iter().enumerate() {
+        for (mi, es) in &self.phase.pairs {
+            let mi = *mi;
+            let (mix_name, mix) = &plan.mixes[mi];
             let stream = plan.round_stream(mix, r);
-            let warmup = &self.warmups[mi];
-            let mut all = warmup.clone();
-            all.extend_from_slice(&stream);
-            for (name, engine) in self.engines {
+            let all: Vec<Query> = self.warmups_stream(mi).iter().cloned().chain(stream.iter().cloned()).collect();
+            for &e in es {
+                let (name, engine) = &self.engines[e];
                 engine
                     .prepare(&all)
-                    .map_err(|e| HarnessError::failed(format!("engine {name}: prepare failed: {e}")))?;
+                    .map_err(|err| HarnessError::failed(format!("engine {name}: prepare failed: {err}")))?;
             }
-            let schedule = self.rates[mi].map(|rps| plan.arrival_schedule(rps, stream.len(), r));
-            let order = plan.round_order(mi, r, self.engines.len());
-            let m0 = Instant::now();
-            for &i in &order {
-                let (name, engine) = &self.engines[i];
-                if interrupted() {
-                    return Ok(None);
-                }
-                if self.gave_up.contains(name) {
-                    continue;
-                }
-                let (warmup_errors, warmup_error, hung) = closed::warm_up(engine.as_ref(), warmup);
-                if plan.cache == CacheMode::Cold {
-                    cache::evict(&plan.payloads)?;
-                }
-                let mut trial = match (&schedule, hung) {
-                    (_, true) => Trial {
-                        gave_up: true,
+            // Engines that hung or died earlier sit the round out; a warm-up
+            // that hung ends the engine's run in its first round.
+            let es: Vec<usize> = es
+                .iter()
+                .copied()
+                .filter(|&e| !self.gave_up.contains(&self.engines[e].0))
+                .collect();
+            let mut round_trials: Vec<Trial> = es
+                .iter()
+                .map(|&e| {
+                    let mut t = Trial {
+                        index: r + 1,
                         ..Trial::default()
-                    },
-                    (None, false) => closed::run(engine.as_ref(), &stream, plan.concurrency),
-                    (Some(s), false) => open::run(engine.as_ref(), &stream, plan.concurrency, s),
-                };
-                if trial.gave_up {
-                    self.gave_up.push(name.clone());
+                    };
+                    // A warm-up's errors count once, with the engine's first round on the mix.
+                    if !self.warmup_reported(mi, e) {
+                        if let Some((errors, first, hung)) = self.warmups[mi][e].clone() {
+                            t.warmup_errors = errors;
+                            t.first_error = first;
+                            t.gave_up = hung;
+                        }
+                    }
+                    t
+                })
+                .collect();
+            for (k, &e) in es.iter().enumerate() {
+                if round_trials[k].gave_up {
+                    self.gave_up.push(self.engines[e].0.clone());
                 }
-                if interrupted() {
-                    return Ok(None);
+            }
+            let mut cursor = vec![0usize; es.len()];
+            let cap = plan.slice_cap();
+            let m0 = Instant::now();
+            let mut slices = Vec::new();
+            for slice in 0..plan.slices {
+                let order = plan.slice_order(mi, r, slice, es.len());
+                for &k in &order {
+                    let e = es[k];
+                    let (name, engine) = &self.engines[e];
+                    if interrupted() {
+                        return Ok(None);
+                    }
+                    if self.gave_up.contains(name) {
+                        continue;
+                    }
+                    let from = cursor[k];
+                    let to = (from + cap).min(stream.len());
+                    if from >= to {
+                        continue;
+                    }
+                    if plan.cache == CacheMode::Cold {
+                        cache::evict(&plan.payloads)?;
+                    }
+                    let part = &stream[from..to];
+                    let start_s = self.run_start.elapsed().as_secs_f64();
+                    let schedule = self.rates[mi].map(|rps| plan.arrival_schedule(rps, part.len(), r, slice));
+                    let t = self
+                        .pool
+                        .drive(engine, part, schedule.as_deref(), Some(plan.slice_time()));
+                    if interrupted() {
+                        return Ok(None);
+                    }
+                    let sent = t.requests.iter().map(|q| q.seq as usize + 1).max().unwrap_or(0);
+                    cursor[k] = from + sent;
+                    slices.push(SliceInfo {
+                        slice,
+                        engine: name.clone(),
+                        requests: t.requests.len() as u32,
+                        start_s,
+                        seconds: t.requests.iter().map(Request::end_ns).max().unwrap_or(0) as f64 / 1e9,
+                    });
+                    let trial = &mut round_trials[k];
+                    trial.requests.extend(t.requests.into_iter().map(|mut q| {
+                        q.seq += from as u64;
+                        q.slice = slice;
+                        q
+                    }));
+                    if trial.first_error.is_none() {
+                        trial.first_error = t.first_error;
+                    }
+                    if t.gave_up {
+                        trial.gave_up = true;
+                        self.gave_up.push(name.clone());
+                    }
                 }
-                trial.index = r + 1;
-                trial.warmup_errors = warmup_errors;
-                trial.first_error = warmup_error.or(trial.first_error);
-                (self.progress)(Progress::Trial {
-                    mix: mix_name,
-                    engine: name,
-                    trial: &trial,
-                });
-                trials.push((mi * self.engines.len() + i, trial));
             }
             infos.push(RoundInfo {
                 round: r + 1,
+                phase: self.phase.kind,
                 mix: mix_name.clone(),
-                order: order.iter().map(|&i| self.engines[i].0.clone()).collect(),
+                slices,
                 seconds: m0.elapsed().as_secs_f64(),
             });
+            for (k, trial) in round_trials.into_iter().enumerate() {
+                let e = es[k];
+                (self.progress)(Progress::Trial {
+                    mix: mix_name,
+                    engine: &self.engines[e].0,
+                    trial: &trial,
+                });
+                trials.push((mi * self.engines.len() + e, trial));
+            }
         }
         self.infos.extend(infos);
         Ok(Some(rounds::Round {
@@ -319,6 +511,25 @@ impl<P: FnMut(Progress)> rounds::RoundSource for Machine<'_, P> {
 
     fn round_finished(&mut self, done: u32, planned: u32, seconds: f64) {
         (self.progress)(Progress::Round { done, planned, seconds });
+    }
+
+    fn on_the_clock(&self) -> bool {
+        true
+    }
+}
+
+impl<P: FnMut(Progress)> Machine<'_, P> {
+    /// The warm-up stream of mix `mi` (what `prepare` is shown besides the round's stream).
+    fn warmups_stream(&self, mi: usize) -> Vec<Query> {
+        self.plan.warmup_stream(&self.plan.mixes[mi].1)
+    }
+
+    /// Whether an earlier phase already reported engine `e`'s warm-up on mix `mi`.
+    fn warmup_reported(&self, mi: usize, e: usize) -> bool {
+        let (mix, engine) = (&self.plan.mixes[mi].0, &self.engines[e].0);
+        self.infos
+            .iter()
+            .any(|i| &i.mix == mix && i.slices.iter().any(|s| &s.engine == engine))
     }
 }
 

@@ -3,7 +3,7 @@
 //! engine that stalls is charged for the queue it built (no coordinated
 //! omission); its service time is recorded as well.
 
-use audit_engines::{Engine, Query};
+use audit_engines::{Query, SharedEngine};
 
 use super::{Request, Trial};
 
@@ -13,9 +13,16 @@ pub const LATE_AFTER_NS: u64 = 1_000_000;
 /// More than this fraction of late requests means the engine could not sustain the rate.
 pub const SATURATED_FRACTION: f64 = 0.01;
 
-/// One measured trial: request `i` due `schedule[i]` ns after the start, served by `workers` workers.
-pub fn run(engine: &dyn Engine, stream: &[Query], workers: u32, schedule: &[u64]) -> Trial {
-    super::driver::drive(engine, stream, workers, Some(schedule))
+/// One measured slice: request `i` due `schedule[i]` ns after the start,
+/// served by `workers` workers; with `until`, no request starts after that much time.
+pub fn run(
+    engine: &SharedEngine,
+    stream: &[Query],
+    workers: u32,
+    schedule: &[u64],
+    until: Option<std::time::Duration>,
+) -> Trial {
+    super::driver::drive(engine, stream, workers, Some(schedule), until)
 }
 
 /// How late requests started after their intended start, in ns (open loop only).

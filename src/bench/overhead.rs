@@ -33,7 +33,8 @@ pub struct Overhead {
 pub fn measure(stream: &[Query], requests: u64) -> Overhead {
     let stream: Vec<Query> = stream.iter().cycle().take(requests as usize).cloned().collect();
     let t0 = Instant::now();
-    let trial = super::closed::run(&NullEngine, &stream, 1);
+    let null: audit_engines::SharedEngine = std::sync::Arc::new(NullEngine);
+    let trial = super::closed::run(&null, &stream, 1, None);
     let wall = t0.elapsed().as_nanos() as f64;
     let n = trial.requests.len().max(1) as f64;
     Overhead {
@@ -60,7 +61,8 @@ pub struct Pacing {
 /// Runs `schedule` (with `stream`, cycled) on the null engine with `workers` workers.
 pub fn pacing(stream: &[Query], schedule: &[u64], workers: u32, rps: f64) -> Pacing {
     let stream: Vec<Query> = stream.iter().cycle().take(schedule.len()).cloned().collect();
-    let trial = super::open::run(&NullEngine, &stream, workers, schedule);
+    let null: audit_engines::SharedEngine = std::sync::Arc::new(NullEngine);
+    let trial = super::open::run(&null, &stream, workers, schedule, None);
     let mut late: Vec<f64> = super::open::lateness_ns(&trial.requests)
         .into_iter()
         .map(|ns| ns as f64 / 1000.0)

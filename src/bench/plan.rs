@@ -18,6 +18,10 @@ pub struct Overrides {
     pub engines: Option<Vec<String>>,
     pub mixes: Option<Vec<String>>,
     pub requests: Option<u64>,
+    pub slices: Option<u32>,
+    pub slice_ms: Option<f64>,
+    /// Per figure (`p95`, `p99`, `throughput`): a precision replacing the spec's.
+    pub precision: Vec<(String, f64)>,
     pub warmup: Option<u64>,
     pub concurrency: Option<u32>,
     pub min_rounds: Option<u32>,
@@ -39,8 +43,15 @@ pub struct Plan {
     pub mixes: Vec<(String, MixSpec)>,
     pub generator: GenParams,
     pub seed: u64,
-    /// Measured requests per engine per round.
+    /// Measured requests per engine per round at most (the round stream's length).
     pub requests: u64,
+    /// Slices per engine per round (engines interleaved, each slice in a seeded order).
+    pub slices: u32,
+    /// The longest a slice runs (no request of it starts later).
+    pub slice_ms: f64,
+    /// The half-widths deciding intervals must reach before the run stops.
+    pub precision: crate::spec::Precision,
+    /// Warm-up requests per engine and mix before its first slice.
     pub warmup: u64,
     pub concurrency: u32,
     pub min_rounds: u32,
@@ -85,6 +96,19 @@ impl Plan {
         // The command line's values are checked by the spec's own rules.
         let settled = BenchSpec {
             requests: o.requests.unwrap_or(b.requests),
+            slices: o.slices.unwrap_or(b.slices),
+            slice_ms: o.slice_ms.unwrap_or(b.slice_ms),
+            precision: {
+                let mut p = b.precision;
+                for (k, v) in &o.precision {
+                    match k.as_str() {
+                        "p95" => p.p95 = *v,
+                        "p99" => p.p99 = *v,
+                        _ => p.throughput = *v,
+                    }
+                }
+                p
+            },
             concurrency: o.concurrency.unwrap_or(b.concurrency),
             min_rounds: o.min_rounds.unwrap_or(b.min_rounds),
             max_rounds: o.max_rounds.unwrap_or(b.max_rounds.max(o.min_rounds.unwrap_or(0))),
@@ -102,12 +126,15 @@ impl Plan {
                 "open loop needs an arrival rate: --rate R (requests per second) or --rate 0.5x (of the baseline's throughput), or [bench] rate",
             ));
         }
-        Ok(Plan {
+        let plan = Plan {
             engines,
             mixes,
             generator: spec.dataset.generator.clone(),
             seed: o.seed.unwrap_or(b.seed),
             requests: settled.requests,
+            slices: settled.slices,
+            slice_ms: settled.slice_ms,
+            precision: settled.precision,
             warmup: o.warmup.unwrap_or(b.warmup),
             concurrency: settled.concurrency,
             min_rounds: settled.min_rounds,
@@ -119,15 +146,44 @@ impl Plan {
             cache: o.cache.unwrap_or(b.cache),
             payloads: data_dir.join(audit_engines::PAYLOADS_FILE),
             append_rate: settled.append_rate,
-        })
+        };
+        if plan.mode == LoadMode::Closed && plan.slice_cap() < plan.concurrency as usize {
+            return Err(HarnessError::input(format!(
+                "--requests: {} requests per round over {} slices leave {} per slice, fewer than the {} workers (every worker runs at least one request a slice): raise requests or lower slices or concurrency",
+                plan.requests,
+                plan.slices,
+                plan.slice_cap(),
+                plan.concurrency
+            )));
+        }
+        // The budget must hold the rounds always run, each at its longest.
+        if let Some(first) = plan.phases(&spec.gate).first() {
+            let longest = plan.longest_round_seconds(first);
+            let need = f64::from(plan.min_rounds) * longest;
+            if need > plan.max_seconds {
+                return Err(HarnessError::input(format!(
+                    "--max-seconds: {} s cannot hold the {} rounds always run (min_rounds): a round of the {} phase runs {} slices of up to {} ms for each of its {} engine and mix pairs, up to {:.1} s; expected max_seconds >= {:.1}, or fewer min_rounds, slices or slice_ms",
+                    plan.max_seconds,
+                    plan.min_rounds,
+                    first.kind.label(),
+                    plan.slices,
+                    plan.slice_ms,
+                    first.pairs.iter().map(|(_, e)| e.len()).sum::<usize>(),
+                    longest,
+                    need
+                )));
+            }
+        }
+        Ok(plan)
     }
 
-    /// The warm-up requests before every trial (the same for every engine).
+    /// The warm-up requests before each engine's first slice on a mix (the same for every engine).
     pub fn warmup_stream(&self, mix: &MixSpec) -> Vec<Query> {
         mix::stream(mix, &self.generator, self.warmup_seed(), self.warmup as usize)
     }
 
-    /// Round `r`'s stream (0-based): every engine runs exactly these requests in that round.
+    /// Round `r`'s stream (0-based): every engine of the round draws its
+    /// slices' requests from it, each going on where its previous slice stopped.
     pub fn round_stream(&self, mix: &MixSpec, r: u32) -> Vec<Query> {
         mix::stream(mix, &self.generator, self.round_seed(r), self.requests as usize)
     }
@@ -142,11 +198,23 @@ impl Plan {
         self.warmup_seed().wrapping_add(u64::from(r) + 1)
     }
 
-    /// The order in which round `r` (0-based) runs the engines on mix number
-    /// `mix`: a seeded random permutation of `0..n`, so that no engine always
-    /// runs first (after a cache-cold pause) or last.
-    pub fn round_order(&self, mix: usize, r: u32, n: usize) -> Vec<usize> {
-        let mut rng = SplitMix64(self.seed ^ 0x6f72_6465_7200_0000 ^ ((mix as u64) << 32) ^ u64::from(r));
+    /// Requests a slice may run at most: the round's stream shared out over its slices.
+    pub fn slice_cap(&self) -> usize {
+        (self.requests as usize).div_ceil(self.slices.max(1) as usize)
+    }
+
+    /// The longest a slice runs.
+    pub fn slice_time(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.slice_ms / 1000.0)
+    }
+
+    /// The order in which slice `slice` of round `r` (both 0-based) runs the
+    /// `n` engines of mix number `mix`: a seeded random permutation of `0..n`,
+    /// so that no engine always runs first (after a cache-cold pause) or last.
+    pub fn slice_order(&self, mix: usize, r: u32, slice: u32, n: usize) -> Vec<usize> {
+        let mut rng = SplitMix64(
+            self.seed ^ 0x6f72_6465_7200_0000 ^ ((mix as u64) << 32) ^ u64::from(r) ^ (u64::from(slice) << 48),
+        );
         let mut order: Vec<usize> = (0..n).collect();
         for i in (1..n).rev() {
             order.swap(i, rng.below(i as u64 + 1) as usize);
@@ -154,14 +222,16 @@ impl Plan {
         order
     }
 
-    /// Open loop: when each of `n` requests is due, in ns from the trial's
-    /// start, at `rps` arrivals per second; the same for every engine of round `r`.
-    pub fn arrival_schedule(&self, rps: f64, n: usize, r: u32) -> Vec<u64> {
+    /// Open loop: when each of `n` requests of slice `slice` of round `r` is
+    /// due, in ns from the slice's start, at `rps` arrivals per second; the
+    /// same for every engine of that slice.
+    pub fn arrival_schedule(&self, rps: f64, n: usize, r: u32, slice: u32) -> Vec<u64> {
         let gap_ns = 1e9 / rps;
         match self.arrivals {
             Arrivals::Uniform => (0..n).map(|i| (i as f64 * gap_ns) as u64).collect(),
             Arrivals::Poisson => {
-                let mut rng = SplitMix64(self.round_seed(r) ^ 0x706f_6973_736f_6e00);
+                let mut rng =
+                    SplitMix64(self.round_seed(r) ^ 0x706f_6973_736f_6e00 ^ (u64::from(slice) << 40));
                 let mut at = 0.0;
                 (0..n)
                     .map(|_| {
@@ -173,6 +243,85 @@ impl Plan {
             }
         }
     }
+
+    /// The benchmark's phases for `gate`: first the pairs of engine and mix
+    /// that decide the exit code (each deciding mix with the reference and the
+    /// candidates on it), then every other pair (each mix with the reference
+    /// and the engines that inform). A phase without pairs is left out.
+    pub fn phases(&self, gate: &crate::spec::GateSpec) -> Vec<Phase> {
+        let reference = 0usize;
+        let mut deciding = Vec::new();
+        let mut informing = Vec::new();
+        for (mi, (name, _)) in self.mixes.iter().enumerate() {
+            let judged = gate.mixes.contains(name);
+            let (dec, inf): (Vec<usize>, Vec<usize>) = (1..self.engines.len())
+                .partition(|&e| judged && gate.candidates.contains(&self.engines[e]));
+            let decides = !dec.is_empty();
+            if decides {
+                deciding.push((mi, std::iter::once(reference).chain(dec).collect()));
+            }
+            if !inf.is_empty() || (!decides && self.engines.len() == 1) {
+                informing.push((mi, std::iter::once(reference).chain(inf).collect()));
+            }
+        }
+        let mut out = Vec::new();
+        if !deciding.is_empty() {
+            out.push(Phase {
+                kind: PhaseKind::Deciding,
+                pairs: deciding,
+            });
+        }
+        if !informing.is_empty() {
+            out.push(Phase {
+                kind: PhaseKind::Informational,
+                pairs: informing,
+            });
+        }
+        out
+    }
+
+    /// One phase holding every engine on every mix (for runs that decide
+    /// nothing, such as the rounds under appends or a sweep's sizes).
+    pub fn single_phase(&self) -> Phase {
+        Phase {
+            kind: PhaseKind::Informational,
+            pairs: (0..self.mixes.len()).map(|m| (m, (0..self.engines.len()).collect())).collect(),
+        }
+    }
+
+    /// The longest a round of `phase` can take when every slice runs its full
+    /// time: what the budget must hold `min_rounds` times.
+    pub fn longest_round_seconds(&self, phase: &Phase) -> f64 {
+        let slices: usize = phase.pairs.iter().map(|(_, e)| e.len()).sum();
+        slices as f64 * f64::from(self.slices) * self.slice_ms / 1000.0
+    }
+}
+
+/// What a phase of the benchmark is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseKind {
+    /// The pairs whose checks decide the exit code: they get the budget first.
+    Deciding,
+    /// Every other pair: what is left of the budget.
+    Informational,
+}
+
+impl PhaseKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            PhaseKind::Deciding => "deciding",
+            PhaseKind::Informational => "informational",
+        }
+    }
+}
+
+/// One phase: per mix (its index in the plan), the engines (indices into the
+/// plan's engines, the reference first) that run in its rounds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Phase {
+    pub kind: PhaseKind,
+    pub pairs: Vec<(usize, Vec<usize>)>,
 }
 
 /// A tiny, fully specified generator (Steele et al.'s SplitMix64), so that the
@@ -234,7 +383,7 @@ mod tests {
     #[test]
     fn round_orders_are_seeded_permutations_that_vary() {
         let p = plan(Arrivals::Uniform);
-        let orders: Vec<Vec<usize>> = (0..20).map(|r| p.round_order(0, r, 5)).collect();
+        let orders: Vec<Vec<usize>> = (0..20).map(|r| p.slice_order(0, r, 0, 5)).collect();
         for o in &orders {
             let mut s = o.clone();
             s.sort();
@@ -244,14 +393,14 @@ mod tests {
         for e in 0..5 {
             assert!(orders.iter().any(|o| o[0] == e), "engine {e} never first: {orders:?}");
         }
-        assert_eq!(orders[3], p.round_order(0, 3, 5));
-        assert_ne!(p.round_order(0, 3, 5), p.round_order(1, 3, 5));
+        assert_eq!(orders[3], p.slice_order(0, 3, 0, 5));
+        assert_ne!(p.slice_order(0, 3, 0, 5), p.slice_order(1, 3, 0, 5));
     }
 
     #[test]
     fn poisson_arrivals_have_the_asked_mean_rate() {
         let p = plan(Arrivals::Poisson);
-        let s = p.arrival_schedule(1000.0, 20_000, 0);
+        let s = p.arrival_schedule(1000.0, 20_000, 0, 0);
         let span_s = *s.last().unwrap() as f64 / 1e9;
         assert!((span_s - 20.0).abs() < 0.5, "{span_s}");
         assert!(s.windows(2).all(|w| w[0] <= w[1]));
@@ -260,7 +409,7 @@ mod tests {
         let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
         let sd = (gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64).sqrt();
         assert!((sd / mean - 1.0).abs() < 0.05, "cv {}", sd / mean);
-        let u = plan(Arrivals::Uniform).arrival_schedule(1000.0, 3, 0);
+        let u = plan(Arrivals::Uniform).arrival_schedule(1000.0, 3, 0, 0);
         assert_eq!(u, vec![0, 1_000_000, 2_000_000]);
     }
 }

@@ -1,134 +1,269 @@
 //! `audit-harness calibrate`: the gate's statistics checked by simulation with
 //! known truth. Each replicate simulates a whole benchmark (a baseline and the
-//! gate's candidates, rounds on a simulated clock under one kind of machine
-//! noise) and runs the very round loop, analysis and verdict code the gate
-//! uses; the tallies say how often the intervals cover the truth, how often a
-//! candidate sitting exactly at its thresholds fails a check or the gate, and
-//! how often a better one passes within the budget.
+//! gate's candidates, measured with the benchmark's design on a simulated
+//! clock under one mix of machine noise) and runs the very round loop,
+//! analysis and verdict code the gate uses; the tallies say how often the
+//! intervals cover the truth, how often a candidate sitting exactly at its
+//! thresholds fails a check or the gate, and how often a better one passes
+//! within the budget. `calibrate --from RUN_DIR` ([`from_run`]) builds the
+//! scenario from a recorded run instead.
 
-pub mod compare;
+pub mod from_run;
 pub mod sim;
+pub mod truth;
 
 use std::str::FromStr;
 
 use audit_engines::Role;
 
 use crate::analysis::{self, Settings};
-use crate::bench::rounds::{self, Budget};
+use crate::bench::rounds::{self, Budget, RoundSource};
 use crate::bench::Series;
 use crate::error::HarnessError;
-use crate::spec::{GateSpec, LoadMode, Thresholds};
+use crate::spec::{GateSpec, LoadMode, Precision, Thresholds};
 use crate::stats::sequential::Looks;
-use crate::verdict::{self, Check, Outcome};
+use crate::verdict::{self, Check, Decision, Outcome};
 
-use sim::{Sim, SimEngine};
+use sim::{Measure, Sim, SimEngine};
 
-/// A kind of machine noise.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Scenario {
-    /// Every request independent: the textbook case.
-    Independent,
-    /// Each trial's latencies multiplied by `exp(N(0, sd²))`, independently per engine and round.
-    Drift { sd: f64 },
-    /// `fraction` of the time the machine is `slowdown` times slower, in episodes of 0.2 s on average.
-    Bursts { fraction: f64, slowdown: f64 },
-    /// Log latencies of neighbouring requests correlated: AR(1) with coefficient `phi`.
-    Ar1 { phi: f64 },
+/// How the simulated benchmark measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Design {
+    /// The shipped design: each round interleaves the engines in short slices.
+    Interleaved,
+    /// The earlier design: each round runs every engine once on the whole
+    /// round stream (equal requests, no time limit), kept to show why it went.
+    Trials,
 }
 
-/// The scenarios `calibrate` runs by default.
-pub const DEFAULT_SCENARIOS: &[&str] = &["independent", "drift-0.05", "drift-0.10", "bursts", "ar1-0.5"];
-
-impl Scenario {
-    pub fn name(&self) -> String {
+impl Design {
+    pub fn name(self) -> &'static str {
         match self {
-            Scenario::Independent => "independent".into(),
-            Scenario::Drift { sd } => format!("drift-{sd:.2}"),
-            Scenario::Bursts { .. } => "bursts".into(),
-            Scenario::Ar1 { phi } => format!("ar1-{phi}"),
+            Design::Interleaved => "interleaved",
+            Design::Trials => "trials",
         }
     }
 }
 
-impl FromStr for Scenario {
+impl FromStr for Design {
     type Err = String;
 
-    /// `independent`, `drift-SD` (0 < SD <= 1), `bursts` (3 % of the time 2.5x slower), `ar1-PHI` (0 <= PHI < 1).
-    fn from_str(s: &str) -> Result<Scenario, String> {
-        let bad = || {
-            format!(
-                "unknown scenario {s:?}: expected independent, drift-SD (0 < SD <= 1, e.g. drift-0.05), bursts, or ar1-PHI (0 <= PHI < 1, e.g. ar1-0.5)"
-            )
-        };
-        let num = |rest: &str| rest.parse::<f64>().ok().filter(|v| v.is_finite());
+    fn from_str(s: &str) -> Result<Design, String> {
         match s {
-            "independent" => Ok(Scenario::Independent),
-            "bursts" => Ok(Scenario::Bursts {
-                fraction: 0.03,
-                slowdown: 2.5,
-            }),
-            _ => {
-                if let Some(sd) = s.strip_prefix("drift-").and_then(num) {
-                    if sd > 0.0 && sd <= 1.0 {
-                        return Ok(Scenario::Drift { sd });
-                    }
-                } else if let Some(phi) = s.strip_prefix("ar1-").and_then(num) {
-                    if (0.0..1.0).contains(&phi) {
-                        return Ok(Scenario::Ar1 { phi });
+            "interleaved" => Ok(Design::Interleaved),
+            "trials" => Ok(Design::Trials),
+            _ => Err(format!(
+                "unknown design {s:?}: expected interleaved (the benchmark's) or trials (one trial per engine per round, the earlier design)"
+            )),
+        }
+    }
+}
+
+/// Slow episodes of the whole machine: `fraction` of the time it is
+/// `slowdown` times slower, in episodes of `mean_s` seconds on average.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bursts {
+    pub fraction: f64,
+    pub slowdown: f64,
+    pub mean_s: f64,
+}
+
+/// A kind of machine noise, or several at once.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Noise {
+    /// Each slice's latencies (a trial's, in the trials design) multiplied by
+    /// `exp(N(0, sd²))`, independently per engine and slice.
+    pub drift_sd: f64,
+    /// Slow episodes on the machine's clock, shared by every engine.
+    pub bursts: Option<Bursts>,
+    /// Log latencies of neighbouring requests of a slice correlated: AR(1).
+    pub ar1: f64,
+}
+
+/// The noise scenarios `calibrate` runs by default.
+pub const DEFAULT_NOISE: &[&str] = &[
+    "independent",
+    "drift-0.05",
+    "drift-0.10",
+    "bursts",
+    "bursts-short",
+    "bursts-rare",
+    "ar1-0.5",
+    "drift-0.05+bursts",
+];
+
+const NOISE_ALLOWED: &str = "expected independent, drift-SD (0 < SD <= 1, e.g. drift-0.05), bursts (3 % of the time 2.5x slower in 200 ms episodes), bursts-short (the same in 20 ms episodes), bursts-rare (1 % of the time 4x slower in 2 s episodes), bursts-F-S-MS (a fraction F < 0.5 of the time S > 1 times slower in MS ms episodes), or ar1-PHI (0 <= PHI < 1), several joined with +";
+
+impl Noise {
+    /// Its name as `--scenario` takes it.
+    pub fn name(&self) -> String {
+        let mut parts = Vec::new();
+        if self.drift_sd > 0.0 {
+            parts.push(format!("drift-{:.2}", self.drift_sd));
+        }
+        if let Some(b) = self.bursts {
+            parts.push(match (b.fraction, b.slowdown, (b.mean_s * 1000.0).round() as u64) {
+                (f, s, 200) if f == 0.03 && s == 2.5 => "bursts".to_string(),
+                (f, s, 20) if f == 0.03 && s == 2.5 => "bursts-short".to_string(),
+                (f, s, 2000) if f == 0.01 && s == 4.0 => "bursts-rare".to_string(),
+                (f, s, ms) => format!("bursts-{f}-{s}-{ms}"),
+            });
+        }
+        if self.ar1 > 0.0 {
+            parts.push(format!("ar1-{}", self.ar1));
+        }
+        if parts.is_empty() {
+            "independent".into()
+        } else {
+            parts.join("+")
+        }
+    }
+}
+
+impl FromStr for Noise {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Noise, String> {
+        let bad = || format!("unknown scenario {s:?}: {NOISE_ALLOWED}");
+        let num = |t: &str| t.parse::<f64>().ok().filter(|v| v.is_finite());
+        let mut n = Noise::default();
+        for part in s.split('+') {
+            match part {
+                "independent" => {}
+                "bursts" => {
+                    n.bursts = Some(Bursts {
+                        fraction: 0.03,
+                        slowdown: 2.5,
+                        mean_s: 0.2,
+                    })
+                }
+                "bursts-short" => {
+                    n.bursts = Some(Bursts {
+                        fraction: 0.03,
+                        slowdown: 2.5,
+                        mean_s: 0.02,
+                    })
+                }
+                "bursts-rare" => {
+                    n.bursts = Some(Bursts {
+                        fraction: 0.01,
+                        slowdown: 4.0,
+                        mean_s: 2.0,
+                    })
+                }
+                _ => {
+                    if let Some(sd) = part.strip_prefix("drift-").and_then(num) {
+                        if !(sd > 0.0 && sd <= 1.0) {
+                            return Err(bad());
+                        }
+                        n.drift_sd = sd;
+                    } else if let Some(phi) = part.strip_prefix("ar1-").and_then(num) {
+                        if !(0.0..1.0).contains(&phi) {
+                            return Err(bad());
+                        }
+                        n.ar1 = phi;
+                    } else if let Some(rest) = part.strip_prefix("bursts-") {
+                        let v: Vec<f64> = rest.split('-').filter_map(num).collect();
+                        match v[..] {
+                            [f, sl, ms] if f > 0.0 && f < 0.5 && sl > 1.0 && ms > 0.0 => {
+                                n.bursts = Some(Bursts {
+                                    fraction: f,
+                                    slowdown: sl,
+                                    mean_s: ms / 1000.0,
+                                })
+                            }
+                            _ => return Err(bad()),
+                        }
+                    } else {
+                        return Err(bad());
                     }
                 }
-                Err(bad())
             }
         }
+        Ok(n)
+    }
+}
+
+/// The candidate's shape against a one-cluster lognormal baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// The baseline's own shape, rescaled.
+    Scaled,
+    /// Half the baseline's spread and 1.2 % of its requests 4x slower: a tail
+    /// of another shape, placed so that its p99 ratio is the truth's (its
+    /// p95 is far better): a p99 read from too few requests per round passes it.
+    Tail,
+    /// The default mix's class: 5.5 % of requests return rows and cost a
+    /// hundred times more than the empty pages; p95 and p99 both fall in the
+    /// slow cluster, p95 just above the gap between the two.
+    Bimodal,
+    /// 3 % of requests return rows: p95 falls in the fast cluster, p99 in the
+    /// slow one, on either side of the gap.
+    BimodalSplit,
+}
+
+impl Shape {
+    pub const ALL: [Shape; 4] = [Shape::Scaled, Shape::Tail, Shape::Bimodal, Shape::BimodalSplit];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Shape::Scaled => "scaled",
+            Shape::Tail => "tail",
+            Shape::Bimodal => "bimodal",
+            Shape::BimodalSplit => "bimodal-split",
+        }
+    }
+
+    /// The mix's share of requests whose answer has rows.
+    pub fn rows_share(self) -> f64 {
+        match self {
+            Shape::BimodalSplit => 0.03,
+            _ => 0.055,
+        }
+    }
+}
+
+impl FromStr for Shape {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Shape, String> {
+        Shape::ALL
+            .into_iter()
+            .find(|t| t.name() == s)
+            .ok_or_else(|| format!("unknown shape {s:?}: expected scaled, tail, bimodal or bimodal-split"))
     }
 }
 
 /// Where the simulated candidates truly stand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Truth {
-    /// Exactly at every threshold: p95 and p99 ratios at `p95_ratio_max`, throughput ratio at `rps_ratio_min`.
+    /// Exactly at every threshold: p95 and p99 ratios at their maxima,
+    /// throughput ratio at its minimum.
     AtThreshold,
-    /// 10 % better than the latency thresholds (0.72 for 0.8), throughput following latency.
+    /// 10 % better than the latency thresholds (0.72 for 0.8), throughput
+    /// following latency (1.39 for 1.2 and 0.8).
     Better,
     /// 10 % worse than every threshold (0.889 for 0.8, 1.08 for 1.2).
     Worse,
-    /// Another tail shape (a narrower body, 1.2 % of requests 4x slower) with
-    /// its true p99 ratio exactly at `p99_ratio_max`: a check that reads p99
-    /// from too few requests per round would pass it.
-    TailAtThreshold,
 }
 
 impl Truth {
-    pub const ALL: [Truth; 4] = [Truth::AtThreshold, Truth::Better, Truth::Worse, Truth::TailAtThreshold];
+    pub const ALL: [Truth; 3] = [Truth::AtThreshold, Truth::Better, Truth::Worse];
 
     pub fn name(self) -> &'static str {
         match self {
             Truth::AtThreshold => "at-threshold",
             Truth::Better => "better",
             Truth::Worse => "worse",
-            Truth::TailAtThreshold => "tail-at-threshold",
         }
     }
 
-    /// The candidate's simulated engine for these thresholds.
-    pub fn engine(self, t: &SimThresholds) -> SimEngine {
+    /// The true latency and throughput ratios for these thresholds.
+    pub fn ratios(self, t: &SimThresholds) -> (f64, f64) {
         match self {
-            Truth::AtThreshold => SimEngine::scaled(t.latency, 1.0 / (t.latency * t.rps)),
-            Truth::Better => SimEngine::scaled(0.9 * t.latency, 1.0),
-            Truth::Worse => {
-                let scale = t.latency / 0.9;
-                SimEngine::scaled(scale, 1.0 / (scale * 0.9 * t.rps))
-            }
-            // Half the baseline's spread and 1.2 % of requests 4x slower: a
-            // different tail shape, placed (by `placed`) so that its true p99
-            // ratio is exactly the threshold while its p95 is far better.
-            Truth::TailAtThreshold => SimEngine {
-                scale: 1.0,
-                gap_factor: 1.0,
-                sigma_factor: 0.5,
-                slow_fraction: 0.012,
-                slow_factor: 4.0,
-            },
+            Truth::AtThreshold => (t.latency, t.rps),
+            Truth::Better => (0.9 * t.latency, 1.0 / (0.9 * t.latency)),
+            Truth::Worse => (t.latency / 0.9, 0.9 * t.rps),
         }
     }
 }
@@ -151,22 +286,42 @@ pub struct SimThresholds {
     pub rps: f64,
 }
 
+/// One scenario: a noise and a candidate shape (or a recorded run).
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub noise: Noise,
+    pub shape: Shape,
+}
+
+impl Scenario {
+    pub fn name(&self) -> String {
+        format!("{} {}", self.noise.name(), self.shape.name())
+    }
+}
+
 /// Everything a calibration run needs.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub scenarios: Vec<Scenario>,
+    pub noises: Vec<Noise>,
+    pub shapes: Vec<Shape>,
     pub truths: Vec<Truth>,
     pub replicates: u32,
     pub seed: u64,
     /// Candidates judged at once (the gate's candidates).
     pub candidates: usize,
     pub thresholds: SimThresholds,
-    /// The baseline's median latency (ms) and the sd of its log latency.
+    /// The baseline's median latency (ms) and the sd of its log.
     pub median_ms: f64,
     pub sigma: f64,
+    pub design: Design,
     pub requests: usize,
+    pub slices: u32,
+    pub slice_ms: f64,
     pub concurrency: usize,
     pub budget: Budget,
+    pub precision: Precision,
+    /// Rounds of the long run that measures the truth where slow episodes make it the design's own.
+    pub truth_rounds: u32,
 }
 
 /// The tallies of one scenario and truth. Rates are fractions.
@@ -175,6 +330,8 @@ pub struct Row {
     pub scenario: String,
     pub truth: Truth,
     pub replicates: u32,
+    /// The true p95, p99 and throughput ratios.
+    pub true_ratios: [f64; 3],
     /// Coverage of the reported 95 % intervals of the p95, p99 and throughput ratios.
     pub coverage: [f64; 3],
     /// Fail rate of each deciding check (p95, p99, throughput ratio), per candidate.
@@ -184,28 +341,39 @@ pub struct Row {
     pub gate_pass: f64,
     pub gate_fail: f64,
     pub gate_inconclusive: f64,
+    /// Share of replicates whose deciding intervals all met the precision.
+    pub precise: f64,
     pub mean_rounds: f64,
     pub mean_seconds: f64,
 }
 
+impl Row {
+    /// The Monte Carlo standard error of a rate `r` estimated from this row's
+    /// replicates (per candidate for the per-check columns).
+    pub fn mc_se(&self, r: f64, per_candidate: usize) -> f64 {
+        (r * (1.0 - r) / (f64::from(self.replicates) * per_candidate.max(1) as f64)).sqrt()
+    }
+}
+
 /// One replicate's result.
 #[derive(Debug, Clone, Default)]
-struct Replicate {
-    covered: [u32; 3],
-    fail: [u32; 3],
-    pass: [u32; 3],
-    gate: Option<Outcome>,
-    rounds: u32,
-    seconds: f64,
+pub(crate) struct Replicate {
+    pub covered: [u32; 3],
+    pub fail: [u32; 3],
+    pub pass: [u32; 3],
+    pub gate: Option<Outcome>,
+    pub precise: bool,
+    pub rounds: u32,
+    pub seconds: f64,
 }
 
 const CHECKS: [Check; 3] = [Check::P95RatioMax, Check::P99RatioMax, Check::RpsRatioMin];
 
 impl Config {
     /// A calibration of the spec's gate as it ships: its candidates' number,
-    /// its ratio thresholds, its `[bench]` budget, requests and workers; every
-    /// default scenario and truth, 400 replicates, seed 1, a lognormal
-    /// baseline of median 14 ms and sd of log 0.3 (the caller may change any).
+    /// its ratio thresholds, its `[bench]` design, budget and precision;
+    /// every default noise, shape and truth, 400 replicates, seed 1, a
+    /// lognormal baseline of median 14 ms and sd of log 0.3 (the caller may change any).
     pub fn from_spec(spec: &crate::spec::Spec) -> Result<Config, HarnessError> {
         let t = &spec.gate.thresholds;
         let (Some(latency), Some(rps)) = (t.p95_ratio_max.or(t.p99_ratio_max), t.rps_ratio_min) else {
@@ -215,10 +383,11 @@ impl Config {
         };
         let b = &spec.bench;
         Ok(Config {
-            scenarios: DEFAULT_SCENARIOS
+            noises: DEFAULT_NOISE
                 .iter()
-                .map(|s| s.parse::<Scenario>().map_err(HarnessError::input))
+                .map(|s| s.parse::<Noise>().map_err(HarnessError::input))
                 .collect::<Result<Vec<_>, _>>()?,
+            shapes: Shape::ALL.to_vec(),
             truths: Truth::ALL.to_vec(),
             replicates: 400,
             seed: 1,
@@ -226,18 +395,23 @@ impl Config {
             thresholds: SimThresholds { latency, rps },
             median_ms: 14.0,
             sigma: 0.3,
+            design: Design::Interleaved,
             requests: b.requests as usize,
+            slices: b.slices,
+            slice_ms: b.slice_ms,
             concurrency: b.concurrency as usize,
             budget: Budget {
                 min_rounds: b.min_rounds,
                 max_rounds: b.max_rounds,
                 max_seconds: b.max_seconds,
             },
+            precision: b.precision,
+            truth_rounds: truth::LONG_RUN_ROUNDS,
         })
     }
 
     /// The gate the simulation judges: the candidates on the simulated mix with these thresholds.
-    fn gate(&self) -> GateSpec {
+    pub(crate) fn gate(&self) -> GateSpec {
         GateSpec {
             candidates: (1..=self.candidates).map(|i| format!("cand-{i}")).collect(),
             thresholds: Thresholds {
@@ -252,66 +426,27 @@ impl Config {
         }
     }
 
-    fn settings(&self, looks: Looks, series: &[Series]) -> Settings {
-        Settings::from_records(LoadMode::Closed, self.concurrency as u32, looks, series)
+    pub(crate) fn measure(&self, shape: Shape) -> Measure {
+        Measure {
+            design: self.design,
+            requests: self.requests,
+            slices: if self.design == Design::Trials { 1 } else { self.slices },
+            slice_s: self.slice_ms / 1000.0,
+            concurrency: self.concurrency,
+            rows_share: shape.rows_share(),
+        }
     }
 
-    /// Simulates one benchmark and judges it as the gate does.
-    /// The candidate of a truth and its true p95, p99 and throughput ratios
-    /// to the baseline under `scenario`. A rescaled baseline's are exact; a
-    /// candidate of another shape is measured on a long simulation (2 million
-    /// requests each) and rescaled so its true p99 ratio is the threshold.
-    pub fn truth(&self, scenario: Scenario, truth: Truth) -> Result<(SimEngine, [f64; 3]), HarnessError> {
-        let cand = truth.engine(&self.thresholds);
-        if truth != Truth::TailAtThreshold {
-            return Ok((cand, [cand.scale, cand.scale, 1.0 / (cand.scale * cand.gap_factor)]));
-        }
-        let engines = [SimEngine::scaled(1.0, 1.0), cand];
-        let mut sim = Sim::new(
-            &engines,
-            scenario,
-            self.median_ms / 1000.0,
-            self.sigma,
-            20_000,
-            self.concurrency,
-            self.seed ^ 0x7275_7468,
-        );
-        let mut lat: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
-        let mut time = [0.0f64; 2];
-        for r in 0..100 {
-            if let Some(round) = crate::bench::rounds::RoundSource::run_round(&mut sim, r)? {
-                for (i, t) in round.trials {
-                    lat[i].extend(t.requests.iter().map(|q| q.latency_ns as f64));
-                    time[i] += t.requests.iter().map(|q| q.end_ns()).max().unwrap_or(0) as f64;
-                }
-            }
-        }
-        for l in &mut lat {
-            l.sort_by(f64::total_cmp);
-        }
-        let q = |i: usize, p: f64| crate::stats::quantile(&lat[i], p).unwrap_or(f64::NAN);
-        let (p95, p99) = (q(1, 0.95) / q(0, 0.95), q(1, 0.99) / q(0, 0.99));
-        let rps = (lat[1].len() as f64 / time[1]) / (lat[0].len() as f64 / time[0]);
-        let scale = self.thresholds.latency / p99;
-        Ok((
-            SimEngine { scale, ..cand },
-            [p95 * scale, self.thresholds.latency, rps / scale],
-        ))
+    /// The baseline: one lognormal cluster.
+    pub fn baseline(&self) -> SimEngine {
+        SimEngine::lognormal(self.median_ms / 1000.0, self.sigma)
     }
 
-    fn replicate(
-        &self,
-        scenario: Scenario,
-        cand: SimEngine,
-        truths: [f64; 3],
-        seed: u64,
-    ) -> Result<Replicate, HarnessError> {
-        let gate = self.gate();
-        let mut engines = vec![SimEngine::scaled(1.0, 1.0)];
-        engines.extend(std::iter::repeat_n(cand, self.candidates));
+    /// The series a replicate fills: the baseline, then the candidates.
+    pub(crate) fn empty_series(&self) -> Vec<Series> {
         let mut names = vec!["baseline".to_string()];
-        names.extend(gate.candidates.iter().cloned());
-        let mut series: Vec<Series> = names
+        names.extend(self.gate().candidates);
+        names
             .iter()
             .enumerate()
             .map(|(i, n)| Series {
@@ -320,39 +455,81 @@ impl Config {
                 mix: "sim".into(),
                 trials: Vec::new(),
             })
-            .collect();
-        let mut sim = Sim::new(
-            &engines,
-            scenario,
-            self.median_ms / 1000.0,
-            self.sigma,
-            self.requests,
-            self.concurrency,
-            seed,
-        );
-        let settled = |s: &[Series], looks: Looks| verdict::settled_by(s, &self.settings(looks, s), &gate);
-        let outcome = rounds::run(&mut sim, self.budget, &mut series, settled)?;
+            .collect()
+    }
+
+    fn replicate(
+        &self,
+        scenario: &Scenario,
+        cand: SimEngine,
+        truths: [f64; 3],
+        seed: u64,
+    ) -> Result<Replicate, HarnessError> {
+        let mut engines = vec![self.baseline()];
+        engines.extend(std::iter::repeat_n(cand, self.candidates));
+        let mut series = self.empty_series();
+        let mut sim = Sim::new(&engines, scenario.noise, self.measure(scenario.shape), seed);
+        let gate = self.gate();
+        let judge = Judge {
+            gate: &gate,
+            concurrency: self.concurrency as u32,
+            budget: self.budget,
+            precision: &self.precision,
+        };
+        judge.replicate(&mut sim, &mut series, &vec![truths; self.candidates])
+    }
+}
+
+/// The gate a replicate is judged by, and its budget.
+pub(crate) struct Judge<'a> {
+    pub gate: &'a GateSpec,
+    pub concurrency: u32,
+    pub budget: Budget,
+    pub precision: &'a Precision,
+}
+
+impl Judge<'_> {
+    fn settings(&self, looks: Looks, series: &[Series]) -> Settings {
+        Settings::from_records(LoadMode::Closed, self.concurrency, looks, series)
+    }
+
+    /// Runs a benchmark from `source` with the gate's round loop and judges
+    /// it as the gate does; `truths[i]` are candidate `i`'s true p95, p99 and
+    /// throughput ratios (candidates follow the reference in `series`).
+    pub fn replicate(
+        &self,
+        source: &mut dyn RoundSource,
+        series: &mut [Series],
+        truths: &[[f64; 3]],
+    ) -> Result<Replicate, HarnessError> {
+        let mut cache = analysis::Cache::default();
+        let settled = |s: &[Series], looks: Looks| {
+            verdict::settled_by(s, &self.settings(looks, s), self.gate, self.precision, &mut cache)
+        };
+        let outcome = rounds::run(source, self.budget, series, settled)?;
         let looks = outcome.looks(self.budget.min_rounds);
-        let summaries = analysis::summarize(&series, &self.settings(looks, &series));
-        let judgements = verdict::judge_all(&summaries, &gate, &looks);
+        let summaries = analysis::summarize(series, &self.settings(looks, series));
+        let judgements = verdict::judge_all(&summaries, self.gate);
         let mut r = Replicate {
-            gate: Some(match verdict::decide(&judgements) {
-                Ok(()) => Outcome::Pass,
-                Err(HarnessError::Failed(_)) => Outcome::Fail,
-                Err(_) => Outcome::Inconclusive,
+            gate: Some(match verdict::decide(&judgements, false) {
+                Decision::Pass => Outcome::Pass,
+                Decision::Fail { .. } => Outcome::Fail,
+                Decision::Inconclusive(_) => Outcome::Inconclusive,
             }),
+            precise: verdict::imprecise(&summaries, &judgements, self.precision).is_empty(),
             rounds: outcome.rounds,
             seconds: outcome.seconds,
             ..Replicate::default()
         };
-        for s in summaries.iter().filter(|s| s.role == Role::Candidate) {
+        for (ci, s) in summaries.iter().filter(|s| s.role == Role::Candidate).enumerate() {
+            let t = truths.get(ci).copied().unwrap_or([f64::NAN; 3]);
             for (i, e) in [s.p95_ratio, s.p99_ratio, s.rps_ratio].iter().enumerate() {
                 if let Some((lo, hi)) = e.and_then(|e| e.ci) {
-                    r.covered[i] += u32::from(lo <= truths[i] && truths[i] <= hi);
+                    r.covered[i] += u32::from(lo <= t[i] && t[i] <= hi);
                 }
             }
         }
-        for j in &judgements {
+        for j in judgements.iter().filter(|j| !j.informational) {
             if let Some(i) = CHECKS.iter().position(|c| *c == j.check) {
                 r.fail[i] += u32::from(j.outcome == Outcome::Fail);
                 r.pass[i] += u32::from(j.outcome == Outcome::Pass);
@@ -371,43 +548,59 @@ pub fn replicate_seed(seed: u64, scenario: usize, truth: usize, rep: u32) -> u64
     z ^ (z >> 31)
 }
 
-/// Runs every scenario and truth; `progress` hears of each finished row.
-pub fn run(cfg: &Config, mut progress: impl FnMut(&Row)) -> Result<Vec<Row>, HarnessError> {
+/// Runs `replicates` replicates over the machine's threads; `one(rep)` runs one.
+pub(crate) fn replicate_all(
+    replicates: u32,
+    one: impl Fn(u32) -> Result<Replicate, HarnessError> + Sync,
+) -> Result<Vec<Replicate>, HarnessError> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
+    let one = &one;
+    let reps: Vec<Result<Replicate, HarnessError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|k| {
+                s.spawn(move || {
+                    (0..replicates)
+                        .filter(|rep| *rep as usize % threads == k)
+                        .map(one)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| vec![Err(HarnessError::input("a calibration thread panicked"))])
+            })
+            .collect()
+    });
+    reps.into_iter().collect()
+}
+
+/// Runs every noise, shape and truth; `progress` hears of each finished row.
+pub fn run(cfg: &Config, mut progress: impl FnMut(&Row)) -> Result<Vec<Row>, HarnessError> {
     let mut rows = Vec::new();
-    for (si, &scenario) in cfg.scenarios.iter().enumerate() {
-        for &truth in &cfg.truths {
-            let ti = Truth::ALL.iter().position(|t| *t == truth).unwrap_or(0);
-            let (cand, truths) = cfg.truth(scenario, truth)?;
-            let reps: Vec<Result<Replicate, HarnessError>> = std::thread::scope(|s| {
-                let handles: Vec<_> = (0..threads)
-                    .map(|k| {
-                        s.spawn(move || {
-                            (0..cfg.replicates)
-                                .filter(|rep| *rep as usize % threads == k)
-                                .map(|rep| cfg.replicate(scenario, cand, truths, replicate_seed(cfg.seed, si, ti, rep)))
-                                .collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .flat_map(|h| {
-                        h.join()
-                            .unwrap_or_else(|_| vec![Err(HarnessError::input("a calibration thread panicked"))])
-                    })
-                    .collect()
-            });
-            let reps = reps.into_iter().collect::<Result<Vec<_>, _>>()?;
-            let row = tally(&scenario.name(), truth, cfg.candidates, &reps);
-            progress(&row);
-            rows.push(row);
+    let mut si = 0usize;
+    for &noise in &cfg.noises {
+        for &shape in &cfg.shapes {
+            let scenario = Scenario { noise, shape };
+            for &truth in &cfg.truths {
+                let ti = Truth::ALL.iter().position(|t| *t == truth).unwrap_or(0);
+                let (cand, truths) = truth::candidate(cfg, &scenario, truth)?;
+                let reps = replicate_all(cfg.replicates, |rep| {
+                    cfg.replicate(&scenario, cand, truths, replicate_seed(cfg.seed, si, ti, rep))
+                })?;
+                let row = tally(&scenario.name(), truth, truths, cfg.candidates, &reps);
+                progress(&row);
+                rows.push(row);
+            }
+            si += 1;
         }
     }
     Ok(rows)
 }
 
-fn tally(scenario: &str, truth: Truth, candidates: usize, reps: &[Replicate]) -> Row {
+pub(crate) fn tally(scenario: &str, truth: Truth, true_ratios: [f64; 3], candidates: usize, reps: &[Replicate]) -> Row {
     let n = reps.len().max(1) as f64;
     let per_cand = n * candidates.max(1) as f64;
     let sum = |f: &dyn Fn(&Replicate) -> u32| reps.iter().map(f).sum::<u32>() as f64;
@@ -416,12 +609,14 @@ fn tally(scenario: &str, truth: Truth, candidates: usize, reps: &[Replicate]) ->
         scenario: scenario.to_string(),
         truth,
         replicates: reps.len() as u32,
+        true_ratios,
         coverage: [0, 1, 2].map(|i| sum(&|r| r.covered[i]) / per_cand),
         check_fail: [0, 1, 2].map(|i| sum(&|r| r.fail[i]) / per_cand),
         check_pass: [0, 1, 2].map(|i| sum(&|r| r.pass[i]) / per_cand),
         gate_pass: gate(Outcome::Pass),
         gate_fail: gate(Outcome::Fail),
         gate_inconclusive: gate(Outcome::Inconclusive),
+        precise: reps.iter().filter(|r| r.precise).count() as f64 / n,
         mean_rounds: sum(&|r| r.rounds) / n,
         mean_seconds: reps.iter().map(|r| r.seconds).sum::<f64>() / n,
     }
@@ -433,15 +628,21 @@ mod tests {
 
     #[test]
     fn scenarios_parse_or_say_what_is_allowed() {
-        assert_eq!("drift-0.05".parse(), Ok(Scenario::Drift { sd: 0.05 }));
-        assert_eq!("ar1-0.5".parse(), Ok(Scenario::Ar1 { phi: 0.5 }));
-        for s in DEFAULT_SCENARIOS {
-            let parsed: Scenario = s.parse().unwrap();
+        let n: Noise = "drift-0.05".parse().unwrap();
+        assert_eq!(n.drift_sd, 0.05);
+        let n: Noise = "ar1-0.5".parse().unwrap();
+        assert_eq!(n.ar1, 0.5);
+        for s in DEFAULT_NOISE {
+            let parsed: Noise = s.parse().unwrap();
             assert_eq!(parsed.name(), *s);
         }
-        for bad in ["drift", "drift-0", "drift-x", "ar1-1", "burst", ""] {
-            let e = bad.parse::<Scenario>().unwrap_err();
+        let b: Noise = "bursts-0.05-3-100".parse().unwrap();
+        assert_eq!(b.name(), "bursts-0.05-3-100");
+        for bad in ["drift", "drift-0", "drift-x", "ar1-1", "burst", "", "bursts-0.7-2-10", "drift-0.05+nope"] {
+            let e = bad.parse::<Noise>().unwrap_err();
             assert!(e.contains("expected independent, drift-SD"), "{bad}: {e}");
         }
+        assert!("bimodal".parse::<Shape>().is_ok());
+        assert!("nope".parse::<Shape>().unwrap_err().contains("expected scaled"));
     }
 }

@@ -1,93 +1,127 @@
-//! Simulated rounds with known truth: a baseline and candidates whose latency
-//! distributions are the same shape scaled by a known ratio, under a chosen
-//! kind of machine noise, served by a closed loop of `concurrency` workers on
-//! a simulated clock. The benchmark's own round loop, analysis and verdict
-//! code run on these records exactly as on real ones.
+//! Simulated rounds with known truth: a baseline and candidates with known
+//! latency distributions (per stratum: an empty page or a page with rows),
+//! served by a closed loop of `concurrency` workers on a simulated clock,
+//! under a chosen mix of machine noise, measured with the benchmark's own
+//! design (interleaved slices, or the earlier one trial per engine per
+//! round). The benchmark's round loop, analysis and verdict run on these
+//! records exactly as on real ones.
 
 use audit_engines::Query;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use super::Scenario;
+use super::{Design, Noise};
 use crate::bench::rounds::{Round, RoundSource};
 use crate::bench::{Request, Trial};
 use crate::error::HarnessError;
 
-/// One simulated engine: latencies are the baseline's times `scale`; each
-/// worker also idles `(gap_factor − 1)` times each latency between requests,
-/// so throughput is `1 / (scale · gap_factor)` times the baseline's.
-#[derive(Debug, Clone, Copy)]
+/// One latency cluster: a lognormal with this median (seconds) and sd of its log.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cluster {
+    pub median_s: f64,
+    pub sigma: f64,
+}
+
+/// One simulated engine: a cluster for the requests whose answer is an empty
+/// page and one for those with rows (the stratum comes from the request
+/// stream, the same for every engine), and how long a worker spends between
+/// requests (`gap_s` after each answer: throughput is
+/// `workers / (mean latency + gap_s)`).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SimEngine {
-    pub scale: f64,
-    pub gap_factor: f64,
-    /// The sd of its log latency relative to the baseline's (1: the same shape).
-    pub sigma_factor: f64,
-    /// A slow mode: this fraction of requests takes `slow_factor` times longer.
+    pub empty: Cluster,
+    pub rows: Cluster,
+    pub gap_s: f64,
+    /// A slow mode of the engine's own, whatever the stratum: this fraction
+    /// of its requests takes `slow_factor` times longer.
     pub slow_fraction: f64,
     pub slow_factor: f64,
 }
 
 impl SimEngine {
-    /// The baseline's shape scaled by `scale`, with `gap_factor` as above.
-    pub fn scaled(scale: f64, gap_factor: f64) -> SimEngine {
+    /// One lognormal cluster for every request.
+    pub fn lognormal(median_s: f64, sigma: f64) -> SimEngine {
+        let c = Cluster { median_s, sigma };
         SimEngine {
-            scale,
-            gap_factor,
-            sigma_factor: 1.0,
+            empty: c,
+            rows: c,
+            gap_s: 0.0,
             slow_fraction: 0.0,
             slow_factor: 1.0,
         }
     }
+
+    /// Every latency times `k`.
+    pub fn scaled(self, k: f64) -> SimEngine {
+        let s = |c: Cluster| Cluster {
+            median_s: c.median_s * k,
+            ..c
+        };
+        SimEngine {
+            empty: s(self.empty),
+            rows: s(self.rows),
+            ..self
+        }
+    }
+
+    fn cluster(&self, rows: bool) -> Cluster {
+        if rows {
+            self.rows
+        } else {
+            self.empty
+        }
+    }
 }
 
-/// The simulated machine.
+/// How the simulated benchmark measures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Measure {
+    pub design: Design,
+    /// Requests per engine per round at most (the round stream's length).
+    pub requests: usize,
+    pub slices: u32,
+    pub slice_s: f64,
+    pub concurrency: usize,
+    /// The mix's share of requests whose answer has rows.
+    pub rows_share: f64,
+}
+
+/// The simulated machine and the engines on it.
 pub struct Sim<'a> {
     pub engines: &'a [SimEngine],
-    pub scenario: Scenario,
-    /// Median of the baseline's latency (seconds) and the sd of its log.
-    pub median_s: f64,
-    pub sigma: f64,
-    pub requests: usize,
-    pub concurrency: usize,
-    /// Seed of the engine order per round (as the benchmark's plan does it).
+    pub noise: Noise,
+    pub measure: Measure,
+    /// Seed of the engine order per slice (as the benchmark's plan does it).
     pub order_seed: u64,
     pub rng: StdRng,
-    /// The simulated clock (seconds) and the burst state.
+    /// The simulated clock (seconds).
     pub clock: f64,
-    burst_start: f64,
-    burst_until: f64,
+    /// Slow episodes ahead (start, end), and when the one after them starts.
+    episodes: Vec<(f64, f64)>,
     next_burst: f64,
 }
 
-/// Burst episodes last this long on average (seconds).
-const BURST_MEAN_S: f64 = 0.2;
-
 impl<'a> Sim<'a> {
-    pub fn new(
-        engines: &'a [SimEngine],
-        scenario: Scenario,
-        median_s: f64,
-        sigma: f64,
-        requests: usize,
-        concurrency: usize,
-        seed: u64,
-    ) -> Sim<'a> {
+    pub fn new(engines: &'a [SimEngine], noise: Noise, measure: Measure, seed: u64) -> Sim<'a> {
         let mut sim = Sim {
             engines,
-            scenario,
-            median_s,
-            sigma,
-            requests,
-            concurrency,
+            noise,
+            measure,
             order_seed: seed,
             rng: StdRng::seed_from_u64(seed),
             clock: 0.0,
-            burst_start: f64::NEG_INFINITY,
-            burst_until: f64::NEG_INFINITY,
+            episodes: Vec::new(),
             next_burst: f64::INFINITY,
         };
-        if let Scenario::Bursts { fraction, .. } = scenario {
-            sim.next_burst = sim.exp(BURST_MEAN_S * (1.0 - fraction) / fraction);
+        if let Some(b) = noise.bursts {
+            // Start in the stationary state: in an episode with probability `fraction`.
+            if sim.rng.random_bool(b.fraction) {
+                let end = sim.exp(b.mean_s);
+                sim.episodes.push((0.0, end));
+                sim.next_burst = end + sim.exp(b.mean_s * (1.0 - b.fraction) / b.fraction);
+            } else {
+                sim.next_burst = sim.exp(b.mean_s * (1.0 - b.fraction) / b.fraction);
+            }
         }
         sim
     }
@@ -103,41 +137,70 @@ impl<'a> Sim<'a> {
         -u.ln() * mean
     }
 
-    /// The burst slowdown at simulated time `t` (times asked are non-decreasing):
-    /// bursts of exponential length (mean [`BURST_MEAN_S`]) separated by
-    /// exponential gaps, so that `fraction` of the time is in a burst.
-    fn burst_factor(&mut self, t: f64) -> f64 {
-        let Scenario::Bursts { fraction, slowdown } = self.scenario else {
-            return 1.0;
+    /// The episode after the last one known: exponential lengths separated by
+    /// exponential gaps, so that `fraction` of the time is in an episode.
+    fn next_episode(&mut self, b: super::Bursts) -> (f64, f64) {
+        let start = self.next_burst;
+        let end = start + self.exp(b.mean_s);
+        self.next_burst = end + self.exp(b.mean_s * (1.0 - b.fraction) / b.fraction);
+        self.episodes.push((start, end));
+        (start, end)
+    }
+
+    /// When a request that starts at `t` and needs `work` seconds of an
+    /// unhindered machine ends: during a slow episode the machine runs
+    /// `slowdown` times slower, so an episode that covers part of a request
+    /// slows that part. Requests are asked in the order they start.
+    fn finish(&mut self, t: f64, work: f64) -> f64 {
+        let Some(b) = self.noise.bursts else {
+            return t + work;
         };
-        while t >= self.next_burst {
-            self.burst_start = self.next_burst;
-            self.burst_until = self.next_burst + self.exp(BURST_MEAN_S);
-            self.next_burst = self.burst_until + self.exp(BURST_MEAN_S * (1.0 - fraction) / fraction);
-        }
-        if t >= self.burst_start && t < self.burst_until {
-            slowdown
-        } else {
-            1.0
+        // No later request starts before t: episodes over by then are done with.
+        let over = self.episodes.iter().take_while(|e| e.1 <= t).count();
+        self.episodes.drain(..over);
+        let (mut now, mut left) = (t, work);
+        let mut i = 0;
+        loop {
+            let (start, end) = match self.episodes.get(i) {
+                Some(e) => *e,
+                None => self.next_episode(b),
+            };
+            i += 1;
+            if end <= now {
+                continue;
+            }
+            if now < start {
+                if left <= start - now {
+                    return now + left;
+                }
+                left -= start - now;
+                now = start;
+            }
+            let capacity = (end - now) / b.slowdown;
+            if left <= capacity {
+                return now + left * b.slowdown;
+            }
+            left -= capacity;
+            now = end;
         }
     }
 
-    /// One trial of engine `e`, starting at the current clock.
-    pub fn trial(&mut self, e: SimEngine, round: u32) -> Trial {
-        let drift = match self.scenario {
-            Scenario::Drift { sd } => (sd * self.normal()).exp(),
-            _ => 1.0,
-        };
-        let phi = match self.scenario {
-            Scenario::Ar1 { phi } => phi,
-            _ => 0.0,
-        };
+    /// One slice of engine `e` on `stream` (whether each request's answer
+    /// has rows) from position `from`, starting at the current clock: at
+    /// most `cap` requests, none started after `until` seconds (`None`: no
+    /// time limit). Returns its requests (seq from `from`) and how many were sent.
+    fn slice(&mut self, e: SimEngine, stream: &[bool], from: usize, cap: usize, until: Option<f64>, slice: u32) -> Vec<Request> {
+        let drift = (self.noise.drift_sd * self.normal()).exp();
+        let phi = self.noise.ar1;
         let t0 = self.clock;
-        let mut free = vec![t0; self.concurrency];
+        let c = self.measure.concurrency.max(1);
+        let mut free = vec![t0; c];
         let mut z = self.normal();
-        let mut requests = Vec::with_capacity(self.requests);
-        for i in 0..self.requests {
-            if i > 0 {
+        let mut requests = Vec::new();
+        let end = (from + cap).min(stream.len());
+        let mut last_end = t0;
+        for (k, i) in (from..end).enumerate() {
+            if k > 0 {
                 z = phi * z + (1.0 - phi * phi).sqrt() * self.normal();
             }
             let (w, start) = free
@@ -146,55 +209,89 @@ impl<'a> Sim<'a> {
                 .enumerate()
                 .min_by(|a, b| a.1.total_cmp(&b.1))
                 .unwrap_or((0, t0));
+            if until.is_some_and(|u| start - t0 >= u) {
+                break;
+            }
+            let cl = e.cluster(stream[i]);
             let slow = if e.slow_fraction > 0.0 && self.rng.random_bool(e.slow_fraction) {
                 e.slow_factor
             } else {
                 1.0
             };
-            let latency = self.median_s
-                * (self.sigma * e.sigma_factor * z).exp()
-                * e.scale
-                * slow
-                * drift
-                * self.burst_factor(start);
-            free[w] = start + latency * e.gap_factor;
+            let work = cl.median_s * (cl.sigma * z).exp() * slow * drift;
+            let end = self.finish(start, work);
+            let latency = end - start;
+            free[w] = end + e.gap_s;
+            last_end = last_end.max(end);
             requests.push(Request {
                 seq: i as u64,
                 query: Query::default(),
-                rows: Some(0),
+                rows: Some(if stream[i] { 10 } else { 0 }),
                 start_ns: ((start - t0) * 1e9) as u64,
                 latency_ns: (latency * 1e9).max(1.0) as u64,
                 intended_ns: None,
+                slice,
+                worker: w as u32,
             });
         }
-        self.clock = free.iter().copied().fold(t0, f64::max);
-        Trial {
-            index: round,
-            requests,
-            first_error: None,
-            warmup_errors: 0,
-            gave_up: false,
-        }
+        self.clock = last_end;
+        requests
     }
+
+    /// Round `r`'s stream: whether each request's answer has rows (the same
+    /// for every engine of the round).
+    fn stream(&mut self, r: u32) -> Vec<bool> {
+        let mut rng = StdRng::seed_from_u64(self.order_seed ^ 0x5354_5245_414d ^ (u64::from(r) << 24));
+        (0..self.measure.requests)
+            .map(|_| rng.random_bool(self.measure.rows_share))
+            .collect()
+    }
+}
+
+/// A seeded permutation of `0..n` (the engines' order in a slice).
+fn order(seed: u64, n: usize) -> Vec<usize> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        order.swap(i, rng.random_range(0..=i));
+    }
+    order
 }
 
 impl RoundSource for Sim<'_> {
     fn run_round(&mut self, r: u32) -> Result<Option<Round>, HarnessError> {
         let start = self.clock;
         let n = self.engines.len();
-        // A seeded random order per round, as the benchmark runs its engines.
-        let mut order: Vec<usize> = (0..n).collect();
-        let mut rng = StdRng::seed_from_u64(self.order_seed ^ (u64::from(r) << 20));
-        for i in (1..n).rev() {
-            order.swap(i, rng.random_range(0..=i));
-        }
-        let mut trials = Vec::with_capacity(n);
-        for i in order {
-            let t = self.trial(self.engines[i], r + 1);
-            trials.push((i, t));
+        let stream = self.stream(r);
+        let m = self.measure;
+        let mut trials: Vec<Trial> = (0..n)
+            .map(|_| Trial {
+                index: r + 1,
+                ..Trial::default()
+            })
+            .collect();
+        match m.design {
+            Design::Interleaved => {
+                let cap = m.requests.div_ceil(m.slices.max(1) as usize);
+                let mut cursor = vec![0usize; n];
+                for slice in 0..m.slices {
+                    for i in order(self.order_seed ^ (u64::from(r) << 20) ^ (u64::from(slice) << 40), n) {
+                        let reqs = self.slice(self.engines[i], &stream, cursor[i], cap, Some(m.slice_s), slice);
+                        cursor[i] += reqs.len();
+                        trials[i].requests.extend(reqs);
+                    }
+                }
+            }
+            Design::Trials => {
+                // One trial per engine per round, every engine on the whole stream.
+                for i in order(self.order_seed ^ (u64::from(r) << 20), n) {
+                    let reqs = self.slice(self.engines[i], &stream, 0, stream.len(), None, 0);
+                    trials[i].requests = reqs;
+                }
+            }
         }
         Ok(Some(Round {
-            trials,
+            trials: trials.into_iter().enumerate().collect(),
             seconds: self.clock - start,
         }))
     }

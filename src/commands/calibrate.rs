@@ -1,5 +1,6 @@
 //! `audit-harness calibrate`: the gate's statistics checked by simulation
-//! with known truth, at the spec's budget and thresholds.
+//! with known truth, at the spec's design, budget and thresholds, or on a
+//! recorded run (`--from`).
 
 use crate::cli::CalibrateArgs;
 use crate::error::HarnessError;
@@ -9,7 +10,10 @@ use crate::{calibrate, output};
 pub fn run(spec: &Spec, args: CalibrateArgs) -> Result<(), HarnessError> {
     let mut cfg = calibrate::Config::from_spec(spec)?;
     if !args.scenario.is_empty() {
-        cfg.scenarios = args.scenario;
+        cfg.noises = args.scenario;
+    }
+    if !args.shape.is_empty() {
+        cfg.shapes = args.shape;
     }
     if !args.truth.is_empty() {
         cfg.truths = args.truth;
@@ -18,21 +22,34 @@ pub fn run(spec: &Spec, args: CalibrateArgs) -> Result<(), HarnessError> {
     cfg.seed = args.seed;
     cfg.median_ms = args.median_ms;
     cfg.sigma = args.sigma;
-    output::calibrate::print_header(&cfg);
+    cfg.design = args.design;
     let started = std::time::Instant::now();
-    let rows = (cfg.scenarios.len() * cfg.truths.len()) as u64;
-    let task = output::progress::start("calibrate", Some(rows), "scenario x truth");
-    let done = calibrate::run(&cfg, |row| {
-        task.inc();
-        output::calibrate::print_row(row)
-    });
-    drop(task);
-    done?;
-    if args.compare {
-        let task = output::progress::start("comparing interval methods", None, "");
-        let rows = calibrate::compare::run(&cfg, &[5, 10], 2000);
+    if let Some(dir) = &args.from {
+        let rec = calibrate::from_run::Recorded::load(dir)?;
+        output::calibrate::print_from_header(&rec, &cfg);
+        let (recorded, simulated) = rec.variance_check(200, cfg.seed);
+        output::calibrate::print_variance_check(&recorded, &simulated);
+        output::calibrate::print_columns();
+        let task = output::progress::start("calibrate", Some(cfg.truths.len() as u64), "truths");
+        let done = calibrate::from_run::run(&rec, &cfg, |row| {
+            task.inc();
+            output::calibrate::print_row(row)
+        });
         drop(task);
-        output::calibrate::print_method_comparison(&rows?);
+        done?;
+    } else {
+        output::calibrate::print_header(&cfg);
+        output::calibrate::print_columns();
+        let rows = (cfg.noises.len() * cfg.shapes.len() * cfg.truths.len()) as u64;
+        let task = output::progress::start("calibrate", Some(rows), "scenario x truth");
+        let done = calibrate::run(&cfg, |row| {
+            task.inc();
+            output::calibrate::print_row(row);
+            let (lat, rps) = row.truth.ratios(&cfg.thresholds);
+            output::calibrate::print_truth_note(row, [lat, lat, rps]);
+        });
+        drop(task);
+        done?;
     }
     output::calibrate::print_done(started.elapsed().as_secs_f64());
     Ok(())

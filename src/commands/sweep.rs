@@ -229,7 +229,13 @@ fn one_size(
         .map(|(_, m)| mix::stream(m, &plan.generator, plan.warmup_seed(), fit::PROBE_REQUESTS))
         .collect();
     let costs = fit::probe(&engines, &probe_streams, plan.concurrency);
-    let f = fit::fit(&costs, plan.requests, plan.warmup, plan.max_seconds, plan.min_rounds);
+    let shape = fit::RoundShape {
+        requests: plan.requests,
+        slices: plan.slices,
+        slice_seconds: plan.slice_ms / 1000.0,
+        workers: plan.concurrency,
+    };
+    let f = fit::fit(&costs, shape, plan.warmup, plan.max_seconds, plan.min_rounds);
     output::sweep::print_fit(size.rows, &f, asked_requests, asked_warmup, &plan, &costs);
     plan.requests = f.requests;
     plan.warmup = f.warmup;
@@ -240,10 +246,8 @@ fn one_size(
             (
                 c.engine.clone(),
                 format!(
-                    "cut: {:.3} s per request (probed); a round of {} requests would not fit the {:.1} s a round may take",
-                    c.seconds_per_request,
-                    fit::MIN_REQUESTS,
-                    f.round_budget
+                    "cut: {:.3} s per request (probed); its slices would not fit the {:.1} s a round may take",
+                    c.seconds_per_request, f.round_budget
                 ),
             )
         })
@@ -280,14 +284,15 @@ fn one_size(
     if !engines.is_empty() {
         let oh = overhead::measure(&plan.round_stream(&plan.mixes[0].1, 0), 200_000);
         let mut progress = output::bench::BenchProgress::new(&plan);
-        let result = bench::run(&plan, &engines, |p| progress.update(p), |_, _| false);
+        let phases = [plan.single_phase()];
+        let result = bench::run(&plan, &engines, &phases, |p| progress.update(p), |_, _| false);
         drop(progress);
         let result = result?;
-        output::bench::print_end(&result.outcome);
+        output::bench::print_phases(&result.phases, &phases);
         let info = BenchInfo::new(&plan, &result, &oh);
         let settings = reanalyze::settings(&info).map_err(HarnessError::input)?;
         record.bench = Some(info);
-        if result.outcome.rounds > 0 {
+        if result.rounds_done() > 0 {
             let sub = run.dir.path.join(format!("rows-{}", size.rows));
             std::fs::create_dir_all(&sub).map_err(|e| HarnessError::io(&sub, e))?;
             crate::fsutil::write_atomic(

@@ -5,7 +5,7 @@
 use super::sig;
 use crate::analysis::{Summary, Timing};
 use crate::bench::overhead::Overhead;
-use crate::bench::{Outcome, Plan, Progress, Stop};
+use crate::bench::{Phase, PhaseKind, PhaseOutcome, Plan, Progress, Stop};
 use crate::spec::LoadMode;
 use crate::stats::Estimate;
 
@@ -126,7 +126,7 @@ pub fn print_variance(v: &[crate::analysis::Variance]) {
     }
 }
 
-/// The benchmark's plan in two lines.
+/// The benchmark's plan in three lines.
 pub fn print_header(plan: &Plan) {
     let open = if plan.mode == LoadMode::Open {
         format!(", {} arrivals", plan.arrivals.label())
@@ -139,16 +139,24 @@ pub fn print_header(plan: &Plan) {
         super::wrap_items(&format!("== bench on {}:", mixes.join(", ")), &plan.engines, 4)
     );
     say!(
-        "   {} loop{open}, {} workers, {} requests per engine and round, {}..{} rounds within {} s",
+        "   {} loop{open}, {} workers; a round interleaves the engines in {} slices each (up to {} ms, {} requests);",
         plan.mode.label(),
         plan.concurrency,
-        plan.requests,
+        plan.slices,
+        sig(plan.slice_ms),
+        plan.slice_cap(),
+    );
+    say!(
+        "   {}..{} rounds within {} s; stop when every deciding check is decided within ±{:.0} % (p95), ±{:.0} % (p99), ±{:.0} % (throughput)",
         plan.min_rounds,
         plan.max_rounds,
         plan.max_seconds,
+        plan.precision.p95 * 100.0,
+        plan.precision.p99 * 100.0,
+        plan.precision.throughput * 100.0,
     );
     say!(
-        "   engines in a seeded random order each round, {} warm-up, {} cache, seed {}",
+        "   engines in a seeded random order each slice, {} warm-up, {} cache, seed {}",
         plan.warmup,
         plan.cache.label(),
         plan.seed
@@ -163,28 +171,64 @@ pub fn print_overhead(oh: &Overhead) {
     );
 }
 
-/// Why and when the rounds ended.
-pub fn print_end(o: &Outcome) {
-    say!(
-        "  stopped after {} round(s) in {:.1} s: {} ({} planned after round 1)",
-        o.rounds,
-        o.seconds,
-        match o.stop {
-            Stop::Decided => "every deciding threshold decided".to_string(),
-            Stop::Budget => "the time budget ([bench] max_seconds) is spent".to_string(),
-            Stop::Planned => "the planned rounds are done".to_string(),
-            Stop::Interrupted => "interrupted; the finished rounds are analysed".to_string(),
-        },
-        o.planned
-    );
+/// Why and when each phase ended, and a phase that did not run.
+pub fn print_phases(ran: &[PhaseOutcome], planned: &[Phase]) {
+    for p in ran {
+        let o = &p.outcome;
+        say!(
+            "  {} phase stopped after {} round(s) in {:.1} s of its {:.1} s: {} ({} planned after round 1)",
+            p.kind.label(),
+            o.rounds,
+            o.seconds,
+            p.budget_seconds,
+            match (o.stop, p.kind) {
+                (Stop::Decided, _) => "every deciding check decided, each interval within its precision".to_string(),
+                (Stop::Budget, PhaseKind::Deciding) =>
+                    "its time budget is spent (see the precision and verdict lines below)".to_string(),
+                (Stop::Budget, PhaseKind::Informational) => "the time budget ([bench] max_seconds) is spent".to_string(),
+                (Stop::Planned, _) => "the planned rounds are done".to_string(),
+                (Stop::Interrupted, _) => "interrupted; the finished rounds are analysed".to_string(),
+            },
+            o.planned
+        );
+    }
+    for p in planned.iter().skip(ran.len()) {
+        if !crate::interrupt::interrupted() {
+            say_always!(
+                "  {} phase not run: the deciding phase left too little of the budget; its engines and mixes have no figures",
+                p.kind.label()
+            );
+        }
+    }
 }
 
-/// Reports benchmark progress: one line per mix per finished round (the rate
-/// each engine served) printed above a bar of the round's trials, so a log
-/// keeps every round; with `--verbose`, a line per trial too.
+/// The deciding figures whose interval is wider than the precision asked.
+pub fn print_imprecise(rows: &[crate::verdict::Imprecise]) {
+    for r in rows {
+        let hw = if r.half_width.is_finite() {
+            format!("±{:.0} %", r.half_width * 100.0)
+        } else {
+            "no interval".to_string()
+        };
+        say_always!(
+            "  IMPRECISE {} {} {}: {hw}, asked ±{:.0} % ([bench.precision]; more time narrows it)",
+            r.engine,
+            r.mix,
+            r.figure,
+            r.asked * 100.0
+        );
+    }
+}
+
+/// Reports benchmark progress: lines per mix for a finished round (the rate
+/// each engine served) printed above a bar of the round's trials; with many
+/// rounds, only every few rounds (`--verbose`: every round, and a line per trial).
 pub struct BenchProgress {
     lines: Vec<(String, Vec<String>)>,
     bar: super::progress::Task,
+    mode: LoadMode,
+    concurrency: u32,
+    phase: &'static str,
 }
 
 impl BenchProgress {
@@ -194,11 +238,18 @@ impl BenchProgress {
         BenchProgress {
             lines: Vec::new(),
             bar: super::progress::start("bench round 1", Some(trials), "trials"),
+            mode: plan.mode,
+            concurrency: plan.concurrency,
+            phase: "",
         }
     }
 
     pub fn update(&mut self, p: Progress) {
         match p {
+            Progress::Phase { kind, budget_seconds } => {
+                self.phase = kind.label();
+                say!("  -- {} phase: up to {budget_seconds:.1} s", kind.label());
+            }
             Progress::Rate { mix, rps, pacing } => {
                 say!("  mix {mix}: open-loop arrival rate {rps:.0} rps");
                 say!(
@@ -212,7 +263,7 @@ impl BenchProgress {
             }
             Progress::Trial { mix, engine, trial } => {
                 self.bar.inc();
-                let rps = crate::bench::served_per_second(&trial.requests);
+                let rps = crate::analysis::trial_rps(trial, self.mode, self.concurrency);
                 let errors = trial.requests.iter().filter(|r| r.rows.is_none()).count() as u64 + trial.warmup_errors;
                 let item = if trial.gave_up {
                     format!("{engine} GAVE UP (hung or died; skipped from now on)")
@@ -228,7 +279,13 @@ impl BenchProgress {
                 }
             }
             Progress::Round { done, planned, seconds } => {
+                // About ten round lines a phase, every one with --verbose.
+                let step = planned.div_ceil(10).max(1);
+                let show = done <= 2 || done % step == 0 || super::verbosity() >= super::Verbosity::Verbose;
                 for (i, (mix, mut items)) in self.lines.drain(..).enumerate() {
+                    if !show {
+                        continue;
+                    }
                     let head = if i == 0 {
                         format!("round {done}/{planned} {seconds:>5.1} s")
                     } else {
@@ -240,7 +297,8 @@ impl BenchProgress {
                     say!("{}", super::wrap_items(&format!("  {head:<19} {mix}:"), &items, 24));
                 }
                 if done < planned {
-                    self.bar.restart(&format!("bench round {}/{planned}", done + 1));
+                    self.bar
+                        .restart(&format!("bench {} round {}/{planned}", self.phase, done + 1));
                 }
             }
         }
@@ -377,6 +435,7 @@ mod tests {
                 p99_ratio: est(tiny, tiny / 10.0, huge),
                 floor_p95_ratio: Some(huge),
                 index_bytes: Some(123_456_789_012),
+                looks: crate::stats::sequential::Looks::fixed(40),
             };
             for line in summary_lines(&s) {
                 assert!(line.chars().count() <= 120, "{} columns: {line}", line.chars().count());

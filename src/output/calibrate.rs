@@ -1,6 +1,7 @@
 //! The calibration table (`audit-harness calibrate`).
 
-use crate::calibrate::compare::MethodRow;
+use crate::analysis::Variance;
+use crate::calibrate::from_run::Recorded;
 use crate::calibrate::{Config, Row};
 
 /// What a calibration simulates, in a few lines.
@@ -12,84 +13,149 @@ pub fn print_header(cfg: &Config) {
         cfg.candidates
     );
     say!(
-        "  lognormal latency (median {} ms, sd of log {}), {} requests per engine per round, {} workers,",
+        "  baseline lognormal (median {} ms, sd of log {}); design {}: {} slices per engine per round of up to {} ms and {} requests,",
         cfg.median_ms,
         cfg.sigma,
-        cfg.requests,
-        cfg.concurrency
+        cfg.design.name(),
+        if cfg.design == crate::calibrate::Design::Trials { 1 } else { cfg.slices },
+        cfg.slice_ms,
+        cfg.requests.div_ceil(cfg.slices.max(1) as usize),
     );
     say!(
-        "  {}..{} rounds within {} s (simulated clock)",
+        "  {} workers, {}..{} rounds within {} s (simulated clock), stop when decided within ±{:.0} %/±{:.0} %/±{:.0} % (p95/p99/throughput)",
+        cfg.concurrency,
         cfg.budget.min_rounds,
         cfg.budget.max_rounds,
-        cfg.budget.max_seconds
+        cfg.budget.max_seconds,
+        100.0 * cfg.precision.p95,
+        100.0 * cfg.precision.p99,
+        100.0 * cfg.precision.throughput,
     );
     say!(
-        "  truths: at-threshold = p95/p99 ratio {:.3}, throughput ratio {:.3}; better = latency ratio {:.3};",
+        "  truths: at-threshold = p95 and p99 ratios {:.3}, throughput ratio {:.3}; better = {:.3} and {:.3}; worse = {:.3} and {:.3}",
         cfg.thresholds.latency,
         cfg.thresholds.rps,
-        0.9 * cfg.thresholds.latency
-    );
-    say!(
-        "  worse = latency ratio {:.3}, throughput ratio {:.3}; tail-at-threshold = half the spread,",
+        0.9 * cfg.thresholds.latency,
+        1.0 / (0.9 * cfg.thresholds.latency),
         cfg.thresholds.latency / 0.9,
         0.9 * cfg.thresholds.rps
     );
-    say!("  1.2 % of requests 4x slower, true p99 ratio at the threshold");
-    say!("  coverage: reported 95 % intervals containing the truth; fail/pass: per candidate and check;");
-    say!("  gate: the exit decision");
+    say!("  shapes: scaled (the baseline's), tail (half its spread, 1.2 % of requests 4x slower; p99 at the truth, p95 far better),");
+    say!("  bimodal (5.5 % of pages with rows, 100x slower: p95 just above the gap), bimodal-split (3 %: p95 below the gap, p99 above)");
+}
+
+/// What `calibrate --from` replays.
+pub fn print_from_header(rec: &Recorded, cfg: &Config) {
     say_always!(
-        "  {:<12} {:<12} {:>5}  {:>18}  {:>18}  {:>18}  {:>17}  {:>6}",
-        "scenario",
-        "truth",
-        "reps",
-        "cover p95/p99/rps",
-        "fail p95/p99/rps",
-        "pass p95/p99/rps",
-        "gate fail/pass",
-        "rounds"
+        "== calibrate --from run {}: {} replicates per truth, seed {}; mix {}, reference {}, candidates {}",
+        rec.run_id,
+        cfg.replicates,
+        cfg.seed,
+        rec.mix,
+        rec.engines[0],
+        rec.engines[1..].join(", ")
+    );
+    say!(
+        "  each replicate: the gate's round loop on rounds drawn from the {} recorded ones in blocks of {} consecutive rounds,",
+        rec.rounds.len(),
+        crate::calibrate::from_run::BLOCK_ROUNDS
+    );
+    say!(
+        "  {}..{} rounds within {:.1} s (each round takes the time it took); candidates moved to each truth by L' = k·L^a",
+        rec.budget.min_rounds,
+        rec.budget.max_rounds,
+        rec.budget.max_seconds
     );
 }
 
+/// The recorded run's variance components beside the replicates' (their mean).
+pub fn print_variance_check(recorded: &[Variance], simulated: &[Variance]) {
+    say!("  variance of the per-round log figures, recorded → replicated (mean of 200 replays of as many rounds):");
+    for (r, s) in recorded.iter().zip(simulated) {
+        say!(
+            "    {:<10} {:<4} total {:.2e} → {:.2e}  between {:.2e} → {:.2e}  within {:.2e} → {:.2e}",
+            r.engine,
+            r.figure,
+            r.total,
+            s.total,
+            r.between,
+            s.between,
+            r.within,
+            s.within
+        );
+    }
+}
+
+/// The table's column heads and what they mean.
+pub fn print_columns() {
+    say!("  cover: reported 95 % intervals containing the truth; fail/pass: per candidate and check; gate: the exit decision;");
+    say!("  se: the largest Monte Carlo standard error of the row's rates (binomial), in points");
+    say_always!("{}", head_line());
+}
+
+/// The column heads, aligned with [`row_line`].
+fn head_line() -> String {
+    format!(
+        "  {:<31} {:<12} {:>4}  {:<14}  {:<14}  {:<14}  {:<9} {:>4} {:>3}",
+        "scenario", "truth", "reps", "cover 95/99/rps", "fail 95/99/rps", "pass 95/99/rps", "gate f/p", "se", "rds"
+    )
+}
+
+/// A percentage in four columns (100 without its decimal).
+fn pct(x: f64) -> String {
+    let p = 100.0 * x;
+    if p >= 99.95 {
+        " 100".to_string()
+    } else {
+        format!("{p:>4.1}")
+    }
+}
+
 fn pct3(x: [f64; 3]) -> String {
-    format!("{:>5.1} {:>5.1} {:>5.1}", 100.0 * x[0], 100.0 * x[1], 100.0 * x[2])
+    format!("{} {} {}", pct(x[0]), pct(x[1]), pct(x[2]))
 }
 
 /// One row of the calibration table (percentages).
 pub fn print_row(r: &Row) {
-    say_always!(
-        "  {:<12} {:<12} {:>5}  {:>18}  {:>18}  {:>18}  {:>8.1} {:>8.1}  {:>6.1}",
+    say_always!("{}", row_line(r));
+}
+
+/// A row: every rate in percent; se is the largest Monte Carlo standard
+/// error among its rates (binomial), in points; rds the mean rounds run.
+fn row_line(r: &Row) -> String {
+    let se = r
+        .coverage
+        .iter()
+        .chain(&r.check_fail)
+        .chain(&r.check_pass)
+        .map(|x| r.mc_se(*x, 1))
+        .chain([r.mc_se(r.gate_fail, 1), r.mc_se(r.gate_pass, 1)])
+        .fold(0.0, f64::max);
+    format!(
+        "  {:<31} {:<12} {:>4}  {:<14}  {:<14}  {:<14}  {} {} {:>4.1} {:>3.0}",
         r.scenario,
         r.truth.name(),
         r.replicates,
         pct3(r.coverage),
         pct3(r.check_fail),
         pct3(r.check_pass),
-        100.0 * r.gate_fail,
-        100.0 * r.gate_pass,
+        pct(r.gate_fail),
+        pct(r.gate_pass),
+        100.0 * se,
         r.mean_rounds
-    );
+    )
 }
 
-/// The interval methods compared at fixed numbers of rounds.
-pub fn print_method_comparison(rows: &[MethodRow]) {
-    say_always!(
-        "== interval methods at a fixed number of rounds (at-threshold truth, no looks): coverage of 95 % intervals"
-    );
-    say_always!(
-        "  {:<12} {:>6}  {:<30} {:>18}",
-        "scenario",
-        "rounds",
-        "method",
-        "cover p95/p99/rps"
-    );
-    for r in rows {
-        say_always!(
-            "  {:<12} {:>6}  {:<30} {:>18}",
-            r.scenario,
-            r.rounds,
-            r.method,
-            pct3(r.coverage)
+/// Under a row whose truth is not exactly the nominal one (slow episodes
+/// make the truth the design's own, measured on a long run), the truth.
+pub fn print_truth_note(r: &Row, nominal: [f64; 3]) {
+    if r.true_ratios.iter().zip(nominal).any(|(t, n)| (t / n - 1.0).abs() > 0.005) {
+        say!(
+            "  {:<31} truth: p95 ×{:.3}, p99 ×{:.3}, throughput ×{:.3}",
+            "",
+            r.true_ratios[0],
+            r.true_ratios[1],
+            r.true_ratios[2]
         );
     }
 }
@@ -97,4 +163,32 @@ pub fn print_method_comparison(rows: &[MethodRow]) {
 /// The last line: how long it took.
 pub fn print_done(seconds: f64) {
     say_always!("== calibrated in {seconds:.1} s");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The widest row (the longest scenario name, 100 % everywhere) fits 120 columns.
+    #[test]
+    fn rows_fit_120_columns() {
+        let r = Row {
+            scenario: "drift-0.05+bursts bimodal-split".into(),
+            truth: crate::calibrate::Truth::AtThreshold,
+            replicates: 9999,
+            true_ratios: [0.8, 0.8, 1.2],
+            coverage: [1.0; 3],
+            check_fail: [1.0; 3],
+            check_pass: [1.0; 3],
+            gate_pass: 1.0,
+            gate_fail: 1.0,
+            gate_inconclusive: 0.0,
+            precise: 1.0,
+            mean_rounds: 300.0,
+            mean_seconds: 60.0,
+        };
+        for line in [row_line(&r), head_line()] {
+            assert!(line.chars().count() <= 120, "{} columns: {line}", line.chars().count());
+        }
+    }
 }

@@ -95,32 +95,23 @@ pub fn print_fit(rows: u64, f: &Fit, requests: u64, warmup: u64, plan: &Plan, co
     say!("{}", super::wrap_items(&head, &probed, 4));
     if !f.changed(requests, warmup) {
         say!(
-            "  rounds: {requests} requests per engine per round fit (about {:.1} s a round of the {:.1} s allowed: {} s / {} rounds)",
+            "  rounds: about {:.1} s a round of the {:.1} s allowed ({} s / {} rounds)",
             f.round_seconds, f.round_budget, plan.max_seconds, plan.min_rounds
         );
         return;
     }
-    let what = if f.requests == requests && f.warmup == warmup {
-        "kept"
-    } else {
-        "made smaller:"
-    };
-    say!("  rounds at {rows} rows: a round of {requests} requests and {warmup} warm-ups per engine would not fit");
+    if f.warmup != warmup {
+        say!("  warm-ups at {rows} rows: {warmup} per engine and mix would take a tenth of the budget; {} instead", f.warmup);
+    }
     say!(
-        "    the {:.1} s a round may take ({} s / {} rounds); {what} {} requests and {} warm-ups (about {:.1} s)",
-        f.round_budget,
-        plan.max_seconds,
-        plan.min_rounds,
-        f.requests,
-        f.warmup,
-        f.round_seconds
+        "  rounds at {rows} rows: about {:.1} s a round of the {:.1} s allowed ({} s / {} rounds)",
+        f.round_seconds, f.round_budget, plan.max_seconds, plan.min_rounds
     );
     for c in &f.cut {
         say_always!(
-            "  CUT {} at {rows} rows ({:.3} s per request probed: not even {} requests fit a round)",
+            "  CUT {} at {rows} rows ({:.3} s per request probed: its slices alone would not fit a round)",
             c.engine,
-            c.seconds_per_request,
-            crate::bench::fit::MIN_REQUESTS
+            c.seconds_per_request
         );
     }
 }

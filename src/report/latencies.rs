@@ -12,8 +12,9 @@ use crate::error::HarnessError;
 
 use super::{csv_err, finish_csv, SCHEMA_VERSION};
 
-/// The columns, then `start_us` (the request's actual start, which
-/// gives each trial's elapsed time and, in open loop, its lateness).
+/// The columns, then `start_us` (the request's actual start from its
+/// slice's start, which gives each slice's elapsed time and, in open loop, its
+/// lateness), the slice of the round it ran in and the worker that sent it.
 pub const COLUMNS: &[&str] = &[
     "schema_version",
     "engine",
@@ -31,6 +32,8 @@ pub const COLUMNS: &[&str] = &[
     "latency_us",
     "intended_start_us",
     "start_us",
+    "slice",
+    "worker",
 ];
 
 fn us(ns: u64) -> String {
@@ -79,6 +82,8 @@ pub fn to_csv(series: &[Series]) -> Result<Vec<u8>, HarnessError> {
                     &us(r.latency_ns),
                     &r.intended_ns.map(us).unwrap_or_default(),
                     &us(r.start_ns),
+                    &r.slice.to_string(),
+                    &r.worker.to_string(),
                 ])
                 .map_err(csv_err(name))?;
             }
@@ -156,6 +161,10 @@ pub fn read(input: impl Read, name: &str) -> Result<Vec<Series>, HarnessError> {
                 _ => Some(time("intended_start_us")?),
             },
             start_ns: time("start_us")?,
+            slice: get("slice").parse().map_err(|_| bad("slice", "0, 1, ... (the slice of the round)"))?,
+            worker: get("worker")
+                .parse()
+                .map_err(|_| bad("worker", "0, 1, ... (the load worker)"))?,
         };
         let s = match series.iter().position(|s| s.engine == engine && s.mix == mix) {
             Some(i) => &mut series[i],
@@ -234,6 +243,8 @@ mod tests {
                         start_ns: 17,
                         latency_ns: 123_456,
                         intended_ns: Some(5),
+                        slice: 2,
+                        worker: 3,
                     },
                     Request {
                         seq: 1,
@@ -242,6 +253,8 @@ mod tests {
                         start_ns: 200_000,
                         latency_ns: 1,
                         intended_ns: None,
+                        slice: 0,
+                        worker: 1,
                     },
                 ],
                 ..Trial::default()

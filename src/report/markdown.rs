@@ -4,9 +4,8 @@
 use std::fmt::Write;
 
 use crate::analysis::Summary;
-use crate::report::summary_json::decision;
 use crate::stats::Estimate;
-use crate::verdict::{Bound, Judgement};
+use crate::verdict::{Bound, Decision, Judgement, Undecided};
 
 fn est(e: Option<Estimate>, digits: usize) -> String {
     match e {
@@ -21,15 +20,21 @@ fn est(e: Option<Estimate>, digits: usize) -> String {
 }
 
 /// The Markdown text for a run's verdict and figures.
-pub fn to_markdown(run_id: &str, summaries: &[Summary], judgements: &[Judgement]) -> String {
+pub fn to_markdown(run_id: &str, decision: Decision, summaries: &[Summary], judgements: &[Judgement]) -> String {
     let mut s = String::new();
     let deciding: Vec<&Judgement> = judgements.iter().filter(|j| !j.informational).collect();
     let _ = writeln!(
         s,
         "### audit-harness: {} ({} deciding check(s)), run `{run_id}`\n",
-        decision(judgements).to_uppercase(),
+        decision.label().to_uppercase(),
         deciding.len()
     );
+    if decision == Decision::Inconclusive(Undecided::Interrupted) {
+        let _ = writeln!(
+            s,
+            "**The run was interrupted**: the outcomes below cover the finished rounds only and decide nothing (exit 3).\n"
+        );
+    }
     let _ = writeln!(
         s,
         "| outcome | engine | mix | check | estimate | interval judged | threshold | decides |"

@@ -23,7 +23,7 @@ use crate::error::HarnessError;
 use crate::fsutil::write_atomic;
 
 /// The `schema_version` column of every CSV file (bump on any column change).
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// One run's report directory.
 #[derive(Debug, Clone)]

@@ -34,7 +34,7 @@ pub fn write_analysis(
     info: &RunInfo,
 ) -> Result<Analysis, HarnessError> {
     let summaries = analysis::summarize(series, settings);
-    let judgements = verdict::judge_all(&summaries, gate, &settings.looks);
+    let judgements = verdict::judge_all(&summaries, gate);
     let verdicts: Vec<String> = summaries
         .iter()
         .map(|s| verdict::column(s, &judgements, gate))
@@ -121,15 +121,87 @@ pub fn load(dir: &Path) -> Result<(RunInfo, Vec<Series>, Settings, Spec), Harnes
             run_path.display()
         ))
     })?;
+    if info.schema_version != super::SCHEMA_VERSION {
+        return Err(HarnessError::input(format!(
+            "{}: schema_version {} is not allowed: expected {} (this harness's run.json)",
+            run_path.display(),
+            info.schema_version,
+            super::SCHEMA_VERSION
+        )));
+    }
     let spec = Spec::parse(&info.spec.text, Path::new(&info.spec.path))?;
     let lat_path = dir.join("latencies.csv");
     let f = std::fs::File::open(&lat_path).map_err(|e| HarnessError::io(&lat_path, e))?;
-    let series = restore_empty_trials(
-        latencies::read(std::io::BufReader::new(f), &lat_path.display().to_string())?,
-        bench,
-    );
+    let read = latencies::read(std::io::BufReader::new(f), &lat_path.display().to_string())?;
+    check_design(&read, bench).map_err(|m| {
+        HarnessError::input(format!(
+            "{} and {} disagree: {m}; the files do not belong to one run, or one is damaged (nothing was written)",
+            lat_path.display(),
+            run_path.display()
+        ))
+    })?;
+    let series = restore_empty_trials(read, bench);
     let settings = settings(bench).map_err(|e| HarnessError::input(format!("{}: {e}", run_path.display())))?;
     Ok((info, series, settings, spec))
+}
+
+/// Whether the measurements are the ones run.json records the run's design
+/// held: the engines and mixes it names, and in each round, mix and slice
+/// exactly the requests its record says each engine ran, each once.
+fn check_design(series: &[Series], bench: &BenchInfo) -> Result<(), String> {
+    use std::collections::{BTreeMap, HashSet};
+    let mut held: BTreeMap<(u32, &str, &str, u32), u64> = BTreeMap::new();
+    for s in series {
+        if !bench.engines.contains(&s.engine) {
+            return Err(format!("engine {:?} is not one of the run's ({})", s.engine, bench.engines.join(", ")));
+        }
+        if !bench.mixes.contains(&s.mix) {
+            return Err(format!("mix {:?} is not one of the run's ({})", s.mix, bench.mixes.join(", ")));
+        }
+        for t in &s.trials {
+            if t.index == 0 || t.index > bench.rounds {
+                return Err(format!(
+                    "{} on {} has a round {}; the run has rounds 1 to {}",
+                    s.engine, s.mix, t.index, bench.rounds
+                ));
+            }
+            let mut seen = HashSet::new();
+            for r in &t.requests {
+                if !seen.insert(r.seq) {
+                    return Err(format!(
+                        "{} on {} round {} has request seq {} twice",
+                        s.engine, s.mix, t.index, r.seq
+                    ));
+                }
+                *held.entry((t.index, s.mix.as_str(), s.engine.as_str(), r.slice)).or_default() += 1;
+            }
+        }
+    }
+    let mut recorded: BTreeMap<(u32, &str, &str, u32), u64> = BTreeMap::new();
+    for rr in &bench.round_records {
+        for sl in &rr.slices {
+            *recorded
+                .entry((rr.round, rr.mix.as_str(), sl.engine.as_str(), sl.slice))
+                .or_default() += u64::from(sl.requests);
+        }
+    }
+    recorded.retain(|_, n| *n > 0);
+    for (k, n) in &recorded {
+        let got = held.get(k).copied().unwrap_or(0);
+        if got != *n {
+            return Err(format!(
+                "{} requests of {} on {} in round {} slice {} where the record says {n}",
+                got, k.2, k.1, k.0, k.3
+            ));
+        }
+    }
+    if let Some((k, n)) = held.iter().find(|(k, _)| !recorded.contains_key(*k)) {
+        return Err(format!(
+            "{n} requests of {} on {} in round {} slice {} that the record does not know",
+            k.2, k.1, k.0, k.3
+        ));
+    }
+    Ok(())
 }
 
 /// The series in the run's order (mix by mix, engines in plan order), with
@@ -191,6 +263,7 @@ pub fn settings(bench: &BenchInfo) -> Result<Settings, String> {
         mode,
         concurrency: bench.concurrency,
         looks: bench.looks(),
+        looked_rounds: bench.looked_rounds(),
         index_bytes: bench.index_bytes.clone(),
         warmup_errors,
     })

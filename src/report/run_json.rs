@@ -139,20 +139,31 @@ pub struct BenchInfo {
     /// `closed` or `open`.
     pub mode: String,
     pub concurrency: u32,
-    /// Measured requests per engine per round.
+    /// Measured requests per engine per round at most (the round stream's length).
     pub requests: u64,
+    /// Slices per engine per round, and the longest a slice runs (ms).
+    pub slices: u32,
+    pub slice_ms: f64,
+    /// The half-widths the deciding intervals had to reach for an early stop.
+    pub precision: crate::spec::Precision,
     pub warmup: u64,
+    /// Seconds the warm-ups took, before the first round.
+    #[serde(default)]
+    pub warmup_seconds: f64,
     pub min_rounds: u32,
     pub max_rounds: u32,
     pub max_seconds: f64,
-    /// Rounds planned after the first round (the looks' information fraction is rounds / planned).
+    /// The looked phase's (the deciding one's, else the only one's) rounds
+    /// planned after its first round: the looks' information fraction is rounds / planned.
     pub planned_rounds: u32,
-    /// Whole rounds done (the ones analysed).
+    /// Whole rounds done in all phases (the ones analysed).
     pub rounds: u32,
-    /// Why the benchmark stopped: `decided`, `budget`, `planned`, `interrupted`.
+    /// Why the looked phase stopped: `decided`, `budget`, `planned`, `interrupted`.
     pub stop: Stop,
-    /// Seconds the rounds took.
+    /// Seconds the rounds of every phase took.
     pub seconds: f64,
+    /// Each phase: what it was for, its rounds, budget, and why it stopped.
+    pub phases: Vec<PhaseInfo>,
     pub cache: String,
     /// Open loop: `uniform` or `poisson`.
     pub arrivals: String,
@@ -160,8 +171,9 @@ pub struct BenchInfo {
     pub warmup_stream_seed: u64,
     /// Seed of each round's request stream, round 1 first.
     pub round_stream_seeds: Vec<u64>,
-    /// Per round and mix: the order the engines ran in and how long it took.
-    pub round_orders: Vec<RoundOrder>,
+    /// Per round and mix: what it held, slice by slice in the order they ran
+    /// (engine, requests, start on the benchmark's clock, seconds).
+    pub round_records: Vec<RoundRecord>,
     /// Open loop: the rate as asked, and the arrival rate used per mix.
     pub rate: Option<String>,
     pub rates_rps: BTreeMap<String, f64>,
@@ -184,12 +196,29 @@ pub struct BenchInfo {
     pub appends: Option<crate::appends::AppendsInfo>,
 }
 
+/// One mix of one round, as run.json records it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RoundOrder {
+pub struct RoundRecord {
     pub round: u32,
+    pub phase: crate::bench::PhaseKind,
     pub mix: String,
-    pub order: Vec<String>,
     pub seconds: f64,
+    pub slices: Vec<crate::bench::SliceInfo>,
+}
+
+/// One phase of the benchmark, as run.json records it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PhaseInfo {
+    pub kind: crate::bench::PhaseKind,
+    /// Its rounds are `first_round ..= first_round + rounds - 1`.
+    pub first_round: u32,
+    pub rounds: u32,
+    pub planned_rounds: u32,
+    pub stop: Stop,
+    pub seconds: f64,
+    pub budget_seconds: f64,
+    /// Rounds between its looks at the data (the deciding phase's).
+    pub look_every: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -237,33 +266,53 @@ impl BenchInfo {
                 }
             }
         }
+        let looked = run.looked().map(|p| p.outcome);
         BenchInfo {
             engines: plan.engines.clone(),
             mixes: plan.mixes.iter().map(|m| m.0.clone()).collect(),
             mode: plan.mode.label().to_string(),
             concurrency: plan.concurrency,
             requests: plan.requests,
+            slices: plan.slices,
+            slice_ms: plan.slice_ms,
+            precision: plan.precision,
             warmup: plan.warmup,
+            warmup_seconds: run.warmup_seconds,
             min_rounds: plan.min_rounds,
             max_rounds: plan.max_rounds,
             max_seconds: plan.max_seconds,
-            planned_rounds: run.outcome.planned,
-            rounds: run.outcome.rounds,
-            stop: run.outcome.stop,
-            seconds: run.outcome.seconds,
+            planned_rounds: looked.map_or(0, |o| o.planned),
+            rounds: run.rounds_done(),
+            stop: looked.map_or(Stop::Interrupted, |o| o.stop),
+            seconds: run.phases.iter().map(|p| p.outcome.seconds).sum(),
+            phases: run
+                .phases
+                .iter()
+                .map(|p| PhaseInfo {
+                    kind: p.kind,
+                    first_round: p.first_round,
+                    rounds: p.outcome.rounds,
+                    planned_rounds: p.outcome.planned,
+                    stop: p.outcome.stop,
+                    seconds: p.outcome.seconds,
+                    budget_seconds: p.budget_seconds,
+                    look_every: p.outcome.every,
+                })
+                .collect(),
             cache: plan.cache.label().to_string(),
             arrivals: plan.arrivals.label().to_string(),
             seed: plan.seed,
             warmup_stream_seed: plan.warmup_seed(),
-            round_stream_seeds: (0..run.outcome.rounds).map(|r| plan.round_seed(r)).collect(),
-            round_orders: run
+            round_stream_seeds: (0..run.rounds_done()).map(|r| plan.round_seed(r)).collect(),
+            round_records: run
                 .rounds
                 .iter()
-                .map(|r| RoundOrder {
+                .map(|r| RoundRecord {
                     round: r.round,
+                    phase: r.phase,
                     mix: r.mix.clone(),
-                    order: r.order.clone(),
                     seconds: r.seconds,
+                    slices: r.slices.clone(),
                 })
                 .collect(),
             rate: plan.rate.map(|r| r.to_string()),
@@ -295,20 +344,45 @@ impl BenchInfo {
                 recorded_latency_ns: overhead.recorded_latency_ns,
             }),
             engine_errors,
-            variance: crate::analysis::variance_components(&run.series, plan.mode),
+            variance: crate::analysis::variance_components(&run.series, plan.mode, plan.concurrency),
             appends: None,
         }
     }
 
+    /// The phase whose looks the intervals are adjusted for: the deciding
+    /// one, else the only one.
+    pub fn looked_phase(&self) -> Option<&PhaseInfo> {
+        self.phases
+            .iter()
+            .find(|p| p.kind == crate::bench::PhaseKind::Deciding)
+            .or(self.phases.first())
+    }
+
     /// The looks the run made at its data, for the analysis.
     pub fn looks(&self) -> crate::stats::sequential::Looks {
+        let (rounds, planned, stop, seconds, every) = match self.looked_phase() {
+            Some(p) => (p.rounds, p.planned_rounds, p.stop, p.seconds, p.look_every),
+            None => (self.rounds, self.planned_rounds, self.stop, self.seconds, 1),
+        };
         crate::bench::Outcome {
-            rounds: self.rounds,
-            planned: self.planned_rounds,
-            stop: self.stop,
-            seconds: self.seconds,
+            rounds,
+            planned,
+            stop,
+            seconds,
+            every,
         }
         .looks(self.min_rounds)
+    }
+
+    /// Whether a phase was interrupted (the run's figures cover part of it).
+    pub fn interrupted(&self) -> bool {
+        self.stop == Stop::Interrupted || self.phases.iter().any(|p| p.stop == Stop::Interrupted)
+    }
+
+    /// The rounds the looks were made on, when other phases ran beside them.
+    pub fn looked_rounds(&self) -> Option<(u32, u32)> {
+        let p = self.looked_phase()?;
+        (self.phases.len() > 1 && p.rounds > 0).then(|| (p.first_round, p.first_round + p.rounds - 1))
     }
 }
 

@@ -115,13 +115,9 @@ struct Document<'a> {
     equivalence: &'a [EquivalenceResult],
 }
 
-/// The decision the deciding judgements call for.
-pub fn decision(judgements: &[Judgement]) -> &'static str {
-    match verdict::decide(judgements) {
-        Ok(()) => "pass",
-        Err(HarnessError::Failed(_)) => "fail",
-        Err(_) => "inconclusive",
-    }
+/// The decision the run's deciding judgements call for (inconclusive for an interrupted run).
+pub fn decision(info: &RunInfo, judgements: &[Judgement]) -> verdict::Decision {
+    verdict::decide(judgements, info.bench.as_ref().is_some_and(|b| b.interrupted()))
 }
 
 /// The summary.json bytes.
@@ -136,7 +132,7 @@ pub fn to_json(
     let doc = Document {
         schema_version: JSON_SCHEMA_VERSION,
         run_id: &info.run_id,
-        decision: decision(judgements),
+        decision: decision(info, judgements).label(),
         deciding_checks: judgements.iter().filter(|j| !j.informational).count(),
         method: crate::stats::METHOD,
         confidence: crate::stats::CONFIDENCE,

@@ -264,14 +264,26 @@ impl CacheMode {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct BenchSpec {
     pub engines: Vec<String>,
     pub mixes: Vec<String>,
     pub seed: u64,
-    /// Measured requests per engine per round: every engine in a round runs
-    /// the same requests of that round's stream.
+    /// Measured requests per engine per round at most: every engine of a
+    /// round draws from the same stream of this length, slice by slice.
     pub requests: u64,
+    /// Slices per engine per round: a round interleaves the engines, each
+    /// running `slices` times for at most `slice_ms` (and `requests / slices`
+    /// requests), so that every engine meets the machine's state at many
+    /// moments spread over the run.
+    pub slices: u32,
+    /// The longest a slice runs, in milliseconds: no request of the slice
+    /// starts later (the ones in flight finish).
+    pub slice_ms: f64,
+    /// How narrow the intervals that decide must be before the run stops.
+    pub precision: Precision,
+    /// Unmeasured warm-up requests per engine and mix, one after another,
+    /// before its first slice of the run.
     pub warmup: u64,
     pub concurrency: u32,
     /// Rounds always run (the first look at the data is after these).
@@ -309,6 +321,9 @@ impl Default for BenchSpec {
             mixes: vec!["default".into(), "shallow".into()],
             seed: 7,
             requests: 400,
+            slices: 4,
+            slice_ms: 40.0,
+            precision: Precision::default(),
             warmup: 20,
             concurrency: 4,
             min_rounds: 5,
@@ -322,6 +337,43 @@ impl Default for BenchSpec {
             append_rate: 0.0,
         }
     }
+}
+
+/// The relative half-width, `max(high / estimate, estimate / low) − 1`, an
+/// interval that decides must reach before a run stops early (an SLA
+/// document quotes these intervals), per figure.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Precision {
+    pub p95: f64,
+    pub p99: f64,
+    pub throughput: f64,
+}
+
+impl Default for Precision {
+    fn default() -> Self {
+        Precision {
+            p95: 0.10,
+            p99: 0.25,
+            throughput: 0.10,
+        }
+    }
+}
+
+impl Precision {
+    /// `(key, value)` for each figure, in spec order.
+    pub fn figures(&self) -> [(&'static str, f64); 3] {
+        [("p95", self.p95), ("p99", self.p99), ("throughput", self.throughput)]
+    }
+}
+
+/// The relative half-width of an interval around `estimate`: `max(high /
+/// estimate, estimate / low) − 1` (on the log scale, the larger side).
+pub fn half_width(estimate: f64, (low, high): (f64, f64)) -> f64 {
+    if !(estimate > 0.0 && low > 0.0 && high > 0.0) {
+        return f64::INFINITY;
+    }
+    (high / estimate).max(estimate / low) - 1.0
 }
 
 /// How open-loop arrivals are spaced.
@@ -358,6 +410,36 @@ impl BenchSpec {
             }
         };
         int_at_least("requests", self.requests, 1)?;
+        int_at_least("slices", u64::from(self.slices), 1)?;
+        if self.requests < u64::from(self.slices) {
+            return Err((
+                "requests",
+                format!(
+                    "{} is not allowed: expected at least one request per slice (slices = {})",
+                    self.requests, self.slices
+                ),
+            ));
+        }
+        if !(self.slice_ms > 0.0 && self.slice_ms.is_finite()) {
+            return Err((
+                "slice_ms",
+                format!("{} is not allowed: expected a number of milliseconds > 0", self.slice_ms),
+            ));
+        }
+        for (k, v) in self.precision.figures() {
+            if !(v > 0.0 && v < 1.0) {
+                return Err((
+                    match k {
+                        "p95" => "precision.p95",
+                        "p99" => "precision.p99",
+                        _ => "precision.throughput",
+                    },
+                    format!(
+                        "{v} is not allowed: expected a relative half-width between 0 and 1 (0.10 = ±10 %)"
+                    ),
+                ));
+            }
+        }
         if !(1..=MAX_THREADS).contains(&u64::from(self.concurrency)) {
             return Err((
                 "concurrency",

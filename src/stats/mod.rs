@@ -5,6 +5,7 @@
 //! `calibrate` compares the chosen method with.
 
 pub mod growth;
+pub mod poststrat;
 pub mod quantile;
 pub mod rounds;
 pub mod sequential;

@@ -24,6 +24,14 @@ pub struct Spread {
     pub sd: f64,
     /// Rounds it comes from.
     pub rounds: usize,
+    /// The standard error below and above the center as multiples of
+    /// `sd / √rounds` (1 and 1 for a symmetric spread; a quantile beside a
+    /// gap between clusters has one side far wider than the other).
+    pub below: f64,
+    pub above: f64,
+    /// Degrees of freedom of its t statistic: `rounds − 1`, fewer when a few
+    /// rounds carry most of the variation ([`effective_df`]).
+    pub df: f64,
 }
 
 impl Spread {
@@ -45,6 +53,9 @@ impl Spread {
             log_center: logs.iter().sum::<f64>() / logs.len() as f64,
             sd: sd(logs),
             rounds: logs.len(),
+            below: 1.0,
+            above: 1.0,
+            df: effective_df(logs),
         })
     }
 
@@ -58,13 +69,32 @@ impl Spread {
         self.sd / (self.rounds.max(1) as f64).sqrt()
     }
 
-    /// `[exp(center − below · se), exp(center + above · se)]`.
-    pub fn interval(&self, below: f64, above: f64) -> (f64, f64) {
+    /// `[exp(center − t_below · se_below), exp(center + t_above · se_above)]`.
+    pub fn interval(&self, t_below: f64, t_above: f64) -> (f64, f64) {
         let se = self.se();
         (
-            (self.log_center - below * se).exp(),
-            (self.log_center + above * se).exp(),
+            (self.log_center - t_below * se * self.below).exp(),
+            (self.log_center + t_above * se * self.above).exp(),
         )
+    }
+
+    /// A spread whose standard error is `se_below` below the center and
+    /// `se_above` above it, from `rounds` rounds with `df` degrees of freedom.
+    pub fn asymmetric(log_center: f64, se_below: f64, se_above: f64, rounds: usize, df: f64) -> Spread {
+        let se = 0.5 * (se_below + se_above);
+        let (below, above) = if se > 0.0 {
+            (se_below / se, se_above / se)
+        } else {
+            (1.0, 1.0)
+        };
+        Spread {
+            log_center,
+            sd: se * (rounds.max(1) as f64).sqrt(),
+            rounds,
+            below,
+            above,
+            df,
+        }
     }
 
     /// Whether an interval can be drawn: at least two rounds that differ (a
@@ -73,10 +103,32 @@ impl Spread {
         self.rounds >= 2 && self.sd > 0.0 && self.sd.is_finite()
     }
 
-    /// Degrees of freedom of the t statistic (`k − 1`).
-    pub fn df(&self) -> usize {
-        self.rounds.saturating_sub(1)
+    /// Degrees of freedom of the t statistic.
+    pub fn df(&self) -> f64 {
+        self.df
     }
+}
+
+/// The degrees of freedom of a t statistic whose variance is estimated from
+/// `k` rounds' contributions `x` (per-round values, or each round's
+/// leave-out change): `k − 1` for normal contributions, fewer when their
+/// excess kurtosis `κ` is high, as when a few rounds met a slow episode and
+/// carry most of the variation. The variance estimate's own variance is then
+/// about `σ⁴ (2/(k − 1) + κ/k)`; matching a χ² gives
+/// `df = 2 / (2/(k − 1) + κ/k)` (Satterthwaite's moment matching; κ from the
+/// sample, at least 0).
+pub fn effective_df(x: &[f64]) -> f64 {
+    let k = x.len();
+    if k < 2 {
+        return 0.0;
+    }
+    let kf = k as f64;
+    let mean = x.iter().sum::<f64>() / kf;
+    let m2 = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / kf;
+    let m4 = x.iter().map(|v| (v - mean).powi(4)).sum::<f64>() / kf;
+    let kurt = if m2 > 0.0 { (m4 / (m2 * m2) - 3.0).max(0.0) } else { 0.0 };
+    let df = 2.0 / (2.0 / (kf - 1.0) + kurt / kf);
+    df.clamp(1.0, kf - 1.0)
 }
 
 /// Sample standard deviation (n − 1); 0 for fewer than two values.
@@ -108,7 +160,7 @@ mod tests {
         let r = Spread::of_logs(&[0.1, 0.1, 0.1]).unwrap();
         assert!((r.log_center - 0.1).abs() < 1e-12);
         assert!(r.sd.abs() < 1e-12);
-        assert_eq!(r.df(), 2);
+        assert_eq!(r.df(), 2.0);
     }
 }
 
@@ -144,6 +196,9 @@ pub fn jackknife(k: usize, theta: impl Fn(Option<usize>) -> Option<f64>) -> Opti
             log_center: full,
             sd: 0.0,
             rounds: k,
+            below: 1.0,
+            above: 1.0,
+            df: 0.0,
         });
     }
     let leave_out: Vec<f64> = (0..k).map(|r| theta(Some(r))).collect::<Option<Vec<_>>>()?;
@@ -156,6 +211,9 @@ pub fn jackknife(k: usize, theta: impl Fn(Option<usize>) -> Option<f64>) -> Opti
         log_center: full,
         sd: var.sqrt() * (k as f64).sqrt(),
         rounds: k,
+        below: 1.0,
+        above: 1.0,
+        df: effective_df(&leave_out),
     })
 }
 

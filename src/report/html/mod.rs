@@ -22,7 +22,7 @@ use crate::report::run_json::RunInfo;
 use crate::report::summary_json::decision;
 use crate::stats::sequential::Looks;
 use crate::stats::Estimate;
-use crate::verdict::{Bound, Judgement, Outcome};
+use crate::verdict::{Bound, Decision, Judgement, Outcome, Undecided};
 
 pub use interval::{num, outcome_colour};
 
@@ -55,6 +55,7 @@ pub fn stages_page(info: &RunInfo) -> String {
         last: 0,
         planned: 0,
         last_is_final: true,
+        every: 1,
     };
     to_html(&Page {
         info,
@@ -193,38 +194,33 @@ fn swatch(p: &Page, engine: &str) -> String {
 
 /// The decision, each candidate's outcome, and every check with its interval drawn against its threshold.
 fn verdict(s: &mut String, p: &Page) {
-    let d = decision(p.judgements);
+    let d = decision(p.info, p.judgements);
     let deciding: Vec<&Judgement> = p.judgements.iter().filter(|j| !j.informational).collect();
-    let interrupted = p
-        .info
-        .bench
-        .as_ref()
-        .is_some_and(|b| b.stop == crate::bench::Stop::Interrupted);
-    let class = if interrupted { "inconclusive" } else { d };
+    let class = d.label();
     let word = class.to_uppercase();
     let _ = writeln!(s, "<section id=\"verdict\">\n<h2>Verdict</h2>");
     let _ = write!(
         s,
         "<div class=\"banner {class}\"><span class=\"badge decision {class}\">{word}</span> "
     );
-    let why = if interrupted {
-        "The run was interrupted: the figures cover the finished rounds only, and the gate exits 3.".to_string()
-    } else if deciding.is_empty() {
-        "No check decides the exit code in this run (no engine of <code>[gate] candidates</code> ran on a mix of <code>[gate] mixes</code>): no evidence either way, exit 3.".to_string()
-    } else {
-        let count = |o: Outcome| deciding.iter().filter(|j| j.outcome == o).count();
-        format!(
-            "{} deciding check(s): {} passed, {} failed, {} inconclusive (exit code {}).",
-            deciding.len(),
-            count(Outcome::Pass),
-            count(Outcome::Fail),
-            count(Outcome::Inconclusive),
-            match d {
-                "pass" => 0,
-                "fail" => 1,
-                _ => 3,
-            }
-        )
+    let why = match d {
+        Decision::Inconclusive(Undecided::Interrupted) => {
+            "The run was interrupted: the figures cover the finished rounds only, the outcomes below decide nothing, and the gate exits 3.".to_string()
+        }
+        Decision::Inconclusive(Undecided::NothingDecides) => {
+            "No check decides the exit code in this run (no engine of <code>[gate] candidates</code> ran on a mix of <code>[gate] mixes</code>): no evidence either way, exit 3.".to_string()
+        }
+        _ => {
+            let count = |o: Outcome| deciding.iter().filter(|j| j.outcome == o).count();
+            format!(
+                "{} deciding check(s): {} passed, {} failed, {} inconclusive (exit code {}).",
+                deciding.len(),
+                count(Outcome::Pass),
+                count(Outcome::Fail),
+                count(Outcome::Inconclusive),
+                d.exit_code()
+            )
+        }
     };
     let _ = writeln!(s, "{why}</div>");
     // Each candidate's worst deciding outcome, in the run's engine order.
@@ -742,6 +738,7 @@ mod tests {
             p99_ratio: estimate(0.5),
             floor_p95_ratio: None,
             index_bytes: None,
+            looks: Looks::fixed(3),
         };
         let judgement = Judgement {
             engine: evil.into(),
@@ -761,6 +758,7 @@ mod tests {
             last: 3,
             planned: 3,
             last_is_final: true,
+            every: 1,
         };
         let html = to_html(&Page {
             info: &info,
