@@ -484,6 +484,19 @@ impl MixWeights {
     }
 }
 
+impl QuantileInfluence {
+    /// A round's leave-out change of `G` in standard errors of `G`, signed
+    /// as the quantile moves (down when `G` rises).
+    fn unit_move(&self, d: f64) -> f64 {
+        let se_g = jackknife_se(&self.changes);
+        if se_g > 0.0 {
+            -d / se_g
+        } else {
+            0.0
+        }
+    }
+}
+
 /// A quantile's linearisation: see [`quantile_spread`].
 struct QuantileInfluence {
     log_q: f64,
@@ -528,12 +541,12 @@ fn quantile_spread(f: &SeriesFigures, weights: &MixWeights, p: f64) -> Option<Sp
     )
 }
 
-/// A ratio of quantiles' spread over the rounds both engines ran: each
-/// side's standard error combines the candidate's on that side with the
-/// baseline's on the other (a high ratio is a high candidate over a low
-/// baseline), less twice their covariance, with the correlation of the two
-/// engines' round-by-round changes of `G` (the same round, and its share of
-/// the weights, left out of both: pairing).
+/// A ratio of quantiles' spread over the rounds both engines ran: leaving
+/// a round out (of both engines, and of the weights) moves each engine's
+/// log quantile by its change of `G` times that engine's reach per unit of
+/// `G` on the side it moves to; the ratio moves by the difference, and the
+/// jackknife of those moves is its spread (the same round cancels in both:
+/// pairing).
 fn quantile_ratio_spread(cand: &SeriesFigures, base: &SeriesFigures, weights: &MixWeights, p: f64) -> Option<Spread> {
     let common: Vec<u32> = cand
         .rounds
@@ -549,52 +562,20 @@ fn quantile_ratio_spread(cand: &SeriesFigures, base: &SeriesFigures, weights: &M
         (&own_c, &own_b)
     };
     let (ic, ib) = (c.quantile_influence(weights, p)?, b.quantile_influence(weights, p)?);
-    let rho = correlation(&ic.changes, &ib.changes);
-    let side = |x: f64, y: f64| (x * x + y * y - 2.0 * rho * x * y).max(0.0).sqrt();
-    // Each round's move of the log ratio (the slopes averaged over both sides), for its degrees of freedom.
-    let slope = |i: &QuantileInfluence| {
-        let se_g = jackknife_se(&i.changes);
-        let se = 0.5 * (i.se_below + i.se_above);
-        if se > 0.0 {
-            se_g / se
-        } else {
-            f64::INFINITY
-        }
+    // The ratio is high when the candidate's quantile is high and the
+    // baseline's low: its upper side takes the candidate's reach upward and
+    // the baseline's downward, round by round (so a round that moves both
+    // alike cancels), and its lower side the other two.
+    let moves = |c_reach: f64, b_reach: f64| -> Vec<f64> {
+        ic.changes
+            .iter()
+            .zip(&ib.changes)
+            .map(|(dc, db)| ic.unit_move(*dc) * c_reach - ib.unit_move(*db) * b_reach)
+            .collect()
     };
-    let (gc, gb) = (slope(&ic), slope(&ib));
-    let moves: Vec<f64> = ic
-        .changes
-        .iter()
-        .zip(&ib.changes)
-        .map(|(dc, db)| -dc / gc + db / gb)
-        .collect();
-    finite(
-        ic.log_q - ib.log_q,
-        side(ic.se_below, ib.se_above),
-        side(ic.se_above, ib.se_below),
-        common.len(),
-        stats::rounds::effective_df(&moves),
-    )
-}
-
-/// The sample correlation of two equally long series (0 when either is constant).
-fn correlation(x: &[f64], y: &[f64]) -> f64 {
-    let n = x.len().min(y.len());
-    if n < 2 {
-        return 0.0;
-    }
-    let (mx, my) = (x.iter().sum::<f64>() / n as f64, y.iter().sum::<f64>() / n as f64);
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for i in 0..n {
-        sxy += (x[i] - mx) * (y[i] - my);
-        sxx += (x[i] - mx).powi(2);
-        syy += (y[i] - my).powi(2);
-    }
-    if sxx > 0.0 && syy > 0.0 {
-        (sxy / (sxx * syy).sqrt()).clamp(-1.0, 1.0)
-    } else {
-        0.0
-    }
+    let (up, down) = (moves(ic.se_above, ib.se_below), moves(ic.se_below, ib.se_above));
+    let df = stats::rounds::effective_df(&up).min(stats::rounds::effective_df(&down));
+    finite(ic.log_q - ib.log_q, jackknife_se(&down), jackknife_se(&up), common.len(), df)
 }
 
 /// A spread from a log center and its two sides' standard errors (`None` when not finite).
@@ -1130,8 +1111,11 @@ mod tests {
         let f = &rows[1];
         let p95 = f.p95_ratio.unwrap();
         assert!((p95.value - 0.5).abs() < 0.01, "{p95:?}");
+        // Paired rounds: the drift cancels (what is left is the distribution's
+        // own asymmetry around p95, which the two sides carry).
         let (lo, hi) = p95.ci.unwrap();
-        assert!(hi - lo < 0.01, "paired rounds: the drift cancels: {p95:?}");
+        let (own_lo, own_hi) = f.p95.unwrap().ci.unwrap();
+        assert!(hi / lo < 1.0 + (own_hi / own_lo - 1.0) / 5.0, "{p95:?} vs {:?}", f.p95);
         assert!((f.rps_ratio.unwrap().value - 2.0).abs() < 0.01);
         // Unpaired, the drift shows: the engine's own p95 interval is wide.
         let (lo, hi) = f.p95.unwrap().ci.unwrap();

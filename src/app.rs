@@ -27,7 +27,7 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
     }
     if matches!(
         cli.command,
-        Command::Gen(_) | Command::Equiv(_) | Command::Bench(_) | Command::Gate(_) | Command::Sweep(_)
+        Command::Gen(_) | Command::Equiv(_) | Command::Bench(_) | Command::Gate(_) | Command::Sweep(_) | Command::Aa(_)
     ) {
         // SIGINT/SIGTERM: stop at the next row, case or request, clean up, exit 3.
         crate::interrupt::install();
@@ -36,7 +36,7 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
     process::command::add_to_spec(&mut spec, &cli.engine_command)?;
     if matches!(
         cli.command,
-        Command::Equiv(_) | Command::Bench(_) | Command::Gate(_) | Command::Sweep(_)
+        Command::Equiv(_) | Command::Bench(_) | Command::Gate(_) | Command::Sweep(_) | Command::Aa(_)
     ) {
         registry::validate(&spec)?;
     }
@@ -56,6 +56,7 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
         Command::Compare(args) => commands::compare::run(&args),
         Command::Gate(args) => commands::gate::run(&spec, &data_dir, args.append_rate, &args.export),
         Command::Calibrate(args) => commands::calibrate::run(&spec, args),
+        Command::Aa(args) => commands::aa::run(&spec, &data_dir, args),
         Command::ProtocolCost(args) => commands::protocol_cost::run(&spec, &data_dir, &args),
         Command::Sweep(args) => commands::sweep::run(&spec, args),
         Command::ProtocolNull(a) => process::null::run(a.max_in_flight as usize),

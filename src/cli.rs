@@ -76,6 +76,8 @@ pub enum Command {
     Gate(GateArgs),
     /// Check the gate's statistics by simulation with known truth: interval coverage, false-fail rate and power per noise scenario.
     Calibrate(CalibrateArgs),
+    /// A/A runs: an engine against a second instance of itself, as bench runs it, many times: the judge's false-alarm rate on this machine.
+    Aa(AaArgs),
     /// Measure the process protocol's round trip per request (docs/protocol.md).
     ProtocolCost(ProtocolCostArgs),
     /// Benchmark at several dataset sizes: scaling.csv, scaling-fit.csv and scaling.svg with growth exponents.
@@ -393,6 +395,28 @@ fn sigma(s: &str) -> Result<f64, String> {
             "{s:?}: expected a standard deviation of log latency in (0, 3], e.g. 0.3"
         )),
     }
+}
+
+#[derive(Debug, Args)]
+pub struct AaArgs {
+    /// The engine run against a second instance of itself (any registered engine) [default: the baseline].
+    #[arg(long, value_name = "NAME")]
+    pub engine: Option<String>,
+    /// The request mix [default: the first of the spec's `[gate] mixes`].
+    #[arg(long, value_name = "NAME")]
+    pub mix: Option<String>,
+    /// A/A runs, each a whole benchmark.
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub runs: u32,
+    /// Each run's time budget [default: the spec's `[bench] max_seconds`].
+    #[arg(long, value_name = "S", allow_hyphen_values = true, value_parser = positive_seconds)]
+    pub max_seconds: Option<f64>,
+    /// `compare`'s noise margin: an alarm when the whole 95 % interval is beyond it either way.
+    #[arg(long, value_name = "F", default_value_t = 0.05, value_parser = noise)]
+    pub noise: f64,
+    /// Seed of the runs' request streams (run i uses seed + i), decimal or 0x hex [default: the spec's `[bench] seed`].
+    #[arg(long, value_name = "S", allow_hyphen_values = true, value_parser = seed)]
+    pub seed: Option<u64>,
 }
 
 #[derive(Debug, Args)]

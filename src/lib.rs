@@ -1,6 +1,7 @@
 //! The audit-log engine conformance harness: dataset generation and integrity,
 //! equivalence against the baseline, benchmarks, statistics, reports and the gate.
 
+pub mod aa;
 pub mod analysis;
 pub mod app;
 pub mod appends;

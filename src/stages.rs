@@ -75,6 +75,17 @@ pub fn bench_stage(spec: &Spec, dir: &Path, plan: &Plan, run: &mut Run) -> Resul
         .iter()
         .map(|n| registry::open(spec, n, dir).map(|e| (n.clone(), e)))
         .collect::<Result<Vec<_>, _>>()?;
+    bench_engines(spec, dir, plan, &engines, run)
+}
+
+/// The benchmark stage on engines already opened (one per plan engine, in order).
+pub fn bench_engines(
+    spec: &Spec,
+    dir: &Path,
+    plan: &Plan,
+    engines: &[(String, audit_engines::SharedEngine)],
+    run: &mut Run,
+) -> Result<Analysis, HarnessError> {
     output::bench::print_header(plan);
     let first_mix = &plan.mixes[0].1;
     let task = output::progress::start("measuring the harness's own overhead", None, "");
@@ -88,7 +99,7 @@ pub fn bench_stage(spec: &Spec, dir: &Path, plan: &Plan, run: &mut Run) -> Resul
         let settings = Settings::from_records(plan.mode, plan.concurrency, looks, series);
         verdict::settled_by(series, &settings, &spec.gate, &plan.precision, &mut cache)
     };
-    let result = bench::run(plan, &engines, &phases, |p| progress.update(p), settled);
+    let result = bench::run(plan, engines, &phases, |p| progress.update(p), settled);
     drop(progress);
     let result = result?;
     output::bench::print_phases(&result.phases, &phases);

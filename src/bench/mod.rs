@@ -252,10 +252,10 @@ pub fn run(
     }
     let mut series: Vec<Series> = Vec::new();
     for (mix_name, _) in &plan.mixes {
-        for (name, _) in engines {
+        for (i, (name, _)) in engines.iter().enumerate() {
             series.push(Series {
                 engine: name.clone(),
-                role: crate::registry::role(name),
+                role: plan.roles.get(i).copied().unwrap_or_else(|| crate::registry::role(name)),
                 mix: mix_name.clone(),
                 trials: Vec::new(),
             });

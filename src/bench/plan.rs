@@ -40,6 +40,8 @@ pub struct Overrides {
 pub struct Plan {
     /// Engines, the reference first (the order of the series; each round runs them in a seeded random order).
     pub engines: Vec<String>,
+    /// What each engine is for, decided once (from its registration, or as an A/A run sets it).
+    pub roles: Vec<audit_engines::Role>,
     pub mixes: Vec<(String, MixSpec)>,
     pub generator: GenParams,
     pub seed: u64,
@@ -127,6 +129,7 @@ impl Plan {
             ));
         }
         let plan = Plan {
+            roles: engines.iter().map(|e| crate::registry::role(e)).collect(),
             engines,
             mixes,
             generator: spec.dataset.generator.clone(),
@@ -196,6 +199,16 @@ impl Plan {
     /// The seed of round `r`'s stream (0-based), recorded in run.json.
     pub fn round_seed(&self, r: u32) -> u64 {
         self.warmup_seed().wrapping_add(u64::from(r) + 1)
+    }
+
+    /// The plan of an A/A run: `engine` (the reference) against `twin`, a
+    /// second, separately opened instance of it (a candidate).
+    pub fn twin(self, engine: &str, twin: &str) -> Plan {
+        Plan {
+            engines: vec![engine.to_string(), twin.to_string()],
+            roles: vec![audit_engines::Role::Reference, audit_engines::Role::Candidate],
+            ..self
+        }
     }
 
     /// Requests a slice may run at most: the round's stream shared out over its slices.

@@ -239,14 +239,14 @@ mod tests {
             &mut s,
             |_, l| {
                 looks_seen.push(l.last);
-                l.last == 4
+                l.last == 6
             },
         )
         .unwrap();
-        assert_eq!(looks_seen, [3, 4], "no look before min_rounds");
-        assert_eq!((out.rounds, out.stop), (4, Stop::Decided));
+        assert_eq!(looks_seen, [5, 6], "no look before min_rounds, nor before half the planned rounds");
+        assert_eq!((out.rounds, out.stop), (6, Stop::Decided));
         assert_eq!(out.planned, 10, "70 rounds fit, max_rounds caps");
-        assert_eq!(s[0].trials.len(), 4);
+        assert_eq!(s[0].trials.len(), 6);
         assert!(!out.looks(3).last_is_final);
     }
 

@@ -158,16 +158,19 @@ pub fn candidate(cfg: &Config, scenario: &Scenario, truth: Truth) -> Result<(Sim
     // Placed by the exact model, measured by the design: the truth is the
     // long run's (within about 1 % of the exact placement; its Monte Carlo
     // error is of the same size), and the table prints it under the row.
-    // p99 is moved onto the truth by scaling every latency (a few secant
-    // steps on the same simulated machine); p95 and throughput follow.
+    // Every latency is scaled (a few secant steps on the same simulated
+    // machine) until the higher of the p95 and p99 ratios is the truth's, so
+    // that no check of an at-threshold candidate is truly beyond its threshold
+    // (the tail places p99 alone); throughput follows.
     let (latency, _) = truth.ratios(&cfg.thresholds);
+    let top = |r: &[f64; 4]| if scenario.shape == Shape::Tail { r[1] } else { r[0].max(r[1]) };
     let mut cand = cand;
     let mut r = long_run(cfg, scenario, cfg.baseline(), cand, 0);
     for _ in 0..3 {
-        if (r[1] / latency - 1.0).abs() < 0.005 {
+        if (top(&r) / latency - 1.0).abs() < 0.003 {
             break;
         }
-        let k = latency / r[1];
+        let k = latency / top(&r);
         cand = SimEngine {
             gap_s: cand.gap_s,
             ..cand.scaled(k)
@@ -426,7 +429,9 @@ mod tests {
     /// Every shape, under every default noise, is placed at every truth exactly.
     #[test]
     fn every_candidate_sits_at_its_truth() {
-        let cfg = config();
+        let mut cfg = config();
+        // Shorter long runs than the command's: the truth's own Monte Carlo error grows to about 3 %, and the placement itself is within a few per cent.
+        cfg.truth_rounds = 600;
         for noise in super::super::DEFAULT_NOISE {
             for shape in Shape::ALL {
                 for truth in Truth::ALL {
@@ -436,6 +441,12 @@ mod tests {
                     };
                     let (_, r) = candidate(&cfg, &s, truth).unwrap_or_else(|e| panic!("{}: {e}", s.name()));
                     let (lat, rps) = truth.ratios(&cfg.thresholds);
+                    // Where frequent episodes make the truth the design's own (measured), it is near the nominal.
+                    if s.noise.bursts.is_some_and(|b| b.mean_s / b.fraction <= MEASURED_CYCLE_S) {
+                        let top = if shape == Shape::Tail { r[1] } else { r[0].max(r[1]) };
+                        assert!((top / lat - 1.0).abs() < 0.1, "{} {}: {r:?}", s.name(), truth.name());
+                        continue;
+                    }
                     match shape {
                         Shape::Tail => assert!(r[0] < lat, "the tail's p95 is far better: {r:?}"),
                         // Under drift sd 0.10 the noise alone spreads the slow cluster too wide.

@@ -1,6 +1,7 @@
 //! One module per subcommand, each turning parsed arguments into a run of the
 //! library's stages; `app.rs` dispatches to them.
 
+pub mod aa;
 pub mod adopt;
 pub mod bench;
 pub mod calibrate;

@@ -147,7 +147,7 @@ pub fn print_header(plan: &Plan) {
         plan.slice_cap(),
     );
     say!(
-        "   {}..{} rounds within {} s; stop when every deciding check is decided within ±{:.0} % (p95), ±{:.0} % (p99), ±{:.0} % (throughput)",
+        "   {}..{} rounds within {} s; stop when each deciding check is decided within ±{:.0} % (p95), ±{:.0} % (p99), ±{:.0} % (rps)",
         plan.min_rounds,
         plan.max_rounds,
         plan.max_seconds,
@@ -176,20 +176,19 @@ pub fn print_phases(ran: &[PhaseOutcome], planned: &[Phase]) {
     for p in ran {
         let o = &p.outcome;
         say!(
-            "  {} phase stopped after {} round(s) in {:.1} s of its {:.1} s: {} ({} planned after round 1)",
+            "  {} phase: {} rounds, {:.1} s of {:.1} s, {} planned; stopped: {}",
             p.kind.label(),
             o.rounds,
             o.seconds,
             p.budget_seconds,
+            o.planned,
             match (o.stop, p.kind) {
-                (Stop::Decided, _) => "every deciding check decided, each interval within its precision".to_string(),
-                (Stop::Budget, PhaseKind::Deciding) =>
-                    "its time budget is spent (see the precision and verdict lines below)".to_string(),
-                (Stop::Budget, PhaseKind::Informational) => "the time budget ([bench] max_seconds) is spent".to_string(),
-                (Stop::Planned, _) => "the planned rounds are done".to_string(),
-                (Stop::Interrupted, _) => "interrupted; the finished rounds are analysed".to_string(),
+                (Stop::Decided, _) => "all deciding checks decided and precise",
+                (Stop::Budget, PhaseKind::Deciding) => "its budget is spent (see the lines below)",
+                (Stop::Budget, PhaseKind::Informational) => "the budget is spent",
+                (Stop::Planned, _) => "the planned rounds are done",
+                (Stop::Interrupted, _) => "interrupted (the finished rounds are analysed)",
             },
-            o.planned
         );
     }
     for p in planned.iter().skip(ran.len()) {

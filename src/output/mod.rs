@@ -28,6 +28,7 @@ macro_rules! say_verbose {
     };
 }
 
+pub mod aa;
 pub mod bench;
 pub mod calibrate;
 pub mod compare;
@@ -56,6 +57,19 @@ static VERBOSITY: AtomicU8 = AtomicU8::new(Verbosity::Normal as u8);
 /// Sets how much the terminal is told, for the whole process.
 pub fn set_verbosity(v: Verbosity) {
     VERBOSITY.store(v as u8, Ordering::Relaxed);
+}
+
+/// Runs `f` with only what must always be said (failures) on the terminal,
+/// unless `--verbose` asked for everything: a command that runs many
+/// benchmarks prints its own line for each.
+pub fn quietly<T>(f: impl FnOnce() -> T) -> T {
+    let before = verbosity();
+    if before < Verbosity::Verbose {
+        set_verbosity(Verbosity::Quiet);
+    }
+    let out = f();
+    set_verbosity(before);
+    out
 }
 
 /// How much the terminal is told.

@@ -217,7 +217,13 @@ fn restore_empty_trials(mut read: Vec<Series>, bench: &BenchInfo) -> Vec<Series>
                 Some(i) => read.remove(i),
                 None => Series {
                     engine: engine.clone(),
-                    role: crate::registry::role(engine),
+                    role: bench
+                        .engines
+                        .iter()
+                        .position(|e| e == engine)
+                        .and_then(|i| bench.roles.get(i))
+                        .and_then(|r| audit_engines::Role::from_label(r))
+                        .unwrap_or_else(|| crate::registry::role(engine)),
                     mix: mix.clone(),
                     trials: Vec::new(),
                 },

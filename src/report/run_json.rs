@@ -135,6 +135,9 @@ pub struct EquivalenceResult {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BenchInfo {
     pub engines: Vec<String>,
+    /// Each engine's role (`reference`, `candidate`, `yardstick`), as the run decided it.
+    #[serde(default)]
+    pub roles: Vec<String>,
     pub mixes: Vec<String>,
     /// `closed` or `open`.
     pub mode: String,
@@ -269,6 +272,7 @@ impl BenchInfo {
         let looked = run.looked().map(|p| p.outcome);
         BenchInfo {
             engines: plan.engines.clone(),
+            roles: plan.roles.iter().map(|r| r.label().to_string()).collect(),
             mixes: plan.mixes.iter().map(|m| m.0.clone()).collect(),
             mode: plan.mode.label().to_string(),
             concurrency: plan.concurrency,

@@ -93,7 +93,12 @@ fn bad_values_name_the_key_and_what_is_allowed() {
             "from 1 to 1024",
         ),
         ("min_rounds = 5", "min_rounds = 1", "bench.min_rounds", ">= 2"),
-        ("max_rounds = 40", "max_rounds = 3", "bench.max_rounds", ">= min_rounds"),
+        ("max_rounds = 300", "max_rounds = 3", "bench.max_rounds", ">= min_rounds"),
+        ("slices = 16", "slices = 0", "bench.slices", ">= 1"),
+        ("slice_ms = 10", "slice_ms = 0", "bench.slice_ms", "> 0"),
+        ("p99 = 0.25", "p99 = 1.5", "bench.precision.p99", "between 0 and 1"),
+        ("p95 = 0.10", "p95 = 0", "bench.precision.p95", "between 0 and 1"),
+        ("throughput = 0.10", "throughput = -0.1", "bench.precision.throughput", "between 0 and 1"),
         ("max_seconds = 60", "max_seconds = 0", "bench.max_seconds", "> 0"),
         ("max_seconds = 60", "max_seconds = -5", "bench.max_seconds", "> 0"),
         (

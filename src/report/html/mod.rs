@@ -696,9 +696,10 @@ mod tests {
     fn user_text_is_escaped_everywhere() {
         let evil = "<img src=x onerror=alert(1)>&\"'";
         let bench = serde_json::json!({"engines": [evil], "mixes": [evil], "mode": "closed", "concurrency": 1, "requests": 10,
+                "slices": 1, "slice_ms": 10.0, "precision": {"p95": 0.1, "p99": 0.25, "throughput": 0.1},
                 "warmup": 1, "min_rounds": 3, "max_rounds": 3, "max_seconds": 1.0, "planned_rounds": 3, "rounds": 3,
-                "stop": "planned", "seconds": 1.0, "cache": "warm", "arrivals": "uniform", "seed": 1,
-                "warmup_stream_seed": 2, "round_stream_seeds": [3], "round_orders": [], "rates_rps": {}, "pacing": {},
+                "stop": "planned", "seconds": 1.0, "phases": [], "cache": "warm", "arrivals": "uniform", "seed": 1,
+                "warmup_stream_seed": 2, "round_stream_seeds": [3], "round_records": [], "rates_rps": {}, "pacing": {},
                 "confidence": 0.95, "method": evil, "family_alpha": 0.05, "index_bytes": {},
                 "engine_errors": [{"engine": evil, "mix": evil, "trial": 1, "warmup_errors": 0, "measured_errors": 1,
                     "first_error": evil}],
