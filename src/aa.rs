@@ -89,7 +89,11 @@ impl Rate {
         Rate {
             alarms,
             runs,
-            rate: if runs == 0 { 0.0 } else { f64::from(alarms) / f64::from(runs) },
+            rate: if runs == 0 {
+                0.0
+            } else {
+                f64::from(alarms) / f64::from(runs)
+            },
             ci: clopper_pearson(alarms, runs),
         }
     }
@@ -364,7 +368,9 @@ pub fn write(dir: &Path, t: &Tally, runs: &[AaRun]) -> Result<(), HarnessError> 
             .map_err(bad)?;
         }
     }
-    let bytes = w.into_inner().map_err(|e| HarnessError::input(format!("aa.csv: {e}")))?;
+    let bytes = w
+        .into_inner()
+        .map_err(|e| HarnessError::input(format!("aa.csv: {e}")))?;
     crate::fsutil::write_atomic(&dir.join("aa.csv"), &bytes)
 }
 

@@ -224,7 +224,10 @@ fn round_data(t: &Trial, timing: Timing) -> Option<RoundData> {
     let mut spans: HashMap<u32, u64> = HashMap::new();
     let mut error_ns = 0u64;
     for r in &t.requests {
-        by_worker.entry((r.slice, r.worker)).or_default().push((r.start_ns, r.end_ns()));
+        by_worker
+            .entry((r.slice, r.worker))
+            .or_default()
+            .push((r.start_ns, r.end_ns()));
         let sp = spans.entry(r.slice).or_insert(0);
         *sp = (*sp).max(r.end_ns());
         if r.rows.is_none() {
@@ -302,7 +305,13 @@ impl SeriesFigures {
 
     /// The same figures over the rounds in `keep` only.
     fn restricted(&self, keep: &[u32]) -> SeriesFigures {
-        SeriesFigures::from_rounds(self.rounds.iter().filter(|r| keep.contains(&r.round)).cloned().collect())
+        SeriesFigures::from_rounds(
+            self.rounds
+                .iter()
+                .filter(|r| keep.contains(&r.round))
+                .cloned()
+                .collect(),
+        )
     }
 
     fn round(&self, i: Option<usize>) -> Option<&RoundData> {
@@ -311,23 +320,22 @@ impl SeriesFigures {
 
     /// The log of the post-stratified `p` quantile, without round number `skip` (an index into `rounds`).
     fn log_quantile(&self, w: &[f64; STRATA], p: f64, skip: Option<usize>) -> Option<f64> {
-        let removed = self.round(skip);
-        let samples: [Sample; STRATA] = std::array::from_fn(|h| Sample {
-            all: &self.pooled[h],
-            removed: removed.map_or(&[][..], |r| &r.strata[h][..]),
-        });
-        let q = poststrat::quantile(&self.pooled_all, &samples, w, p)?;
+        let q = poststrat::quantile(&self.pooled_all, &self.samples(skip), w, p)?;
         (q > 0.0).then(|| q.ln())
     }
 
     /// `G(x)` without round number `skip`: the share of the mix's requests at most `x`.
     fn cdf_at(&self, w: &[f64; STRATA], x: f64, skip: Option<usize>) -> Option<f64> {
+        poststrat::cdf(&self.samples(skip), w, x)
+    }
+
+    /// Each stratum's pooled latencies, without round number `skip`.
+    fn samples(&self, skip: Option<usize>) -> [Sample<'_>; STRATA] {
         let removed = self.round(skip);
-        let samples: [Sample; STRATA] = std::array::from_fn(|h| Sample {
+        std::array::from_fn(|h| Sample {
             all: &self.pooled[h],
             removed: removed.map_or(&[][..], |r| &r.strata[h][..]),
-        });
-        poststrat::cdf(&samples, w, x)
+        })
     }
 
     /// A quantile's linearisation on all rounds: its log, the change of
@@ -345,20 +353,25 @@ impl SeriesFigures {
                 Some(self.cdf_at(&wi, q, Some(i))? - at)
             })
             .collect::<Option<Vec<f64>>>()?;
-        let se_g = jackknife_se(&changes);
+        // Never narrower than if the requests were independent: with few
+        // rounds every round can hold the same count below the quantile
+        // (a jackknife of exactly 0, seen with 3 rounds of 200 requests).
+        let floor_g = poststrat::independent_var(&self.samples(None), &w, q)?.sqrt();
+        let se_g = jackknife_se(&changes).max(floor_g);
         // Woodruff's band: the quantiles two standard errors of G below and above.
         let n = self.pooled_all.len().max(1) as f64;
         let delta = (WOODRUFF_T * se_g).max(5.0 / n);
         let (p_lo, p_hi) = ((p - delta).max(p / 2.0), (p + delta).min((1.0 + p) / 2.0));
         let (lo, hi) = (self.log_quantile(&w, p_lo, None)?, self.log_quantile(&w, p_hi, None)?);
-        // Each side's standard error on the log scale: its reach over the band,
-        // per standard error of G the band spans.
-        let per = |reach: f64, dp: f64| if dp > 0.0 { reach / dp * se_g } else { 0.0 };
+        // Each side's reach on the log scale per unit of G over the band.
+        let slope = |reach: f64, dp: f64| if dp > 0.0 { reach / dp } else { 0.0 };
         Some(QuantileInfluence {
             log_q,
             changes,
-            se_below: per(log_q - lo, p - p_lo),
-            se_above: per(hi - log_q, p_hi - p),
+            se_g,
+            floor_g,
+            slope_below: slope(log_q - lo, p - p_lo),
+            slope_above: slope(hi - log_q, p_hi - p),
         })
     }
 
@@ -484,27 +497,19 @@ impl MixWeights {
     }
 }
 
-impl QuantileInfluence {
-    /// A round's leave-out change of `G` in standard errors of `G`, signed
-    /// as the quantile moves (down when `G` rises).
-    fn unit_move(&self, d: f64) -> f64 {
-        let se_g = jackknife_se(&self.changes);
-        if se_g > 0.0 {
-            -d / se_g
-        } else {
-            0.0
-        }
-    }
-}
-
 /// A quantile's linearisation: see [`quantile_spread`].
 struct QuantileInfluence {
     log_q: f64,
     /// Per round (in the series' order): `G` at the quantile without it, less `G` with it.
     changes: Vec<f64>,
-    /// The quantile's standard error on the log scale below and above it.
-    se_below: f64,
-    se_above: f64,
+    /// The standard error of `G` at the quantile: the jackknife of `changes`,
+    /// at least `floor_g`.
+    se_g: f64,
+    /// `G`'s standard error were every request independent (post-stratified).
+    floor_g: f64,
+    /// How far the log quantile moves per unit of `G` below and above it.
+    slope_below: f64,
+    slope_above: f64,
 }
 
 /// The `t` of Woodruff's band: the quantiles this many standard errors of
@@ -534,8 +539,8 @@ fn quantile_spread(f: &SeriesFigures, weights: &MixWeights, p: f64) -> Option<Sp
     let inf = f.quantile_influence(weights, p)?;
     finite(
         inf.log_q,
-        inf.se_below,
-        inf.se_above,
+        inf.slope_below * inf.se_g,
+        inf.slope_above * inf.se_g,
         f.rounds.len(),
         stats::rounds::effective_df(&inf.changes),
     )
@@ -566,16 +571,21 @@ fn quantile_ratio_spread(cand: &SeriesFigures, base: &SeriesFigures, weights: &M
     // baseline's low: its upper side takes the candidate's reach upward and
     // the baseline's downward, round by round (so a round that moves both
     // alike cancels), and its lower side the other two.
-    let moves = |c_reach: f64, b_reach: f64| -> Vec<f64> {
-        ic.changes
+    // A round that raises G lowers the quantile. Neither side is narrower
+    // than the two engines' independent-request errors combined.
+    let side = |c_slope: f64, b_slope: f64| -> (f64, f64) {
+        let moves: Vec<f64> = ic
+            .changes
             .iter()
             .zip(&ib.changes)
-            .map(|(dc, db)| ic.unit_move(*dc) * c_reach - ib.unit_move(*db) * b_reach)
-            .collect()
+            .map(|(dc, db)| -dc * c_slope + db * b_slope)
+            .collect();
+        let floor = (c_slope * ic.floor_g).hypot(b_slope * ib.floor_g);
+        (jackknife_se(&moves).max(floor), stats::rounds::effective_df(&moves))
     };
-    let (up, down) = (moves(ic.se_above, ib.se_below), moves(ic.se_below, ib.se_above));
-    let df = stats::rounds::effective_df(&up).min(stats::rounds::effective_df(&down));
-    finite(ic.log_q - ib.log_q, jackknife_se(&down), jackknife_se(&up), common.len(), df)
+    let (up, up_df) = side(ic.slope_above, ib.slope_below);
+    let (down, down_df) = side(ic.slope_below, ib.slope_above);
+    finite(ic.log_q - ib.log_q, down, up, common.len(), up_df.min(down_df))
 }
 
 /// A spread from a log center and its two sides' standard errors (`None` when not finite).
@@ -583,7 +593,11 @@ fn finite(log_center: f64, se_below: f64, se_above: f64, rounds: usize, df: f64)
     if !(log_center.is_finite() && se_below.is_finite() && se_above.is_finite()) {
         return None;
     }
-    let df = if df.is_finite() { df } else { rounds.saturating_sub(1) as f64 };
+    let df = if df.is_finite() {
+        df
+    } else {
+        rounds.saturating_sub(1) as f64
+    };
     Some(Spread::asymmetric(log_center, se_below, se_above, rounds, df))
 }
 
@@ -814,7 +828,10 @@ fn summarize_one(
         errors: requests.iter().filter(|r| r.rows.is_none()).count() + warmup_errors,
         late,
         saturated: !requests.is_empty() && late as f64 > open::SATURATED_FRACTION * requests.len() as f64,
-        rps: estimate(jackknife_one(figs, weights, |f, w, skip| f.log_rps(w, skip, mode, c)), &looks),
+        rps: estimate(
+            jackknife_one(figs, weights, |f, w, skip| f.log_rps(w, skip, mode, c)),
+            &looks,
+        ),
         mean_ms: estimate(jackknife_one(figs, weights, |f, w, skip| f.log_mean(w, skip)), &looks).map(ms),
         p50: quantile(QUANTILES[0]),
         p90: quantile(QUANTILES[1]),
@@ -1120,6 +1137,21 @@ mod tests {
         // Unpaired, the drift shows: the engine's own p95 interval is wide.
         let (lo, hi) = f.p95.unwrap().ci.unwrap();
         assert!(hi / lo > 1.5, "{:?}", f.p95);
+    }
+
+    #[test]
+    fn rounds_with_equal_counts_below_a_quantile_still_have_its_interval() {
+        // Three rounds of the same 200 latencies in different orders: each
+        // holds exactly as many below p95 as the others, so the jackknife of
+        // G is exactly 0; the interval is then the independent requests' one.
+        let lats: Vec<u64> = (0..200).map(|i| 100 + i).collect();
+        let rev: Vec<u64> = lats.iter().rev().copied().collect();
+        let rows = summarize(&[series("baseline", &[&lats, &rev, &lats])], &settings());
+        let p95 = rows[0].p95.unwrap();
+        let (lo, hi) = p95.ci.expect("an interval");
+        // Binomial se of G at 600 requests is 0.0089, 1.8 µs of latency at
+        // p95 (289 µs): ±0.6 % on the log scale, times t on 2 df (4.3).
+        assert!(lo < p95.value * 0.985 && hi > p95.value * 1.015, "{p95:?}");
     }
 
     #[test]

@@ -120,14 +120,12 @@ pub fn bench_engines(
     if let Some(b) = &run.info.bench {
         output::bench::print_variance(&b.variance);
     }
-    run.stage(
-        "bench",
-        if result.interrupted() {
-            "interrupted"
-        } else {
-            "done"
-        },
-    )?;
+    output::bench::print_imprecise(&verdict::imprecise(
+        &analysis.summaries,
+        &analysis.judgements,
+        &plan.precision,
+    ));
+    run.stage("bench", if result.interrupted() { "interrupted" } else { "done" })?;
     // The reference's figures are the yardstick of every ratio: a baseline that
     // errs makes them meaningless.
     if let Some(b) = analysis

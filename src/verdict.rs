@@ -263,7 +263,7 @@ pub fn settled_by(
 pub struct Imprecise {
     pub engine: String,
     pub mix: String,
-    /// `p95_ratio`, `p99_ratio`, `rps_ratio`, `p95`, `p99` or `rps`.
+    /// `p95_ratio`, `p99_ratio`, `rps_ratio`, `p50`, `p95`, `p99` or `rps`.
     pub figure: &'static str,
     /// Its relative half-width (infinite without an interval).
     pub half_width: f64,
@@ -272,7 +272,7 @@ pub struct Imprecise {
 
 /// The deciding figures whose reported 95 % interval (at the run's looks) is
 /// wider than `precision` asks: each deciding check's estimate, and the
-/// reference's own p95, p99 and throughput on every deciding mix (every
+/// reference's own p50 (at p95's precision), p95, p99 and throughput on every deciding mix (every
 /// deciding ratio is measured against them, and an SLA document quotes them).
 pub fn imprecise(summaries: &[Summary], judgements: &[Judgement], precision: &Precision) -> Vec<Imprecise> {
     let mut out = Vec::new();
@@ -291,7 +291,10 @@ pub fn imprecise(summaries: &[Summary], judgements: &[Judgement], precision: &Pr
         }
     };
     let mut mixes: Vec<&str> = Vec::new();
-    for j in judgements.iter().filter(|j| !j.informational && j.check.is_statistical()) {
+    for j in judgements
+        .iter()
+        .filter(|j| !j.informational && j.check.is_statistical())
+    {
         let (figure, asked) = match j.check {
             Check::P95RatioMax => ("p95_ratio", precision.p95),
             Check::P99RatioMax => ("p99_ratio", precision.p99),
@@ -305,8 +308,13 @@ pub fn imprecise(summaries: &[Summary], judgements: &[Judgement], precision: &Pr
             mixes.push(&j.mix);
         }
     }
-    for s in summaries.iter().filter(|s| s.role == Role::Reference && s.timing != Timing::OpenService) {
+    for s in summaries
+        .iter()
+        .filter(|s| s.role == Role::Reference && s.timing != Timing::OpenService)
+    {
         if mixes.contains(&s.mix.as_str()) {
+            // The median is held to p95's precision: an SLA document quotes both.
+            check(&s.engine, &s.mix, "p50", s.p50, precision.p95);
             check(&s.engine, &s.mix, "p95", s.p95, precision.p95);
             check(&s.engine, &s.mix, "p99", s.p99, precision.p99);
             if s.timing == Timing::Closed {
@@ -464,7 +472,10 @@ mod tests {
     #[test]
     fn candidates_decide_the_exit_code() {
         let j = judgement;
-        assert_eq!(decide(&[j(Outcome::Pass, false), j(Outcome::Fail, true)], false), Decision::Pass);
+        assert_eq!(
+            decide(&[j(Outcome::Pass, false), j(Outcome::Fail, true)], false),
+            Decision::Pass
+        );
         assert_eq!(
             decide(&[j(Outcome::Pass, true)], false),
             Decision::Inconclusive(Undecided::NothingDecides),

@@ -32,10 +32,16 @@ fn one_line_error(o: &std::process::Output) -> String {
 fn aa_runs_whole_benchmarks_of_an_engine_against_its_twin_and_tallies_the_alarms() {
     let tmp = tempfile::tempdir().unwrap();
     let spec = spec_in(tmp.path(), &[]);
-    let o = run(&spec, &["aa", "--engine", "memindex", "--runs", "2", "--max-seconds", "3"]);
+    let o = run(
+        &spec,
+        &["aa", "--engine", "memindex", "--runs", "2", "--max-seconds", "3"],
+    );
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
-    assert!(out.contains("== A/A: memindex against a second instance of itself on mix default, 2 runs"), "{out}");
+    assert!(
+        out.contains("== A/A: memindex against a second instance of itself on mix default, 2 runs"),
+        "{out}"
+    );
     assert!(out.contains("run   1:") && out.contains("run   2:"), "{out}");
     assert!(out.contains("family"), "{out}");
     let dir = std::fs::read_dir(tmp.path().join("reports"))
@@ -55,9 +61,15 @@ fn aa_runs_whole_benchmarks_of_an_engine_against_its_twin_and_tallies_the_alarms
     let run_dir = dir.join(runs[0]["run_id"].as_str().unwrap());
     let info: serde_json::Value = serde_json::from_slice(&std::fs::read(run_dir.join("run.json")).unwrap()).unwrap();
     assert_eq!(info["complete"], true);
-    assert_eq!(info["bench"]["engines"], serde_json::json!(["memindex", "memindex~twin"]));
+    assert_eq!(
+        info["bench"]["engines"],
+        serde_json::json!(["memindex", "memindex~twin"])
+    );
     assert_eq!(info["bench"]["roles"], serde_json::json!(["reference", "candidate"]));
-    assert!(info["spec"]["text"].as_str().unwrap().contains("candidates = [\"memindex~twin\"]"));
+    assert!(info["spec"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("candidates = [\"memindex~twin\"]"));
     let before = std::fs::read(run_dir.join("summary.json")).unwrap();
     let o = common::harness(&["report", run_dir.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
@@ -65,7 +77,10 @@ fn aa_runs_whole_benchmarks_of_an_engine_against_its_twin_and_tallies_the_alarms
     let (_, rows) = {
         let mut r = csv::Reader::from_path(dir.join("aa.csv")).unwrap();
         let h: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-        let rows: Vec<Vec<String>> = r.records().map(|x| x.unwrap().iter().map(String::from).collect()).collect();
+        let rows: Vec<Vec<String>> = r
+            .records()
+            .map(|x| x.unwrap().iter().map(String::from).collect())
+            .collect();
         (h, rows)
     };
     assert_eq!(rows.len(), 6, "two runs of three checks");
@@ -86,7 +101,10 @@ fn aa_refuses_a_budget_too_small_and_an_engine_that_cannot_start_twice() {
     let mut text_spec = std::fs::read_to_string(&spec).unwrap();
     text_spec.push_str(&engine);
     std::fs::write(&spec, text_spec).unwrap();
-    let o = run(&spec, &["aa", "--engine", "single", "--runs", "1", "--max-seconds", "3"]);
+    let o = run(
+        &spec,
+        &["aa", "--engine", "single", "--runs", "1", "--max-seconds", "3"],
+    );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let err = one_line_error(&o);
     assert!(err.contains("cannot be started twice"), "{err}");
@@ -105,7 +123,17 @@ fn recorded(tmp: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let spec = spec_in(tmp, &[]);
     let o = run(
         &spec,
-        &["bench", "--engines", "memindex", "--mix", "default", "--max-seconds", "6", "--warmup", "2"],
+        &[
+            "bench",
+            "--engines",
+            "memindex",
+            "--mix",
+            "default",
+            "--max-seconds",
+            "6",
+            "--warmup",
+            "2",
+        ],
     );
     assert!(matches!(o.status.code(), Some(0 | 3)), "{}", text(&o));
     let dir = std::fs::canonicalize(tmp.join("reports/latest")).unwrap();
@@ -125,12 +153,27 @@ fn calibrate_from_a_recorded_run_replays_its_rounds_and_keeps_their_variance() {
     for (r, s) in recorded.iter().zip(&replayed) {
         assert_eq!((&r.engine, &r.figure), (&s.engine, &s.figure));
         if r.total > 0.0 {
-            assert!((s.total / r.total - 1.0).abs() < 0.25, "{} {}: {} vs {}", r.engine, r.figure, r.total, s.total);
+            assert!(
+                (s.total / r.total - 1.0).abs() < 0.25,
+                "{} {}: {} vs {}",
+                r.engine,
+                r.figure,
+                r.total,
+                s.total
+            );
         }
     }
     let o = run(
         &spec,
-        &["calibrate", "--from", dir.to_str().unwrap(), "--replicates", "8", "--truth", "at-threshold"],
+        &[
+            "calibrate",
+            "--from",
+            dir.to_str().unwrap(),
+            "--replicates",
+            "8",
+            "--truth",
+            "at-threshold",
+        ],
     );
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
@@ -176,7 +219,11 @@ fn report_refuses_measurements_that_are_not_the_recorded_ones_and_writes_nothing
         assert_eq!(o.status.code(), Some(2), "case {i}: {}", text(&o));
         let err = one_line_error(&o);
         assert!(err.contains("disagree"), "case {i}: {err}");
-        assert_eq!(std::fs::read(dir.join("summary.csv")).unwrap(), summary, "case {i}: nothing written");
+        assert_eq!(
+            std::fs::read(dir.join("summary.csv")).unwrap(),
+            summary,
+            "case {i}: nothing written"
+        );
     }
     std::fs::write(dir.join("latencies.csv"), &lat).unwrap();
     let mut info: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();

@@ -86,7 +86,11 @@ fn a_run_writes_every_report_and_report_recomputes_them_exactly() {
     // What each round held: one record per round and mix, its slices in the order they ran.
     let records = info["bench"]["round_records"].as_array().unwrap();
     assert_eq!(records.len(), 3);
-    assert_eq!(records[0]["slices"].as_array().unwrap().len(), 16 * 3, "16 slices of each of 3 engines");
+    assert_eq!(
+        records[0]["slices"].as_array().unwrap().len(),
+        16 * 3,
+        "16 slices of each of 3 engines"
+    );
     assert!(info["bench"]["variance"].as_array().unwrap().len() >= 9);
     assert!(info["machine"]["cores"].as_u64().unwrap() >= 1);
     assert!(info["bench"]["method"].as_str().unwrap().contains("jackknife"));
@@ -208,7 +212,15 @@ fn a_candidate_slower_than_its_threshold_fails_and_errors_fail() {
     let dir = std::fs::canonicalize(tmp.path().join("reports/latest")).unwrap();
     let (h, rows) = csv_rows(&dir.join("summary.csv"));
     let broken = rows.iter().find(|r| col(&h, r, "engine") == "broken").unwrap();
-    assert!(col(&h, broken, "errors").parse::<u64>().unwrap() >= 100);
+    // Slices end after 10 ms, so how many requests a loaded machine sends
+    // varies; about half of them err.
+    let errors: f64 = col(&h, broken, "errors").parse().unwrap();
+    let measured: f64 = col(&h, broken, "requests").parse().unwrap();
+    let share = errors / measured;
+    assert!(
+        errors >= 10.0 && (0.3..0.7).contains(&share),
+        "{errors} errors of {measured}"
+    );
     assert!(out.contains("ERRORS"), "{out}");
     let t = audit_harness::report::latencies::read(
         std::fs::File::open(dir.join("latencies.csv")).unwrap(),

@@ -35,7 +35,11 @@ fn at_the_threshold_intervals_cover_and_the_gate_rarely_fails() {
     assert_eq!(rows.len(), 6);
     for r in &rows {
         for (i, c) in r.coverage.iter().enumerate() {
-            assert!(*c >= 0.93 - slack(0.93, reps * 2), "{}: coverage of check {i} {c}: {r:?}", r.scenario);
+            assert!(
+                *c >= 0.93 - slack(0.93, reps * 2),
+                "{}: coverage of check {i} {c}: {r:?}",
+                r.scenario
+            );
         }
         for (i, f) in r.check_fail.iter().enumerate() {
             assert!(
@@ -44,8 +48,18 @@ fn at_the_threshold_intervals_cover_and_the_gate_rarely_fails() {
                 r.scenario
             );
         }
-        assert!(r.gate_fail <= 0.05 + slack(0.05, reps), "{}: gate false fails {}: {r:?}", r.scenario, r.gate_fail);
-        assert!(r.gate_pass <= 0.025 + slack(0.025, reps), "{}: gate passes at the threshold {}", r.scenario, r.gate_pass);
+        assert!(
+            r.gate_fail <= 0.05 + slack(0.05, reps),
+            "{}: gate false fails {}: {r:?}",
+            r.scenario,
+            r.gate_fail
+        );
+        assert!(
+            r.gate_pass <= 0.025 + slack(0.025, reps),
+            "{}: gate passes at the threshold {}",
+            r.scenario,
+            r.gate_pass
+        );
         assert!(r.mean_rounds >= f64::from(cfg.budget.min_rounds));
     }
 }
@@ -59,7 +73,12 @@ fn at_the_threshold_intervals_cover_and_the_gate_rarely_fails() {
 #[test]
 fn slow_episodes_against_a_two_cluster_candidate_stay_within_their_measured_bounds() {
     let reps = 150;
-    let cfg = config(&["bursts"], &[Shape::Bimodal, Shape::Scaled], &[Truth::AtThreshold], reps);
+    let cfg = config(
+        &["bursts"],
+        &[Shape::Bimodal, Shape::Scaled],
+        &[Truth::AtThreshold],
+        reps,
+    );
     let rows = calibrate::run(&cfg, |_| {}).unwrap();
     for r in &rows {
         assert!(r.coverage[1] >= 0.85, "{r:?}");
@@ -99,11 +118,26 @@ fn a_better_candidate_passes_and_a_worse_one_never_does() {
 /// it 80-93 % of the time.
 #[test]
 fn a_tail_of_another_shape_at_the_threshold_does_not_pass_p99() {
-    let cfg = config(&["independent", "drift-0.05"], &[Shape::Tail], &[Truth::AtThreshold], 150);
+    let cfg = config(
+        &["independent", "drift-0.05"],
+        &[Shape::Tail],
+        &[Truth::AtThreshold],
+        150,
+    );
     let rows = calibrate::run(&cfg, |_| {}).unwrap();
     for r in &rows {
-        assert!(r.check_pass[1] <= 0.025 + slack(0.025, 300), "{}: p99 passes {}: {r:?}", r.scenario, r.check_pass[1]);
-        assert!(r.coverage[1] >= 0.90, "{}: p99 coverage {}: {r:?}", r.scenario, r.coverage[1]);
+        assert!(
+            r.check_pass[1] <= 0.025 + slack(0.025, 300),
+            "{}: p99 passes {}: {r:?}",
+            r.scenario,
+            r.check_pass[1]
+        );
+        assert!(
+            r.coverage[1] >= 0.90,
+            "{}: p99 coverage {}: {r:?}",
+            r.scenario,
+            r.coverage[1]
+        );
         assert!(r.gate_pass <= 0.05, "{r:?}");
     }
 }
@@ -151,7 +185,10 @@ fn the_command_prints_its_table_and_refuses_unknown_scenarios() {
     assert!(o.status.success(), "{out}{}", String::from_utf8_lossy(&o.stderr));
     assert!(out.contains("independent bimodal-split"), "{out}");
     for (args, want) in [
-        (vec!["calibrate", "--scenario", "drift-2"], "unknown scenario \"drift-2\""),
+        (
+            vec!["calibrate", "--scenario", "drift-2"],
+            "unknown scenario \"drift-2\"",
+        ),
         (vec!["calibrate", "--shape", "round"], "unknown shape \"round\""),
         (vec!["calibrate", "--design", "x"], "unknown design \"x\""),
     ] {

@@ -110,8 +110,12 @@ pub fn fit(costs: &[Cost], shape: RoundShape, warmup: u64, max_seconds: f64, min
     let round_budget = max_seconds / f64::from(min_rounds.max(1));
     let mut kept: Vec<Cost> = costs.to_vec();
     let mut cut: Vec<Cost> = Vec::new();
-    let warmup_seconds =
-        |kept: &[Cost]| kept.iter().map(|c| c.seconds_per_request * f64::from(shape.workers)).sum::<f64>() * warmup as f64;
+    let warmup_seconds = |kept: &[Cost]| {
+        kept.iter()
+            .map(|c| c.seconds_per_request * f64::from(shape.workers))
+            .sum::<f64>()
+            * warmup as f64
+    };
     let warmup = if warmup_seconds(&kept) > 0.1 * max_seconds {
         warmup.min(SHRUNK_WARMUP)
     } else {
@@ -174,7 +178,13 @@ mod tests {
     #[test]
     fn an_engine_too_slow_for_the_round_is_cut_first() {
         // glacial: each of its slices lasts 4 workers x 5 s; the round may take 12 s.
-        let f = fit(&costs(&[("a", 1e-4), ("glacial", 5.0), ("slow", 0.01)]), SHAPE, 20, 60.0, 5);
+        let f = fit(
+            &costs(&[("a", 1e-4), ("glacial", 5.0), ("slow", 0.01)]),
+            SHAPE,
+            20,
+            60.0,
+            5,
+        );
         assert_eq!(f.cut.iter().map(|c| c.engine.as_str()).collect::<Vec<_>>(), ["glacial"]);
         assert!(f.round_seconds <= f.round_budget + 1e-9);
         assert_eq!(f.warmup, SHRUNK_WARMUP, "glacial's warm-ups alone would take 400 s");

@@ -232,12 +232,7 @@ pub fn run(
                 };
                 // The harness's own pacing at this rate, for about a second at most.
                 let n = (plan.requests as usize).min((rps as usize).max(100));
-                let p = overhead::pacing(
-                    warmup,
-                    &plan.arrival_schedule(rps, n, 0, 0),
-                    plan.concurrency,
-                    rps,
-                );
+                let p = overhead::pacing(warmup, &plan.arrival_schedule(rps, n, 0, 0), plan.concurrency, rps);
                 progress(Progress::Rate {
                     mix: mix_name,
                     rps,
@@ -255,7 +250,11 @@ pub fn run(
         for (i, (name, _)) in engines.iter().enumerate() {
             series.push(Series {
                 engine: name.clone(),
-                role: plan.roles.get(i).copied().unwrap_or_else(|| crate::registry::role(name)),
+                role: plan
+                    .roles
+                    .get(i)
+                    .copied()
+                    .unwrap_or_else(|| crate::registry::role(name)),
                 mix: mix_name.clone(),
                 trials: Vec::new(),
             });
@@ -392,7 +391,12 @@ impl<P: FnMut(Progress)> rounds::RoundSource for Machine<'_, P> {
             let mi = *mi;
             let (mix_name, mix) = &plan.mixes[mi];
             let stream = plan.round_stream(mix, r);
-            let all: Vec<Query> = self.warmups_stream(mi).iter().cloned().chain(stream.iter().cloned()).collect();
+            let all: Vec<Query> = self
+                .warmups_stream(mi)
+                .iter()
+                .cloned()
+                .chain(stream.iter().cloned())
+                .collect();
             for &e in es {
                 let (name, engine) = &self.engines[e];
                 engine

@@ -243,8 +243,7 @@ impl Plan {
         match self.arrivals {
             Arrivals::Uniform => (0..n).map(|i| (i as f64 * gap_ns) as u64).collect(),
             Arrivals::Poisson => {
-                let mut rng =
-                    SplitMix64(self.round_seed(r) ^ 0x706f_6973_736f_6e00 ^ (u64::from(slice) << 40));
+                let mut rng = SplitMix64(self.round_seed(r) ^ 0x706f_6973_736f_6e00 ^ (u64::from(slice) << 40));
                 let mut at = 0.0;
                 (0..n)
                     .map(|_| {
@@ -267,8 +266,8 @@ impl Plan {
         let mut informing = Vec::new();
         for (mi, (name, _)) in self.mixes.iter().enumerate() {
             let judged = gate.mixes.contains(name);
-            let (dec, inf): (Vec<usize>, Vec<usize>) = (1..self.engines.len())
-                .partition(|&e| judged && gate.candidates.contains(&self.engines[e]));
+            let (dec, inf): (Vec<usize>, Vec<usize>) =
+                (1..self.engines.len()).partition(|&e| judged && gate.candidates.contains(&self.engines[e]));
             let decides = !dec.is_empty();
             if decides {
                 deciding.push((mi, std::iter::once(reference).chain(dec).collect()));
@@ -298,7 +297,9 @@ impl Plan {
     pub fn single_phase(&self) -> Phase {
         Phase {
             kind: PhaseKind::Informational,
-            pairs: (0..self.mixes.len()).map(|m| (m, (0..self.engines.len()).collect())).collect(),
+            pairs: (0..self.mixes.len())
+                .map(|m| (m, (0..self.engines.len()).collect()))
+                .collect(),
         }
     }
 

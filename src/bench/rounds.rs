@@ -243,7 +243,11 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(looks_seen, [5, 6], "no look before min_rounds, nor before half the planned rounds");
+        assert_eq!(
+            looks_seen,
+            [5, 6],
+            "no look before min_rounds, nor before half the planned rounds"
+        );
         assert_eq!((out.rounds, out.stop), (6, Stop::Decided));
         assert_eq!(out.planned, 10, "70 rounds fit, max_rounds caps");
         assert_eq!(s[0].trials.len(), 6);

@@ -57,7 +57,9 @@ impl Recorded {
     pub fn load(dir: &std::path::Path) -> Result<Recorded, HarnessError> {
         let what = |m: String| HarnessError::input(format!("calibrate --from {}: {m}", dir.display()));
         if !dir.join("run.json").is_file() {
-            return Err(what("no run.json: expected a run directory written by bench or gate".into()));
+            return Err(what(
+                "no run.json: expected a run directory written by bench or gate".into(),
+            ));
         }
         if !dir.join("latencies.csv").is_file() {
             return Err(what(
@@ -65,22 +67,33 @@ impl Recorded {
             ));
         }
         let (info, series, settings, spec) = crate::report::reanalyze::load(dir)?;
-        let bench = info.bench.as_ref().ok_or_else(|| what("the run has no benchmark".into()))?;
+        let bench = info
+            .bench
+            .as_ref()
+            .ok_or_else(|| what("the run has no benchmark".into()))?;
         if !info.complete || bench.interrupted() {
             return Err(what(
                 "the run did not finish (interrupted or stopped early: run.json says complete: false); expected a complete run".into(),
             ));
         }
         if settings.mode != LoadMode::Closed {
-            return Err(what("an open-loop run: expected a closed-loop run (the gate's throughput check needs one)".into()));
+            return Err(what(
+                "an open-loop run: expected a closed-loop run (the gate's throughput check needs one)".into(),
+            ));
         }
         let gate = spec.gate.clone();
         let mix = gate
             .mixes
             .iter()
-            .find(|m| series.iter().any(|s| &s.mix == *m && gate.candidates.contains(&s.engine)))
+            .find(|m| {
+                series
+                    .iter()
+                    .any(|s| &s.mix == *m && gate.candidates.contains(&s.engine))
+            })
             .cloned()
-            .ok_or_else(|| what("no engine of [gate] candidates ran on a mix of [gate] mixes: nothing decides".into()))?;
+            .ok_or_else(|| {
+                what("no engine of [gate] candidates ran on a mix of [gate] mixes: nothing decides".into())
+            })?;
         let reference = series
             .iter()
             .find(|s| s.role == audit_engines::Role::Reference && s.mix == mix)
@@ -320,7 +333,11 @@ pub struct Move {
 }
 
 impl Move {
-    pub const IDENTITY: Move = Move { k: 1.0, a: 1.0, gap: 1.0 };
+    pub const IDENTITY: Move = Move {
+        k: 1.0,
+        a: 1.0,
+        gap: 1.0,
+    };
 
     /// The trial with its latencies moved and each worker's timeline rebuilt:
     /// in each slice a worker starts where it started, and each next request
@@ -415,10 +432,15 @@ pub fn run(rec: &Recorded, cfg: &Config, mut progress: impl FnMut(&Row)) -> Resu
             };
             judge.replicate(&mut src, &mut series, &truths)
         })?;
-        let row = super::tally(&format!("from {}", rec.run_id), truth, true_ratios, rec.engines.len() - 1, &reps);
+        let row = super::tally(
+            &format!("from {}", rec.run_id),
+            truth,
+            true_ratios,
+            rec.engines.len() - 1,
+            &reps,
+        );
         progress(&row);
         out.push(row);
     }
     Ok(out)
 }
-

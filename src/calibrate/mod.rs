@@ -638,7 +638,16 @@ mod tests {
         }
         let b: Noise = "bursts-0.05-3-100".parse().unwrap();
         assert_eq!(b.name(), "bursts-0.05-3-100");
-        for bad in ["drift", "drift-0", "drift-x", "ar1-1", "burst", "", "bursts-0.7-2-10", "drift-0.05+nope"] {
+        for bad in [
+            "drift",
+            "drift-0",
+            "drift-x",
+            "ar1-1",
+            "burst",
+            "",
+            "bursts-0.7-2-10",
+            "drift-0.05+nope",
+        ] {
             let e = bad.parse::<Noise>().unwrap_err();
             assert!(e.contains("expected independent, drift-SD"), "{bad}: {e}");
         }

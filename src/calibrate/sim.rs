@@ -189,7 +189,15 @@ impl<'a> Sim<'a> {
     /// has rows) from position `from`, starting at the current clock: at
     /// most `cap` requests, none started after `until` seconds (`None`: no
     /// time limit). Returns its requests (seq from `from`) and how many were sent.
-    fn slice(&mut self, e: SimEngine, stream: &[bool], from: usize, cap: usize, until: Option<f64>, slice: u32) -> Vec<Request> {
+    fn slice(
+        &mut self,
+        e: SimEngine,
+        stream: &[bool],
+        from: usize,
+        cap: usize,
+        until: Option<f64>,
+        slice: u32,
+    ) -> Vec<Request> {
         let drift = (self.noise.drift_sd * self.normal()).exp();
         let phi = self.noise.ar1;
         let t0 = self.clock;

@@ -152,7 +152,11 @@ pub fn candidate(cfg: &Config, scenario: &Scenario, truth: Truth) -> Result<(Sim
     // design says. Episodes frequent enough for a long run to hold hundreds
     // of them are measured so; rarer ones keep the exact model (the README
     // says what that leaves).
-    if scenario.noise.bursts.is_none_or(|b| b.mean_s / b.fraction > MEASURED_CYCLE_S) {
+    if scenario
+        .noise
+        .bursts
+        .is_none_or(|b| b.mean_s / b.fraction > MEASURED_CYCLE_S)
+    {
         return Ok((cand, exact));
     }
     // Placed by the exact model, measured by the design: the truth is the
@@ -163,7 +167,13 @@ pub fn candidate(cfg: &Config, scenario: &Scenario, truth: Truth) -> Result<(Sim
     // that no check of an at-threshold candidate is truly beyond its threshold
     // (the tail places p99 alone); throughput follows.
     let (latency, _) = truth.ratios(&cfg.thresholds);
-    let top = |r: &[f64; 4]| if scenario.shape == Shape::Tail { r[1] } else { r[0].max(r[1]) };
+    let top = |r: &[f64; 4]| {
+        if scenario.shape == Shape::Tail {
+            r[1]
+        } else {
+            r[0].max(r[1])
+        }
+    };
     let mut cand = cand;
     let mut r = long_run(cfg, scenario, cfg.baseline(), cand, 0);
     for _ in 0..3 {
@@ -232,8 +242,14 @@ pub fn long_run(cfg: &Config, scenario: &Scenario, base: SimEngine, cand: SimEng
         let mut pooled: Vec<f64> = s.iter().flatten().copied().collect();
         pooled.sort_by(f64::total_cmp);
         let samples = [
-            crate::stats::poststrat::Sample { all: &s[0], removed: &[] },
-            crate::stats::poststrat::Sample { all: &s[1], removed: &[] },
+            crate::stats::poststrat::Sample {
+                all: &s[0],
+                removed: &[],
+            },
+            crate::stats::poststrat::Sample {
+                all: &s[1],
+                removed: &[],
+            },
         ];
         crate::stats::poststrat::quantile(&pooled, &samples, &w, p).unwrap_or(f64::NAN)
     };
@@ -332,11 +348,7 @@ fn placed(cfg: &Config, scenario: &Scenario, truth: Truth) -> Result<(SimEngine,
                 median_s: b.empty.median_s * latency * 2.0,
                 sigma: 0.3,
             };
-            let cand = |f: Cluster, s: Cluster| SimEngine {
-                empty: f,
-                rows: s,
-                ..b
-            };
+            let cand = |f: Cluster, s: Cluster| SimEngine { empty: f, rows: s, ..b };
             for _ in 0..200 {
                 let before = (fast.median_s, slow.median_s);
                 let s_med = solve_increasing(
@@ -442,7 +454,10 @@ mod tests {
                     let (_, r) = candidate(&cfg, &s, truth).unwrap_or_else(|e| panic!("{}: {e}", s.name()));
                     let (lat, rps) = truth.ratios(&cfg.thresholds);
                     // Where frequent episodes make the truth the design's own (measured), it is near the nominal.
-                    if s.noise.bursts.is_some_and(|b| b.mean_s / b.fraction <= MEASURED_CYCLE_S) {
+                    if s.noise
+                        .bursts
+                        .is_some_and(|b| b.mean_s / b.fraction <= MEASURED_CYCLE_S)
+                    {
                         let top = if shape == Shape::Tail { r[1] } else { r[0].max(r[1]) };
                         assert!((top / lat - 1.0).abs() < 0.1, "{} {}: {r:?}", s.name(), truth.name());
                         continue;
@@ -451,15 +466,35 @@ mod tests {
                         Shape::Tail => assert!(r[0] < lat, "the tail's p95 is far better: {r:?}"),
                         // Under drift sd 0.10 the noise alone spreads the slow cluster too wide.
                         Shape::Bimodal if s.noise.drift_sd >= 0.1 => {
-                            assert!(r[0] < lat && r[0] > 0.9 * lat, "{} {}: p95 {r:?}", s.name(), truth.name())
+                            assert!(
+                                r[0] < lat && r[0] > 0.9 * lat,
+                                "{} {}: p95 {r:?}",
+                                s.name(),
+                                truth.name()
+                            )
                         }
-                        _ => assert!((r[0] / lat - 1.0).abs() < 1e-4, "{} {}: p95 {r:?}", s.name(), truth.name()),
+                        _ => assert!(
+                            (r[0] / lat - 1.0).abs() < 1e-4,
+                            "{} {}: p95 {r:?}",
+                            s.name(),
+                            truth.name()
+                        ),
                     }
-                    assert!((r[1] / lat - 1.0).abs() < 1e-4, "{} {}: p99 {r:?}", s.name(), truth.name());
+                    assert!(
+                        (r[1] / lat - 1.0).abs() < 1e-4,
+                        "{} {}: p99 {r:?}",
+                        s.name(),
+                        truth.name()
+                    );
                     if shape == Shape::Bimodal {
                         assert!(r[2] > 5.0 * rps, "throughput follows the latencies: {r:?}");
                     } else {
-                        assert!((r[2] / rps - 1.0).abs() < 1e-9, "{} {}: rps {r:?}", s.name(), truth.name());
+                        assert!(
+                            (r[2] / rps - 1.0).abs() < 1e-9,
+                            "{} {}: rps {r:?}",
+                            s.name(),
+                            truth.name()
+                        );
                     }
                 }
             }
@@ -503,7 +538,10 @@ mod tests {
             for p in [0.5, 0.95, 0.99] {
                 let got = crate::stats::quantile(&lat[i], p).unwrap();
                 let want = m.quantile(p);
-                assert!((got / want - 1.0).abs() < 0.08, "engine {i} p{p}: simulated {got} vs exact {want}");
+                assert!(
+                    (got / want - 1.0).abs() < 0.08,
+                    "engine {i} p{p}: simulated {got} vs exact {want}"
+                );
             }
         }
     }

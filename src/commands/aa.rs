@@ -13,9 +13,12 @@ pub fn run(spec: &Spec, data_dir: &std::path::Path, args: AaArgs) -> Result<(), 
     crate::registry::check_name(spec, &engine)?;
     let mix = match args.mix {
         Some(m) => m,
-        None => spec.gate.mixes.first().cloned().ok_or_else(|| {
-            HarnessError::input("--mix: name a mix ([gate] mixes is empty)")
-        })?,
+        None => spec
+            .gate
+            .mixes
+            .first()
+            .cloned()
+            .ok_or_else(|| HarnessError::input("--mix: name a mix ([gate] mixes is empty)"))?,
     };
     spec.mix(&mix)?;
     let opts = aa::Options {
@@ -29,9 +32,7 @@ pub fn run(spec: &Spec, data_dir: &std::path::Path, args: AaArgs) -> Result<(), 
     let dir = aa::out_dir(spec, &opts.engine);
     output::aa::print_header(&opts, &dir);
     let started = std::time::Instant::now();
-    let runs = output::quietly(|| {
-        aa::run(spec, data_dir, &opts, &dir, |r| output::aa::print_run(r))
-    });
+    let runs = output::quietly(|| aa::run(spec, data_dir, &opts, &dir, |r| output::aa::print_run(r)));
     let runs = runs?;
     if runs.is_empty() {
         return Err(HarnessError::Inconclusive("no A/A run finished".into()));

@@ -14,10 +14,12 @@ pub fn print_header(o: &Options, dir: &Path) {
         o.seed
     );
     say!("   every ratio limit at 1.0; alarms per run: fail = a check fails at the gate's own fail-side level,");
+    say!("   apart = the twin told apart either way (5 % over both directions of the checks), noise = the whole 95 %");
     say!(
-        "   apart = the twin told apart either way (5 % over both directions of the checks), noise = the whole 95 %"
+        "   interval beyond ±{:.0} % (compare's rule); runs are written under {}",
+        o.noise * 100.0,
+        dir.display()
     );
-    say!("   interval beyond ±{:.0} % (compare's rule); runs are written under {}", o.noise * 100.0, dir.display());
 }
 
 fn mark(b: bool) -> &'static str {
@@ -40,16 +42,14 @@ pub fn print_run(r: &AaRun) {
                 _ => "-".into(),
             };
             let alarm = if c.fail || c.apart || c.noise {
-                format!(
-                    " {}/{}/{}",
-                    mark(c.fail),
-                    mark(c.apart),
-                    mark(c.noise)
-                )
+                format!(" {}/{}/{}", mark(c.fail), mark(c.apart), mark(c.noise))
             } else {
                 String::new()
             };
-            format!("{} {est}{alarm}", c.check.trim_end_matches("_max").trim_end_matches("_min"))
+            format!(
+                "{} {est}{alarm}",
+                c.check.trim_end_matches("_max").trim_end_matches("_min")
+            )
         })
         .collect();
     say_always!(
@@ -93,5 +93,8 @@ pub fn print_tally(t: &Tally, seconds: f64, dir: &Path) {
         rate(&t.family_apart),
         rate(&t.family_noise)
     );
-    say_always!("== reports: {} (aa.csv, aa.json, one run directory each)", dir.display());
+    say_always!(
+        "== reports: {} (aa.csv, aa.json, one run directory each)",
+        dir.display()
+    );
 }

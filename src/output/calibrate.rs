@@ -149,7 +149,11 @@ fn row_line(r: &Row) -> String {
 /// Under a row whose truth is not exactly the nominal one (slow episodes
 /// make the truth the design's own, measured on a long run), the truth.
 pub fn print_truth_note(r: &Row, nominal: [f64; 3]) {
-    if r.true_ratios.iter().zip(nominal).any(|(t, n)| (t / n - 1.0).abs() > 0.005) {
+    if r.true_ratios
+        .iter()
+        .zip(nominal)
+        .any(|(t, n)| (t / n - 1.0).abs() > 0.005)
+    {
         say!(
             "  {:<31} truth: p95 ×{:.3}, p99 ×{:.3}, throughput ×{:.3}",
             "",

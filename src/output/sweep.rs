@@ -96,16 +96,25 @@ pub fn print_fit(rows: u64, f: &Fit, requests: u64, warmup: u64, plan: &Plan, co
     if !f.changed(requests, warmup) {
         say!(
             "  rounds: about {:.1} s a round of the {:.1} s allowed ({} s / {} rounds)",
-            f.round_seconds, f.round_budget, plan.max_seconds, plan.min_rounds
+            f.round_seconds,
+            f.round_budget,
+            plan.max_seconds,
+            plan.min_rounds
         );
         return;
     }
     if f.warmup != warmup {
-        say!("  warm-ups at {rows} rows: {warmup} per engine and mix would take a tenth of the budget; {} instead", f.warmup);
+        say!(
+            "  warm-ups at {rows} rows: {warmup} per engine and mix would take a tenth of the budget; {} instead",
+            f.warmup
+        );
     }
     say!(
         "  rounds at {rows} rows: about {:.1} s a round of the {:.1} s allowed ({} s / {} rounds)",
-        f.round_seconds, f.round_budget, plan.max_seconds, plan.min_rounds
+        f.round_seconds,
+        f.round_budget,
+        plan.max_seconds,
+        plan.min_rounds
     );
     for c in &f.cut {
         say_always!(

@@ -161,7 +161,9 @@ pub fn read(input: impl Read, name: &str) -> Result<Vec<Series>, HarnessError> {
                 _ => Some(time("intended_start_us")?),
             },
             start_ns: time("start_us")?,
-            slice: get("slice").parse().map_err(|_| bad("slice", "0, 1, ... (the slice of the round)"))?,
+            slice: get("slice")
+                .parse()
+                .map_err(|_| bad("slice", "0, 1, ... (the slice of the round)"))?,
             worker: get("worker")
                 .parse()
                 .map_err(|_| bad("worker", "0, 1, ... (the load worker)"))?,

@@ -153,10 +153,18 @@ fn check_design(series: &[Series], bench: &BenchInfo) -> Result<(), String> {
     let mut held: BTreeMap<(u32, &str, &str, u32), u64> = BTreeMap::new();
     for s in series {
         if !bench.engines.contains(&s.engine) {
-            return Err(format!("engine {:?} is not one of the run's ({})", s.engine, bench.engines.join(", ")));
+            return Err(format!(
+                "engine {:?} is not one of the run's ({})",
+                s.engine,
+                bench.engines.join(", ")
+            ));
         }
         if !bench.mixes.contains(&s.mix) {
-            return Err(format!("mix {:?} is not one of the run's ({})", s.mix, bench.mixes.join(", ")));
+            return Err(format!(
+                "mix {:?} is not one of the run's ({})",
+                s.mix,
+                bench.mixes.join(", ")
+            ));
         }
         for t in &s.trials {
             if t.index == 0 || t.index > bench.rounds {
@@ -173,7 +181,9 @@ fn check_design(series: &[Series], bench: &BenchInfo) -> Result<(), String> {
                         s.engine, s.mix, t.index, r.seq
                     ));
                 }
-                *held.entry((t.index, s.mix.as_str(), s.engine.as_str(), r.slice)).or_default() += 1;
+                *held
+                    .entry((t.index, s.mix.as_str(), s.engine.as_str(), r.slice))
+                    .or_default() += 1;
             }
         }
     }

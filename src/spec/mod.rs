@@ -423,7 +423,10 @@ impl BenchSpec {
         if !(self.slice_ms > 0.0 && self.slice_ms.is_finite()) {
             return Err((
                 "slice_ms",
-                format!("{} is not allowed: expected a number of milliseconds > 0", self.slice_ms),
+                format!(
+                    "{} is not allowed: expected a number of milliseconds > 0",
+                    self.slice_ms
+                ),
             ));
         }
         for (k, v) in self.precision.figures() {
@@ -434,9 +437,7 @@ impl BenchSpec {
                         "p99" => "precision.p99",
                         _ => "precision.throughput",
                     },
-                    format!(
-                        "{v} is not allowed: expected a relative half-width between 0 and 1 (0.10 = ±10 %)"
-                    ),
+                    format!("{v} is not allowed: expected a relative half-width between 0 and 1 (0.10 = ±10 %)"),
                 ));
             }
         }

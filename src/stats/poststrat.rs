@@ -95,7 +95,28 @@ impl Sample<'_> {
 /// renormalised): the share of the mix's requests at most `x`.
 pub fn cdf(strata: &[Sample; STRATA], w: &[f64; STRATA], x: f64) -> Option<f64> {
     let w = present_weights(w, strata)?;
-    Some((0..STRATA).filter(|h| w[*h] > 0.0).map(|h| w[h] * strata[h].cdf(x)).sum())
+    Some(
+        (0..STRATA)
+            .filter(|h| w[*h] > 0.0)
+            .map(|h| w[h] * strata[h].cdf(x))
+            .sum(),
+    )
+}
+
+/// The variance of `G(x)` were every request independent: each stratum's
+/// binomial variance `F_h(1 − F_h)/n_h`, weighted by `w_h²` (strata without
+/// values left out and the weights renormalised, as in [`cdf`]).
+pub fn independent_var(strata: &[Sample; STRATA], w: &[f64; STRATA], x: f64) -> Option<f64> {
+    let w = present_weights(w, strata)?;
+    Some(
+        (0..STRATA)
+            .filter(|h| w[*h] > 0.0)
+            .map(|h| {
+                let f = strata[h].cdf(x);
+                w[h] * w[h] * f * (1.0 - f) / strata[h].len() as f64
+            })
+            .sum(),
+    )
 }
 
 /// Weights renormalised over the strata that have values (`None` when none has).
@@ -132,7 +153,11 @@ pub fn quantile(pooled: &[f64], strata: &[Sample; STRATA], w: &[f64; STRATA], p:
     let g = |x: f64| -> f64 { live.iter().map(|&h| w[h] * strata[h].cdf(x)).sum() };
     if p <= 0.0 {
         // The smallest value any weighted stratum still holds.
-        return live.iter().filter(|&&h| !strata[h].is_empty()).map(|&h| strata[h].select(0)).reduce(f64::min);
+        return live
+            .iter()
+            .filter(|&&h| !strata[h].is_empty())
+            .map(|&h| strata[h].select(0))
+            .reduce(f64::min);
     }
     let first = pooled.partition_point(|v| g(*v) < p);
     let b = match pooled.get(first) {
@@ -262,6 +287,20 @@ mod tests {
         assert_eq!(mean(&[10.0, 30.0], &[5.0, 3.0], &[0.5, 0.5]), Some(6.0));
     }
 
+    #[test]
+    fn independent_variance_is_each_strata_binomial_weighted_by_its_share() {
+        let a: Vec<f64> = (1..=101).map(f64::from).collect();
+        let b: Vec<f64> = (1..=11).map(|v| f64::from(v) * 1000.0).collect();
+        let s = [Sample { all: &a, removed: &[] }, Sample { all: &b, removed: &[] }];
+        // At 51: F_a = 0.5 (the 51st of 101 at 50/100), F_b = 0.
+        let v = independent_var(&s, &[0.8, 0.2], 51.0).unwrap();
+        assert!((v - 0.64 * 0.25 / 101.0).abs() < 1e-15, "{v}");
+        // At 6000: F_a = 1, F_b = 0.5 (the 6th of 11).
+        let v = independent_var(&s, &[0.8, 0.2], 6000.0).unwrap();
+        assert!((v - 0.04 * 0.25 / 11.0).abs() < 1e-15, "{v}");
+        assert_eq!(independent_var(&[s[0], s[0]], &[0.0, 0.0], 1.0), None);
+    }
+
     /// G is continuous where no stratum has ties, so the quantile is monotone in p.
     #[quickcheck]
     fn quantiles_are_monotone_in_p(a: Vec<u16>, b: Vec<u16>, w: u8) -> bool {
@@ -271,10 +310,7 @@ mod tests {
         if pooled.is_empty() {
             return true;
         }
-        let s = [
-            Sample { all: &a, removed: &[] },
-            Sample { all: &b, removed: &[] },
-        ];
+        let s = [Sample { all: &a, removed: &[] }, Sample { all: &b, removed: &[] }];
         let w0 = f64::from(w) / 255.0;
         let qs: Option<Vec<f64>> = (0..=20)
             .map(|i| quantile(&pooled, &s, &[w0, 1.0 - w0], f64::from(i) / 20.0))

@@ -203,7 +203,9 @@ fn simulate_schedule(alpha: f64, first: u32, every: u32, planned: u32, paths: us
     let first = first.max(2);
     let planned = planned.max(first);
     let every = every.max(1);
-    let mut rng: Vec<SplitMix64> = (0..paths).map(|p| SplitMix64::for_path(alpha, first, planned, p)).collect();
+    let mut rng: Vec<SplitMix64> = (0..paths)
+        .map(|p| SplitMix64::for_path(alpha, first, planned, p))
+        .collect();
     let mut sum = vec![0.0f64; paths];
     let mut sumsq = vec![0.0f64; paths];
     let mut alive: Vec<usize> = (0..paths).collect();
@@ -529,7 +531,13 @@ mod tests {
         use rand::{RngExt, SeedableRng};
         let (first, planned) = (5u32, 20u32);
         for (alpha, last_is_final) in [(0.025, true), (0.025 / 3.0, true)] {
-            let t = t_boundaries(alpha, &(first..=planned).collect::<Vec<_>>(), planned, last_is_final, T_PATHS);
+            let t = t_boundaries(
+                alpha,
+                &(first..=planned).collect::<Vec<_>>(),
+                planned,
+                last_is_final,
+                T_PATHS,
+            );
             let rounds: Vec<u32> = (first..=planned).collect();
             let z = boundaries(alpha, &rounds, planned, last_is_final);
             let converted: Vec<f64> = z
@@ -563,9 +571,15 @@ mod tests {
             }
             let rate = f64::from(crossed_t) / f64::from(reps);
             let se = (alpha * (1.0 - alpha) / f64::from(reps)).sqrt() + alpha * 0.03;
-            assert!((rate - alpha).abs() < 3.0 * se, "alpha {alpha}: t boundaries crossed {rate}: {t:?}");
+            assert!(
+                (rate - alpha).abs() < 3.0 * se,
+                "alpha {alpha}: t boundaries crossed {rate}: {t:?}"
+            );
             let conv = f64::from(crossed_conv) / f64::from(reps);
-            assert!(conv > alpha * 1.04, "alpha {alpha}: converted z boundaries crossed only {conv}");
+            assert!(
+                conv > alpha * 1.04,
+                "alpha {alpha}: converted z boundaries crossed only {conv}"
+            );
         }
         // Thinned looks (every 5th round, and the last): the same level.
         let looks = Looks {
@@ -598,7 +612,10 @@ mod tests {
             crossed += u32::from(hit);
         }
         let rate = f64::from(crossed) / f64::from(reps);
-        assert!((rate - 0.025).abs() < 3.0 * (0.025 * 0.975 / f64::from(reps)).sqrt() + 0.001, "{rate}");
+        assert!(
+            (rate - 0.025).abs() < 3.0 * (0.025 * 0.975 / f64::from(reps)).sqrt() + 0.001,
+            "{rate}"
+        );
     }
 
     /// With many rounds the t statistic is nearly normal: the simulated
@@ -610,7 +627,11 @@ mod tests {
         let z = boundaries(0.025, &rounds, 80, false);
         for (j, (a, b)) in t.iter().zip(&z).enumerate() {
             let conv = t_for_z(*b, rounds[j] as usize - 1).unwrap();
-            assert!((a - conv).abs() < 0.12, "look {}: t {a} vs converted z {conv}", rounds[j]);
+            assert!(
+                (a - conv).abs() < 0.12,
+                "look {}: t {a} vs converted z {conv}",
+                rounds[j]
+            );
         }
         let early = t_boundaries(0.001, &[2, 3], 100, false, 1 << 12);
         assert!(early.iter().all(|b| b.is_infinite()), "{early:?}");
