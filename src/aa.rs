@@ -185,26 +185,49 @@ pub fn aa_spec(spec: &Spec, engine: &str, mix: &str, reports_dir: &Path) -> Resu
     gate.decor_mut()
         .set_prefix("\n# An A/A run (audit-harness aa): the engine against a second instance of itself, every ratio limit at 1.0.\n");
     doc["gate"] = toml_edit::Item::Table(gate);
+    // Absolute: the spec's relative paths are resolved against its own directory again.
+    let reports_dir =
+        std::path::absolute(reports_dir).map_err(|e| HarnessError::input(format!("{}: {e}", reports_dir.display())))?;
     doc["bench"]["reports_dir"] = toml_edit::value(reports_dir.display().to_string());
     doc["bench"]["append_rate"] = toml_edit::value(0);
     let text = doc.to_string();
     Spec::parse(&text, &spec.path)
 }
 
+/// What a series of A/A runs left: the runs that finished, and the error
+/// that ended the series early, if one did (the finished runs still count).
+pub struct Series {
+    pub runs: Vec<AaRun>,
+    pub error: Option<HarnessError>,
+}
+
 /// Runs the A/A series: `opts.runs` whole benchmarks of `opts.engine` against
 /// its twin, each in its own run directory under `dir_out`, and returns each
 /// run's alarms. `each` hears of each run as it ends.
-pub fn run(
+pub fn run(spec: &Spec, data_dir: &Path, opts: &Options, dir_out: &Path, mut each: impl FnMut(&AaRun)) -> Series {
+    let mut out = Vec::new();
+    match run_each(spec, data_dir, opts, dir_out, |r| {
+        each(&r);
+        out.push(r);
+    }) {
+        Ok(()) => Series { runs: out, error: None },
+        Err(e) => Series {
+            runs: out,
+            error: Some(e),
+        },
+    }
+}
+
+fn run_each(
     spec: &Spec,
     data_dir: &Path,
     opts: &Options,
     dir_out: &Path,
-    mut each: impl FnMut(&AaRun),
-) -> Result<Vec<AaRun>, HarnessError> {
+    mut each: impl FnMut(AaRun),
+) -> Result<(), HarnessError> {
     crate::registry::check_name(spec, &opts.engine)?;
     let aa = aa_spec(spec, &opts.engine, &opts.mix, dir_out)?;
     let twin = twin_name(&opts.engine);
-    let mut out = Vec::new();
     for i in 1..=opts.runs {
         if crate::interrupt::interrupted() {
             break;
@@ -222,16 +245,8 @@ pub fn run(
             },
         )?
         .twin(&opts.engine, &twin);
-        if plan.max_seconds < 2.0 * plan.longest_round_seconds(&plan.single_phase()) {
-            return Err(HarnessError::input(format!(
-                "--max-seconds: {} s cannot hold two rounds of an A/A run (up to {:.1} s each: {} slices of up to {} ms for both instances): expected at least {:.1}",
-                plan.max_seconds,
-                plan.longest_round_seconds(&plan.single_phase()),
-                plan.slices,
-                plan.slice_ms,
-                2.0 * plan.longest_round_seconds(&plan.single_phase())
-            )));
-        }
+        // Both instances run each round: the budget is checked for the pair.
+        plan.check_budget(&aa.gate)?;
         let first = crate::registry::open(spec, &opts.engine, data_dir)?;
         let second = crate::registry::open(spec, &opts.engine, data_dir).map_err(|e| {
             HarnessError::input(format!(
@@ -246,7 +261,7 @@ pub fn run(
         drop(engines);
         let analysis = match analysis {
             Ok(a) => a,
-            Err(e) => return crate::stages::finish(run, Err(e)).map(|_| Vec::new()),
+            Err(e) => return crate::stages::finish(run, Err(e)),
         };
         let bench = run.info.bench.as_ref();
         let rounds = bench.map_or(0, |b| b.rounds);
@@ -276,10 +291,9 @@ pub fn run(
                 })
                 .collect(),
         };
-        each(&r);
-        out.push(r);
+        each(r);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// One check's three alarms.

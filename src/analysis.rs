@@ -10,9 +10,11 @@
 //! weighted distribution; mean latency and throughput weight the strata's
 //! means (closed-loop throughput is `workers / mean time per request`, where
 //! a request's time is its latency plus its worker's step to the next one).
-//! The spread of every figure, and of every ratio to the baseline, is the
-//! delete-one-round jackknife (a ratio leaves the same round out of both
-//! engines, and out of the weights). Strata keep pooled, within-run
+//! Means and throughput (and their ratios) spread by the delete-one-round
+//! jackknife (a ratio leaves the same round out of both engines, and out of
+//! the weights); quantiles after Woodruff, from the jackknife of the share
+//! of requests below them ([`quantile_spread`], [`quantile_ratio_spread`]).
+//! docs/statistics.md explains each method. Strata keep pooled, within-run
 //! order-statistic intervals: they describe, they do not decide. The run and
 //! `audit-harness report` both call [`summarize`] and [`strata`] on the same
 //! records, so a re-analysis equals the run's own figures.
@@ -461,10 +463,11 @@ struct MixWeights {
 }
 
 impl MixWeights {
-    fn of(series: &[&Series]) -> MixWeights {
+    /// Counted over the rounds `keep` accepts.
+    fn of(series: &[&Series], keep: impl Fn(&crate::bench::Trial) -> bool) -> MixWeights {
         let mut seen: HashMap<(u32, u64), usize> = HashMap::new();
         for s in series {
-            for t in &s.trials {
+            for t in s.trials.iter().filter(|t| keep(t)) {
                 for r in &t.requests {
                     if let Some(rows) = r.rows {
                         seen.entry((t.index, r.seq)).or_insert(poststrat::stratum(rows));
@@ -693,7 +696,11 @@ fn reference_of(series: &[Series]) -> Vec<Option<usize>> {
 }
 
 /// Each mix's stratum weights.
-fn weights_by_mix(series: &[Series]) -> BTreeMap<String, MixWeights> {
+/// Each mix's weights. A mix the looks were made on (`looked`: its rounds)
+/// keeps the weights of those rounds only, for every engine on it: the
+/// figures that decided the run's stop are the figures it reports, however
+/// many rounds the informational phase added on that mix afterwards.
+fn weights_by_mix(series: &[Series], looked: Option<(u32, u32)>) -> BTreeMap<String, MixWeights> {
     let mut mixes: Vec<&str> = series.iter().map(|s| s.mix.as_str()).collect();
     mixes.sort_unstable();
     mixes.dedup();
@@ -701,7 +708,14 @@ fn weights_by_mix(series: &[Series]) -> BTreeMap<String, MixWeights> {
         .into_iter()
         .map(|m| {
             let of_mix: Vec<&Series> = series.iter().filter(|s| s.mix == m).collect();
-            (m.to_string(), MixWeights::of(&of_mix))
+            let in_looks = |t: &crate::bench::Trial| looked.is_some_and(|(a, b)| (a..=b).contains(&t.index));
+            let looked_mix = of_mix.iter().any(|s| s.trials.iter().any(in_looks));
+            let weights = if looked_mix {
+                MixWeights::of(&of_mix, in_looks)
+            } else {
+                MixWeights::of(&of_mix, |_| true)
+            };
+            (m.to_string(), weights)
         })
         .collect()
 }
@@ -748,7 +762,7 @@ impl Cache {
 pub fn summarize_cached(series: &[Series], settings: &Settings, cache: &mut Cache) -> Vec<Summary> {
     let mut out = Vec::new();
     let reference = reference_of(series);
-    let weights = weights_by_mix(series);
+    let weights = weights_by_mix(series, settings.looked_rounds);
     for &timing in Timing::for_mode(settings.mode) {
         for (i, s) in series.iter().enumerate() {
             cache.figures(i, s, timing);
@@ -876,7 +890,7 @@ pub fn variance_components(series: &[Series], mode: LoadMode, concurrency: u32) 
     let timing = Timing::for_mode(mode)[0];
     let figs: Vec<SeriesFigures> = series.iter().map(|s| SeriesFigures::of(s, timing)).collect();
     let reference = reference_of(series);
-    let weights = weights_by_mix(series);
+    let weights = weights_by_mix(series, None);
     let mut out = Vec::new();
     for (i, s) in series.iter().enumerate() {
         let f = &figs[i];
@@ -1152,6 +1166,46 @@ mod tests {
         // Binomial se of G at 600 requests is 0.0089, 1.8 µs of latency at
         // p95 (289 µs): ±0.6 % on the log scale, times t on 2 df (4.3).
         assert!(lo < p95.value * 0.985 && hi > p95.value * 1.015, "{p95:?}");
+    }
+
+    #[test]
+    fn the_figures_a_run_stopped_on_are_the_figures_it_reports() {
+        // The deciding phase: rounds 1-3 of the baseline and a candidate, 5 %
+        // of pages with rows. Afterwards the baseline runs rounds 4-5 more on
+        // the same mix (the informational phase) with 50 % pages with rows.
+        let with_rows = |s: &mut Series, every: u64| {
+            for t in &mut s.trials {
+                for r in &mut t.requests {
+                    r.rows = Some(if r.seq % every == 0 { 10 } else { 0 });
+                    if r.rows == Some(10) {
+                        r.latency_ns *= 50;
+                    }
+                }
+            }
+        };
+        let lats: Vec<u64> = (0..400).map(|i| 100 + (i * 37) % 100).collect();
+        let mut base = series("baseline", &[&lats, &lats, &lats, &lats, &lats]);
+        let mut cand = series("fast", &[&lats, &lats, &lats]);
+        with_rows(&mut base, 20);
+        with_rows(&mut cand, 20);
+        for t in base.trials.iter_mut().skip(3) {
+            for r in &mut t.requests {
+                r.rows = Some(if r.seq % 2 == 0 { 10 } else { 0 });
+            }
+        }
+        let mut settings = settings();
+        settings.looked_rounds = Some((1, 3));
+        let after = summarize(&[base.clone(), cand.clone()], &settings);
+        base.trials.truncate(3);
+        let at_the_stop = summarize(
+            &[base, cand],
+            &Settings {
+                looked_rounds: None,
+                ..settings
+            },
+        );
+        assert_eq!(after[1].p95_ratio, at_the_stop[1].p95_ratio);
+        assert_eq!(after[1].p95, at_the_stop[1].p95);
     }
 
     #[test]

@@ -31,11 +31,15 @@ fn one_line_error(o: &std::process::Output) -> String {
 #[test]
 fn aa_runs_whole_benchmarks_of_an_engine_against_its_twin_and_tallies_the_alarms() {
     let tmp = tempfile::tempdir().unwrap();
-    let spec = spec_in(tmp.path(), &[]);
-    let o = run(
-        &spec,
-        &["aa", "--engine", "memindex", "--runs", "2", "--max-seconds", "3"],
-    );
+    // The spec in a subdirectory, named relative to the working directory:
+    // its reports_dir is resolved against the spec's directory once.
+    spec_in(&tmp.path().join("sub"), &[]);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_audit-harness"))
+        .current_dir(tmp.path())
+        .args(["--spec", "sub/harness.toml"])
+        .args(["aa", "--engine", "memindex", "--runs", "2", "--max-seconds", "3"])
+        .output()
+        .unwrap();
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(
@@ -44,7 +48,7 @@ fn aa_runs_whole_benchmarks_of_an_engine_against_its_twin_and_tallies_the_alarms
     );
     assert!(out.contains("run   1:") && out.contains("run   2:"), "{out}");
     assert!(out.contains("family"), "{out}");
-    let dir = std::fs::read_dir(tmp.path().join("reports"))
+    let dir = std::fs::read_dir(tmp.path().join("sub/reports"))
         .unwrap()
         .filter_map(|e| e.ok())
         .map(|e| e.path())

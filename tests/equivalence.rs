@@ -51,7 +51,10 @@ fn options(regressions: Option<PathBuf>) -> Options {
     o.small_dataset_cases = 60;
     o.strict_domain = true;
     o.regressions = regressions;
-    o.call_timeout = Duration::from_secs(1);
+    // Short enough that the hanging mutant (5 s) costs little, long enough
+    // that a panic's first backtrace (symbolised from a debug build's
+    // debuginfo, on a loaded machine: over 1 s seen) is not taken for a hang.
+    o.call_timeout = Duration::from_secs(3);
     o.live_rows = 60;
     o.live_requests = 80;
     o

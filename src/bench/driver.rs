@@ -98,9 +98,9 @@ impl Pool {
             // A worker that is gone (it panicked) sends nothing back: counted below.
             let _ = tx.send(job.clone());
         }
-        let t0 = Instant::now();
-        let _ = job.t0.set(t0);
         job.start.wait();
+        // The clock starts once every worker is ready (whoever passes first).
+        let t0 = *job.t0.get_or_init(Instant::now);
         let mut requests: Vec<Request> = Vec::with_capacity(stream.len());
         let mut got = 0;
         while got < n {
@@ -140,9 +140,7 @@ impl Drop for Pool {
 /// One worker's share of a slice.
 fn work(job: &Job, w: u32) -> Vec<Request> {
     job.start.wait();
-    let Some(&t0) = job.t0.get() else {
-        return Vec::new();
-    };
+    let t0 = *job.t0.get_or_init(Instant::now);
     let stream = &job.stream;
     let mut done = Vec::new();
     loop {
@@ -155,6 +153,11 @@ fn work(job: &Job, w: u32) -> Vec<Request> {
         }
         let intended = job.schedule.as_ref().map(|s| s[i]);
         if let Some(at) = intended {
+            // No request starts after the slice's end (the schedule only
+            // rises, so the next slice goes on from this request).
+            if job.until_ns.is_some_and(|u| at >= u) {
+                break;
+            }
             wait_until(t0, at);
         }
         let start = Instant::now();

@@ -159,24 +159,7 @@ impl Plan {
                 plan.concurrency
             )));
         }
-        // The budget must hold the rounds always run, each at its longest.
-        if let Some(first) = plan.phases(&spec.gate).first() {
-            let longest = plan.longest_round_seconds(first);
-            let need = f64::from(plan.min_rounds) * longest;
-            if need > plan.max_seconds {
-                return Err(HarnessError::input(format!(
-                    "--max-seconds: {} s cannot hold the {} rounds always run (min_rounds): a round of the {} phase runs {} slices of up to {} ms for each of its {} engine and mix pairs, up to {:.1} s; expected max_seconds >= {:.1}, or fewer min_rounds, slices or slice_ms",
-                    plan.max_seconds,
-                    plan.min_rounds,
-                    first.kind.label(),
-                    plan.slices,
-                    plan.slice_ms,
-                    first.pairs.iter().map(|(_, e)| e.len()).sum::<usize>(),
-                    longest,
-                    need
-                )));
-            }
-        }
+        plan.check_budget(&spec.gate)?;
         Ok(plan)
     }
 
@@ -308,6 +291,29 @@ impl Plan {
     pub fn longest_round_seconds(&self, phase: &Phase) -> f64 {
         let slices: usize = phase.pairs.iter().map(|(_, e)| e.len()).sum();
         slices as f64 * f64::from(self.slices) * self.slice_ms / 1000.0
+    }
+
+    /// The budget must hold the rounds always run, each at its longest.
+    pub fn check_budget(&self, gate: &crate::spec::GateSpec) -> Result<(), HarnessError> {
+        let plan = self;
+        if let Some(first) = plan.phases(gate).first() {
+            let longest = plan.longest_round_seconds(first);
+            let need = f64::from(plan.min_rounds) * longest;
+            if need > plan.max_seconds {
+                return Err(HarnessError::input(format!(
+                    "--max-seconds: {} s cannot hold the {} rounds always run (min_rounds): a round of the {} phase runs {} slices of up to {} ms for each of its {} engine and mix pairs, up to {:.1} s; expected max_seconds >= {:.1}, or fewer min_rounds, slices or slice_ms",
+                    plan.max_seconds,
+                    plan.min_rounds,
+                    first.kind.label(),
+                    plan.slices,
+                    plan.slice_ms,
+                    first.pairs.iter().map(|(_, e)| e.len()).sum::<usize>(),
+                    longest,
+                    need
+                )));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -1,9 +1,10 @@
-//! The benchmark's length: rounds until every deciding threshold is decided,
-//! within a budget. A round runs every engine once on the same requests; after
-//! `min_rounds` rounds the data is looked at after every round, and the run
-//! stops when the caller says it is settled, when the planned rounds are done,
-//! or when another round would overrun `max_seconds`. The real benchmark and
-//! `audit-harness calibrate` (simulated rounds) share this loop.
+//! The benchmark's length: rounds until every deciding threshold is decided
+//! within its precision, within a budget. From `min_rounds` rounds on the
+//! data is looked at (at most [`MAX_LOOKS`] times, spread over the rounds
+//! planned, none before half of them for the data's sake), and the run stops
+//! when the caller says it is settled, when the planned rounds are done, or
+//! when another round would overrun the budget. The real benchmark (each
+//! phase) and `audit-harness calibrate` (simulated rounds) share this loop.
 
 use serde::{Deserialize, Serialize};
 
@@ -120,9 +121,11 @@ impl Outcome {
 }
 
 /// Rounds between looks for `planned` rounds from `min_rounds` on: every
-/// round, or fewer looks spread evenly so that there are at most [`MAX_LOOKS`].
+/// round, or fewer looks spread evenly so that there are at most
+/// [`MAX_LOOKS`] from `min_rounds` to `planned` (a run that ends between two
+/// looks looks once more, at its last round).
 pub fn look_every(min_rounds: u32, planned: u32) -> u32 {
-    planned.saturating_sub(min_rounds).div_ceil(MAX_LOOKS).max(1)
+    planned.saturating_sub(min_rounds).div_ceil(MAX_LOOKS - 1).max(1)
 }
 
 /// Runs rounds from `source` into `series` until `settled(series, looks)` says

@@ -32,14 +32,17 @@ pub fn run(spec: &Spec, data_dir: &std::path::Path, args: AaArgs) -> Result<(), 
     let dir = aa::out_dir(spec, &opts.engine);
     output::aa::print_header(&opts, &dir);
     let started = std::time::Instant::now();
-    let runs = output::quietly(|| aa::run(spec, data_dir, &opts, &dir, |r| output::aa::print_run(r)));
-    let runs = runs?;
+    let aa::Series { runs, error } = output::quietly(|| aa::run(spec, data_dir, &opts, &dir, output::aa::print_run));
     if runs.is_empty() {
-        return Err(HarnessError::Inconclusive("no A/A run finished".into()));
+        return Err(error.unwrap_or_else(|| HarnessError::Inconclusive("no A/A run finished".into())));
     }
     let tally = aa::tally(&opts, &runs);
     aa::write(&dir, &tally, &runs)?;
     output::aa::print_tally(&tally, started.elapsed().as_secs_f64(), &dir);
+    // A run that went wrong ends the series: the finished runs are tallied above.
+    if let Some(e) = error {
+        return Err(e);
+    }
     if (runs.len() as u32) < opts.runs {
         return Err(HarnessError::Inconclusive(format!(
             "interrupted after {} of {} A/A runs: the rates above cover those",

@@ -365,6 +365,10 @@ impl BenchInfo {
     /// The looks the run made at its data, for the analysis.
     pub fn looks(&self) -> crate::stats::sequential::Looks {
         let (rounds, planned, stop, seconds, every) = match self.looked_phase() {
+            // Nothing decided, so nothing was looked at: a fixed design.
+            Some(p) if p.kind == crate::bench::PhaseKind::Informational => {
+                return crate::stats::sequential::Looks::fixed(p.rounds.max(1))
+            }
             Some(p) => (p.rounds, p.planned_rounds, p.stop, p.seconds, p.look_every),
             None => (self.rounds, self.planned_rounds, self.stop, self.seconds, 1),
         };

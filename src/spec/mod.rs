@@ -399,6 +399,9 @@ impl Arrivals {
     }
 }
 
+/// The slice lengths allowed, in milliseconds.
+pub const SLICE_MS: std::ops::RangeInclusive<f64> = 0.1..=60_000.0;
+
 impl BenchSpec {
     /// The checks of `[bench]` values; errors are `(key, what is allowed)`.
     pub fn check(&self) -> Result<(), (&'static str, String)> {
@@ -420,12 +423,14 @@ impl BenchSpec {
                 ),
             ));
         }
-        if !(self.slice_ms > 0.0 && self.slice_ms.is_finite()) {
+        if !(SLICE_MS.contains(&self.slice_ms)) {
             return Err((
                 "slice_ms",
                 format!(
-                    "{} is not allowed: expected a number of milliseconds > 0",
-                    self.slice_ms
+                    "{} is not allowed: expected a number of milliseconds from {} to {} (a slice must have time to run a request, and a round to interleave)",
+                    self.slice_ms,
+                    SLICE_MS.start(),
+                    SLICE_MS.end()
                 ),
             ));
         }

@@ -100,7 +100,13 @@ fn bad_values_name_the_key_and_what_is_allowed() {
             ">= min_rounds",
         ),
         ("slices = 16", "slices = 0", "bench.slices", ">= 1"),
-        ("slice_ms = 10", "slice_ms = 0", "bench.slice_ms", "> 0"),
+        ("slice_ms = 10", "slice_ms = 0", "bench.slice_ms", "from 0.1 to 60000"),
+        (
+            "slice_ms = 10",
+            "slice_ms = 1e300",
+            "bench.slice_ms",
+            "from 0.1 to 60000",
+        ),
         ("p99 = 0.25", "p99 = 1.5", "bench.precision.p99", "between 0 and 1"),
         ("p95 = 0.10", "p95 = 0", "bench.precision.p95", "between 0 and 1"),
         (
