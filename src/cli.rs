@@ -201,7 +201,7 @@ pub struct BenchArgs {
     /// Open-loop arrivals: evenly spaced or a Poisson process [default: from the spec, uniform].
     #[arg(long, value_name = "KIND", value_parser = one_of(&Arrivals::ALL, Arrivals::label))]
     pub arrivals: Option<Arrivals>,
-    /// Evict the payload file from the page cache before each trial (cold) or not (warm) [default: from the spec, warm].
+    /// Evict the payload file from the page cache before each slice (cold) or not (warm) [default: from the spec, warm].
     #[arg(long, value_name = "CACHE", value_parser = one_of(&CacheMode::ALL, CacheMode::label))]
     pub cache: Option<CacheMode>,
     /// Seed of the request streams and round orders, decimal or 0x hex [default: from the spec].
