@@ -291,11 +291,11 @@ impl SeriesFigures {
     }
 
     fn from_rounds(rounds: Vec<RoundData>) -> SeriesFigures {
-        let mut pooled: [Vec<f64>; STRATA] = Default::default();
-        for h in 0..STRATA {
-            pooled[h] = rounds.iter().flat_map(|r| r.strata[h].iter().copied()).collect();
-            pooled[h].sort_by(f64::total_cmp);
-        }
+        let pooled: [Vec<f64>; STRATA] = std::array::from_fn(|h| {
+            let mut xs: Vec<f64> = rounds.iter().flat_map(|r| r.strata[h].iter().copied()).collect();
+            xs.sort_by(f64::total_cmp);
+            xs
+        });
         let mut pooled_all: Vec<f64> = pooled.iter().flatten().copied().collect();
         pooled_all.sort_by(f64::total_cmp);
         SeriesFigures {

@@ -311,7 +311,7 @@ fn precision(s: &str) -> Result<(String, f64), String> {
     };
     let (k, v) = s.split_once('=').ok_or_else(bad)?;
     let v: f64 = v.trim().parse().map_err(|_| bad())?;
-    if !["p95", "p99", "throughput"].contains(&k.trim()) || !(v > 0.0 && v < 1.0) {
+    if !(["p95", "p99", "throughput"].contains(&k.trim()) && v > 0.0 && v < 1.0) {
         return Err(bad());
     }
     Ok((k.trim().to_string(), v))

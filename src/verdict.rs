@@ -280,7 +280,7 @@ pub fn imprecise(summaries: &[Summary], judgements: &[Judgement], precision: &Pr
         let half_width = e
             .and_then(|e| e.ci.map(|ci| half_width(e.value, ci)))
             .unwrap_or(f64::INFINITY);
-        if !(half_width <= asked) {
+        if half_width.is_nan() || half_width > asked {
             out.push(Imprecise {
                 engine: engine.to_string(),
                 mix: mix.to_string(),

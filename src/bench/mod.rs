@@ -25,6 +25,9 @@ use crate::error::HarnessError;
 use crate::spec::{CacheMode, LoadMode, RateSpec};
 use crate::stats::sequential::Looks;
 
+/// A warm-up's outcome: errors, the first error's text, and whether the engine hung.
+type Warmup = (u64, Option<String>, bool);
+
 /// One measured request. Times are nanoseconds from its slice's start on a
 /// monotonic clock.
 #[derive(Debug, Clone, PartialEq)]
@@ -370,8 +373,8 @@ struct Machine<'a, P: FnMut(Progress)> {
     /// The phase's first round, 1-based.
     first_round: u32,
     run_start: Instant,
-    /// Per mix and engine: the warm-up's (errors, first error, hung), when it ran.
-    warmups: &'a [Vec<Option<(u64, Option<String>, bool)>>],
+    /// Per mix and engine: the warm-up's outcome, when it ran.
+    warmups: &'a [Vec<Option<Warmup>>],
     /// Open loop: the arrival rate per mix.
     rates: &'a [Option<f64>],
     infos: &'a mut Vec<RoundInfo>,

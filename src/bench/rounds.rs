@@ -157,7 +157,7 @@ pub fn run(
         if done < budget.min_rounds {
             continue;
         }
-        if (done - budget.min_rounds) % every == 0 {
+        if (done - budget.min_rounds).is_multiple_of(every) {
             let looks = Looks {
                 first: budget.min_rounds,
                 last: done,

@@ -105,7 +105,7 @@ impl Looks {
     /// on another number of rounds (an engine missing from some). `None`
     /// without degrees of freedom.
     pub fn t_critical(&self, alpha: f64, df: f64) -> Option<f64> {
-        if !(df > 0.0) {
+        if df.is_nan() || df <= 0.0 {
             return None;
         }
         let first = self.first.max(2);
@@ -130,7 +130,7 @@ impl Looks {
 
 /// The upper `alpha` quantile of Student's t with `df` degrees of freedom.
 fn t_quantile_upper(alpha: f64, df: f64) -> Option<f64> {
-    if !(df > 0.0) {
+    if df.is_nan() || df <= 0.0 {
         return None;
     }
     if alpha <= 0.0 {
@@ -231,7 +231,7 @@ fn simulate_schedule(alpha: f64, first: u32, every: u32, planned: u32, paths: us
             mean / (var / kf).sqrt()
         }));
         finals.push(nth_largest(&t_now, share(alpha - spent_before)));
-        if (k - first) % every == 0 {
+        if (k - first).is_multiple_of(every) {
             let cum = spent(alpha, kf / f64::from(planned));
             let b = nth_largest(&t_now, share(cum - spent_before));
             spent_before = cum;
