@@ -8,19 +8,8 @@ use std::path::Path;
 
 use common::spec_in;
 
-fn run(spec: &Path, args: &[&str]) -> std::process::Output {
-    let mut all = vec!["--spec", spec.to_str().unwrap()];
-    all.extend_from_slice(args);
-    common::harness(&all)
-}
-
-fn text(o: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use common::run_with_spec as run;
+use common::text;
 
 fn one_line_error(o: &std::process::Output) -> String {
     let err = String::from_utf8_lossy(&o.stderr).to_string();

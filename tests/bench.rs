@@ -7,19 +7,8 @@ use common::spec_in;
 
 use std::path::Path;
 
-fn run(spec: &Path, args: &[&str]) -> std::process::Output {
-    let mut all = vec!["--spec", spec.to_str().unwrap()];
-    all.extend_from_slice(args);
-    common::harness(&all)
-}
-
-fn text(o: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use common::run_with_spec as run;
+use common::text;
 
 fn csv_rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let mut r = csv::Reader::from_path(path).unwrap();

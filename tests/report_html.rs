@@ -25,13 +25,7 @@ const SMALL: &[&str] = &[
     "5",
 ];
 
-fn text(o: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use common::text;
 
 /// The elements a report may hold: HTML structure and the SVG plotters and the strips draw. No script, no image, no frame.
 const ALLOWED: &[&str] = &[

@@ -111,3 +111,19 @@ pub fn python3_available(test: &str) -> bool {
     }
     ok
 }
+
+/// Runs the binary with `--spec spec` and `args`, in the repository root.
+pub fn run_with_spec(spec: &Path, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["--spec", spec.to_str().expect("a UTF-8 spec path")];
+    all.extend_from_slice(args);
+    harness(&all)
+}
+
+/// Standard output then standard error, as one text (for assertion messages).
+pub fn text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
