@@ -171,7 +171,7 @@ pub struct BenchArgs {
     /// Slices per engine per round: the engines take turns this many times a round [default: from the spec].
     #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = slices)]
     pub slices: Option<u32>,
-    /// The longest a slice runs, in milliseconds [default: from the spec].
+    /// How long a slice should last, in milliseconds (its count of requests is sized to it) [default: from the spec].
     #[arg(long, value_name = "MS", allow_hyphen_values = true, value_parser = positive_seconds)]
     pub slice_ms: Option<f64>,
     /// The relative half-width a deciding interval must reach before the run stops, per figure, e.g. p99=0.2 (repeatable; p95, p99, throughput) [default: the spec's `[bench.precision]`].

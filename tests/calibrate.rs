@@ -67,9 +67,10 @@ fn at_the_threshold_intervals_cover_and_the_gate_rarely_fails() {
 /// Where the method is short of its targets, said plainly in
 /// docs/statistics.md: slow episodes of the whole machine (3 % of the time,
 /// 2.5x slower, 200 ms) against the default mix's two-cluster candidate
-/// fail its p99 check 4-5 % of the time at the threshold (nominal 0.8 %):
-/// a run meets a handful of episodes, and its p99 ratio hinges on how many.
-/// This holds that line, so a change that makes it worse is seen.
+/// fail its p99 check 5.6 % of the time at the threshold (nominal 0.8 %;
+/// coverage 88.6 %, 1000 replicates): a run meets a handful of episodes,
+/// and its p99 ratio hinges on how many. This holds that line, so a change
+/// that makes it worse is seen.
 #[test]
 fn slow_episodes_against_a_two_cluster_candidate_stay_within_their_measured_bounds() {
     let reps = 150;
@@ -81,8 +82,8 @@ fn slow_episodes_against_a_two_cluster_candidate_stay_within_their_measured_boun
     );
     let rows = calibrate::run(&cfg, |_| {}).unwrap();
     for r in &rows {
-        assert!(r.coverage[1] >= 0.85, "{r:?}");
-        assert!(r.check_fail[1] <= 0.05 + slack(0.05, reps * 2), "{r:?}");
+        assert!(r.coverage[1] >= 0.886 - slack(0.114, reps * 2), "{r:?}");
+        assert!(r.check_fail[1] <= 0.056 + slack(0.056, reps * 2), "{r:?}");
         assert!(r.gate_fail <= 0.08 + slack(0.08, reps), "{r:?}");
         assert!(r.gate_pass <= 0.025 + slack(0.025, reps), "{r:?}");
     }

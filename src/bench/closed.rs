@@ -28,7 +28,7 @@ pub fn warm_up(engine: &dyn Engine, warmup: &[Query]) -> (u64, Option<String>, b
 }
 
 /// One measured slice: `workers` workers share `stream` through one atomic
-/// cursor; with `until`, no request starts after that much time.
-pub fn run(engine: &SharedEngine, stream: &[Query], workers: u32, until: Option<std::time::Duration>) -> Trial {
-    super::driver::drive(engine, stream, workers, None, until)
+/// cursor until every request of it is answered.
+pub fn run(engine: &SharedEngine, stream: &[Query], workers: u32) -> Trial {
+    super::driver::drive(engine, stream, workers, None, None)
 }

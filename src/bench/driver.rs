@@ -1,9 +1,11 @@
 //! The worker pool both load models share: workers take the next request of
 //! one stream through an atomic cursor, wait for its scheduled start when
 //! there is a schedule, and time the engine's answer on a monotonic clock.
-//! A slice ends when its stream is done or its time is up (no request starts
-//! after `until`; the ones in flight finish and are measured), or when the run
-//! is interrupted.
+//! A slice ends when its stream is done (a closed-loop slice is handed the
+//! count it sends, see `quota`), when the schedule reaches the slice's end
+//! (open loop: no request scheduled at or after `until` starts; the ones
+//! before it are sent however late), or when the run is interrupted. Whether
+//! a request is sent never depends on how fast the ones before it were.
 //!
 //! The workers are started once per benchmark ([`Pool`]) and handed one slice
 //! after another: a benchmark runs thousands of short slices, and a thread
@@ -71,8 +73,8 @@ impl Pool {
 
     /// Runs one slice of `stream` on every worker. With `schedule`, request
     /// `i` is due `schedule[i]` ns after the start (open loop); without, each
-    /// worker starts its next request at once (closed loop). With `until`, no
-    /// request starts later than that after the start. Requests carry their
+    /// worker starts its next request at once (closed loop). With `until`
+    /// (open loop), no request scheduled at or after it starts. Requests carry their
     /// position in `stream` as `seq` and the worker that sent them.
     pub fn drive(
         &self,
@@ -144,9 +146,6 @@ fn work(job: &Job, w: u32) -> Vec<Request> {
     let stream = &job.stream;
     let mut done = Vec::new();
     loop {
-        if job.until_ns.is_some_and(|u| t0.elapsed().as_nanos() as u64 >= u) {
-            break;
-        }
         let i = job.next.fetch_add(1, Ordering::Relaxed) as usize;
         if i >= stream.len() || interrupted() || job.gave_up.load(Ordering::Relaxed) {
             break;

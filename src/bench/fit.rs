@@ -4,10 +4,10 @@
 //!
 //! The round loop (`rounds.rs`) always runs `min_rounds` rounds and only then
 //! looks at the clock, so a round that alone takes longer than the budget
-//! allows would overrun it by `min_rounds` times. A slice stops starting
-//! requests after `slice_ms`, but the ones in flight finish: an engine whose
-//! single request outlasts the slice makes every slice as long as that
-//! request. So each engine's cost per request is probed with a short
+//! allows would overrun it by `min_rounds` times. A slice holds the requests
+//! that fill `slice_ms` at the engine's pace, but at least two per worker:
+//! an engine whose single request outlasts the slice makes every slice as
+//! long as two such requests. So each engine's cost per request is probed with a short
 //! closed-loop trial, a round's length is estimated from it, and when the
 //! round does not fit `max_seconds / min_rounds` the most expensive engines
 //! are cut from the run, each with the estimate that cut it (the warm-ups are
@@ -45,7 +45,7 @@ pub fn probe(engines: &[(String, SharedEngine)], streams: &[Vec<Query>], workers
                 .map(|stream| {
                     // From the trial's start to its last answer, as throughput is
                     // measured (starting the workers is not the engine's cost).
-                    let t = super::closed::run(e, stream, workers, None);
+                    let t = super::closed::run(e, stream, workers);
                     let end = t.requests.iter().map(super::Request::end_ns).max().unwrap_or(0);
                     end as f64 / 1e9 / stream.len() as f64
                 })
@@ -93,10 +93,11 @@ impl RoundShape {
     /// One engine's time in a round, at `spr` seconds per request (its
     /// closed-loop throughput's inverse, summed over the mixes): per slice,
     /// its share of the stream or the slice's time, whichever ends first, and
-    /// never less than one request per worker (the ones in flight finish).
+    /// never less than two requests per worker (`quota::per_slice`).
     fn engine_seconds(&self, spr: f64) -> f64 {
         let cap = self.requests.div_ceil(u64::from(self.slices.max(1))) as f64;
-        let slice = (cap * spr).min(self.slice_seconds).max(f64::from(self.workers) * spr);
+        let least = (2.0 * f64::from(self.workers.max(1))).min(cap);
+        let slice = (cap * spr).min(self.slice_seconds).max(least * spr);
         f64::from(self.slices) * slice
     }
 }
@@ -170,9 +171,9 @@ mod tests {
         assert!(f.round_seconds <= f.round_budget);
         // a: 100 requests per slice at 0.1 ms would take 10 ms, within the slice's 40 ms.
         assert!((SHAPE.engine_seconds(1e-4) - 4.0 * 0.01).abs() < 1e-12);
-        // A slow engine is held to the slice's time, but never below one request per worker.
+        // A slow engine is held to the slice's time, but never below two requests per worker.
         assert!((SHAPE.engine_seconds(0.005) - 4.0 * 0.04).abs() < 1e-12);
-        assert!((SHAPE.engine_seconds(0.5) - 4.0 * 2.0).abs() < 1e-12);
+        assert!((SHAPE.engine_seconds(0.5) - 4.0 * 4.0).abs() < 1e-12);
     }
 
     #[test]

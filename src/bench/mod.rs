@@ -12,6 +12,7 @@ pub mod fit;
 pub mod open;
 pub mod overhead;
 pub mod plan;
+pub mod quota;
 pub mod rounds;
 
 use std::time::Instant;
@@ -228,7 +229,7 @@ pub fn run(
                             HarnessError::input("a rate relative to the baseline needs the baseline among the engines")
                         })?;
                         let _ = closed::warm_up(base.as_ref(), warmup);
-                        let t = closed::run(base, &plan.round_stream(mix, 0), plan.concurrency, None);
+                        let t = closed::run(base, &plan.round_stream(mix, 0), plan.concurrency);
                         f * served_per_second(&t.requests)
                     }
                     None => return Err(HarnessError::input("open loop needs a rate: --rate R or [bench] rate")),
@@ -266,11 +267,14 @@ pub fn run(
     // Warm-ups: every engine on every mix it runs, before the first round.
     let t0 = Instant::now();
     let mut warmed = vec![vec![None; engines.len()]; plan.mixes.len()];
+    let mut paces = vec![vec![quota::Pace::default(); engines.len()]; plan.mixes.len()];
     for phase in phases {
         for (mi, es) in &phase.pairs {
             for &e in es {
                 if warmed[*mi][e].is_none() && !interrupted() {
+                    let w0 = Instant::now();
                     warmed[*mi][e] = Some(closed::warm_up(engines[e].1.as_ref(), &warmups[*mi]));
+                    paces[*mi][e] = quota::Pace::from_warmup(warmups[*mi].len(), w0.elapsed().as_secs_f64());
                 }
             }
         }
@@ -317,6 +321,7 @@ pub fn run(
             first_round,
             run_start: t0,
             warmups: &warmed,
+            paces: &mut paces,
             rates: &mix_rates,
             infos: &mut infos,
             progress: &mut progress,
@@ -375,6 +380,9 @@ struct Machine<'a, P: FnMut(Progress)> {
     run_start: Instant,
     /// Per mix and engine: the warm-up's outcome, when it ran.
     warmups: &'a [Vec<Option<Warmup>>],
+    /// Closed loop, per mix and engine: the time per request so far, which
+    /// sizes each round's slices ([`quota`]).
+    paces: &'a mut [Vec<quota::Pace>],
     /// Open loop: the arrival rate per mix.
     rates: &'a [Option<f64>],
     infos: &'a mut Vec<RoundInfo>,
@@ -438,6 +446,21 @@ impl<P: FnMut(Progress)> rounds::RoundSource for Machine<'_, P> {
             }
             let mut cursor = vec![0usize; es.len()];
             let cap = plan.slice_cap();
+            // Closed loop: each engine's count per slice, fixed for the round
+            // before it starts. Open loop: the schedule's share up to the slice's end.
+            let counts: Vec<usize> = es
+                .iter()
+                .map(|&e| match plan.mode {
+                    LoadMode::Closed => quota::per_slice(
+                        self.paces[mi][e].cycle_s(),
+                        plan.slice_ms / 1000.0,
+                        plan.concurrency,
+                        cap,
+                    ),
+                    LoadMode::Open => cap,
+                })
+                .collect();
+            let until = (plan.mode == LoadMode::Open).then(|| plan.slice_time());
             let m0 = Instant::now();
             let mut slices = Vec::new();
             for slice in 0..plan.slices {
@@ -452,7 +475,7 @@ impl<P: FnMut(Progress)> rounds::RoundSource for Machine<'_, P> {
                         continue;
                     }
                     let from = cursor[k];
-                    let to = (from + cap).min(stream.len());
+                    let to = (from + counts[k]).min(stream.len());
                     if from >= to {
                         continue;
                     }
@@ -462,12 +485,11 @@ impl<P: FnMut(Progress)> rounds::RoundSource for Machine<'_, P> {
                     let part = &stream[from..to];
                     let start_s = self.run_start.elapsed().as_secs_f64();
                     let schedule = self.rates[mi].map(|rps| plan.arrival_schedule(rps, part.len(), r, slice));
-                    let t = self
-                        .pool
-                        .drive(engine, part, schedule.as_deref(), Some(plan.slice_time()));
+                    let t = self.pool.drive(engine, part, schedule.as_deref(), until);
                     if interrupted() {
                         return Ok(None);
                     }
+                    self.paces[mi][e].add(&t.requests);
                     let sent = t.requests.iter().map(|q| q.seq as usize + 1).max().unwrap_or(0);
                     cursor[k] = from + sent;
                     slices.push(SliceInfo {

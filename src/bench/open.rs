@@ -14,7 +14,7 @@ pub const LATE_AFTER_NS: u64 = 1_000_000;
 pub const SATURATED_FRACTION: f64 = 0.01;
 
 /// One measured slice: request `i` due `schedule[i]` ns after the start,
-/// served by `workers` workers; with `until`, no request starts after that much time.
+/// served by `workers` workers; with `until`, no request scheduled at or after it starts.
 pub fn run(
     engine: &SharedEngine,
     stream: &[Query],

@@ -34,7 +34,7 @@ pub fn measure(stream: &[Query], requests: u64) -> Overhead {
     let stream: Vec<Query> = stream.iter().cycle().take(requests as usize).cloned().collect();
     let t0 = Instant::now();
     let null: audit_engines::SharedEngine = std::sync::Arc::new(NullEngine);
-    let trial = super::closed::run(&null, &stream, 1, None);
+    let trial = super::closed::run(&null, &stream, 1);
     let wall = t0.elapsed().as_nanos() as f64;
     let n = trial.requests.len().max(1) as f64;
     Overhead {

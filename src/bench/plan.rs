@@ -11,6 +11,7 @@ use crate::dataset::GenParams;
 use crate::error::HarnessError;
 use crate::mix;
 use crate::spec::{Arrivals, BenchSpec, CacheMode, LoadMode, MixSpec, RateSpec, Spec};
+use crate::stats::splitmix::SplitMix64;
 
 /// Command-line overrides of `[bench]`; `None` keeps the spec's value.
 #[derive(Debug, Clone, Default)]
@@ -199,7 +200,7 @@ impl Plan {
         (self.requests as usize).div_ceil(self.slices.max(1) as usize)
     }
 
-    /// The longest a slice runs.
+    /// How long a slice should last (open loop: how long its schedule runs).
     pub fn slice_time(&self) -> std::time::Duration {
         std::time::Duration::from_secs_f64(self.slice_ms / 1000.0)
     }
@@ -286,14 +287,15 @@ impl Plan {
         }
     }
 
-    /// The longest a round of `phase` can take when every slice runs its full
-    /// time: what the budget must hold `min_rounds` times.
+    /// How long a round of `phase` takes when every slice lasts `slice_ms`
+    /// (a slice of an engine slower than that lasts two of its requests per
+    /// worker): what the budget must hold `min_rounds` times.
     pub fn longest_round_seconds(&self, phase: &Phase) -> f64 {
         let slices: usize = phase.pairs.iter().map(|(_, e)| e.len()).sum();
         slices as f64 * f64::from(self.slices) * self.slice_ms / 1000.0
     }
 
-    /// The budget must hold the rounds always run, each at its longest.
+    /// The budget must hold the rounds always run.
     pub fn check_budget(&self, gate: &crate::spec::GateSpec) -> Result<(), HarnessError> {
         let plan = self;
         if let Some(first) = plan.phases(gate).first() {
@@ -301,7 +303,7 @@ impl Plan {
             let need = f64::from(plan.min_rounds) * longest;
             if need > plan.max_seconds {
                 return Err(HarnessError::input(format!(
-                    "--max-seconds: {} s cannot hold the {} rounds always run (min_rounds): a round of the {} phase runs {} slices of up to {} ms for each of its {} engine and mix pairs, up to {:.1} s; expected max_seconds >= {:.1}, or fewer min_rounds, slices or slice_ms",
+                    "--max-seconds: {} s cannot hold the {} rounds always run (min_rounds): a round of the {} phase runs {} slices of about {} ms for each of its {} engine and mix pairs, up to {:.1} s; expected max_seconds >= {:.1}, or fewer min_rounds, slices or slice_ms",
                     plan.max_seconds,
                     plan.min_rounds,
                     first.kind.label(),
@@ -342,37 +344,6 @@ impl PhaseKind {
 pub struct Phase {
     pub kind: PhaseKind,
     pub pairs: Vec<(usize, Vec<usize>)>,
-}
-
-/// A tiny, fully specified generator (Steele et al.'s SplitMix64), so that the
-/// engine orders and arrival times recorded for a seed never change with a
-/// dependency's version.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (n >= 1), without modulo bias.
-    fn below(&mut self, n: u64) -> u64 {
-        let zone = u64::MAX - u64::MAX % n;
-        loop {
-            let x = self.next();
-            if x < zone {
-                return x % n;
-            }
-        }
-    }
-
-    /// Uniform in (0, 1].
-    fn unit_open(&mut self) -> f64 {
-        ((self.next() >> 11) + 1) as f64 / (1u64 << 53) as f64
-    }
 }
 
 #[cfg(test)]

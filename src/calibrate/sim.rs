@@ -11,6 +11,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use super::{Design, Noise};
+use crate::bench::quota::{self, Pace};
 use crate::bench::rounds::{Round, RoundSource};
 use crate::bench::{Request, Trial};
 use crate::error::HarnessError;
@@ -73,6 +74,9 @@ impl SimEngine {
     }
 }
 
+/// Warm-up requests per engine before the first round (the spec's default `warmup`).
+const WARMUP: usize = 20;
+
 /// How the simulated benchmark measures.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Measure {
@@ -99,6 +103,10 @@ pub struct Sim<'a> {
     /// Slow episodes ahead (start, end), and when the one after them starts.
     episodes: Vec<(f64, f64)>,
     next_burst: f64,
+    /// Interleaved design: each engine's time per request so far, which
+    /// sizes its slices (as the benchmark's `bench::quota` does); `None`
+    /// until the warm-up before the first round.
+    paces: Option<Vec<Pace>>,
 }
 
 impl<'a> Sim<'a> {
@@ -112,6 +120,7 @@ impl<'a> Sim<'a> {
             clock: 0.0,
             episodes: Vec::new(),
             next_burst: f64::INFINITY,
+            paces: None,
         };
         if let Some(b) = noise.bursts {
             // Start in the stationary state: in an episode with probability `fraction`.
@@ -186,18 +195,9 @@ impl<'a> Sim<'a> {
     }
 
     /// One slice of engine `e` on `stream` (whether each request's answer
-    /// has rows) from position `from`, starting at the current clock: at
-    /// most `cap` requests, none started after `until` seconds (`None`: no
-    /// time limit). Returns its requests (seq from `from`) and how many were sent.
-    fn slice(
-        &mut self,
-        e: SimEngine,
-        stream: &[bool],
-        from: usize,
-        cap: usize,
-        until: Option<f64>,
-        slice: u32,
-    ) -> Vec<Request> {
+    /// has rows) from position `from`, starting at the current clock: `count`
+    /// requests (fewer where the stream ends). Returns its requests (seq from `from`).
+    fn slice(&mut self, e: SimEngine, stream: &[bool], from: usize, count: usize, slice: u32) -> Vec<Request> {
         let drift = (self.noise.drift_sd * self.normal()).exp();
         let phi = self.noise.ar1;
         let t0 = self.clock;
@@ -205,7 +205,7 @@ impl<'a> Sim<'a> {
         let mut free = vec![t0; c];
         let mut z = self.normal();
         let mut requests = Vec::new();
-        let end = (from + cap).min(stream.len());
+        let end = (from + count).min(stream.len());
         let mut last_end = t0;
         for (k, i) in (from..end).enumerate() {
             if k > 0 {
@@ -217,9 +217,6 @@ impl<'a> Sim<'a> {
                 .enumerate()
                 .min_by(|a, b| a.1.total_cmp(&b.1))
                 .unwrap_or((0, t0));
-            if until.is_some_and(|u| start - t0 >= u) {
-                break;
-            }
             let cl = e.cluster(stream[i]);
             let slow = if e.slow_fraction > 0.0 && self.rng.random_bool(e.slow_fraction) {
                 e.slow_factor
@@ -244,6 +241,24 @@ impl<'a> Sim<'a> {
         }
         self.clock = last_end;
         requests
+    }
+
+    /// Each engine's warm-up before the first round, as the benchmark's: a
+    /// few requests one after another, whose time per request sizes the first
+    /// round's slices. Not measured.
+    fn warm_up(&mut self, stream: &[bool]) -> Vec<Pace> {
+        let n = WARMUP.min(stream.len());
+        let engines = self.engines;
+        engines
+            .iter()
+            .map(|&e| {
+                let before = self.clock;
+                let c = std::mem::replace(&mut self.measure.concurrency, 1);
+                self.slice(e, stream, 0, n, 0);
+                self.measure.concurrency = c;
+                Pace::from_warmup(n, self.clock - before)
+            })
+            .collect()
     }
 
     /// Round `r`'s stream: whether each request's answer has rows (the same
@@ -281,19 +296,31 @@ impl RoundSource for Sim<'_> {
         match m.design {
             Design::Interleaved => {
                 let cap = m.requests.div_ceil(m.slices.max(1) as usize);
+                let paces = match self.paces.take() {
+                    Some(p) => p,
+                    None => self.warm_up(&stream),
+                };
+                // Each slice's count is fixed before the round from the rounds before it.
+                let quota: Vec<usize> = paces
+                    .iter()
+                    .map(|p| quota::per_slice(p.cycle_s(), m.slice_s, m.concurrency as u32, cap))
+                    .collect();
+                let mut paces = paces;
                 let mut cursor = vec![0usize; n];
                 for slice in 0..m.slices {
                     for i in order(self.order_seed ^ (u64::from(r) << 20) ^ (u64::from(slice) << 40), n) {
-                        let reqs = self.slice(self.engines[i], &stream, cursor[i], cap, Some(m.slice_s), slice);
+                        let reqs = self.slice(self.engines[i], &stream, cursor[i], quota[i], slice);
                         cursor[i] += reqs.len();
+                        paces[i].add(&reqs);
                         trials[i].requests.extend(reqs);
                     }
                 }
+                self.paces = Some(paces);
             }
             Design::Trials => {
                 // One trial per engine per round, every engine on the whole stream.
                 for i in order(self.order_seed ^ (u64::from(r) << 20), n) {
-                    let reqs = self.slice(self.engines[i], &stream, 0, stream.len(), None, 0);
+                    let reqs = self.slice(self.engines[i], &stream, 0, stream.len(), 0);
                     trials[i].requests = reqs;
                 }
             }

@@ -138,13 +138,23 @@ pub fn print_header(plan: &Plan) {
         "{}",
         super::wrap_items(&format!("== bench on {}:", mixes.join(", ")), &plan.engines, 4)
     );
+    let size = match plan.mode {
+        LoadMode::Closed => format!(
+            "about {} ms at the engine's pace; 2 requests per worker to {}",
+            sig(plan.slice_ms),
+            plan.slice_cap()
+        ),
+        LoadMode::Open => format!(
+            "{} ms of the schedule, at most {} requests",
+            sig(plan.slice_ms),
+            plan.slice_cap()
+        ),
+    };
     say!(
-        "   {} loop{open}, {} workers; a round interleaves the engines in {} slices each (up to {} ms, {} requests);",
+        "   {} loop{open}, {} workers; a round interleaves the engines in {} slices each ({size});",
         plan.mode.label(),
         plan.concurrency,
         plan.slices,
-        sig(plan.slice_ms),
-        plan.slice_cap(),
     );
     say!(
         "   {}..{} rounds within {} s; stop when each deciding check is decided within ±{:.0} % (p95), ±{:.0} % (p99), ±{:.0} % (rps)",

@@ -13,7 +13,7 @@ pub fn print_header(cfg: &Config) {
         cfg.candidates
     );
     say!(
-        "  baseline lognormal (median {} ms, sd of log {}); design {}: {} slices per engine per round of up to {} ms and {} requests,",
+        "  baseline lognormal (median {} ms, sd of log {}); design {}: {} slices per engine per round of about {} ms (2 to {} requests),",
         cfg.median_ms,
         cfg.sigma,
         cfg.design.name(),

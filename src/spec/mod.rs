@@ -273,12 +273,13 @@ pub struct BenchSpec {
     /// round draws from the same stream of this length, slice by slice.
     pub requests: u64,
     /// Slices per engine per round: a round interleaves the engines, each
-    /// running `slices` times for at most `slice_ms` (and `requests / slices`
-    /// requests), so that every engine meets the machine's state at many
-    /// moments spread over the run.
+    /// running `slices` times for about `slice_ms` (at most `requests /
+    /// slices` requests), so that every engine meets the machine's state at
+    /// many moments spread over the run.
     pub slices: u32,
-    /// The longest a slice runs, in milliseconds: no request of the slice
-    /// starts later (the ones in flight finish).
+    /// How long a slice should last, in milliseconds: closed loop, the count
+    /// that fills it at the engine's pace (`bench::quota`); open loop, no
+    /// request scheduled later starts.
     pub slice_ms: f64,
     /// How narrow the intervals that decide must be before the run stops.
     pub precision: Precision,

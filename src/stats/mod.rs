@@ -9,6 +9,7 @@ pub mod poststrat;
 pub mod quantile;
 pub mod rounds;
 pub mod sequential;
+pub mod splitmix;
 
 pub use quantile::{order_statistic_ranks, quantile, quantile_with_ci, Estimate};
 pub use rounds::Spread;

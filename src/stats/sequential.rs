@@ -21,6 +21,7 @@
 //! 2000, ch. 19), checked against gsDesign, as the reference the simulated
 //! boundaries are tested against for many rounds.
 
+use super::splitmix::SplitMix64;
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
 /// Boundaries beyond this many standard deviations are treated as "never":
@@ -203,9 +204,7 @@ fn simulate_schedule(alpha: f64, first: u32, every: u32, planned: u32, paths: us
     let first = first.max(2);
     let planned = planned.max(first);
     let every = every.max(1);
-    let mut rng: Vec<SplitMix64> = (0..paths)
-        .map(|p| SplitMix64::for_path(alpha, first, planned, p))
-        .collect();
+    let mut rng: Vec<SplitMix64> = (0..paths).map(|p| path_rng(alpha, first, planned, p)).collect();
     let mut sum = vec![0.0f64; paths];
     let mut sumsq = vec![0.0f64; paths];
     let mut alive: Vec<usize> = (0..paths).collect();
@@ -286,40 +285,15 @@ pub fn t_boundaries(alpha: f64, looks: &[u32], planned: u32, last_is_final: bool
         .collect()
 }
 
-/// A tiny, fully specified generator (Steele et al.'s SplitMix64) with
-/// Box–Muller normals, so the boundaries recorded for a run never change with
-/// a dependency's version.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    /// Path `p`'s generator for a schedule.
-    fn for_path(alpha: f64, first: u32, planned: u32, p: usize) -> SplitMix64 {
-        SplitMix64(
-            0x7462_6f75_6e64_0000
-                ^ alpha.to_bits().rotate_left(17)
-                ^ (u64::from(first) << 40)
-                ^ (u64::from(planned) << 24)
-                ^ (p as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
-        )
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1).
-    fn unit(&mut self) -> f64 {
-        ((self.next() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    fn normal(&mut self) -> f64 {
-        let (u1, u2) = (self.unit(), self.unit());
-        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-    }
+/// Path `p`'s generator for a schedule.
+fn path_rng(alpha: f64, first: u32, planned: u32, p: usize) -> SplitMix64 {
+    SplitMix64(
+        0x7462_6f75_6e64_0000
+            ^ alpha.to_bits().rotate_left(17)
+            ^ (u64::from(first) << 40)
+            ^ (u64::from(planned) << 24)
+            ^ (p as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+    )
 }
 
 /// The one-sided error rate spent by information fraction `t` (O'Brien–Fleming type).
