@@ -15,12 +15,14 @@
 /// request on one worker) fill `slice_s`; at least two per worker, so that
 /// every slice shows each worker's step from one answer to its next request
 /// (a part of the time per request, so of the throughput); at most `cap`
-/// (the slice's share of the round's stream).
+/// (the slice's share of the round's stream). With no pace measured yet (no
+/// warm-up), the least: an engine of unknown cost could make a full share
+/// last minutes.
 pub fn per_slice(cycle_s: Option<f64>, slice_s: f64, workers: u32, cap: usize) -> usize {
     let least = (2 * workers.max(1) as usize).min(cap);
     let fill = match cycle_s {
         Some(c) if c > 0.0 && c.is_finite() => (slice_s / c * f64::from(workers.max(1))).round(),
-        _ => cap as f64,
+        _ => 0.0,
     };
     let fill = if fill.is_finite() {
         fill.min(cap as f64) as usize
@@ -91,10 +93,10 @@ mod tests {
         // Slower than the slice: two per worker.
         assert_eq!(per_slice(Some(0.5), 0.010, 4, 100), 8);
         assert_eq!(per_slice(Some(0.004), 0.010, 4, 100), 10);
-        // Nothing measured yet: the cap; a cap below the workers: the cap.
-        assert_eq!(per_slice(None, 0.010, 4, 100), 100);
+        // Nothing measured yet: two per worker; a cap below that: the cap.
+        assert_eq!(per_slice(None, 0.010, 4, 100), 8);
         assert_eq!(per_slice(Some(0.5), 0.010, 4, 2), 2);
-        assert_eq!(per_slice(Some(0.0), 0.010, 4, 100), 100);
+        assert_eq!(per_slice(Some(0.0), 0.010, 4, 100), 8);
     }
 
     #[test]
