@@ -126,6 +126,18 @@ pub fn bench_engines(
         &plan.precision,
     ));
     run.stage("bench", if result.interrupted() { "interrupted" } else { "done" })?;
+    if result.phases.iter().any(|p| p.outcome.stop == bench::Stop::NoReference) {
+        let reference = result
+            .series
+            .iter()
+            .find(|s| s.role == audit_engines::Role::Reference)
+            .map_or("the baseline", |s| s.engine.as_str());
+        return Err(HarnessError::failed(format!(
+            "the reference engine {reference} answered no request of round {} (every answer an error, or it hung or died): no ratio has a yardstick, so the run stopped there; the {} finished round(s) are in latencies.csv (see the ERROR lines above)",
+            result.rounds_done(),
+            result.rounds_done()
+        )));
+    }
     // The reference's figures are the yardstick of every ratio: a baseline that
     // errs makes them meaningless.
     if let Some(b) = analysis

@@ -226,3 +226,32 @@ fn report_refuses_measurements_that_are_not_the_recorded_ones_and_writes_nothing
     assert_eq!(o.status.code(), Some(2));
     assert!(one_line_error(&o).contains("schema_version 99"));
 }
+
+/// A reference that answers no request of a round leaves every ratio
+/// without its yardstick: the run ends after that round (not at its
+/// budget), exit 1, with the round kept and the reason in one line.
+#[test]
+fn a_reference_that_answers_nothing_ends_the_run_after_one_round() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = common::root().join("tests/fixtures/process/misbehave.sh");
+    let spec = spec_in(tmp.path(), &[]);
+    let mut text_spec = std::fs::read_to_string(&spec).unwrap();
+    text_spec.push_str(&format!(
+        "\n[engines.void]\ncommand = [\"sh\", {:?}, \"error-all\"]\n",
+        fixture.display().to_string()
+    ));
+    std::fs::write(&spec, text_spec).unwrap();
+    let started = std::time::Instant::now();
+    let o = run(&spec, &["aa", "--engine", "void", "--runs", "1", "--max-seconds", "60"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("the reference engine void answered no request of round 1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("stopped: the reference answered no request of the last round"),
+        "{out}"
+    );
+    assert!(started.elapsed().as_secs() < 30, "{:?}: {out}", started.elapsed());
+}

@@ -326,6 +326,7 @@ pub fn run(
             infos: &mut infos,
             progress: &mut progress,
             gave_up: &mut gave_up,
+            reference_lost: false,
         };
         let outcome = if phase.kind == PhaseKind::Deciding {
             rounds::run(&mut machine, budget, &mut series, &mut settled)?
@@ -339,7 +340,7 @@ pub fn run(
             budget_seconds,
             outcome,
         });
-        if outcome.stop == Stop::Interrupted {
+        if matches!(outcome.stop, Stop::Interrupted | Stop::NoReference) {
             break;
         }
     }
@@ -389,6 +390,8 @@ struct Machine<'a, P: FnMut(Progress)> {
     progress: &'a mut P,
     /// Engines that hung or died: later slices skip them.
     gave_up: &'a mut Vec<String>,
+    /// The reference answered no request of the last round on some mix.
+    reference_lost: bool,
 }
 
 impl<P: FnMut(Progress)> rounds::RoundSource for Machine<'_, P> {
@@ -521,6 +524,28 @@ impl<P: FnMut(Progress)> rounds::RoundSource for Machine<'_, P> {
                 slices,
                 seconds: m0.elapsed().as_secs_f64(),
             });
+            // A reference without one answer in the round (errors only, or
+            // it hung or died) leaves every ratio without its yardstick.
+            let reference = |e: usize| {
+                plan.roles
+                    .get(e)
+                    .copied()
+                    .unwrap_or_else(|| crate::registry::role(&self.engines[e].0))
+                    == Role::Reference
+            };
+            let reference_answered = es
+                .iter()
+                .zip(&round_trials)
+                .filter(|(&e, _)| reference(e))
+                .all(|(_, t)| !t.gave_up && t.requests.iter().any(|r| r.rows.is_some()));
+            let reference_ran = self
+                .engines
+                .iter()
+                .enumerate()
+                .any(|(e, _)| reference(e) && self.phase.pairs.iter().any(|(m, es)| *m == mi && es.contains(&e)));
+            if reference_ran && (!reference_answered || !es.iter().any(|&e| reference(e))) {
+                self.reference_lost = true;
+            }
             for (k, trial) in round_trials.into_iter().enumerate() {
                 let e = es[k];
                 (self.progress)(Progress::Trial {
@@ -544,6 +569,10 @@ impl<P: FnMut(Progress)> rounds::RoundSource for Machine<'_, P> {
 
     fn on_the_clock(&self) -> bool {
         true
+    }
+
+    fn reference_lost(&self) -> bool {
+        self.reference_lost
     }
 }
 

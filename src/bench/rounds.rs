@@ -24,6 +24,10 @@ pub enum Stop {
     Planned,
     /// Ctrl-C (or SIGTERM): the finished rounds are analysed.
     Interrupted,
+    /// The reference answered no request of a whole round (every answer an
+    /// error, or it hung or died): no ratio has a yardstick, so the rounds
+    /// left would measure nothing. The finished rounds are kept.
+    NoReference,
 }
 
 impl Stop {
@@ -33,6 +37,7 @@ impl Stop {
             Stop::Budget => "budget",
             Stop::Planned => "planned rounds done",
             Stop::Interrupted => "interrupted",
+            Stop::NoReference => "no reference",
         }
     }
 
@@ -51,10 +56,10 @@ pub struct Budget {
 }
 
 impl Budget {
-    /// Rounds planned once the first round took `first_round_s`: as many as
-    /// fit in `max_seconds`, within `min_rounds..=max_rounds`.
-    pub fn planned(&self, first_round_s: f64) -> u32 {
-        let fit = (self.max_seconds / first_round_s.max(1e-9)).floor();
+    /// Rounds planned when a round takes `round_s`: as many as fit in
+    /// `max_seconds`, within `min_rounds..=max_rounds`.
+    pub fn planned(&self, round_s: f64) -> u32 {
+        let fit = (self.max_seconds / round_s.max(1e-9)).floor();
         (fit.min(f64::from(self.max_rounds)) as u32).clamp(self.min_rounds, self.max_rounds)
     }
 }
@@ -73,6 +78,12 @@ pub trait RoundSource {
 
     /// Hears of each finished round: rounds done, rounds planned, seconds so far.
     fn round_finished(&mut self, _done: u32, _planned: u32, _seconds: f64) {}
+
+    /// Whether the run must end after the round just finished, whatever its
+    /// budget: the reference answered none of it ([`Stop::NoReference`]).
+    fn reference_lost(&self) -> bool {
+        false
+    }
 
     /// Whether the time spent looking at the data counts against the budget
     /// (on a real machine it does; a simulation's clock only counts rounds).
@@ -149,11 +160,18 @@ pub fn run(
         }
         done += 1;
         elapsed += round.seconds;
-        if done == 1 {
-            planned = budget.planned(round.seconds);
+        // Planned after the first round, and again from the mean round once
+        // `min_rounds` are done, before the first look (no look has been
+        // made, so no boundary moves): a slow first round (a cold cache, a
+        // warm-up's pace) no longer ends the run with its budget unspent.
+        if done == 1 || done == budget.min_rounds {
+            planned = budget.planned(elapsed / f64::from(done));
             every = look_every(budget.min_rounds, planned);
         }
         source.round_finished(done, planned, elapsed);
+        if source.reference_lost() {
+            break Stop::NoReference;
+        }
         if done < budget.min_rounds {
             continue;
         }
@@ -198,6 +216,65 @@ mod tests {
     struct Fixed {
         seconds: f64,
         stop_after: Option<u32>,
+    }
+
+    /// Rounds whose reference answers nothing from round `lost_at` (1-based) on.
+    struct Silent {
+        done: u32,
+        lost_at: u32,
+    }
+
+    impl RoundSource for Silent {
+        fn run_round(&mut self, _r: u32) -> Result<Option<Round>, HarnessError> {
+            self.done += 1;
+            Ok(Some(Round {
+                trials: vec![(0, Trial::default())],
+                seconds: 0.1,
+            }))
+        }
+
+        fn reference_lost(&self) -> bool {
+            self.done >= self.lost_at
+        }
+    }
+
+    /// Rounds of `first` seconds, then of `rest`.
+    struct SlowStart {
+        first: f64,
+        rest: f64,
+    }
+
+    impl RoundSource for SlowStart {
+        fn run_round(&mut self, r: u32) -> Result<Option<Round>, HarnessError> {
+            Ok(Some(Round {
+                trials: vec![(0, Trial::default())],
+                seconds: if r == 0 { self.first } else { self.rest },
+            }))
+        }
+    }
+
+    #[test]
+    fn a_slow_first_round_is_replanned_before_the_first_look() {
+        let mut s = series();
+        let budget = Budget {
+            min_rounds: 3,
+            max_rounds: 100,
+            max_seconds: 20.0,
+        };
+        // After round 1 (3 s): 6 rounds fit; after round 3 (5 s, 5/3 s a round): 12.
+        let out = run(&mut SlowStart { first: 3.0, rest: 1.0 }, budget, &mut s, |_, _| false).unwrap();
+        assert_eq!(out.planned, 12);
+        assert_eq!((out.rounds, out.stop), (12, Stop::Planned));
+    }
+
+    #[test]
+    fn a_round_without_the_reference_ends_the_run_and_keeps_it() {
+        let mut s = series();
+        let mut source = Silent { done: 0, lost_at: 2 };
+        let out = run(&mut source, budget(), &mut s, |_, _| false).unwrap();
+        assert_eq!((out.rounds, out.stop), (2, Stop::NoReference));
+        assert_eq!(s[0].trials.len(), 2, "the finished rounds are kept");
+        assert!(out.stop.is_final());
     }
 
     impl RoundSource for Fixed {

@@ -198,6 +198,8 @@ pub fn print_phases(ran: &[PhaseOutcome], planned: &[Phase]) {
                 (Stop::Budget, PhaseKind::Informational) => "the budget is spent",
                 (Stop::Planned, _) => "the planned rounds are done",
                 (Stop::Interrupted, _) => "interrupted (the finished rounds are analysed)",
+                (Stop::NoReference, _) =>
+                    "the reference answered no request of the last round (the finished rounds are kept)",
             },
         );
     }
