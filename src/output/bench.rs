@@ -140,8 +140,9 @@ pub fn print_header(plan: &Plan) {
     );
     let size = match plan.mode {
         LoadMode::Closed => format!(
-            "about {} ms at the engine's pace; 2 requests per worker to {}",
+            "{} ms at its pace, {}..{} requests",
             sig(plan.slice_ms),
+            (2 * plan.concurrency.max(1) as usize).min(plan.slice_cap()),
             plan.slice_cap()
         ),
         LoadMode::Open => format!(
