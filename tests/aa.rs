@@ -17,6 +17,16 @@ fn one_line_error(o: &std::process::Output) -> String {
     err
 }
 
+/// The entry of `dir` whose name starts with `prefix` (an A/A series' directory).
+fn entry_starting(dir: &Path, prefix: &str) -> std::path::PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .unwrap_or_else(|| panic!("no {prefix}* in {}", dir.display()))
+}
+
 #[test]
 fn aa_runs_whole_benchmarks_of_an_engine_against_its_twin_and_tallies_the_alarms() {
     let tmp = tempfile::tempdir().unwrap();
@@ -37,12 +47,7 @@ fn aa_runs_whole_benchmarks_of_an_engine_against_its_twin_and_tallies_the_alarms
     );
     assert!(out.contains("run   1:") && out.contains("run   2:"), "{out}");
     assert!(out.contains("family"), "{out}");
-    let dir = std::fs::read_dir(tmp.path().join("sub/reports"))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("aa-memindex-"))
-        .expect("the A/A directory");
+    let dir = entry_starting(&tmp.path().join("sub/reports"), "aa-memindex-");
     let aa: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("aa.json")).unwrap()).unwrap();
     assert_eq!(aa["tally"]["runs"], 2, "{aa}");
     let runs = aa["runs"].as_array().unwrap();
@@ -251,12 +256,7 @@ fn a_reference_that_answers_nothing_ends_the_run_after_one_round() {
     );
     assert!(started.elapsed().as_secs() < 30, "{:?}: {out}", started.elapsed());
     // The run's own record says why it stopped, and keeps the round.
-    let aa_dir = std::fs::read_dir(tmp.path().join("reports"))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("aa-void-"))
-        .expect("the A/A directory");
+    let aa_dir = entry_starting(&tmp.path().join("reports"), "aa-void-");
     let run_dir = std::fs::read_dir(&aa_dir)
         .unwrap()
         .filter_map(|e| e.ok())
