@@ -27,13 +27,20 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
     }
     if matches!(
         cli.command,
-        Command::Gen(_) | Command::Equiv(_) | Command::Bench(_) | Command::Gate(_) | Command::Sweep(_) | Command::Aa(_)
+        Command::Gen(_)
+            | Command::Equiv(_)
+            | Command::Bench(_)
+            | Command::Gate(_)
+            | Command::Sweep(_)
+            | Command::Aa(_)
+            | Command::Serve(_)
     ) {
         // SIGINT/SIGTERM: stop at the next row, case or request, clean up, exit 3.
         crate::interrupt::install();
     }
     let mut spec = Spec::load(&cli.spec)?;
     process::command::add_to_spec(&mut spec, &cli.engine_command)?;
+    crate::http::flag::add_to_spec(&mut spec, &cli.engine_url)?;
     if matches!(
         cli.command,
         Command::Equiv(_) | Command::Bench(_) | Command::Gate(_) | Command::Sweep(_) | Command::Aa(_)
@@ -58,6 +65,7 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
         Command::Calibrate(args) => commands::calibrate::run(&spec, args),
         Command::Aa(args) => commands::aa::run(&spec, &data_dir, args),
         Command::ProtocolCost(args) => commands::protocol_cost::run(&spec, &data_dir, &args),
+        Command::Serve(args) => commands::serve::run(&spec, &data_dir, &args),
         Command::Sweep(args) => commands::sweep::run(&spec, args),
         Command::ProtocolNull(a) => process::null::run(a.max_in_flight as usize),
         Command::Completions(_) | Command::Man(_) => Ok(()),
@@ -92,7 +100,12 @@ fn check_applies(cli: &Cli) -> Result<(), HarnessError> {
     }
     if !cli.engine_command.is_empty() {
         return Err(HarnessError::input(format!(
-            "--engine-command does not apply to `{command}`; it applies to engines, query, equiv, bench, gate and protocol-cost"
+            "--engine-command does not apply to `{command}`; it applies to engines, query, equiv, bench, gate, serve and protocol-cost"
+        )));
+    }
+    if !cli.engine_url.is_empty() {
+        return Err(HarnessError::input(format!(
+            "--engine-url does not apply to `{command}`; it applies to engines, query, equiv, bench, gate and protocol-cost"
         )));
     }
     Ok(())

@@ -36,6 +36,12 @@ pub struct Cli {
     /// See docs/protocol.md.
     #[arg(long, value_name = "NAME=COMMAND")]
     pub engine_command: Vec<String>,
+    /// A deployed HTTP service (repeatable): NAME=URL, e.g.
+    /// prod=http://10.0.0.5:8080/audit-events, answering GET with the query's
+    /// fields as parameters; before the command, wherever --engine-command
+    /// applies. See docs/http.md.
+    #[arg(long, value_name = "NAME=URL")]
+    pub engine_url: Vec<String>,
     /// Colour PASS, FAIL and INCONCLUSIVE: auto (on a terminal, unless NO_COLOR is set), always or never.
     #[arg(long, global = true, value_name = "WHEN", default_value = "auto", value_parser = one_of(&ColorWhen::ALL, ColorWhen::label))]
     pub color: ColorWhen,
@@ -80,6 +86,8 @@ pub enum Command {
     Aa(AaArgs),
     /// Measure the process protocol's round trip per request (docs/protocol.md).
     ProtocolCost(ProtocolCostArgs),
+    /// Serve one engine (built-in, process or Python module) over HTTP until SIGINT or SIGTERM (docs/http.md).
+    Serve(ServeArgs),
     /// Benchmark at several dataset sizes: scaling.csv, scaling-fit.csv and scaling.svg with growth exponents.
     Sweep(SweepArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on standard output.
@@ -102,6 +110,16 @@ pub struct ProtocolCostArgs {
     /// Time this engine instead of the built-in null process engine.
     #[arg(long, value_name = "NAME")]
     pub engine: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The engine to serve.
+    #[arg(long, value_name = "NAME")]
+    pub engine: String,
+    /// The address to listen on, HOST:PORT (port 0: one the OS picks, printed).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: String,
 }
 
 #[derive(Debug, Args)]

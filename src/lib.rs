@@ -15,6 +15,7 @@ pub mod digest;
 pub mod equivalence;
 pub mod error;
 pub mod fsutil;
+pub mod http;
 pub mod integrity;
 pub mod interrupt;
 pub mod mix;

@@ -1,25 +1,52 @@
 //! Turning an engine name into an opened engine: the built-ins of
-//! `audit-engines` and the spec's process engines (`[engines.NAME]`,
-//! `--engine-command`), by name, with a helpful error for anything else.
+//! `audit-engines` and the spec's engines outside the harness
+//! (`[engines.NAME]`, `--engine-command`, `--engine-url`): process engines,
+//! launched HTTP servers and deployed HTTP services, by name, with a helpful
+//! error for anything else.
 
 use std::path::Path;
 
 use audit_engines::{Role, SharedEngine};
 
 use crate::error::HarnessError;
-use crate::spec::Spec;
+use crate::spec::{ProcessEngineSpec, Spec};
 
 /// Every engine name the spec and the built-ins offer, with one line about each.
 pub fn list(spec: &Spec) -> Vec<(String, String)> {
     audit_engines::builtin()
         .iter()
         .map(|e| (e.name.to_string(), format!("[{}] {}", e.role.label(), e.about)))
-        .chain(
-            spec.engines
-                .iter()
-                .map(|(n, e)| (n.clone(), format!("[process] {}", e.command.join(" ")))),
-        )
+        .chain(spec.engines.iter().map(|(n, e)| (n.clone(), describe(e))))
         .collect()
+}
+
+/// One line about an engine of the spec: its kind and how it is reached.
+fn describe(e: &ProcessEngineSpec) -> String {
+    match &e.url {
+        None => format!("[process] {}", e.command.join(" ")),
+        Some(url) if e.command.is_empty() => format!("[http, deployed] {url}"),
+        Some(url) => format!("[http, launched] {} -> {url}", e.command.join(" ")),
+    }
+}
+
+/// Whether engine `name` serves its own data (a deployed HTTP service): it
+/// cannot be opened on a dataset the harness chooses.
+pub fn own_data(spec: &Spec, name: &str) -> bool {
+    spec.engines
+        .get(name)
+        .is_some_and(|e| e.url.is_some() && e.command.is_empty())
+}
+
+/// Refuses engines serving their own data for work that runs engines on
+/// datasets the harness makes (`what` names it): a deployed URL cannot be
+/// pointed at them, and measuring it on its own data there would be mislabelled.
+pub fn require_chosen_dataset(spec: &Spec, names: &[String], what: &str) -> Result<(), HarnessError> {
+    match names.iter().find(|n| own_data(spec, n)) {
+        None => Ok(()),
+        Some(n) => Err(HarnessError::input(format!(
+            "engine {n} is a deployed URL serving its own data, and {what} runs engines on datasets the harness makes (n/a for a deployed URL): leave {n} out, or give it a `command` so the harness launches it"
+        ))),
+    }
 }
 
 /// The role of engine `name`: a built-in's own; every engine run as a
@@ -82,7 +109,7 @@ pub fn validate(spec: &Spec) -> Result<(), HarnessError> {
             return Err(spec.key_error(
                 &key,
                 &format!(
-                    "{name:?} is not an engine; the engines are {} (built in, [engines.NAME] or --engine-command)",
+                    "{name:?} is not an engine; the engines are {} (built in, [engines.NAME], --engine-command or --engine-url)",
                     known.join(", ")
                 ),
             ));
@@ -96,6 +123,11 @@ pub fn validate(spec: &Spec) -> Result<(), HarnessError> {
 pub fn open(spec: &Spec, name: &str, dir: &Path) -> Result<SharedEngine, HarnessError> {
     check_name(spec, name)?;
     crate::dataset::preflight(dir)?;
+    if let Some(p) = spec.engines.get(name).filter(|p| p.url.is_some()) {
+        let e = crate::http::HttpEngine::open(name, p, &spec.base_dir(), dir)
+            .map_err(|e| HarnessError::input(e.to_string()))?;
+        return Ok(std::sync::Arc::new(e));
+    }
     if let Some(p) = spec.engines.get(name) {
         let e = crate::process::ProcessEngine::open(name, p, &spec.base_dir(), dir)
             .map_err(|e| HarnessError::input(e.to_string()))?;
@@ -120,9 +152,11 @@ pub fn reference_opener(spec: &Spec) -> Result<crate::equivalence::Opener, Harne
 /// An opener for engine `name` that the equivalence runner can call on any dataset directory.
 pub fn opener(spec: &Spec, name: &str) -> Result<crate::equivalence::Opener, HarnessError> {
     check_name(spec, name)?;
+    let own_data = own_data(spec, name);
     let spec = spec.clone();
     let owned = name.to_string();
-    Ok(crate::equivalence::Opener::new(name, move |dir| {
+    let opener = crate::equivalence::Opener::new(name, move |dir| {
         open(&spec, &owned, dir).map_err(|e| audit_engines::EngineError::Other(e.to_string()))
-    }))
+    });
+    Ok(if own_data { opener.with_own_data() } else { opener })
 }

@@ -26,6 +26,8 @@ fn fixture() -> String {
 fn engine_spec(command: Vec<String>, workers: u32, timeout_ms: u64, env: &[(&str, &str)]) -> ProcessEngineSpec {
     ProcessEngineSpec {
         command,
+        url: None,
+        events_key: None,
         workers,
         timeout_ms,
         env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),

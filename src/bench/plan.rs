@@ -151,6 +151,13 @@ impl Plan {
             payloads: data_dir.join(audit_engines::PAYLOADS_FILE),
             append_rate: settled.append_rate,
         };
+        if plan.append_rate > 0.0 {
+            crate::registry::require_chosen_dataset(
+                spec,
+                &plan.engines,
+                "the benchmark under appends (--append-rate, [bench] append_rate)",
+            )?;
+        }
         if plan.mode == LoadMode::Closed && plan.slice_cap() < plan.concurrency as usize {
             return Err(HarnessError::input(format!(
                 "--requests: {} requests per round over {} slices leave {} per slice, fewer than the {} workers (every worker runs at least one request a slice): raise requests or lower slices or concurrency",

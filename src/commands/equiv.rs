@@ -36,8 +36,16 @@ pub fn run(spec: &Spec, dir: &std::path::Path, args: EquivArgs) -> Result<(), Ha
     // A damaged dataset is bad input before anything runs.
     dataset::preflight(dir)?;
     let mut run = report::run::Run::start(spec, dir)?;
-    let result = stages::equivalence_stage(&opts, &candidates, Some(&mut run)).and_then(|r| r.judge());
+    let mut not_applicable = 0;
+    let result = stages::equivalence_stage(&opts, &candidates, Some(&mut run)).and_then(|r| {
+        not_applicable = r.not_applicable();
+        r.judge()
+    });
     let result = stages::finish(run, result);
-    output::verdict::print_result("equiv", &result, "every property of every engine; see the lines above");
+    let scope = match not_applicable {
+        0 => "every property of every engine; see the lines above".to_string(),
+        n => format!("every applicable property of every engine; {n} n/a for deployed URLs, listed above"),
+    };
+    output::verdict::print_result("equiv", &result, &scope);
     result
 }

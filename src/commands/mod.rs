@@ -15,5 +15,6 @@ pub mod man;
 pub mod protocol_cost;
 pub mod query;
 pub mod report;
+pub mod serve;
 pub mod sweep;
 pub mod verify;

@@ -71,6 +71,7 @@ pub fn run(spec: &Spec, args: SweepArgs) -> Result<(), HarnessError> {
     // The plan's engines, mixes and settings are checked before any dataset is written.
     let overrides = overrides(&args);
     let first = Plan::new(spec, &sizes[0].dir, overrides.clone())?;
+    crate::registry::require_chosen_dataset(spec, &first.engines, "sweep (a dataset per size)")?;
     check_disk(&root, &sizes)?;
 
     output::sweep::print_header(&sizes.iter().map(|s| s.rows).collect::<Vec<_>>(), &root, &first);

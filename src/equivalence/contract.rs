@@ -330,6 +330,7 @@ impl Context {
             seed,
             counterexample,
             seconds: start.elapsed().as_secs_f64(),
+            note: None,
         })
     }
 

@@ -159,6 +159,7 @@ fn result(
         seed,
         counterexample: ce,
         seconds: start.elapsed().as_secs_f64(),
+        note: None,
     }
 }
 

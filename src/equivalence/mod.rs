@@ -36,6 +36,10 @@ pub struct Opener {
     pub name: String,
     #[allow(clippy::type_complexity)]
     pub open: Arc<dyn Fn(&Path) -> Result<SharedEngine, EngineError> + Send + Sync>,
+    /// The engine serves its own data (a deployed HTTP service): `open`
+    /// ignores the directory, so the properties that need the harness to
+    /// choose the dataset do not apply to it.
+    pub own_data: bool,
 }
 
 impl Opener {
@@ -46,7 +50,14 @@ impl Opener {
         Opener {
             name: name.to_string(),
             open: Arc::new(open),
+            own_data: false,
         }
+    }
+
+    /// The same engine, marked as serving its own data.
+    pub fn with_own_data(mut self) -> Opener {
+        self.own_data = true;
+        self
     }
 
     /// The frozen baseline, the default reference every candidate is compared with.
@@ -220,8 +231,16 @@ fn replay_prefix(spec: &crate::spec::Spec, dataset: &Path) -> Vec<String> {
         dataset.display().to_string(),
     ];
     for (name, e) in spec.engines.iter().filter(|(_, e)| e.cwd.is_some()) {
-        words.push("--engine-command".into());
-        words.push(format!("{name}={}", e.command.join(" ")));
+        match &e.url {
+            Some(url) => {
+                words.push("--engine-url".into());
+                words.push(format!("{name}={url}"));
+            }
+            None => {
+                words.push("--engine-command".into());
+                words.push(format!("{name}={}", e.command.join(" ")));
+            }
+        }
     }
     words.push("equiv".into());
     words
@@ -247,6 +266,10 @@ pub enum Status {
     /// A divergence outside the domain when not in strict mode.
     Warn,
     Fail,
+    /// Not run, and why is in the result's note: the property needs the
+    /// harness to choose the dataset, and the engine serves its own data.
+    #[serde(rename = "n/a")]
+    NotApplicable,
 }
 
 /// The smallest failing case found, and how to replay it.
@@ -276,6 +299,21 @@ pub struct PropertyResult {
     pub seed: u64,
     pub counterexample: Option<Counterexample>,
     pub seconds: f64,
+    /// Why the property did not apply (status `n/a`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Property {
+    /// Whether the property opens engines on datasets the harness makes
+    /// (small datasets, scratch copies it rewrites or appends to), which an
+    /// engine serving its own data cannot be.
+    pub fn needs_chosen_dataset(self) -> bool {
+        matches!(
+            self,
+            Property::SmallDatasets | Property::PayloadsFromDisk | Property::Appends | Property::LiveAppends
+        )
+    }
 }
 
 /// Everything a run found.
@@ -290,6 +328,14 @@ pub struct Report {
 impl Report {
     pub fn failed(&self) -> Vec<&PropertyResult> {
         self.results.iter().filter(|r| r.status == Status::Fail).collect()
+    }
+
+    /// How many results did not apply (deployed URLs).
+    pub fn not_applicable(&self) -> usize {
+        self.results
+            .iter()
+            .filter(|r| r.status == Status::NotApplicable)
+            .count()
     }
 
     /// The exit verdict: a failed property fails the run.
@@ -400,7 +446,11 @@ pub fn run(
         }
     }
     if opts.wants(Property::SmallDatasets) {
-        let results = small::run(opts, &baseline, &out.live(candidates, Property::SmallDatasets))?;
+        let results = small::run(
+            opts,
+            &baseline,
+            &out.runnable(candidates, &baseline, Property::SmallDatasets),
+        )?;
         stop()?;
         for r in results {
             out.push(r);
@@ -426,7 +476,7 @@ pub fn run(
     }
     for prop in [Property::PayloadsFromDisk, Property::Appends] {
         if opts.wants(prop) {
-            for c in out.live(candidates, prop) {
+            for c in out.runnable(candidates, &baseline, prop) {
                 let r = scratch::run(opts, &ctx, &baseline, &c, prop)?;
                 stop()?;
                 out.push(r);
@@ -446,7 +496,7 @@ pub fn run(
         }
     }
     if opts.wants(Property::LiveAppends) {
-        for c in out.live(candidates, Property::LiveAppends) {
+        for c in out.runnable(candidates, &baseline, Property::LiveAppends) {
             let r = live::run(opts, &baseline, &c)?;
             stop()?;
             out.push(r);
@@ -485,6 +535,42 @@ impl Collector<'_> {
         self.report.results.push(r);
     }
 
+    /// The candidates `prop` can run on and that still answer: a property
+    /// that needs the harness to choose the dataset is `n/a`, with the reason,
+    /// for an engine (or against a reference) serving its own data.
+    fn runnable(&mut self, candidates: &[Opener], reference: &Opener, prop: Property) -> Vec<Opener> {
+        if !prop.needs_chosen_dataset() {
+            return self.live(candidates, prop);
+        }
+        let mut chosen = Vec::new();
+        for c in candidates {
+            let who = if c.own_data {
+                Some(&c.name)
+            } else if reference.own_data {
+                Some(&reference.name)
+            } else {
+                None
+            };
+            match who {
+                None => chosen.push(c.clone()),
+                Some(who) => self.push(PropertyResult {
+                    engine: c.name.clone(),
+                    property: prop,
+                    status: Status::NotApplicable,
+                    cases: 0,
+                    failures: 0,
+                    seed: prop.seed(self.seed),
+                    counterexample: None,
+                    seconds: 0.0,
+                    note: Some(format!(
+                        "n/a for a deployed URL: {who} serves its own data, and {prop} needs datasets the harness makes"
+                    )),
+                }),
+            }
+        }
+        self.live(&chosen, prop)
+    }
+
     /// The candidates still answering; each hung one gets a failed result for `prop` instead.
     fn live(&mut self, candidates: &[Opener], prop: Property) -> Vec<Opener> {
         let mut live = Vec::new();
@@ -503,6 +589,7 @@ impl Collector<'_> {
                         ..ce
                     }),
                     seconds: 0.0,
+                    note: None,
                 }),
             }
         }

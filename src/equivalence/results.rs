@@ -50,6 +50,7 @@ pub fn finish(c: &Opener, prop: Property, seed: u64, t: Tally, start: Instant) -
         seed,
         counterexample: t.first,
         seconds: start.elapsed().as_secs_f64(),
+        note: None,
     }
 }
 
@@ -71,5 +72,6 @@ pub fn cannot_open(opts: &Options, c: &Opener, prop: Property, seed: u64, err: &
             replay: replay(opts, &c.name, prop),
         }),
         seconds: 0.0,
+        note: None,
     }
 }

@@ -57,6 +57,7 @@ fn render(r: &PropertyResult, word: fn(&str, usize) -> String) -> String {
         Status::Pass => "ok",
         Status::Warn => "WARN",
         Status::Fail => "FAIL",
+        Status::NotApplicable => "n/a",
     };
     let mut s = format!(
         "  {:<10} {:<19} {} {:>6} cases {:>5} failures {:>6.2} s  seed {}",
@@ -68,6 +69,9 @@ fn render(r: &PropertyResult, word: fn(&str, usize) -> String) -> String {
         r.seconds,
         r.seed
     );
+    if let Some(note) = &r.note {
+        s.push_str(&format!("\n      {note}"));
+    }
     if let Some(c) = &r.counterexample {
         let query = if c.kind == FailureKind::CannotOpen && c.dataset.is_none() {
             "(none: the engine could not open the dataset)".to_string()

@@ -37,6 +37,7 @@ pub mod equivalence;
 pub mod process;
 pub mod progress;
 pub mod run;
+pub mod serve;
 pub mod sweep;
 pub mod verdict;
 

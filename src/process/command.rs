@@ -22,23 +22,32 @@ pub fn parse(value: &str) -> Result<(String, Vec<String>), String> {
         return bad("no '='");
     };
     let name = name.trim();
-    if name.is_empty() {
-        return bad("the name is empty");
-    }
-    if let Some(c) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
-    {
-        return bad(&format!("the name has {c:?}"));
-    }
-    if audit_engines::find(name).is_some() {
-        return bad(&format!("{name:?} is a built-in engine's name; choose another"));
+    if let Some(why) = name_problem(name) {
+        return bad(&why);
     }
     let command: Vec<String> = command.split_whitespace().map(str::to_string).collect();
     if command.is_empty() {
         return bad("the command is empty");
     }
     Ok((name.to_string(), command))
+}
+
+/// What is wrong with an engine name given on the command line, if anything:
+/// empty, a character a list or a file name cannot hold, a built-in's name.
+pub fn name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("the name is empty".into());
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+    {
+        return Some(format!("the name has {c:?}"));
+    }
+    if audit_engines::find(name).is_some() {
+        return Some(format!("{name:?} is a built-in engine's name; choose another"));
+    }
+    None
 }
 
 /// Adds every `--engine-command` value to `spec.engines` (one worker, the
@@ -55,6 +64,8 @@ pub fn add_to_spec(spec: &mut Spec, values: &[String]) -> Result<(), HarnessErro
             name,
             ProcessEngineSpec {
                 command,
+                url: None,
+                events_key: None,
                 workers: 1,
                 timeout_ms: crate::spec::DEFAULT_PROCESS_TIMEOUT_MS,
                 env: BTreeMap::new(),

@@ -90,6 +90,8 @@ pub fn null_spec() -> Result<ProcessEngineSpec, HarnessError> {
         .map_err(|e| HarnessError::input(format!("cannot find the harness's own executable: {e}")))?;
     Ok(ProcessEngineSpec {
         command: vec![exe.display().to_string(), "protocol-null".into()],
+        url: None,
+        events_key: None,
         workers: 1,
         timeout_ms: crate::spec::DEFAULT_PROCESS_TIMEOUT_MS,
         env: Default::default(),

@@ -62,7 +62,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// The last stderr lines, as one line.
-fn stderr_text(lines: &[String]) -> String {
+pub(crate) fn stderr_text(lines: &[String]) -> String {
     if lines.is_empty() {
         "stderr: (nothing)".into()
     } else {
@@ -72,7 +72,7 @@ fn stderr_text(lines: &[String]) -> String {
 
 /// The directory a process engine runs in: `cwd` when the spec entry set one,
 /// else the spec file's directory; absolute.
-fn working_dir(spec: &ProcessEngineSpec, spec_dir: &Path) -> Result<PathBuf, String> {
+pub(crate) fn working_dir(spec: &ProcessEngineSpec, spec_dir: &Path) -> Result<PathBuf, String> {
     let dir = spec.cwd.clone().unwrap_or_else(|| spec_dir.to_path_buf());
     let dir = if dir.as_os_str().is_empty() {
         PathBuf::from(".")

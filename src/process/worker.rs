@@ -140,6 +140,48 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Makes a command's process die with the harness and take its own
+/// process group, so that killing the group also kills anything it started.
+///
+/// With `PR_SET_PDEATHSIG` the kernel kills the process when the thread that
+/// started it ends, so an engine cannot outlive the harness, even one killed
+/// by SIGKILL (engines are opened on long-lived threads).
+pub fn confine(command: &mut Command) {
+    command.process_group(0);
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: the closure runs in the child between fork and exec and only
+    // makes async-signal-safe calls (prctl, getppid, _exit).
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The harness ended before the prctl took effect.
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Whether child `pid` has exited, without reaping it (so that its process
+/// group can still be killed safely). The caller must own the unreaped child.
+pub fn exited_unreaped(pid: u32) -> bool {
+    // SAFETY: `info` is a valid, zeroed siginfo_t that waitid fills in;
+    // WNOWAIT leaves the child waitable.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let r = libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        );
+        r != 0 || info.si_pid() != 0
+    }
+}
+
 /// The command as one line, for messages.
 pub fn command_line(command: &[String]) -> String {
     command.join(" ")
@@ -167,27 +209,8 @@ impl Starting {
             .current_dir(l.cwd)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            // Its own process group, so that killing it also kills anything it started.
-            .process_group(0);
-        let parent = std::process::id() as libc::pid_t;
-        // SAFETY: the closure runs in the child between fork and exec and only
-        // makes async-signal-safe calls (prctl, getppid, _exit). With
-        // PR_SET_PDEATHSIG the kernel kills the process when the thread that
-        // started it ends, so an engine cannot outlive the harness, even one
-        // killed by SIGKILL (engines are opened on long-lived threads).
-        unsafe {
-            command.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                // The harness ended before the prctl took effect.
-                if libc::getppid() != parent {
-                    libc::_exit(1);
-                }
-                Ok(())
-            });
-        }
+            .stderr(Stdio::piped());
+        confine(&mut command);
         let mut child = command
             .spawn()
             .map_err(|e| format!("cannot start `{}` in {}: {e}", command_line(l.command), l.cwd.display()))?;
@@ -563,20 +586,8 @@ impl Shared {
         let Some(child) = slot.child.as_ref() else {
             return true;
         };
-        let pid: libc::id_t = child.id();
-        // SAFETY: `info` is a valid, zeroed siginfo_t that waitid fills in;
-        // WNOWAIT leaves the child waitable, and we hold the child's slot, so
-        // nobody reaps it meanwhile.
-        unsafe {
-            let mut info: libc::siginfo_t = std::mem::zeroed();
-            let r = libc::waitid(
-                libc::P_PID,
-                pid,
-                &mut info,
-                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-            );
-            r != 0 || info.si_pid() != 0
-        }
+        // We hold the child's slot, so nobody reaps it meanwhile.
+        exited_unreaped(child.id())
     }
 
     fn stderr_tail(&self) -> Vec<String> {

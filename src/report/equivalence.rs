@@ -41,7 +41,7 @@ fn render(report: &Report) -> Result<Vec<u8>, csv::Error> {
                 };
                 (ce.to_string(), c.detail.clone(), c.replay.clone())
             }
-            None => Default::default(),
+            None => (String::new(), r.note.clone().unwrap_or_default(), String::new()),
         };
         let status = serde_json::to_value(r.status)
             .ok()
@@ -77,6 +77,7 @@ pub fn results(report: &Report) -> Vec<EquivalenceResult> {
                 Status::Pass => "pass",
                 Status::Warn => "warn",
                 Status::Fail => "fail",
+                Status::NotApplicable => "n/a",
             }
             .to_string(),
             cases: r.cases,
@@ -87,7 +88,11 @@ pub fn results(report: &Report) -> Vec<EquivalenceResult> {
                 .as_ref()
                 .filter(|c| !(c.kind == FailureKind::CannotOpen && c.dataset.is_none()))
                 .map(|c| serde_json::to_string(&c.query).unwrap_or_default()),
-            detail: r.counterexample.as_ref().map(|c| c.detail.clone()),
+            detail: r
+                .counterexample
+                .as_ref()
+                .map(|c| c.detail.clone())
+                .or_else(|| r.note.clone()),
             replay: r.counterexample.as_ref().map(|c| c.replay.clone()),
         })
         .collect()
@@ -112,6 +117,7 @@ mod tests {
                 seed,
                 counterexample: None,
                 seconds: 0.0,
+                note: None,
             }],
             seconds: 0.0,
         };

@@ -121,11 +121,21 @@ fn first_last<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[i64; 2], D::Err
 /// process engine) a spec may ask for.
 pub const MAX_THREADS: u64 = 1024;
 
-/// An engine that runs as a separate program speaking the process protocol.
+/// An engine outside the harness (`[engines.NAME]`): a program speaking the
+/// process protocol (`command`), an HTTP server the harness launches
+/// (`command` and `url`), or a deployed HTTP service (`url` alone).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProcessEngineSpec {
+    #[serde(default)]
     pub command: Vec<String>,
+    /// The HTTP endpoint, `http://HOST:PORT/PATH`; `{port}` stands for the
+    /// port the harness chooses for a launched server.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// When an HTTP answer is a JSON object, the key holding the events.
+    #[serde(default)]
+    pub events_key: Option<String>,
     #[serde(default = "one")]
     pub workers: u32,
     #[serde(default = "default_timeout_ms")]
@@ -840,11 +850,30 @@ impl Spec {
                     "expected a name of letters, digits, '_', '-' and '.' (names are listed with commas)".into(),
                 );
             }
-            if e.command.is_empty() || e.command[0].is_empty() {
+            if e.url.is_none() && (e.command.is_empty() || e.command[0].is_empty()) {
                 return err(
                     &k("command"),
-                    "expected a non-empty list: program then arguments".into(),
+                    "expected a non-empty list: program then arguments (or `url` for an HTTP engine)".into(),
                 );
+            }
+            if e.url.is_some() && e.command.first().is_some_and(|c| c.is_empty()) {
+                return err(
+                    &k("command"),
+                    "the program is empty: expected program then arguments".into(),
+                );
+            }
+            if let Some(url) = &e.url {
+                if let Err(why) = crate::http::Endpoint::parse(url, !e.command.is_empty()) {
+                    return err(&k("url"), why);
+                }
+                if e.workers != 1 {
+                    return err(
+                        &k("workers"),
+                        "applies to process engines only: an HTTP engine is one server, reached over a pool of connections".into(),
+                    );
+                }
+            } else if e.events_key.is_some() {
+                return err(&k("events_key"), "applies to HTTP engines only (set `url`)".into());
             }
             if e.workers == 0 || u64::from(e.workers) > MAX_THREADS {
                 return err(

@@ -127,3 +127,43 @@ pub fn text(o: &std::process::Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+/// An engine served by `audit_harness::http::Server` and reached through an
+/// `HttpEngine`, as a deployed service would be; the server stops when the
+/// engine is dropped.
+pub struct ServedOverHttp {
+    client: audit_harness::http::HttpEngine,
+    _server: audit_harness::http::Server,
+}
+
+impl audit_engines::Engine for ServedOverHttp {
+    fn name(&self) -> &str {
+        audit_engines::Engine::name(&self.client)
+    }
+
+    fn query(&self, q: &audit_engines::Query) -> Result<audit_engines::Page, audit_engines::EngineError> {
+        self.client.query(q)
+    }
+}
+
+/// `opener`'s engine, opened on each dataset as before but served over HTTP
+/// on a port the OS picks: every property reaches it through HTTP.
+pub fn over_http(opener: audit_harness::equivalence::Opener) -> audit_harness::equivalence::Opener {
+    let inner = opener.clone();
+    audit_harness::equivalence::Opener::new(&opener.name, move |dir| {
+        let engine = (inner.open)(dir)?;
+        let server =
+            audit_harness::http::Server::start(engine, "127.0.0.1:0").map_err(audit_engines::EngineError::Other)?;
+        let client = audit_harness::http::HttpEngine::connect(
+            &inner.name,
+            &server.url(),
+            None,
+            std::time::Duration::from_secs(10),
+        )
+        .map_err(|e| audit_engines::EngineError::Other(e.to_string()))?;
+        Ok(std::sync::Arc::new(ServedOverHttp {
+            client,
+            _server: server,
+        }) as audit_engines::SharedEngine)
+    })
+}

@@ -93,7 +93,7 @@ table{border-collapse:collapse;margin:.4em 0 1em;font-size:.9em}table.figures{fo
 th{background:#f3f3f3}td.engine{white-space:nowrap}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 small,.muted{color:#555}.ci{color:#555;font-size:.8em;white-space:nowrap}
 .badge{display:inline-block;padding:1px 8px;border-radius:3px;font-weight:700;letter-spacing:.02em}
-.pass{background:#0072b2;color:#fff}.fail{background:#d55e00;color:#fff}.inconclusive{background:#f0e442;color:#000}.warn{background:#f0e442;color:#000}
+.pass{background:#0072b2;color:#fff}.fail{background:#d55e00;color:#fff}.inconclusive{background:#f0e442;color:#000}.warn{background:#f0e442;color:#000}.na{background:#999;color:#fff}
 .info{background:#eee;color:#333;font-weight:400}
 .decision{font-size:1.6em;padding:4px 14px}
 .banner{border:1px solid #ccc;border-left:8px solid #888;padding:10px 14px;margin:12px 0;background:#fafafa}
@@ -515,7 +515,13 @@ fn equivalence(s: &mut String, p: &Page) {
         let _ = writeln!(
             s,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td><code>{}</code></td></tr>",
-            badge(&r.status.to_uppercase(), if r.status == "pass" { "pass" } else { &r.status }),
+            badge(
+                &r.status.to_uppercase(),
+                match r.status.as_str() {
+                    "n/a" => "na",
+                    other => other,
+                }
+            ),
             swatch(p, &r.engine),
             esc(&r.property),
             r.cases,
@@ -532,9 +538,14 @@ fn equivalence(s: &mut String, p: &Page) {
             esc(&r.property),
             esc(&r.status.to_uppercase())
         );
+        let detail = if r.status == "n/a" {
+            "why not run"
+        } else {
+            "first difference"
+        };
         for (what, text) in [
             ("minimal counterexample", &r.counterexample),
-            ("first difference", &r.detail),
+            (detail, &r.detail),
             ("replay", &r.replay),
         ] {
             if let Some(t) = text {

@@ -1,0 +1,350 @@
+//! [`HttpEngine`]: an engine reached over HTTP, one GET per query.
+//!
+//! The query's fields of the contract go in the query string (absent filters
+//! omitted); the answer is a JSON array of events, or an object holding one
+//! under `events_key`. Everything else is an error answer naming what came
+//! back: a status other than 2xx (redirects are not followed), a body not of
+//! the contract's shape, a body over [`MAX_BODY`] or headers over
+//! [`MAX_HEADER`], a reset, a refused connection. A request that outlives
+//! `timeout_ms` is a hang, as for process engines. Requests go through one
+//! `ureq` agent: keep-alive connections in a pool that grows to the number
+//! of threads asking at once.
+
+use std::fmt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use audit_engines::{Engine, EngineError, Event, Page, Query};
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+
+use super::endpoint::Endpoint;
+use super::launch::Launched;
+use crate::process::protocol::excerpt;
+use crate::process::SetupError;
+use crate::spec::ProcessEngineSpec;
+
+/// The largest answer body accepted (as the process protocol's longest line).
+pub const MAX_BODY: u64 = 64 << 20;
+/// The largest block of response headers accepted.
+pub const MAX_HEADER: usize = 64 << 10;
+/// Idle keep-alive connections kept per host: the most workers a spec may ask for.
+const POOL: usize = crate::spec::MAX_THREADS as usize;
+
+/// An engine behind an HTTP endpoint: a deployed service, or a server the
+/// harness launched (and stops when the engine is dropped).
+pub struct HttpEngine {
+    name: String,
+    url: String,
+    events_key: Option<String>,
+    agent: ureq::Agent,
+    timeout: Duration,
+    /// The launched server; `None` for a deployed service.
+    server: Option<Launched>,
+}
+
+/// The client every HTTP engine uses: statuses are answers (not errors),
+/// no redirects, bounded headers, `timeout` on the whole exchange.
+fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(timeout))
+        .max_response_header_size(MAX_HEADER)
+        .max_idle_connections(POOL)
+        .max_idle_connections_per_host(POOL)
+        .user_agent(concat!("audit-harness/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into()
+}
+
+impl HttpEngine {
+    /// Opens HTTP engine `name` of the spec: launches its server on the
+    /// dataset in `data_dir` (when it has a `command`) or checks that the
+    /// deployed service answers, within `timeout_ms` either way.
+    pub fn open(
+        name: &str,
+        spec: &ProcessEngineSpec,
+        spec_dir: &Path,
+        data_dir: &Path,
+    ) -> Result<HttpEngine, SetupError> {
+        let err = |why: String| SetupError(format!("engine {name}: {why}"));
+        let url = spec.url.as_deref().ok_or_else(|| err("has no url".into()))?;
+        let launched = !spec.command.is_empty();
+        let endpoint = Endpoint::parse(url, launched).map_err(|e| err(format!("url {e}")))?;
+        let timeout = Duration::from_millis(spec.timeout_ms.max(1));
+        if launched {
+            let deadline = Instant::now() + timeout;
+            let agent = agent(timeout);
+            let (server, url) = Launched::start(name, spec, spec_dir, data_dir, &endpoint).map_err(err)?;
+            server.wait_ready(&agent, &url, deadline).map_err(err)?;
+            let server = Some(server);
+            Ok(HttpEngine {
+                name: name.to_string(),
+                url,
+                events_key: spec.events_key.clone(),
+                agent,
+                timeout,
+                server,
+            })
+        } else {
+            HttpEngine::connect(name, endpoint.as_str(), spec.events_key.as_deref(), timeout)
+        }
+    }
+
+    /// A service already running at `url` (checked like a deployed engine's,
+    /// and asked once to see that it answers), answering arrays of events or
+    /// objects holding them under `events_key`.
+    pub fn connect(
+        name: &str,
+        url: &str,
+        events_key: Option<&str>,
+        timeout: Duration,
+    ) -> Result<HttpEngine, SetupError> {
+        let err = |why: String| SetupError(format!("engine {name}: {why}"));
+        let endpoint = Endpoint::parse(url, false).map_err(|e| err(format!("url {e}")))?;
+        let agent = agent(timeout);
+        probe(&agent, endpoint.as_str(), Instant::now() + timeout, false)
+            .map_err(|e| err(format!("the service does not answer: {e}")))?;
+        Ok(HttpEngine {
+            name: name.to_string(),
+            url: endpoint.as_str().to_string(),
+            events_key: events_key.map(str::to_string),
+            agent,
+            timeout,
+            server: None,
+        })
+    }
+
+    /// The URL queries are sent to (with the launched server's port).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The launched server's process id (for tests that check it is stopped).
+    pub fn server_pid(&self) -> Option<u32> {
+        self.server.as_ref().map(Launched::pid)
+    }
+
+    /// Why a request got no HTTP answer, as the engine error it is.
+    fn transport_error(&self, e: ureq::Error, q: &Query) -> EngineError {
+        let query = serde_json::to_string(q).unwrap_or_default();
+        let ms = self.timeout.as_millis() as u64;
+        if let Some(server) = &self.server {
+            if let Some(died) = server.death() {
+                return EngineError::Broken(format!("engine {}: {died}; query {query}", self.name));
+            }
+        }
+        match e {
+            ureq::Error::Timeout(_) => EngineError::Hang {
+                ms,
+                detail: format!(
+                    "engine {}: no answer from {} within timeout_ms = {ms}; query {query}",
+                    self.name, self.url
+                ),
+            },
+            ureq::Error::BodyExceedsLimit(_) => EngineError::Other(format!(
+                "answered a body over {} MiB (the most accepted)",
+                MAX_BODY >> 20
+            )),
+            ureq::Error::LargeResponseHeader(..) => EngineError::Other(format!(
+                "answered headers over {} KiB (the most accepted), or headers that never end",
+                MAX_HEADER >> 10
+            )),
+            e => EngineError::Other(format!("engine {}: request to {} failed: {e}", self.name, self.url)),
+        }
+    }
+}
+
+/// Asks `url` one query until any HTTP answer comes (any status) or
+/// `deadline` passes; a refused connection is retried when `retry` (a
+/// launched server may not listen yet), else it is the answer.
+pub(crate) fn probe(agent: &ureq::Agent, url: &str, deadline: Instant, retry: bool) -> Result<(), String> {
+    let mut last = String::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(format!("no answer from {url} within timeout_ms ({last})"));
+        }
+        let answer = agent
+            .get(url)
+            .query("from_ts", "0")
+            .query("to_ts", "0")
+            .query("page", "1")
+            .query("page_size", "10")
+            .config()
+            .timeout_global(Some(left))
+            .build()
+            .call();
+        match answer {
+            Ok(mut r) => {
+                // Read it off so the connection goes back to the pool.
+                let _ = r.body_mut().with_config().limit(MAX_BODY).read_to_vec();
+                return Ok(());
+            }
+            Err(e @ ureq::Error::Timeout(_)) => return Err(format!("{url}: {e}")),
+            Err(e) if !retry => return Err(format!("{url}: {e}")),
+            Err(e) => last = e.to_string(),
+        }
+        if crate::interrupt::interrupted() {
+            return Err(format!("stopped waiting for {url}: the harness was interrupted"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+impl Engine for HttpEngine {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn query(&self, q: &Query) -> Result<Page, EngineError> {
+        let mut request = self
+            .agent
+            .get(&self.url)
+            .query("from_ts", q.from_ts.to_string())
+            .query("to_ts", q.to_ts.to_string());
+        if let Some(actor) = q.actor_id {
+            request = request.query("actor_id", actor.to_string());
+        }
+        if let Some(action) = &q.action {
+            request = request.query("action", action);
+        }
+        let request = request
+            .query("page", q.page.to_string())
+            .query("page_size", q.page_size.to_string());
+        let mut answer = request.call().map_err(|e| self.transport_error(e, q))?;
+        let status = answer.status().as_u16();
+        let location = answer
+            .headers()
+            .get("location")
+            .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned());
+        let body = answer
+            .body_mut()
+            .with_config()
+            .limit(MAX_BODY)
+            .read_to_vec()
+            .map_err(|e| self.transport_error(e, q))?;
+        if !(200..300).contains(&status) {
+            let redirect = location.map_or(String::new(), |l| format!(" to {l} (redirects are not followed)"));
+            return Err(EngineError::Other(format!(
+                "answered HTTP {status}{redirect}: {}",
+                excerpt(&body)
+            )));
+        }
+        decode(&body, self.events_key.as_deref()).map_err(|why| {
+            EngineError::Other(format!(
+                "answered HTTP {status} with a body not of the contract's shape: {why}; body: {}",
+                excerpt(&body)
+            ))
+        })
+    }
+}
+
+/// Decodes an answer body: a JSON array of events, or (with `key`) an object
+/// holding one under `key` (and, if it has `count`, a count that matches).
+pub fn decode(body: &[u8], key: Option<&str>) -> Result<Page, String> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let events = match key {
+        None => serde::Deserialize::deserialize(&mut de).map_err(|e| {
+            let hint = if body.trim_ascii_start().starts_with(b"{") {
+                " (when the events are inside an object, set the engine's events_key)"
+            } else {
+                ""
+            };
+            format!("expected a JSON array of events: {e}{hint}")
+        })?,
+        Some(key) => Keyed(key).deserialize(&mut de).map_err(|e| e.to_string())?,
+    };
+    de.end()
+        .map_err(|e| format!("trailing bytes after the JSON value: {e}"))?;
+    Ok(Page::new(events))
+}
+
+/// Finds the events under one key of a JSON object, ignoring other keys.
+struct Keyed<'a>(&'a str);
+
+impl<'de> DeserializeSeed<'de> for Keyed<'_> {
+    type Value = Vec<Event>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Vec<Event>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Keyed<'_> {
+    type Value = Vec<Event>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a JSON object with the events under {:?}", self.0)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<Event>, A::Error> {
+        use serde::de::Error;
+        let mut events: Option<Vec<Event>> = None;
+        let mut count: Option<u64> = None;
+        while let Some(k) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if k == self.0 {
+                if events.is_some() {
+                    return Err(A::Error::custom(format!("{:?} appears twice", self.0)));
+                }
+                events = Some(map.next_value()?);
+            } else if k == "count" {
+                count = Some(map.next_value()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        let events = events.ok_or_else(|| A::Error::custom(format!("no key {:?} holding the events", self.0)))?;
+        match count {
+            Some(c) if c != events.len() as u64 => Err(A::Error::custom(format!(
+                "count is {c} but {:?} holds {} events",
+                self.0,
+                events.len()
+            ))),
+            _ => Ok(events),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EVENT: &str = r#"{"id":3,"created_at":10,"actor_id":7,"action":"LOGIN","resource_type":"USER","resource_id":"USER-1","payload":{"note":"x"}}"#;
+
+    #[test]
+    fn an_array_of_events_is_a_page() {
+        let page = decode(format!("[{EVENT},{EVENT}]").as_bytes(), None).unwrap();
+        assert_eq!(page.count, 2);
+        assert_eq!(page.events[0].id, 3);
+        assert_eq!(decode(b" [] ", None).unwrap().count, 0);
+    }
+
+    #[test]
+    fn events_under_a_key_are_found_and_their_count_checked() {
+        let body = format!(r#"{{"request_id":"ab","count":1,"items":[{EVENT}],"next":null}}"#);
+        assert_eq!(decode(body.as_bytes(), Some("items")).unwrap().count, 1);
+        let wrong = format!(r#"{{"count":2,"items":[{EVENT}]}}"#);
+        assert!(decode(wrong.as_bytes(), Some("items"))
+            .unwrap_err()
+            .contains("count is 2"));
+        let missing = decode(br#"{"events":[]}"#, Some("items")).unwrap_err();
+        assert!(missing.contains("no key \"items\""), "{missing}");
+    }
+
+    #[test]
+    fn bodies_not_of_the_contract_shape_are_refused() {
+        let extra = EVENT.replace("\"id\":3", "\"id\":3,\"served_at\":1");
+        assert!(decode(format!("[{extra}]").as_bytes(), None)
+            .unwrap_err()
+            .contains("served_at"));
+        let object = decode(br#"{"events":[]}"#, None).unwrap_err();
+        assert!(object.contains("set the engine's events_key"), "{object}");
+        assert!(decode(b"<html>hi</html>", None).is_err());
+        assert!(decode(b"[] []", None).unwrap_err().contains("trailing"));
+        let missing = EVENT.replace(",\"payload\":{\"note\":\"x\"}", "");
+        assert!(decode(format!("[{missing}]").as_bytes(), None)
+            .unwrap_err()
+            .contains("payload"));
+    }
+}

@@ -1,0 +1,502 @@
+//! HTTP engines and `serve`: a launched server runs every property and is
+//! stopped; a deployed URL is `n/a` where the harness must choose the
+//! dataset, and says so; servers that misbehave (HTML, 500, 429, redirects,
+//! huge bodies, endless headers, resets, silence) are error answers naming
+//! what came back; `serve` stops gracefully on SIGTERM with its counts, and
+//! leaves nothing listening. Every server here listens on a port the OS picks.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use audit_engines::{Engine, Query};
+use audit_harness::dataset::{self, GenParams};
+use audit_harness::equivalence::{self, Options, Property, Status};
+use audit_harness::http::{HttpEngine, Server};
+use audit_harness::spec::{ProcessEngineSpec, Spec};
+
+const ROWS: u64 = 2000;
+
+/// A 2,000-row dataset from the contract's generator.
+fn dataset_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap().keep().join("d");
+        dataset::generate(
+            &GenParams {
+                rows: ROWS,
+                ..GenParams::default()
+            },
+            &dir,
+            false,
+        )
+        .unwrap();
+        dir
+    })
+}
+
+fn options() -> Options {
+    let mut o = Options::from_spec(&common::spec(), dataset_dir()).unwrap();
+    o.generator = GenParams {
+        rows: ROWS,
+        ..GenParams::default()
+    };
+    o.cases = 200;
+    o.small_dataset_cases = 12;
+    o.regressions = None;
+    o.live_rows = 40;
+    o.live_requests = 60;
+    o
+}
+
+/// The shipped spec with engine `name` added.
+fn spec_with(name: &str, engine: ProcessEngineSpec) -> Spec {
+    let mut spec = common::spec();
+    spec.engines.insert(name.into(), engine);
+    spec
+}
+
+fn http_spec(command: Vec<String>, url: &str, timeout_ms: u64) -> ProcessEngineSpec {
+    ProcessEngineSpec {
+        command,
+        url: Some(url.into()),
+        events_key: None,
+        workers: 1,
+        timeout_ms,
+        env: Default::default(),
+        cwd: Some(common::root()),
+    }
+}
+
+/// `audit-harness serve` of a built-in, as a launched server's command.
+fn serve_command(engine: &str) -> Vec<String> {
+    [
+        env!("CARGO_BIN_EXE_audit-harness"),
+        "--data",
+        "{data_dir}",
+        "serve",
+        "--engine",
+        engine,
+        "--listen",
+        "127.0.0.1:{port}",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+const LAUNCHED_URL: &str = "http://127.0.0.1:{port}/audit-events";
+
+fn alive(pid: u32) -> bool {
+    // A zombie is not alive: /proc/PID/stat's state is Z.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+        .unwrap_or(false)
+}
+
+fn query() -> Query {
+    Query {
+        from_ts: 0,
+        to_ts: i64::MAX,
+        actor_id: None,
+        action: None,
+        page: 1,
+        page_size: 10,
+    }
+}
+
+#[test]
+fn a_launched_server_runs_every_property_and_is_stopped_with_its_engine() {
+    let spec = spec_with("h", http_spec(serve_command("memindex"), LAUNCHED_URL, 20_000));
+    let engine = HttpEngine::open("h", &spec.engines["h"], &common::root(), dataset_dir()).unwrap();
+    let pid = engine.server_pid().expect("a launched engine has a server");
+    assert!(alive(pid));
+    assert!(engine.url().starts_with("http://127.0.0.1:") && !engine.url().contains("{port}"));
+    assert_eq!(engine.query(&query()).unwrap().count, 10);
+    drop(engine);
+    assert!(!alive(pid), "the server outlived its engine");
+
+    let opener = audit_harness::registry::opener(&spec, "h").unwrap();
+    assert!(!opener.own_data);
+    let report = equivalence::run(&options(), &[opener], |r| {
+        eprintln!("{}", audit_harness::output::equivalence::describe(r))
+    })
+    .unwrap();
+    assert!(report.judge().is_ok(), "{:?}", report.failed());
+    assert_eq!(report.not_applicable(), 0);
+    for p in [Property::SmallDatasets, Property::Appends, Property::LiveAppends] {
+        assert!(
+            report
+                .results
+                .iter()
+                .any(|r| r.property == p && r.engine == "h" && r.status == Status::Pass && r.cases > 0),
+            "{p} did not run on the launched server"
+        );
+    }
+}
+
+#[test]
+fn a_deployed_url_is_not_applicable_where_the_harness_chooses_the_dataset() {
+    let base = audit_harness::registry::open(&common::spec(), "memindex", dataset_dir()).unwrap();
+    let server = Server::start(base, "127.0.0.1:0").unwrap();
+    let mut spec = spec_with("prod", http_spec(Vec::new(), &server.url(), 10_000));
+    spec.engines.get_mut("prod").unwrap().cwd = None;
+    let opener = audit_harness::registry::opener(&spec, "prod").unwrap();
+    assert!(opener.own_data);
+    let report = equivalence::run(&options(), &[opener], |_| {}).unwrap();
+    assert!(report.judge().is_ok(), "{:?}", report.failed());
+    for r in report.results.iter().filter(|r| r.engine == "prod") {
+        if r.property.needs_chosen_dataset() {
+            assert_eq!(r.status, Status::NotApplicable, "{}", r.property);
+            let note = r.note.as_deref().unwrap_or("");
+            assert!(note.contains("n/a for a deployed URL"), "{note}");
+        } else {
+            assert_eq!(r.status, Status::Pass, "{}", r.property);
+        }
+    }
+    assert_eq!(report.not_applicable(), 4);
+    // The CSV and run.json carry the reason too.
+    let csv = String::from_utf8(audit_harness::report::equivalence::to_csv(&report).unwrap()).unwrap();
+    assert!(
+        csv.contains("n/a,0,0") && csv.contains("n/a for a deployed URL"),
+        "{csv}"
+    );
+    let counts = server.stop().unwrap();
+    assert!(counts.served > 0 && counts.errors == 0, "{counts:?}");
+}
+
+/// `--engine-url` on the command line: the n/a lines, the PASS line that
+/// says how many did not apply, and a benchmark of the deployed service.
+#[test]
+fn the_command_line_gates_a_deployed_url() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = common::spec_in(tmp.path(), &[]);
+    let base = audit_harness::registry::open(&common::spec(), "memindex", &common::default_dataset()).unwrap();
+    let server = Server::start(base, "127.0.0.1:0").unwrap();
+    let flag = format!("prod={}", server.url());
+    let out = common::run_with_spec(
+        &spec,
+        &[
+            "--engine-url",
+            &flag,
+            "equiv",
+            "--engines",
+            "prod",
+            "--cases",
+            "100",
+            "--small-dataset-cases",
+            "3",
+            "--property",
+            "mix",
+            "--property",
+            "small_datasets",
+        ],
+    );
+    let text = common::text(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("small_datasets      n/a"), "{text}");
+    assert!(
+        text.contains("equiv: PASS (every applicable property of every engine; 1 n/a for deployed URLs"),
+        "{text}"
+    );
+    let out = common::run_with_spec(
+        &spec,
+        &[
+            "--engine-url",
+            &flag,
+            "bench",
+            "--engines",
+            "prod",
+            "--mix",
+            "shallow",
+            "--requests",
+            "64",
+            "--slices",
+            "4",
+            "--min-rounds",
+            "2",
+            "--max-rounds",
+            "2",
+        ],
+    );
+    let text = common::text(&out);
+    assert!(matches!(out.status.code(), Some(0 | 1 | 3)), "{text}");
+    assert!(text.contains("prod"), "{text}");
+    assert!(server.counts().served >= 128, "{:?}", server.counts());
+    assert_eq!(server.counts().errors, 0);
+    // Appends run on a scratch copy the harness makes: refused for a deployed URL.
+    let out = common::run_with_spec(
+        &spec,
+        &[
+            "--engine-url",
+            &flag,
+            "bench",
+            "--engines",
+            "prod",
+            "--append-rate",
+            "100",
+        ],
+    );
+    let text = common::text(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("engine prod is a deployed URL serving its own data"),
+        "{text}"
+    );
+}
+
+/// A server that answers every request with `response` (after reading the
+/// request's headers), or with what `mode` writes; one thread per connection.
+fn fake_server(respond: fn(&mut TcpStream)) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/audit-events", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut stream = stream;
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                loop {
+                    // Read one request's head.
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    respond(&mut stream);
+                }
+            });
+        }
+    });
+    url
+}
+
+fn canned(stream: &mut TcpStream, status: &str, headers: &str, body: &str) {
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+/// Connects (the probe takes any HTTP answer) and asks one query: the
+/// error of whichever step failed.
+fn ask(url: &str) -> String {
+    match HttpEngine::connect("bad", url, None, Duration::from_millis(1500)) {
+        Ok(engine) => engine.query(&query()).unwrap_err().to_string(),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn misbehaving_servers_are_error_answers_that_say_what_came_back() {
+    let html = fake_server(|s| canned(s, "200 OK", "Content-Type: text/html\r\n", "<html>maintenance</html>"));
+    let e = ask(&html);
+    assert!(
+        e.contains("not of the contract's shape") && e.contains("<html>maintenance"),
+        "{e}"
+    );
+
+    let e = ask(&fake_server(|s| {
+        canned(s, "500 Internal Server Error", "", "{\"error\":\"db down\"}")
+    }));
+    assert!(e.contains("answered HTTP 500") && e.contains("db down"), "{e}");
+
+    let e = ask(&fake_server(|s| {
+        canned(s, "429 Too Many Requests", "Retry-After: 1\r\n", "slow down")
+    }));
+    assert!(e.contains("answered HTTP 429") && e.contains("slow down"), "{e}");
+
+    let e = ask(&fake_server(|s| {
+        canned(s, "302 Found", "Location: http://elsewhere/x\r\n", "")
+    }));
+    assert!(
+        e.contains("HTTP 302 to http://elsewhere/x (redirects are not followed)"),
+        "{e}"
+    );
+
+    let e = ask(&fake_server(|s| {
+        canned(
+            s,
+            "200 OK",
+            "",
+            r#"[{"id":1,"created_at":1,"actor_id":1,"action":"LOGIN","resource_type":"USER","resource_id":"U","payload":{},"served_at":5}]"#,
+        )
+    }));
+    assert!(e.contains("unknown field `served_at`"), "{e}");
+
+    // A body of several hundred MB: refused past 64 MiB, not read into memory.
+    let e = ask(&fake_server(|s| {
+        let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Length: 400000000\r\n\r\n");
+        let chunk = vec![b' '; 1 << 20];
+        while s.write_all(&chunk).is_ok() {}
+    }));
+    assert!(e.contains("over 64 MiB"), "{e}");
+
+    // Headers that never end.
+    let e = ask(&fake_server(|s| {
+        let _ = write!(s, "HTTP/1.1 200 OK\r\n");
+        while write!(s, "X-Filler: {}\r\n", "y".repeat(100)).is_ok() {}
+    }));
+    assert!(
+        e.contains("engine bad: the service does not answer") && e.contains("too many headers"),
+        "{e}"
+    );
+
+    // A reset in the middle of the body: the probe gets an answer, the query a reset.
+    let e = ask(&fake_server(|s| {
+        let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n[{{\"id\":1");
+        let _ = s.flush();
+        let _ = s.shutdown(std::net::Shutdown::Both);
+    }));
+    assert!(e.contains("request to") && e.contains("failed"), "{e}");
+
+    // Silence: no answer within the timeout is a hang, and connect says so.
+    let silent = fake_server(|_| std::thread::sleep(Duration::from_secs(30)));
+    let t0 = Instant::now();
+    let e = HttpEngine::connect("quiet", &silent, None, Duration::from_millis(500))
+        .err()
+        .expect("a silent server does not connect")
+        .to_string();
+    assert!(e.contains("engine quiet: the service does not answer"), "{e}");
+    assert!(t0.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn bad_urls_and_servers_that_never_answer_are_one_line_with_exit_2() {
+    // A refused connection.
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let flag = format!("p=http://127.0.0.1:{port}/audit-events");
+    let out = common::harness(&[
+        "--engine-url",
+        &flag,
+        "query",
+        "--engine",
+        "p",
+        "--from",
+        "0",
+        "--to",
+        "1",
+    ]);
+    let text = common::text(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("engine p: the service does not answer") && text.contains("refused"),
+        "{text}"
+    );
+
+    // A URL that does not parse.
+    let out = common::harness(&["--engine-url", "p=localhost:80/x", "engines"]);
+    let text = common::text(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("expected NAME=URL"), "{text}");
+
+    // A launched server that never answers: stopped after timeout_ms, not left running.
+    let tmp = tempfile::tempdir().unwrap();
+    let marker = tmp.path().join("pid");
+    let script = format!("echo $$ > {}; exec sleep 60", marker.display());
+    let spec = spec_with(
+        "sleepy",
+        http_spec(vec!["sh".into(), "-c".into(), script], LAUNCHED_URL, 600),
+    );
+    let e = HttpEngine::open("sleepy", &spec.engines["sleepy"], &common::root(), dataset_dir())
+        .err()
+        .expect("a server that never answers does not open")
+        .to_string();
+    assert!(
+        e.contains("engine sleepy: server `sh -c") && e.contains("did not answer within timeout_ms"),
+        "{e}"
+    );
+    let pid: u32 = std::fs::read_to_string(&marker).unwrap().trim().parse().unwrap();
+    assert!(!alive(pid), "the silent server was left running");
+
+    // A launched server that exits at once: its status and its last words.
+    let spec = spec_with(
+        "dies",
+        http_spec(
+            vec!["sh".into(), "-c".into(), "echo no such port >&2; exit 7".into()],
+            LAUNCHED_URL,
+            5_000,
+        ),
+    );
+    let e = HttpEngine::open("dies", &spec.engines["dies"], &common::root(), dataset_dir())
+        .err()
+        .expect("a server that exits does not open")
+        .to_string();
+    assert!(
+        e.contains("exit status: 7") && e.contains("no such port") && e.contains("before answering"),
+        "{e}"
+    );
+}
+
+#[test]
+fn serve_stops_gracefully_on_sigterm_with_its_counts_and_leaves_nothing_listening() {
+    let data = dataset_dir().to_str().unwrap().to_string();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_audit-harness"))
+        .current_dir(common::root())
+        .args([
+            "--data",
+            &data,
+            "serve",
+            "--engine",
+            "keyset",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.starts_with("serving keyset at http://127.0.0.1:"), "{first}");
+    let url = first.split_whitespace().nth(3).unwrap().to_string();
+    let engine = HttpEngine::connect("keyset-http", &url, None, Duration::from_secs(10)).unwrap();
+    assert_eq!(engine.query(&query()).unwrap().count, 10);
+    let bad = Query {
+        page_size: -1,
+        ..query()
+    };
+    // Outside the domain: answered by SQLite's rules, like the in-process engine.
+    let _ = engine.query(&bad);
+    drop(engine);
+    // A query string that does not parse is rejected (400), and counted so.
+    let rejected = ureq::get(&format!("{url}?from_ts=x"))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .unwrap();
+    assert_eq!(rejected.status().as_u16(), 400);
+    // SAFETY: kill(2) on our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert_eq!(status.code(), Some(0), "{rest}");
+    assert!(rest.contains("stopped on SIGTERM: 3 requests answered"), "{rest}");
+    assert!(rest.contains("1 rejected"), "{rest}");
+    let addr = url.trim_start_matches("http://").split('/').next().unwrap().to_string();
+    assert!(TcpStream::connect(&addr).is_err(), "something still listens on {addr}");
+
+    // A port in use: one line, exit 2.
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = taken.local_addr().unwrap().to_string();
+    let out = common::harness(&["--data", &data, "serve", "--engine", "keyset", "--listen", &listen]);
+    let text = common::text(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains(&format!("serve --listen {listen}: cannot listen on {listen}")),
+        "{text}"
+    );
+}
