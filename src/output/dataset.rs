@@ -65,7 +65,8 @@ pub fn print_checks(checks: &[Check]) {
 
 /// One line per engine: its name and what it is.
 pub fn print_engines(list: &[(String, String)]) {
+    let width = list.iter().map(|(n, _)| n.len()).max().unwrap_or(0).max(10);
     for (name, about) in list {
-        say_always!("{name:<10} {about}");
+        say_always!("{name:<width$} {about}");
     }
 }
