@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Serves one Python function as an audit-harness process engine.
+"""Serves one Python function as an audit-harness process engine, or as an
+HTTP service.
 
     python3 adapters/python_module.py path/to/module.py:function \\
-        [--named-tuple] [--max-in-flight N] [--threads N]
+        [--named-tuple] [--max-in-flight N] [--threads N] [--http HOST:PORT]
 
 Loads the module from its file (its directory goes first on sys.path, so its
 own imports work), finds `function` and speaks the harness's process protocol
@@ -38,6 +39,16 @@ raises, no such function, configure raises) is answered to the hello as
 reports an engine that cannot start (exit 2). Bad command-line usage is one
 line on stderr and exit 2. End of stdin: outstanding requests are finished,
 the threads joined, exit 0.
+
+With --http HOST:PORT it is an HTTP service instead (docs/http.md), for a
+launched HTTP engine: `command = ["python3", "adapters/python_module.py",
+"mod.py:fn", "--http", "127.0.0.1:{port}"]`. The dataset directory comes from
+AUDIT_DATA_DIR (configure(data_dir) is called as above); GET /audit-events
+with the query's fields as parameters answers 200 with the JSON array of
+events; an exception in the function, or an answer of the wrong shape, is a
+500 with {"error": "..."}; a query string that does not parse is a 400,
+another path a 404. A thread per connection, HTTP/1.1 keep-alive. SIGTERM or
+SIGINT ends it. A module that cannot be served is one line on stderr, exit 2.
 """
 
 import collections
@@ -53,7 +64,8 @@ import importlib.util
 PROTOCOL = 1
 USAGE = (
     "usage: python3 adapters/python_module.py PATH/TO/MODULE.py:FUNCTION "
-    "[--named-tuple] [--max-in-flight N (1..1024, default 4)] [--threads N (1..1024, default max-in-flight)]"
+    "[--named-tuple] [--max-in-flight N (1..1024, default 4)] [--threads N (1..1024, default max-in-flight)] "
+    "[--http HOST:PORT]"
 )
 FIELDS = ("from_ts", "to_ts", "actor_id", "action", "page", "page_size")
 EVENT_KEYS = ("id", "created_at", "actor_id", "action", "resource_type", "resource_id", "payload")
@@ -77,8 +89,8 @@ class CannotStart(Exception):
 
 
 def parse_args(argv):
-    """(path, function, named_tuple, max_in_flight, threads) from the arguments."""
-    target, named_tuple, max_in_flight, threads = None, False, 4, None
+    """(path, function, named_tuple, max_in_flight, threads, http) from the arguments."""
+    target, named_tuple, max_in_flight, threads, http = None, False, 4, None, None
     args = list(argv)
     while args:
         arg = args.pop(0)
@@ -87,6 +99,12 @@ def parse_args(argv):
             sys.exit(0)
         if arg == "--named-tuple":
             named_tuple = True
+        elif arg.split("=", 1)[0] == "--http":
+            value = arg.split("=", 1)[1] if "=" in arg else (args.pop(0) if args else None)
+            host, sep, port = (value or "").rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+                raise Usage(f"--http {value!r}: expected HOST:PORT, e.g. 127.0.0.1:8000")
+            http = (host, int(port))
         elif arg.split("=", 1)[0] in ("--max-in-flight", "--threads"):
             flag, value = arg.split("=", 1) if "=" in arg else (arg, args.pop(0) if args else None)
             n = bounded(flag, value)
@@ -105,7 +123,7 @@ def parse_args(argv):
     path, sep, function = target.rpartition(":")
     if not sep or not path or not function:
         raise Usage(f"{target!r} is not PATH/TO/MODULE.py:FUNCTION (a file path, a colon, a function name)")
-    return path, function, named_tuple, max_in_flight, threads or max_in_flight
+    return path, function, named_tuple, max_in_flight, threads or max_in_flight, http
 
 
 def bounded(flag, value):
@@ -272,20 +290,24 @@ class Server:
             except OSError:  # the harness is gone: nobody to answer
                 os._exit(1)
 
-    def answer(self, rid, request):
-        missing = [k for k in FIELDS if k not in request and k not in ("actor_id", "action")]
-        if missing:
-            return dumps({"id": rid, "error": f"request {rid} has no {', '.join(missing)}"})
-        q = {k: request.get(k) for k in FIELDS}
+    def call(self, rid, q):
+        """(events, None) when the function answered a page, else (None, why)."""
         try:
             result = self.fn(self.make_query(q))
         except BaseException as e:  # SystemExit too: it would end the thread with the request unanswered
             self.log_traceback(rid, e)
-            return dumps({"id": rid, "error": describe_exception(e)})
+            return None, describe_exception(e)
         why = check_answer(result, self.name)
+        return (result["events"], None) if why is None else (None, one_line(why))
+
+    def answer(self, rid, request):
+        missing = [k for k in FIELDS if k not in request and k not in ("actor_id", "action")]
+        if missing:
+            return dumps({"id": rid, "error": f"request {rid} has no {', '.join(missing)}"})
+        events, why = self.call(rid, {k: request.get(k) for k in FIELDS})
         if why is None:
             try:
-                return dumps({"id": rid, "count": result["count"], "events": result["events"]})
+                return dumps({"id": rid, "count": len(events), "events": events})
             except (TypeError, ValueError) as e:  # a payload JSON cannot encode
                 why = f"{self.name} returned an answer JSON cannot encode ({one_line(e)}); expected JSON values only"
         return dumps({"id": rid, "error": one_line(why)})
@@ -339,6 +361,118 @@ class Server:
             t.join()
 
 
+def parse_query(text):
+    """The query dict from a query string, or raises ValueError saying what is wrong."""
+    from urllib.parse import parse_qs
+
+    params = parse_qs(text, keep_blank_values=True, strict_parsing=False)
+    unknown = sorted(set(params) - set(FIELDS))
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {', '.join(unknown)}")
+    q = {}
+    for k in FIELDS:
+        values = params.get(k)
+        if values is None:
+            if k in ("actor_id", "action"):
+                q[k] = None
+                continue
+            raise ValueError(f"missing {k}")
+        if len(values) > 1:
+            raise ValueError(f"{k} given {len(values)} times")
+        v = values[0]
+        if k == "action":
+            q[k] = v
+            continue
+        try:
+            q[k] = int(v)
+        except ValueError:
+            raise ValueError(f"{k}={v!r} is not an integer") from None
+    return q
+
+
+def serve_http(server, address, threads_note):
+    """Answers GET /audit-events until SIGTERM or SIGINT."""
+    import signal
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    counter = [0]
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def reply(self, status, obj):
+            try:
+                body = json.dumps(obj, separators=(",", ":"), allow_nan=False).encode()
+            except (TypeError, ValueError) as e:  # a payload JSON cannot encode
+                status = 500
+                body = json.dumps({"error": f"{server.name} returned an answer JSON cannot encode ({one_line(e)})"}).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self):  # noqa: N802 (the standard library's name)
+            path, _, query = self.path.partition("?")
+            if path != "/audit-events":
+                return self.reply(404, {"error": f"no such path {path!r}: the endpoint is GET /audit-events"})
+            try:
+                q = parse_query(query)
+            except ValueError as e:
+                return self.reply(400, {"error": f"{e}; expected {', '.join(FIELDS)} (actor_id and action optional)"})
+            with lock:
+                counter[0] += 1
+                rid = counter[0]
+            events, why = server.call(rid, q)
+            if why is None:
+                self.reply(200, events)
+            else:
+                self.reply(500, {"error": why})
+
+        def log_message(self, *args):  # one line per request would flood stderr
+            pass
+
+    httpd = ThreadingHTTPServer(address, Handler)
+    httpd.daemon_threads = True
+
+    def stop(signum, frame):
+        threading.Thread(target=httpd.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    host, port = httpd.server_address[:2]
+    print(f"{server.name}: serving http://{host}:{port}/audit-events{threads_note}", file=sys.stderr, flush=True)
+    httpd.serve_forever(poll_interval=0.1)
+    httpd.server_close()
+
+
+def main_http(path, function, named_tuple, address):
+    name = f"{os.path.splitext(os.path.basename(path))[0]}:{function}"
+    data_dir = os.environ.get("AUDIT_DATA_DIR")
+    if not data_dir:
+        print(f"{name}: --http needs AUDIT_DATA_DIR, the dataset directory (the harness sets it)", file=sys.stderr)
+        return 2
+    try:
+        module, fn, make_query, configure = load(path, function, named_tuple)
+        if configure is not None:
+            if not callable(configure):
+                raise CannotStart(f"{path}: configure is a {type(configure).__name__}; expected a function configure(data_dir)")
+            try:
+                configure(data_dir)
+            except Exception as e:
+                raise CannotStart(f"{path}: configure({data_dir!r}) raised {describe_exception(e)}") from None
+    except CannotStart as e:
+        print(f"{name}: cannot start: {one_line(e)}", file=sys.stderr)
+        return 2
+    try:
+        serve_http(Server(fn, function, make_query, None), address, "")
+    except OSError as e:
+        print(f"{name}: cannot listen on {address[0]}:{address[1]}: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def take_stdio():
     """The protocol's stdin and stdout; the module gets an empty stdin and stderr as stdout."""
     proto_in = os.fdopen(os.dup(0), "rb")
@@ -354,10 +488,12 @@ def take_stdio():
 
 def main(argv):
     try:
-        path, function, named_tuple, max_in_flight, threads = parse_args(argv)
+        path, function, named_tuple, max_in_flight, threads, http = parse_args(argv)
     except Usage as e:
         print(f"python_module.py: {e}; {USAGE}", file=sys.stderr)
         return 2
+    if http is not None:
+        return main_http(path, function, named_tuple, http)
     name = f"{os.path.splitext(os.path.basename(path))[0]}:{function}"
     proto_in, proto_out = take_stdio()
 

@@ -526,3 +526,86 @@ fn the_adapter_finishes_outstanding_requests_and_exits_when_stdin_closes() {
             .collect::<Vec<_>>()
     );
 }
+
+/// `--http`: the same module as a launched HTTP engine passes the suite
+/// (small datasets included: a server per dataset), the wrong one is caught,
+/// and an exception in the function is a 500 carrying its message.
+#[test]
+fn the_service_module_over_http_passes_and_its_exceptions_are_500_answers() {
+    let Some(py) = python("the_service_module_over_http_passes_and_its_exceptions_are_500_answers") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = common::spec_in(tmp.path(), &[("threads = 32", "threads = 8")]);
+    let flaky = module(
+        tmp.path(),
+        "flaky_service.py",
+        "import audit_log_service\n\n\
+         def handle_request(query):\n    \
+             if query['actor_id'] == 7:\n        \
+                 raise LookupError('actor 7 is not in the cache')\n    \
+             return audit_log_service.handle_request(query)\n",
+    );
+    std::fs::copy(common::root().join(SERVICE), tmp.path().join("audit_log_service.py")).unwrap();
+    let root = common::root();
+    let launched = |name: &str, target: &str| {
+        format!(
+            "\n[engines.{name}]\ncommand = [{py:?}, {:?}, {target:?}, \"--http\", \"127.0.0.1:{{port}}\"]\n\
+             url = \"http://127.0.0.1:{{port}}/audit-events\"\n",
+            root.join(ADAPTER).display().to_string()
+        )
+    };
+    let mut text_of_spec = std::fs::read_to_string(&spec).unwrap();
+    text_of_spec.push_str(&launched(
+        "svc",
+        &format!("{}:handle_request", root.join(SERVICE).display()),
+    ));
+    text_of_spec.push_str(&launched(
+        "wrong",
+        &format!("{}:handle_request", root.join(WRONG).display()),
+    ));
+    text_of_spec.push_str(&launched("flaky", &format!("{}:handle_request", flaky.display())));
+    std::fs::write(&spec, text_of_spec).unwrap();
+    let spec = spec.display().to_string();
+    let equiv = |engine: &str| {
+        harness(&[
+            "--spec",
+            &spec,
+            "equiv",
+            "--engines",
+            engine,
+            "--cases",
+            "100",
+            "--small-dataset-cases",
+            "4",
+            "--property",
+            "mix",
+            "--property",
+            "small_datasets",
+            "--property",
+            "outside_domain",
+        ])
+    };
+    let o = equiv("svc");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    for property in ["mix", "small_datasets", "outside_domain"] {
+        assert!(
+            stdout(&o).lines().any(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                w.len() > 3 && w[0] == "svc" && w[1] == property && w[2] == "ok" && w[3] != "0"
+            }),
+            "{property} did not run and pass over HTTP: {}",
+            text(&o)
+        );
+    }
+    let o = equiv("wrong");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(stdout(&o).contains("differs"), "{}", text(&o));
+    let o = harness(&["--spec", &spec, "query", "--engine", "flaky", "--actor", "7"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("answered HTTP 500") && stderr(&o).contains("LookupError: actor 7 is not in the cache"),
+        "{}",
+        text(&o)
+    );
+}

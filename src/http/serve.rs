@@ -242,7 +242,10 @@ async fn list(State(s): State<Arc<Shared>>, params: Result<extract::Query<Params
                 .map(|t| t.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            error(StatusCode::INTERNAL_SERVER_ERROR, &format!("the engine panicked: {text}"))
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("the engine panicked: {text}"),
+            )
         }
     }
 }
