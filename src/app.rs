@@ -34,6 +34,7 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
             | Command::Sweep(_)
             | Command::Aa(_)
             | Command::Serve(_)
+            | Command::HttpCost(_)
     ) {
         // SIGINT/SIGTERM: stop at the next row, case or request, clean up, exit 3.
         crate::interrupt::install();
@@ -66,6 +67,7 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
         Command::Aa(args) => commands::aa::run(&spec, &data_dir, args),
         Command::ProtocolCost(args) => commands::protocol_cost::run(&spec, &data_dir, &args),
         Command::Serve(args) => commands::serve::run(&spec, &data_dir, &args),
+        Command::HttpCost(args) => commands::http_cost::run(&args),
         Command::Sweep(args) => commands::sweep::run(&spec, args),
         Command::ProtocolNull(a) => process::null::run(a.max_in_flight as usize),
         Command::Completions(_) | Command::Man(_) => Ok(()),

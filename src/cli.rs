@@ -88,6 +88,8 @@ pub enum Command {
     ProtocolCost(ProtocolCostArgs),
     /// Serve one engine (built-in, process or Python module) over HTTP until SIGINT or SIGTERM (docs/http.md).
     Serve(ServeArgs),
+    /// The harness's HTTP driver against wrk on the same pinned do-nothing server: throughput ratio and added latency (docs/http.md).
+    HttpCost(HttpCostArgs),
     /// Benchmark at several dataset sizes: scaling.csv, scaling-fit.csv and scaling.svg with growth exponents.
     Sweep(SweepArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on standard output.
@@ -110,6 +112,19 @@ pub struct ProtocolCostArgs {
     /// Time this engine instead of the built-in null process engine.
     #[arg(long, value_name = "NAME")]
     pub engine: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HttpCostArgs {
+    /// Connections (wrk -c) and harness threads, one connection each.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub connections: u64,
+    /// Whole seconds each side runs per round.
+    #[arg(long, value_name = "S", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub seconds: u64,
+    /// Rounds, each running both sides in alternating order (at least 2: the intervals come from them).
+    #[arg(long, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u64).range(2..=1000))]
+    pub rounds: u64,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@ pub mod engines;
 pub mod equiv;
 pub mod gate;
 pub mod gen;
+pub mod http_cost;
 pub mod man;
 pub mod protocol_cost;
 pub mod query;

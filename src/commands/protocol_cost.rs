@@ -24,6 +24,7 @@ pub fn run(spec: &Spec, data_dir: &Path, args: &ProtocolCostArgs) -> Result<(), 
         }
         Some(name) => {
             let about = match spec.engines.get(name) {
+                Some(p) if p.command.is_empty() => format!("{name} ({})", p.url.as_deref().unwrap_or("")),
                 Some(p) => format!("{name} (`{}`)", p.command.join(" ")),
                 None => format!("{name} (built in, no process)"),
             };

@@ -11,11 +11,14 @@
 //! of threads asking at once.
 
 use std::fmt;
+use std::net::ToSocketAddrs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use audit_engines::{Engine, EngineError, Event, Page, Query};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use super::endpoint::Endpoint;
 use super::launch::Launched;
@@ -42,10 +45,48 @@ pub struct HttpEngine {
     server: Option<Launched>,
 }
 
+/// The addresses of an engine's one host, looked up once when it is opened.
+/// ureq's default resolver looks the host up on every request, on a thread
+/// of its own when a timeout is set (strace: a `clone3` per request), which
+/// a benchmark would charge to the engine.
+#[derive(Debug)]
+struct Resolved(ResolvedSocketAddrs);
+
+impl Resolver for Resolved {
+    fn resolve(
+        &self,
+        _uri: &http::Uri,
+        _config: &ureq::config::Config,
+        _timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        Ok(self.0.clone())
+    }
+}
+
+/// Looks up `url`'s host and port (once).
+fn resolve(url: &str) -> Result<Resolved, String> {
+    let uri: http::Uri = url.parse().map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+    let host = uri.host().ok_or_else(|| format!("{url:?} has no host"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = uri.port_u16().unwrap_or(80);
+    let found = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?;
+    let mut addrs = DefaultResolver::default().empty();
+    for a in found.take(16) {
+        addrs.push(a);
+    }
+    if addrs.is_empty() {
+        return Err(format!("{host} resolves to no address"));
+    }
+    Ok(Resolved(addrs))
+}
+
 /// The client every HTTP engine uses: statuses are answers (not errors),
-/// no redirects, bounded headers, `timeout` on the whole exchange.
-fn agent(timeout: Duration) -> ureq::Agent {
-    ureq::Agent::config_builder()
+/// no redirects, bounded headers, `timeout` on the whole exchange, the
+/// host of `url` looked up once.
+fn agent(timeout: Duration, url: &str) -> Result<ureq::Agent, String> {
+    let config = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         .timeout_global(Some(timeout))
@@ -53,8 +94,8 @@ fn agent(timeout: Duration) -> ureq::Agent {
         .max_idle_connections(POOL)
         .max_idle_connections_per_host(POOL)
         .user_agent(concat!("audit-harness/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into()
+        .build();
+    Ok(ureq::Agent::with_parts(config, DefaultConnector::new(), resolve(url)?))
 }
 
 impl HttpEngine {
@@ -74,8 +115,8 @@ impl HttpEngine {
         let timeout = Duration::from_millis(spec.timeout_ms.max(1));
         if launched {
             let deadline = Instant::now() + timeout;
-            let agent = agent(timeout);
             let (server, url) = Launched::start(name, spec, spec_dir, data_dir, &endpoint).map_err(err)?;
+            let agent = agent(timeout, &url).map_err(err)?;
             server.wait_ready(&agent, &url, deadline).map_err(err)?;
             let server = Some(server);
             Ok(HttpEngine {
@@ -102,7 +143,7 @@ impl HttpEngine {
     ) -> Result<HttpEngine, SetupError> {
         let err = |why: String| SetupError(format!("engine {name}: {why}"));
         let endpoint = Endpoint::parse(url, false).map_err(|e| err(format!("url {e}")))?;
-        let agent = agent(timeout);
+        let agent = agent(timeout, endpoint.as_str()).map_err(err)?;
         probe(&agent, endpoint.as_str(), Instant::now() + timeout, false)
             .map_err(|e| err(format!("the service does not answer: {e}")))?;
         Ok(HttpEngine {

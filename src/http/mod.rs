@@ -9,13 +9,16 @@
 //! - [`launch`]: a server the harness starts on the dataset it chooses (a
 //!   *launched* engine: `[engines.NAME]` with `command` and `url`), stopped
 //!   with the engine;
-//! - [`serve`]: `audit-harness serve`, any engine served on `axum`.
+//! - [`serve`]: `audit-harness serve`, any engine served on `axum`;
+//! - [`cost`]: `audit-harness http-cost`, the HTTP driver's own cost
+//!   against wrk on the same pinned do-nothing server.
 //!
 //! A *deployed* engine (`url` alone, or `--engine-url`) is a running service
 //! on its own data: the properties that need the harness to choose the
 //! dataset do not apply to it and are reported as such (`Opener::own_data`).
 
 pub mod client;
+pub mod cost;
 pub mod endpoint;
 pub mod flag;
 pub mod launch;
@@ -23,7 +26,7 @@ pub mod serve;
 
 pub use client::HttpEngine;
 pub use endpoint::Endpoint;
-pub use serve::{ServeCounts, Server};
+pub use serve::{ServeCounts, ServeOptions, Server};
 
 /// The path `serve` answers on, and the path of the contract's endpoint.
 pub const PATH: &str = "/audit-events";

@@ -84,10 +84,25 @@ struct Params {
     page_size: i64,
 }
 
+/// How the server's runtime runs: its worker threads, and the CPU they are pinned to.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServeOptions {
+    /// Worker threads (default: one per CPU).
+    pub workers: Option<usize>,
+    /// Pin every worker thread to this CPU (`http-cost` keeps the server on
+    /// one core and the load on the other).
+    pub cpu: Option<usize>,
+}
+
 impl Server {
     /// Binds `listen` (`HOST:PORT`; port 0 picks a free one) and serves
     /// `engine` on it until [`Server::stop`].
     pub fn start(engine: SharedEngine, listen: &str) -> Result<Server, String> {
+        Server::start_with(engine, listen, ServeOptions::default())
+    }
+
+    /// [`Server::start`] with the runtime's threads chosen.
+    pub fn start_with(engine: SharedEngine, listen: &str, opts: ServeOptions) -> Result<Server, String> {
         let listener = std::net::TcpListener::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let addr = listener
             .local_addr()
@@ -95,9 +110,17 @@ impl Server {
         listener
             .set_nonblocking(true)
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .thread_name("serve")
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.enable_all().thread_name("serve");
+        if let Some(n) = opts.workers {
+            builder.worker_threads(n.max(1));
+        }
+        if let Some(cpu) = opts.cpu {
+            builder.on_thread_start(move || {
+                let _ = super::cost::pin_to(cpu);
+            });
+        }
+        let runtime = builder
             .build()
             .map_err(|e| format!("cannot start the server's runtime: {e}"))?;
         let shared = Arc::new(Shared {
