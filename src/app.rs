@@ -54,10 +54,7 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
         Command::Adopt { dir } => commands::adopt::run(&dir),
         Command::Verify => commands::verify::run(&spec, &data_dir),
         Command::Query(args) => commands::query::run(&spec, &data_dir, args),
-        Command::Engines => {
-            commands::engines::run(&spec);
-            Ok(())
-        }
+        Command::Engines(args) => commands::engines::run(&spec, &data_dir, &args),
         Command::Equiv(args) => commands::equiv::run(&spec, &data_dir, args),
         Command::Bench(args) => commands::bench::run(&spec, &data_dir, args),
         Command::Report(args) => commands::report::run(args),

@@ -68,8 +68,8 @@ pub enum Command {
     Verify,
     /// Answer one query, or a batch of queries, with one engine.
     Query(QueryArgs),
-    /// List the engines, one line each.
-    Engines,
+    /// List the engines, one line each; with --check, start each one and ask it one query.
+    Engines(EnginesArgs),
     /// Differential testing of candidates against the baseline, with shrunk counterexamples.
     Equiv(EquivArgs),
     /// Benchmark engines on seeded request streams and judge them against the thresholds.
@@ -125,6 +125,13 @@ pub struct HttpCostArgs {
     /// Rounds, each running both sides in alternating order (at least 2: the intervals come from them).
     #[arg(long, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u64).range(2..=1000))]
     pub rounds: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct EnginesArgs {
+    /// Start every engine on the dataset (--data, or the spec's) and ask each one query; exit 2 naming those that failed.
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Args)]

@@ -160,3 +160,49 @@ pub fn opener(spec: &Spec, name: &str) -> Result<crate::equivalence::Opener, Har
     });
     Ok(if own_data { opener.with_own_data() } else { opener })
 }
+
+/// Whether one engine starts on a dataset and answers a query.
+#[derive(Debug, Clone)]
+pub struct StartCheck {
+    pub name: String,
+    /// What it did (opened in, answered with), or why it failed.
+    pub outcome: Result<String, String>,
+}
+
+/// Opens engine `name` on `dir` and asks it page 1 of the whole dataset's
+/// window (the spec's first page size), then closes it (stopping anything
+/// it started).
+pub fn check_starts(spec: &Spec, name: &str, dir: &Path) -> StartCheck {
+    let t0 = std::time::Instant::now();
+    let outcome = match open(spec, name, dir) {
+        Err(e) => Err(e.to_string()),
+        Ok(engine) => {
+            let opened = t0.elapsed();
+            let g = &spec.dataset.generator;
+            let q = audit_engines::Query {
+                from_ts: g.now - g.span_seconds,
+                to_ts: g.now,
+                actor_id: None,
+                action: None,
+                page: 1,
+                page_size: spec.domain().page_sizes[0],
+            };
+            let t1 = std::time::Instant::now();
+            let answer = engine.query(&q);
+            let asked = t1.elapsed();
+            match answer {
+                Ok(page) => Ok(format!(
+                    "started in {:.0} ms; page 1 of the whole window: {} events in {:.1} ms",
+                    opened.as_secs_f64() * 1e3,
+                    page.count,
+                    asked.as_secs_f64() * 1e3
+                )),
+                Err(e) => Err(format!("engine {name}: started, but the query failed: {e}")),
+            }
+        }
+    };
+    StartCheck {
+        name: name.to_string(),
+        outcome,
+    }
+}

@@ -535,3 +535,39 @@ fn http_cost_measures_the_driver_against_wrk_on_a_pinned_server() {
     let out = common::harness(&["http-cost", "--rounds", "1"]);
     assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
 }
+
+/// `engines --check` starts every engine (built in, process, launched,
+/// deployed), asks each one query, and names the ones that fail (exit 2).
+#[test]
+fn engines_check_starts_every_engine_and_names_those_that_fail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = common::spec_in(tmp.path(), &[]);
+    let clean = common::run_with_spec(&spec, &["engines", "--check"]);
+    let text = common::text(&clean);
+    assert_eq!(clean.status.code(), Some(0), "{text}");
+    for name in ["baseline", "keyset", "memindex", "prefetch", "floor"] {
+        assert!(text.contains(&format!("  ok   {name:<10} started in")), "{text}");
+    }
+    let mut broken = std::fs::read_to_string(&spec).unwrap();
+    broken.push_str(&format!(
+        "\n[engines.sleepy]\ncommand = [\"sh\", \"-c\", \"exec sleep 60\"]\nurl = \"{LAUNCHED_URL}\"\ntimeout_ms = 400\n\
+         \n[engines.typo]\ncommand = [\"python3\", \"no/such/engine.py\"]\ntimeout_ms = 3000\n"
+    ));
+    std::fs::write(&spec, broken).unwrap();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let flag = format!("gone=http://127.0.0.1:{port}/audit-events");
+    let o = common::run_with_spec(&spec, &["--engine-url", &flag, "engines", "--check"]);
+    let text = common::text(&o);
+    assert_eq!(o.status.code(), Some(2), "{text}");
+    assert!(text.contains("  ok   memindex"), "{text}");
+    assert!(
+        text.contains("  FAIL sleepy") && text.contains("did not answer within timeout_ms"),
+        "{text}"
+    );
+    assert!(text.contains("  FAIL typo") && text.contains("engine typo"), "{text}");
+    assert!(text.contains("  FAIL gone") && text.contains("refused"), "{text}");
+    assert!(
+        text.contains("3 of 8 engines did not start or answer: gone, sleepy, typo"),
+        "{text}"
+    );
+}

@@ -64,6 +64,17 @@ pub fn print_checks(checks: &[Check]) {
 }
 
 /// One line per engine: its name and what it is.
+/// `engines --check`: one line per engine, ok with what it did or FAIL with why.
+pub fn print_start_checks(checks: &[crate::registry::StartCheck]) {
+    let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0).max(10);
+    for c in checks {
+        match &c.outcome {
+            Ok(what) => say!("  ok   {:<width$} {what}", c.name),
+            Err(why) => say_always!("  FAIL {:<width$} {why}", c.name),
+        }
+    }
+}
+
 pub fn print_engines(list: &[(String, String)]) {
     let width = list.iter().map(|(n, _)| n.len()).max().unwrap_or(0).max(10);
     for (name, about) in list {
