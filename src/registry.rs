@@ -55,6 +55,20 @@ pub fn role(name: &str) -> Role {
     audit_engines::find(name).map_or(Role::Candidate, |e| e.role)
 }
 
+/// The role of engine `name` in a benchmark whose yardstick is `reference`
+/// (`[bench] reference`): that engine is the reference; the built-in
+/// reference, benchmarked beside another (the baseline in-process beside the
+/// baseline served over HTTP), is measured against it like a candidate, and
+/// judged for information unless `[gate] candidates` names it. (Not a
+/// yardstick: the yardstick's p95 is the floor every p95 is divided by.)
+pub fn bench_role(name: &str, reference: &str) -> Role {
+    match role(name) {
+        _ if name == reference => Role::Reference,
+        Role::Reference => Role::Candidate,
+        r => r,
+    }
+}
+
 /// The name of the reference engine every candidate is compared with.
 pub fn reference_name() -> &'static str {
     audit_engines::reference().name
@@ -78,8 +92,10 @@ pub fn check_name(spec: &Spec, name: &str) -> Result<(), HarnessError> {
 /// are added). A typo is bad input naming the key, not an empty verdict.
 pub fn validate(spec: &Spec) -> Result<(), HarnessError> {
     let known: Vec<String> = list(spec).into_iter().map(|(n, _)| n).collect();
-    let mut named: Vec<(String, &str)> =
-        vec![("equivalence.reference".to_string(), spec.equivalence.reference.as_str())];
+    let mut named: Vec<(String, &str)> = vec![
+        ("equivalence.reference".to_string(), spec.equivalence.reference.as_str()),
+        ("bench.reference".to_string(), spec.bench.reference.as_str()),
+    ];
     named.extend(
         spec.equivalence
             .engines
@@ -104,6 +120,15 @@ pub fn validate(spec: &Spec) -> Result<(), HarnessError> {
             .keys()
             .map(|n| (format!("gate.engine.{n}"), n.as_str())),
     );
+    if spec.gate.candidates.contains(&spec.bench.reference) {
+        return Err(spec.key_error(
+            "gate.candidates",
+            &format!(
+                "{:?} is [bench] reference, the yardstick the candidates are measured against; it cannot be one of them",
+                spec.bench.reference
+            ),
+        ));
+    }
     for (key, name) in named {
         if !known.iter().any(|k| k == name) {
             return Err(spec.key_error(

@@ -75,7 +75,7 @@ impl Plan {
     pub fn new(spec: &Spec, data_dir: &std::path::Path, o: Overrides) -> Result<Plan, HarnessError> {
         let b = &spec.bench;
         let mut engines = o.engines.unwrap_or_else(|| b.engines.clone());
-        let reference = crate::registry::reference_name();
+        let reference = b.reference.as_str();
         engines.retain(|e| e != reference);
         engines.insert(0, reference.to_string());
         let mut seen = std::collections::HashSet::new();
@@ -130,7 +130,10 @@ impl Plan {
             ));
         }
         let plan = Plan {
-            roles: engines.iter().map(|e| crate::registry::role(e)).collect(),
+            roles: engines
+                .iter()
+                .map(|e| crate::registry::bench_role(e, reference))
+                .collect(),
             engines,
             mixes,
             generator: spec.dataset.generator.clone(),
@@ -366,6 +369,42 @@ mod tests {
         let mut p = Plan::new(&spec, std::path::Path::new("data"), Overrides::default()).unwrap();
         p.arrivals = arrivals;
         p
+    }
+
+    /// `[bench] reference` moves the yardstick: that engine goes first as
+    /// the reference, the built-in baseline beside it is measured like a
+    /// candidate, and a reference that is also a gate candidate is refused.
+    #[test]
+    fn the_bench_reference_is_the_yardstick_and_the_baseline_a_candidate_beside_it() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/harness.toml")).unwrap();
+        let moved = text.replace(
+            "reference = \"baseline\"\n# Engines benchmarked",
+            "reference = \"keyset\"\n# Engines benchmarked",
+        );
+        assert_ne!(moved, text, "the shipped spec names [bench] reference");
+        let spec = Spec::parse(&moved, std::path::Path::new("harness.toml")).unwrap();
+        let p = Plan::new(&spec, std::path::Path::new("data"), Overrides::default()).unwrap();
+        assert_eq!(p.engines[0], "keyset");
+        assert_eq!(p.roles[0], audit_engines::Role::Reference);
+        let at = |n: &str| p.engines.iter().position(|e| e == n).unwrap();
+        assert_eq!(p.roles[at("baseline")], audit_engines::Role::Candidate);
+        assert_eq!(p.roles[at("floor")], audit_engines::Role::Yardstick);
+        assert_eq!(
+            p.roles.iter().filter(|r| **r == audit_engines::Role::Reference).count(),
+            1
+        );
+        crate::registry::validate(&spec).unwrap();
+        let candidate = moved.replace("reference = \"keyset\"", "reference = \"memindex\"");
+        let spec = Spec::parse(&candidate, std::path::Path::new("harness.toml")).unwrap();
+        let e = crate::registry::validate(&spec).unwrap_err().to_string();
+        assert!(e.contains("gate.candidates") && e.contains("[bench] reference"), "{e}");
+        let unknown = moved.replace("reference = \"keyset\"", "reference = \"prdo\"");
+        let spec = Spec::parse(&unknown, std::path::Path::new("harness.toml")).unwrap();
+        let e = crate::registry::validate(&spec).unwrap_err().to_string();
+        assert!(
+            e.contains("bench.reference") && e.contains("\"prdo\" is not an engine"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -276,6 +276,10 @@ impl CacheMode {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BenchSpec {
+    /// The engine every other is measured against (ratios, verdicts): the
+    /// frozen baseline, or e.g. the baseline served over HTTP, so that a
+    /// deployed candidate is judged against the deployed service.
+    pub reference: String,
     pub engines: Vec<String>,
     pub mixes: Vec<String>,
     pub seed: u64,
@@ -346,6 +350,7 @@ impl Default for BenchSpec {
             cache: CacheMode::Warm,
             reports_dir: PathBuf::from("reports"),
             append_rate: 0.0,
+            reference: audit_engines::reference().name.to_string(),
         }
     }
 }
