@@ -374,7 +374,11 @@ fn bad_urls_and_servers_that_never_answer_are_one_line_with_exit_2() {
     // A refused connection.
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let flag = format!("p=http://127.0.0.1:{port}/audit-events");
+    // On a dataset that exists (a fresh clone has no data/default before ./run_tests).
+    let data = dataset_dir().to_str().unwrap().to_string();
     let out = common::harness(&[
+        "--data",
+        &data,
         "--engine-url",
         &flag,
         "query",
