@@ -361,6 +361,19 @@ class Server:
             t.join()
 
 
+def load_configured(path, function, named_tuple, data_dir):
+    """`load`, then the module's configure(data_dir) when it defines one; CannotStart saying why."""
+    module, fn, make_query, configure = load(path, function, named_tuple)
+    if configure is not None:
+        if not callable(configure):
+            raise CannotStart(f"{path}: configure is a {type(configure).__name__}; expected a function configure(data_dir)")
+        try:
+            configure(data_dir)
+        except Exception as e:
+            raise CannotStart(f"{path}: configure({data_dir!r}) raised {describe_exception(e)}") from None
+    return fn, make_query
+
+
 def parse_query(text):
     """The query dict from a query string, or raises ValueError saying what is wrong."""
     from urllib.parse import parse_qs
@@ -454,14 +467,7 @@ def main_http(path, function, named_tuple, address):
         print(f"{name}: --http needs AUDIT_DATA_DIR, the dataset directory (the harness sets it)", file=sys.stderr)
         return 2
     try:
-        module, fn, make_query, configure = load(path, function, named_tuple)
-        if configure is not None:
-            if not callable(configure):
-                raise CannotStart(f"{path}: configure is a {type(configure).__name__}; expected a function configure(data_dir)")
-            try:
-                configure(data_dir)
-            except Exception as e:
-                raise CannotStart(f"{path}: configure({data_dir!r}) raised {describe_exception(e)}") from None
+        fn, make_query = load_configured(path, function, named_tuple, data_dir)
     except CannotStart as e:
         print(f"{name}: cannot start: {one_line(e)}", file=sys.stderr)
         return 2
@@ -513,14 +519,7 @@ def main(argv):
         return 2
     os.environ["AUDIT_DATA_DIR"] = data_dir
     try:
-        module, fn, make_query, configure = load(path, function, named_tuple)
-        if configure is not None:
-            if not callable(configure):
-                raise CannotStart(f"{path}: configure is a {type(configure).__name__}; expected a function configure(data_dir)")
-            try:
-                configure(data_dir)
-            except Exception as e:
-                raise CannotStart(f"{path}: configure({data_dir!r}) raised {describe_exception(e)}") from None
+        fn, make_query = load_configured(path, function, named_tuple, data_dir)
     except CannotStart as e:
         send({"ready": False, "error": one_line(e)})
         return 2

@@ -11,8 +11,8 @@ pub fn run(args: &HttpCostArgs) -> Result<(), HarnessError> {
         seconds: args.seconds,
         rounds: args.rounds as usize,
     };
-    output::serve::print_cost_header(&opts);
+    output::http_cost::print_header(&opts);
     let c = cost::run(opts).map_err(|e| HarnessError::input(format!("http-cost: {e}")))?;
-    output::serve::print_cost(&c);
+    output::http_cost::print_cost(&c);
     Ok(())
 }

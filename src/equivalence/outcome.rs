@@ -188,7 +188,8 @@ pub fn call_here(engine: &SharedEngine, q: &Query) -> Outcome {
     }
 }
 
-fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+/// A panic's message, as `panic!` gave it.
+pub fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
     p.downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| p.downcast_ref::<String>().cloned())

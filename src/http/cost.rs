@@ -79,13 +79,19 @@ impl Engine for Nothing {
 
 /// Pins the calling thread to `cpu`.
 pub fn pin_to(cpu: usize) -> Result<(), String> {
+    set_affinity(cpu).map_err(|e| format!("cannot pin to CPU {cpu}: {e}"))
+}
+
+/// `sched_setaffinity` of the calling thread to `cpu`, allocating nothing
+/// (so it may run in a child between fork and exec).
+fn set_affinity(cpu: usize) -> std::io::Result<()> {
     // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes inside
     // it; sched_setaffinity(0, ...) applies to the calling thread only.
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
         libc::CPU_SET(cpu, &mut set);
         if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-            return Err(format!("cannot pin to CPU {cpu}: {}", std::io::Error::last_os_error()));
+            return Err(std::io::Error::last_os_error());
         }
     }
     Ok(())
@@ -271,16 +277,10 @@ fn wrk_round(url: &str, connections: usize, seconds: u64, cpu: usize) -> Result<
         "--latency",
         url,
     ]);
-    // SAFETY: sched_setaffinity is a plain system call, safe between fork and exec.
+    // SAFETY: set_affinity is one system call and allocates nothing, so it
+    // is safe between fork and exec.
     unsafe {
-        command.pre_exec(move || {
-            let mut set: libc::cpu_set_t = std::mem::zeroed();
-            libc::CPU_SET(cpu, &mut set);
-            if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
+        command.pre_exec(move || set_affinity(cpu));
     }
     let out = command.output().map_err(|e| format!("wrk cannot be run: {e}"))?;
     let text = String::from_utf8_lossy(&out.stdout).into_owned();

@@ -11,16 +11,15 @@
 //! and stderr are read into a ring of their last lines for error messages.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::endpoint::Endpoint;
-use crate::process::protocol::one_line;
-use crate::process::worker::{command_line, confine, exited_unreaped, STDERR_LINES};
+use crate::process::worker::{command_line, confine, exited_unreaped, keep_last_lines, lock};
 use crate::process::{stderr_text, working_dir, SHUTDOWN_GRACE};
 use crate::spec::ProcessEngineSpec;
 
@@ -35,10 +34,6 @@ pub struct Launched {
     /// How it ended, once it was found dead and reaped.
     death: Mutex<Option<String>>,
     tail: Arc<Mutex<VecDeque<String>>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A port on the loopback interface that nobody listens on now.
@@ -104,7 +99,7 @@ impl Launched {
             let tail = tail.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("{name}-output"))
-                .spawn(move || collect(pipe, &tail));
+                .spawn(move || keep_last_lines(pipe, &tail, |t| t));
             if let Err(e) = spawned {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -215,27 +210,5 @@ fn kill_group(pid: u32, sig: libc::c_int) {
         unsafe {
             libc::kill(-pid, sig);
         }
-    }
-}
-
-/// Keeps the last [`STDERR_LINES`] lines of one of the server's pipes.
-fn collect(pipe: Box<dyn Read + Send>, tail: &Mutex<VecDeque<String>>) {
-    let mut r = BufReader::new(pipe);
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        match r.by_ref().take(64 * 1024).read_until(b'\n', &mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
-        }
-        let line = one_line(&String::from_utf8_lossy(&buf), 300);
-        if line.trim().is_empty() {
-            continue;
-        }
-        let mut t = lock(tail);
-        if t.len() == STDERR_LINES {
-            t.pop_front();
-        }
-        t.push_back(line);
     }
 }

@@ -34,6 +34,7 @@ pub mod calibrate;
 pub mod compare;
 pub mod dataset;
 pub mod equivalence;
+pub mod http_cost;
 pub mod process;
 pub mod progress;
 pub mod run;

@@ -136,7 +136,8 @@ struct StderrTail {
     eof: Condvar,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+/// A mutex's guard, also after a panicking holder (the data stays usable).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -694,7 +695,16 @@ impl LineReader {
 
 /// The collector thread: keeps the last [`STDERR_LINES`] lines of stderr.
 fn collect_stderr(shared: &Shared, stderr: ChildStderr) {
-    let mut r = BufReader::new(stderr);
+    keep_last_lines(stderr, &shared.stderr.inner, |inner| &mut inner.0);
+    lock(&shared.stderr.inner).1 = true;
+    shared.stderr.eof.notify_all();
+}
+
+/// Reads `pipe` to its end, keeping its last [`STDERR_LINES`] non-blank
+/// lines (each made one line of at most 300 characters) in the ring that
+/// `ring` finds inside `state`: a process's output kept for error messages.
+pub(crate) fn keep_last_lines<S>(pipe: impl Read, state: &Mutex<S>, ring: impl Fn(&mut S) -> &mut VecDeque<String>) {
+    let mut r = BufReader::new(pipe);
     let mut buf = Vec::new();
     loop {
         buf.clear();
@@ -706,14 +716,13 @@ fn collect_stderr(shared: &Shared, stderr: ChildStderr) {
         if line.trim().is_empty() {
             continue;
         }
-        let mut inner = lock(&shared.stderr.inner);
-        if inner.0.len() == STDERR_LINES {
-            inner.0.pop_front();
+        let mut guard = lock(state);
+        let lines = ring(&mut guard);
+        if lines.len() == STDERR_LINES {
+            lines.pop_front();
         }
-        inner.0.push_back(line);
+        lines.push_back(line);
     }
-    lock(&shared.stderr.inner).1 = true;
-    shared.stderr.eof.notify_all();
 }
 
 fn set_nonblocking(fd: RawFd) -> std::io::Result<()> {
