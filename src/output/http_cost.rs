@@ -18,7 +18,14 @@ fn mean(xs: &[f64]) -> f64 {
 }
 
 fn side(label: &str, s: &Side) {
-    let rps = crate::http::cost::t_interval(&s.rps);
+    // On the log scale, as the ratio: a rate's interval stays positive.
+    let logs: Vec<f64> = s.rps.iter().map(|r| r.ln()).collect();
+    let log = crate::http::cost::t_interval(&logs);
+    let rps = crate::http::cost::Interval {
+        estimate: log.estimate.exp(),
+        low: log.low.exp(),
+        high: log.high.exp(),
+    };
     say_always!(
         "  {label:<24} rps {:.0} [{:.0}, {:.0}]  latency mean {:.0} us, p50 {:.0} us, p99 {:.0} us",
         rps.estimate,
