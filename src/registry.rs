@@ -96,6 +96,9 @@ pub fn validate(spec: &Spec) -> Result<(), HarnessError> {
         ("equivalence.reference".to_string(), spec.equivalence.reference.as_str()),
         ("bench.reference".to_string(), spec.bench.reference.as_str()),
     ];
+    if let Some(n) = &spec.equivalence.noise_reference {
+        named.push(("equivalence.noise_reference".to_string(), n.as_str()));
+    }
     named.extend(
         spec.equivalence
             .engines
@@ -172,6 +175,24 @@ pub fn reference_opener(spec: &Spec) -> Result<crate::equivalence::Opener, Harne
     check_name(spec, name)
         .map_err(|_| spec.key_error("equivalence.reference", &format!("{name:?} is not a registered engine")))?;
     opener(spec, name)
+}
+
+/// The opener of `[equivalence] noise_reference`, a second instance of the
+/// reference the noise is learned from, when the spec names one.
+pub fn noise_reference_opener(spec: &Spec) -> Result<Option<crate::equivalence::Opener>, HarnessError> {
+    spec.equivalence
+        .noise_reference
+        .as_deref()
+        .map(|name| {
+            check_name(spec, name).map_err(|_| {
+                spec.key_error(
+                    "equivalence.noise_reference",
+                    &format!("{name:?} is not a registered engine"),
+                )
+            })?;
+            opener(spec, name)
+        })
+        .transpose()
 }
 
 /// An opener for engine `name` that the equivalence runner can call on any dataset directory.

@@ -60,6 +60,7 @@ pub fn equivalence_stage(
             small_dataset_cases: opts.small_dataset_cases,
             engines: names.iter().map(|s| s.to_string()).collect(),
             results: report::equivalence::results(&report),
+            noise: report.noise.clone(),
         });
     }
     Ok(report)

@@ -322,15 +322,20 @@ fn misbehaving_servers_are_error_answers_that_say_what_came_back() {
         "{e}"
     );
 
+    // A contract field missing is not the contract's shape (a field of the
+    // service's own is kept for the comparison instead: see the noise test).
     let e = ask(&fake_server(|s| {
         canned(
             s,
             "200 OK",
             "",
-            r#"[{"id":1,"created_at":1,"actor_id":1,"action":"LOGIN","resource_type":"USER","resource_id":"U","payload":{},"served_at":5}]"#,
+            r#"[{"id":1,"created_at":1,"actor_id":1,"action":"LOGIN","resource_type":"USER","payload":{},"served_at":5}]"#,
         )
     }));
-    assert!(e.contains("unknown field `served_at`"), "{e}");
+    assert!(
+        e.contains("not of the contract's shape") && e.contains("missing field `resource_id`"),
+        "{e}"
+    );
 
     // A body of several hundred MB: refused past 64 MiB, not read into memory.
     let e = ask(&fake_server(|s| {
@@ -572,6 +577,125 @@ fn engines_check_starts_every_engine_and_names_those_that_fail() {
     assert!(text.contains("  FAIL gone") && text.contains("refused"), "{text}");
     assert!(
         text.contains("3 of 8 engines did not start or answer: gone, sleepy, typo"),
+        "{text}"
+    );
+}
+
+/// `examples/python-service/noisy_service.py` as a launched HTTP engine: the
+/// production module behind a server that adds a random `request_id` and a
+/// `served_at` to every answer and a `served_at` inside every event.
+fn noisy(flags: &[&str]) -> ProcessEngineSpec {
+    let mut command: Vec<String> = [
+        "python3",
+        "examples/python-service/noisy_service.py",
+        "--port",
+        "{port}",
+    ]
+    .map(String::from)
+    .to_vec();
+    command.extend(flags.iter().map(|f| f.to_string()));
+    ProcessEngineSpec {
+        events_key: Some("events".into()),
+        ..http_spec(command, LAUNCHED_URL, 20_000)
+    }
+}
+
+#[test]
+fn noise_is_learned_from_two_references_and_contract_fields_are_still_compared() {
+    if !common::python3_available("noise_is_learned_from_two_references_and_contract_fields_are_still_compared") {
+        assert!(std::env::var_os("AUDIT_REQUIRE_TOOLS").is_none(), "python3 is missing");
+        return;
+    }
+    let mut spec = spec_with("svc", noisy(&[]));
+    spec.engines.insert("svc_corrupt".into(), noisy(&["--corrupt"]));
+    spec.engines.insert("svc_shard".into(), noisy(&["--field", "shard=b"]));
+    let open = |name: &str| audit_harness::registry::opener(&spec, name).unwrap();
+    let mut opts = options();
+    opts.cases = 60;
+    opts.only = vec![Property::Mix, Property::Edge];
+    opts.reference = open("svc");
+    opts.noise_reference = Some(open("svc"));
+    let memindex = audit_harness::registry::opener(&common::spec(), "memindex").unwrap();
+    let report = equivalence::run(&opts, &[memindex, open("svc_corrupt"), open("svc_shard")], |_| {}).unwrap();
+    let noise = report.noise.clone().expect("the report lists the noise");
+    let learned: Vec<&str> = noise.learned.iter().map(|l| l.field.as_str()).collect();
+    assert_eq!(learned, ["events[].served_at", "request_id", "served_at"], "{noise:?}");
+    assert!(noise.pairs >= 24, "{noise:?}");
+    let result = |engine: &str, prop: Property| {
+        report
+            .results
+            .iter()
+            .find(|r| r.engine == engine && r.property == prop)
+            .unwrap_or_else(|| panic!("no result for {engine} {prop}"))
+    };
+    for prop in [Property::Mix, Property::Edge] {
+        assert_eq!(
+            result("memindex", prop).status,
+            Status::Pass,
+            "{:?}",
+            result("memindex", prop)
+        );
+    }
+    // A wrong value in a contract field fails, whatever the noise says.
+    let corrupt = result("svc_corrupt", Property::Edge);
+    assert_eq!(corrupt.status, Status::Fail);
+    let detail = &corrupt.counterexample.as_ref().unwrap().detail;
+    assert!(detail.contains("field resource_id"), "{detail}");
+    // A field of the candidate's own that the references do not vary is compared.
+    let shard = result("svc_shard", Property::Mix);
+    assert_eq!(shard.status, Status::Fail);
+    let detail = &shard.counterexample.as_ref().unwrap().detail;
+    assert!(
+        detail.contains("field shard (not in the contract): expected (absent), actual \"b\""),
+        "{detail}"
+    );
+
+    // A noise reference that differs in a contract field is not a second instance: bad input.
+    opts.noise_reference = Some(open("svc_corrupt"));
+    let e = equivalence::run(&opts, &[open("svc_shard")], |_| {}).unwrap_err();
+    assert_eq!(e.exit_code(), 2, "{e}");
+    let e = e.to_string();
+    assert!(
+        e.contains("noise_reference svc_corrupt is not a second instance of the reference svc")
+            && e.contains("field resource_id"),
+        "{e}"
+    );
+}
+
+#[test]
+fn ignore_fields_names_only_fields_beyond_the_contract() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (fields, why) in [
+        ("[\"events[].id\"]", "is the contract's field events[].id"),
+        (
+            "[\"events[].payload.note\"]",
+            "is the contract's field events[].payload",
+        ),
+        ("[\"count\"]", "is the contract's field count"),
+        ("[\"meta..x\"]", "is not a field name"),
+    ] {
+        let spec = common::spec_in(
+            tmp.path(),
+            &[("[equivalence]\n", &format!("[equivalence]\nignore_fields = {fields}\n"))],
+        );
+        let o = common::run_with_spec(&spec, &["engines"]);
+        let text = common::text(&o);
+        assert_eq!(o.status.code(), Some(2), "{text}");
+        assert!(
+            text.contains("equivalence.ignore_fields") && text.contains(why),
+            "{text}"
+        );
+        assert_eq!(text.lines().filter(|l| !l.trim().is_empty()).count(), 1, "{text}");
+    }
+    let spec = common::spec_in(
+        tmp.path(),
+        &[("[equivalence]\n", "[equivalence]\nnoise_reference = \"prdo\"\n")],
+    );
+    let o = common::run_with_spec(&spec, &["engines", "--check"]);
+    let text = common::text(&o);
+    assert_eq!(o.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("equivalence.noise_reference") && text.contains("\"prdo\""),
         "{text}"
     );
 }

@@ -63,12 +63,29 @@ pub struct Event {
     pub payload: Value,
 }
 
+/// The fields of an event, as the contract names them.
+pub const EVENT_FIELDS: [&str; 7] = [
+    "id",
+    "created_at",
+    "actor_id",
+    "action",
+    "resource_type",
+    "resource_id",
+    "payload",
+];
+
 /// The answer to a query: `count` is the number of events on this page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Page {
     pub count: usize,
     pub events: Vec<Event>,
+    /// Fields the answer carried beyond the contract's (a deployed service's
+    /// request id, an event's served-at time): compared like the contract's
+    /// unless ignored as noise. Empty for every engine that answers with
+    /// exactly the contract's fields.
+    #[serde(default, skip_serializing_if = "Extras::is_empty")]
+    pub extras: Extras,
 }
 
 impl Page {
@@ -77,6 +94,67 @@ impl Page {
         Page {
             count: events.len(),
             events,
+            extras: Extras::default(),
+        }
+    }
+}
+
+/// An answer's fields beyond the contract, flattened to their leaves: a
+/// name is a dotted path (`request_id`, `meta.trace`) at the top level of
+/// the answer object, and `events[].` followed by one inside an event
+/// (`events[].served_at`), the event's index kept beside it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Extras {
+    /// Top-level fields of the answer object other than the events and `count`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub answer: std::collections::BTreeMap<String, Value>,
+    /// Per event index, that event's fields beyond the contract's (names
+    /// without the `events[].` prefix); only events that had any.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub events: std::collections::BTreeMap<usize, std::collections::BTreeMap<String, Value>>,
+}
+
+/// The prefix of an extra field's name inside an event.
+pub const EVENT_FIELD_PREFIX: &str = "events[].";
+
+impl Extras {
+    pub fn is_empty(&self) -> bool {
+        self.answer.is_empty() && self.events.is_empty()
+    }
+
+    /// Every extra field as `(event index, full name, value)`, top-level ones first.
+    pub fn fields(&self) -> impl Iterator<Item = (Option<usize>, String, &Value)> {
+        self.answer
+            .iter()
+            .map(|(k, v)| (None, k.clone(), v))
+            .chain(self.events.iter().flat_map(|(i, m)| {
+                m.iter()
+                    .map(move |(k, v)| (Some(*i), format!("{EVENT_FIELD_PREFIX}{k}"), v))
+            }))
+    }
+
+    /// Keeps only the fields `keep` accepts (by full name); drops events left with none.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        self.answer.retain(|k, _| keep(k));
+        for m in self.events.values_mut() {
+            m.retain(|k, _| keep(&format!("{EVENT_FIELD_PREFIX}{k}")));
+        }
+        self.events.retain(|_, m| !m.is_empty());
+    }
+}
+
+/// Adds `value`'s leaves to `out` under `prefix`: an object with fields is
+/// descended (`meta.trace`), anything else (arrays included) is one leaf.
+pub fn flatten_into(prefix: &str, value: Value, out: &mut std::collections::BTreeMap<String, Value>) {
+    match value {
+        Value::Object(m) if !m.is_empty() => {
+            for (k, v) in m {
+                flatten_into(&format!("{prefix}.{k}"), v, out);
+            }
+        }
+        v => {
+            out.insert(prefix.to_string(), v);
         }
     }
 }

@@ -13,6 +13,7 @@ pub fn run(spec: &Spec, dir: &std::path::Path, args: EquivArgs) -> Result<(), Ha
         .collect::<Result<Vec<_>, _>>()?;
     let mut opts = equivalence::Options::from_spec(spec, dir)?;
     opts.reference = registry::reference_opener(spec)?;
+    opts.noise_reference = registry::noise_reference_opener(spec)?;
     if let Some(n) = args.cases {
         opts.cases = n;
     }

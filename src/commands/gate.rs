@@ -33,6 +33,7 @@ fn run_stages(
 
     let mut opts = equivalence::Options::from_spec(spec, dir)?;
     opts.reference = registry::reference_opener(spec)?;
+    opts.noise_reference = registry::noise_reference_opener(spec)?;
     let candidates = spec
         .equivalence
         .engines

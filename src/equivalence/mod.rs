@@ -10,6 +10,7 @@ pub mod cases;
 mod contract;
 mod live;
 mod metamorphic;
+pub mod noise;
 pub mod outcome;
 pub mod regressions;
 mod results;
@@ -176,6 +177,11 @@ pub struct Options {
     /// `live_appends`: rows the writer appends, and requests sent meanwhile.
     pub live_rows: u64,
     pub live_requests: u64,
+    /// A second instance of the reference (`[equivalence] noise_reference`):
+    /// the fields beyond the contract in which the two differ are noise.
+    pub noise_reference: Option<Opener>,
+    /// Fields beyond the contract left out of every comparison (`[equivalence] ignore_fields`).
+    pub ignore_fields: Vec<String>,
 }
 
 /// `live_appends`' history by default: one second of appends at 300 rows/s.
@@ -203,6 +209,8 @@ impl Options {
             replay_prefix: replay_prefix(spec, dataset),
             live_rows: LIVE_ROWS,
             live_requests: LIVE_REQUESTS,
+            noise_reference: None,
+            ignore_fields: eq.ignore_fields.clone(),
         })
     }
 
@@ -323,6 +331,9 @@ pub struct Report {
     pub reference: String,
     pub results: Vec<PropertyResult>,
     pub seconds: f64,
+    /// The fields beyond the contract left out of the comparisons, when any
+    /// were stated or a noise reference was asked.
+    pub noise: Option<noise::NoiseSummary>,
 }
 
 impl Report {
@@ -390,9 +401,17 @@ pub fn run(
     }
     crate::dataset::preflight(&opts.dataset)?;
     let start = Instant::now();
-    let baseline = opts.reference.clone();
+    // Every answer loses the fields ignored as noise (stated, or learned from
+    // the reference and its twin on the contract dataset) before it is compared.
+    let twin = opts.noise_reference.as_ref();
+    let noise = noise::Noise::new(&opts.reference.name, twin.map(|t| t.name.as_str()), &opts.ignore_fields);
+    let baseline = noise::stripped(&opts.reference, &noise);
     // The reference compared with itself proves nothing: it is not a candidate.
-    let candidates: Vec<Opener> = candidates.iter().filter(|c| c.name != baseline.name).cloned().collect();
+    let candidates: Vec<Opener> = candidates
+        .iter()
+        .filter(|c| c.name != baseline.name)
+        .map(|c| noise::stripped(c, &noise))
+        .collect();
     let candidates = candidates.as_slice();
     // An engine that cannot start on the contract dataset is a setup error
     // (exit 2, as for the benchmark), not a failed check.
@@ -423,10 +442,22 @@ pub fn run(
         None => Vec::new(),
     };
 
-    let ctx = contract::Context::new(opts, &baseline)?;
+    let ctx = match twin {
+        Some(twin) => contract::Context::new(opts, &noise::pair(&opts.reference, twin, &noise))?,
+        None => contract::Context::new(opts, &baseline)?,
+    };
     // After SIGINT or SIGTERM: no further property starts, and a property cut
-    // short is not reported (its tally is incomplete).
-    let stop = || crate::interrupt::check("equivalence stopped; the results so far are not a verdict");
+    // short is not reported (its tally is incomplete). Two references that
+    // are not two instances of one service stop the run as bad input.
+    let stop = || {
+        crate::interrupt::check("equivalence stopped; the results so far are not a verdict")?;
+        noise.disagreement().map_or(Ok(()), |d| Err(HarnessError::input(d)))
+    };
+    if twin.is_some() {
+        // Learn the noise from the mix's queries before any candidate is compared.
+        ctx.suite(opts, Property::Mix);
+        stop()?;
+    }
     if opts.wants(Property::Regressions) && !saved.is_empty() {
         for c in candidates {
             let r = ctx.replay_regressions(opts, c, &saved);
@@ -504,6 +535,9 @@ pub fn run(
     }
     let mut report = out.report;
     report.reference = baseline.name.clone();
+    if twin.is_some() || !opts.ignore_fields.is_empty() {
+        report.noise = Some(noise.summary());
+    }
     if let Some(path) = &opts.regressions {
         regressions::save_new(path, &report)?;
     }

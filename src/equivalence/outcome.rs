@@ -271,7 +271,31 @@ fn diff_pages(a: &Page, b: &Page) -> Option<String> {
     if a.count != b.count {
         return Some(format!("count: expected {}, actual {}", a.count, b.count));
     }
-    None
+    diff_extras(a, b)
+}
+
+/// The first field beyond the contract in which two answers differ (fields
+/// ignored as noise were stripped from both before).
+fn diff_extras(a: &Page, b: &Page) -> Option<String> {
+    if a.extras == b.extras {
+        return None;
+    }
+    let index = |p: &Page| -> std::collections::BTreeMap<(Option<usize>, String), Value> {
+        p.extras.fields().map(|(i, n, v)| ((i, n), v.clone())).collect()
+    };
+    let (x, y) = (index(a), index(b));
+    let (at, name) = x.keys().chain(y.keys()).find(|k| x.get(*k) != y.get(*k))?;
+    let show = |v: Option<&Value>| v.map_or("(absent)".to_string(), Value::to_string);
+    let place = match at {
+        Some(i) => format!("event {i} (id {}) ", a.events.get(*i).map_or(0, |e| e.id)),
+        None => String::new(),
+    };
+    let key = (*at, name.clone());
+    Some(format!(
+        "{place}field {name} (not in the contract): expected {}, actual {}; if it is the service's own noise, learn it with [equivalence] noise_reference or list it in ignore_fields",
+        show(x.get(&key)),
+        show(y.get(&key))
+    ))
 }
 
 /// The path and values of the first difference between two JSON values.
@@ -353,6 +377,30 @@ mod tests {
         assert!(diff(&Ok(a.clone()), &Err(err())).unwrap().contains("engine failed"));
         assert!(diff(&Err(err()), &Ok(a.clone())).unwrap().contains("stale"));
         assert_eq!(diff(&Err(err()), &Err(CallError::Error("y".into()))), None);
+    }
+
+    #[test]
+    fn fields_beyond_the_contract_are_compared_after_the_contract() {
+        let a = Page::new(vec![ev(3, json!({}))]);
+        let mut b = a.clone();
+        b.extras.answer.insert("request_id".into(), json!("r1"));
+        let d = super::diff(&Ok(a.clone()), &Ok(b.clone())).unwrap().to_string();
+        assert!(
+            d.starts_with("field request_id (not in the contract): expected (absent), actual \"r1\""),
+            "{d}"
+        );
+        let mut c = b.clone();
+        c.extras.events.insert(
+            0,
+            std::collections::BTreeMap::from([("served_at".to_string(), json!(5))]),
+        );
+        let d = super::diff(&Ok(b.clone()), &Ok(c.clone())).unwrap().to_string();
+        assert!(d.starts_with("event 0 (id 3) field events[].served_at"), "{d}");
+        assert_eq!(super::diff(&Ok(c.clone()), &Ok(c.clone())), None);
+        // A contract field is reported first.
+        c.events[0].id = 4;
+        let d = super::diff(&Ok(a), &Ok(c)).unwrap().to_string();
+        assert!(d.contains("field id: expected 3, actual 4"), "{d}");
     }
 
     #[test]

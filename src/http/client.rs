@@ -15,8 +15,9 @@ use std::net::ToSocketAddrs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use audit_engines::{Engine, EngineError, Event, Page, Query};
-use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use audit_engines::{flatten_into, Engine, EngineError, Event, Extras, Page, Query, EVENT_FIELDS};
+use serde::de::{DeserializeSeed, MapAccess, Visitor};
+use serde_json::Value;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
@@ -283,46 +284,117 @@ impl Engine for HttpEngine {
 
 /// Decodes an answer body: a JSON array of events, or (with `key`) an object
 /// holding one under `key` (and, if it has `count`, a count that matches).
+/// Fields beyond the contract's, in the object or inside an event, are kept
+/// in the page's [`Extras`] (compared, or ignored as noise, by the
+/// equivalence suite); a contract field missing or of the wrong type is an
+/// error.
 pub fn decode(body: &[u8], key: Option<&str>) -> Result<Page, String> {
+    // The contract's exact shape, decoded straight into events (what a
+    // benchmark meets); only an answer with fields of its own inside an
+    // event takes the slower way through JSON values.
+    match decode_exact(body, key) {
+        Err(e) if e.contains("unknown field") => decode_with_extras(body, key),
+        other => other,
+    }
+}
+
+fn decode_exact(body: &[u8], key: Option<&str>) -> Result<Page, String> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let events = match key {
-        None => serde::Deserialize::deserialize(&mut de).map_err(|e| {
+    let page = match key {
+        None => Page::new(serde::Deserialize::deserialize(&mut de).map_err(|e| {
             let hint = if body.trim_ascii_start().starts_with(b"{") {
                 " (when the events are inside an object, set the engine's events_key)"
             } else {
                 ""
             };
             format!("expected a JSON array of events: {e}{hint}")
-        })?,
-        Some(key) => Keyed(key).deserialize(&mut de).map_err(|e| e.to_string())?,
+        })?),
+        Some(key) => {
+            let (events, answer) = Keyed(key).deserialize(&mut de).map_err(|e| e.to_string())?;
+            let mut page = Page::new(events);
+            page.extras.answer = answer;
+            page
+        }
     };
     de.end()
         .map_err(|e| format!("trailing bytes after the JSON value: {e}"))?;
-    Ok(Page::new(events))
+    Ok(page)
 }
 
-/// Finds the events under one key of a JSON object, ignoring other keys.
+/// [`decode`] for an answer whose events carry fields beyond the contract's.
+fn decode_with_extras(body: &[u8], key: Option<&str>) -> Result<Page, String> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
+    let mut extras = Extras::default();
+    let items = match (key, value) {
+        (None, Value::Array(items)) => items,
+        (Some(key), Value::Object(mut object)) => {
+            // decode_exact checked the key, the count and that both appear once.
+            object.remove("count");
+            let events = object.remove(key);
+            for (name, v) in object {
+                flatten_into(&name, v, &mut extras.answer);
+            }
+            match events {
+                Some(Value::Array(items)) => items,
+                _ => return Err(format!("{key:?} does not hold an array of events")),
+            }
+        }
+        _ => return Err("expected a JSON array of events".into()),
+    };
+    let mut events = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let Value::Object(mut fields) = item else {
+            return Err(format!("event {i} is not a JSON object"));
+        };
+        let own: Vec<String> = fields
+            .keys()
+            .filter(|k| !EVENT_FIELDS.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        let mut extra = std::collections::BTreeMap::new();
+        for name in own {
+            if let Some(v) = fields.remove(&name) {
+                flatten_into(&name, v, &mut extra);
+            }
+        }
+        let event: Event = serde_json::from_value(Value::Object(fields)).map_err(|e| format!("event {i}: {e}"))?;
+        if !extra.is_empty() {
+            extras.events.insert(i, extra);
+        }
+        events.push(event);
+    }
+    let mut page = Page::new(events);
+    page.extras = extras;
+    Ok(page)
+}
+
+/// The fields of an answer object other than the events and `count`.
+type AnswerExtras = std::collections::BTreeMap<String, Value>;
+
+/// Finds the events under one key of a JSON object, keeping the other keys
+/// (but `count`, which is checked) as the answer's extra fields.
 struct Keyed<'a>(&'a str);
 
 impl<'de> DeserializeSeed<'de> for Keyed<'_> {
-    type Value = Vec<Event>;
+    type Value = (Vec<Event>, AnswerExtras);
 
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Vec<Event>, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for Keyed<'_> {
-    type Value = Vec<Event>;
+    type Value = (Vec<Event>, AnswerExtras);
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "a JSON object with the events under {:?}", self.0)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<Event>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         use serde::de::Error;
         let mut events: Option<Vec<Event>> = None;
         let mut count: Option<u64> = None;
+        let mut extras = AnswerExtras::new();
         while let Some(k) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             if k == self.0 {
                 if events.is_some() {
@@ -332,7 +404,7 @@ impl<'de> Visitor<'de> for Keyed<'_> {
             } else if k == "count" {
                 count = Some(map.next_value()?);
             } else {
-                map.next_value::<IgnoredAny>()?;
+                flatten_into(&k, map.next_value::<Value>()?, &mut extras);
             }
         }
         let events = events.ok_or_else(|| A::Error::custom(format!("no key {:?} holding the events", self.0)))?;
@@ -342,7 +414,7 @@ impl<'de> Visitor<'de> for Keyed<'_> {
                 self.0,
                 events.len()
             ))),
-            _ => Ok(events),
+            _ => Ok((events, extras)),
         }
     }
 }
@@ -374,11 +446,53 @@ mod tests {
     }
 
     #[test]
+    fn fields_beyond_the_contract_are_kept_as_extras() {
+        let extra = EVENT.replace(
+            "\"id\":3",
+            "\"id\":3,\"served_at\":1,\"trace\":{\"span\":\"a\",\"ok\":true}",
+        );
+        let page = decode(format!("[{EVENT},{extra}]").as_bytes(), None).unwrap();
+        assert_eq!(page.count, 2);
+        assert_eq!(page.events[1].id, 3);
+        let names: Vec<(Option<usize>, String)> = page.extras.fields().map(|(i, n, _)| (i, n)).collect();
+        assert_eq!(
+            names,
+            vec![
+                (Some(1), "events[].served_at".to_string()),
+                (Some(1), "events[].trace.ok".to_string()),
+                (Some(1), "events[].trace.span".to_string()),
+            ]
+        );
+        let body = format!(r#"{{"request_id":"ab","meta":{{"region":"eu"}},"count":1,"items":[{extra}]}}"#);
+        let page = decode(body.as_bytes(), Some("items")).unwrap();
+        assert_eq!(
+            page.extras.answer.keys().collect::<Vec<_>>(),
+            ["meta.region", "request_id"]
+        );
+        assert_eq!(page.extras.events.len(), 1);
+        // The exact shape keeps the object's other keys too.
+        let plain = decode(
+            format!(r#"{{"request_id":"ab","items":[{EVENT}]}}"#).as_bytes(),
+            Some("items"),
+        )
+        .unwrap();
+        assert_eq!(plain.extras.answer["request_id"], "ab");
+        assert!(decode(format!("[{EVENT}]").as_bytes(), None).unwrap().extras.is_empty());
+    }
+
+    #[test]
     fn bodies_not_of_the_contract_shape_are_refused() {
-        let extra = EVENT.replace("\"id\":3", "\"id\":3,\"served_at\":1");
-        assert!(decode(format!("[{extra}]").as_bytes(), None)
+        // A contract field of the wrong type, met before or after a field of the service's own.
+        let wrong = EVENT.replace("\"id\":3", "\"id\":\"3\",\"served_at\":1");
+        let e = decode(format!("[{wrong}]").as_bytes(), None).unwrap_err();
+        assert!(e.contains("invalid type: string \"3\""), "{e}");
+        let wrong = EVENT.replace("{\"id\":3", "{\"served_at\":1,\"id\":\"3\"");
+        let e = decode(format!("[{EVENT},{wrong}]").as_bytes(), None).unwrap_err();
+        assert!(e.contains("event 1: invalid type: string \"3\""), "{e}");
+        let twice = format!(r#"{{"items":[],"items":[{EVENT}]}}"#);
+        assert!(decode(twice.as_bytes(), Some("items"))
             .unwrap_err()
-            .contains("served_at"));
+            .contains("appears twice"));
         let object = decode(br#"{"events":[]}"#, None).unwrap_err();
         assert!(object.contains("set the engine's events_key"), "{object}");
         assert!(decode(b"<html>hi</html>", None).is_err());

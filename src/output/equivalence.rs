@@ -2,11 +2,23 @@
 //! property as results land (with the counterexample and its replay command
 //! when one fails), and the totals.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use crate::equivalence::outcome::FailureKind;
 use crate::equivalence::{Options, PropertyResult, Report, Status};
 
+/// The width of the engine column: the longest name of the stage (set by
+/// [`print_header`]; the results land one by one, after it).
+static NAME_WIDTH: AtomicUsize = AtomicUsize::new(10);
+
 /// What the stage checks, in one line.
 pub fn print_header(opts: &Options, names: &[&str]) {
+    let widest = names
+        .iter()
+        .map(|n| n.chars().count())
+        .chain([opts.reference.name.chars().count()])
+        .max();
+    NAME_WIDTH.store(widest.unwrap_or(0).max(10), Ordering::Relaxed);
     let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
     say!(
         "{}",
@@ -44,6 +56,9 @@ pub fn print_totals(report: &Report) {
         report.seconds,
         cases as f64 / report.seconds.max(1e-9)
     );
+    if let Some(noise) = &report.noise {
+        say!("  {}", crate::equivalence::noise::describe(noise));
+    }
 }
 
 /// One line per result: engine, property, status, cases, and the counterexample if any.
@@ -60,14 +75,15 @@ fn render(r: &PropertyResult, word: fn(&str, usize) -> String) -> String {
         Status::NotApplicable => "n/a",
     };
     let mut s = format!(
-        "  {:<10} {:<19} {} {:>6} cases {:>5} failures {:>6.2} s  seed {}",
+        "  {:<width$} {:<19} {} {:>6} cases {:>5} failures {:>6.2} s  seed {}",
         r.engine,
         r.property.name(),
         word(status, 4),
         r.cases,
         r.failures,
         r.seconds,
-        r.seed
+        r.seed,
+        width = NAME_WIDTH.load(Ordering::Relaxed)
     );
     if let Some(note) = &r.note {
         s.push_str(&format!("\n      {note}"));

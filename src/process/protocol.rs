@@ -288,7 +288,7 @@ pub fn parse_answer(line: &[u8]) -> Result<(u64, Reply), ProtocolError> {
                     line,
                 ));
             }
-            Reply::Page(Page { count, events })
+            Reply::Page(Page::new(events))
         }
         (None, None, Some(e)) => Reply::Error(e),
         (_, _, Some(_)) => {

@@ -120,6 +120,7 @@ mod tests {
                 note: None,
             }],
             seconds: 0.0,
+            noise: None,
         };
         let csv = String::from_utf8(to_csv(&report).unwrap()).unwrap();
         let mut rd = csv::Reader::from_reader(csv.as_bytes());

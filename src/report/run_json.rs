@@ -112,6 +112,10 @@ pub struct EquivalenceInfo {
     /// One entry per engine and property (what summary.json reports).
     #[serde(default)]
     pub results: Vec<EquivalenceResult>,
+    /// The fields beyond the contract left out of the comparisons: learned
+    /// from `[equivalence] noise_reference`, or stated in `ignore_fields`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise: Option<crate::equivalence::noise::NoiseSummary>,
 }
 
 /// One property's outcome for one engine, as run.json keeps it.

@@ -113,6 +113,9 @@ struct Document<'a> {
     /// The engine the equivalence results compare with (`[equivalence] reference`).
     equivalence_reference: Option<&'a str>,
     equivalence: &'a [EquivalenceResult],
+    /// The fields beyond the contract the equivalence results did not compare.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    equivalence_noise: Option<&'a crate::equivalence::noise::NoiseSummary>,
 }
 
 /// The decision the run's deciding judgements call for (inconclusive for an interrupted run).
@@ -210,6 +213,7 @@ pub fn to_json(
             .collect(),
         equivalence_reference: info.equivalence.as_ref().map(|e| e.reference.as_str()),
         equivalence: info.equivalence.as_ref().map_or(&[], |e| &e.results),
+        equivalence_noise: info.equivalence.as_ref().and_then(|e| e.noise.as_ref()),
     };
     let mut v = serde_json::to_vec_pretty(&doc).map_err(|e| HarnessError::input(format!("summary.json: {e}")))?;
     v.push(b'\n');

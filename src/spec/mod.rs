@@ -182,6 +182,14 @@ pub struct EquivalenceSpec {
     pub threads: u32,
     pub strict_domain: bool,
     pub regressions: PathBuf,
+    /// A second instance of the reference: the fields beyond the contract in
+    /// which the two answers differ are learned as noise (Diffy's way).
+    #[serde(default)]
+    pub noise_reference: Option<String>,
+    /// Fields beyond the contract that are never compared (a request id, a
+    /// served-at time): `request_id`, `meta.trace`, `events[].served_at`.
+    #[serde(default)]
+    pub ignore_fields: Vec<String>,
 }
 
 fn default_reference() -> String {
@@ -200,6 +208,8 @@ impl Default for EquivalenceSpec {
             threads: 32,
             strict_domain: false,
             regressions: PathBuf::from("tests/regressions/equivalence.jsonl"),
+            noise_reference: None,
+            ignore_fields: Vec::new(),
         }
     }
 }
@@ -912,6 +922,21 @@ impl Spec {
                     eq.threads
                 ),
             );
+        }
+        for f in &eq.ignore_fields {
+            let name = f.strip_prefix(audit_engines::EVENT_FIELD_PREFIX).unwrap_or(f);
+            if name.is_empty() || name.split('.').any(str::is_empty) {
+                return err(
+                    "equivalence.ignore_fields",
+                    format!("{f:?} is not a field name: expected a dotted path such as \"request_id\", \"meta.trace\" or \"events[].served_at\""),
+                );
+            }
+            if let Some(c) = crate::equivalence::noise::contract_field(f) {
+                return err(
+                    "equivalence.ignore_fields",
+                    format!("{f:?} is the contract's field {c}, which is always compared: only fields beyond the contract (a request id, a served-at time) can be ignored"),
+                );
+            }
         }
         if !self.mixes.contains_key(&eq.mix) {
             return err(

@@ -508,6 +508,9 @@ fn equivalence(s: &mut String, p: &Page) {
             format!("<b>{failed} failed</b>")
         }
     );
+    if let Some(noise) = &eq.noise {
+        let _ = writeln!(s, "<p>{}</p>", esc(&crate::equivalence::noise::describe(noise)));
+    }
     s.push_str(
         "<table>\n<tr><th>status</th><th>engine</th><th>property</th><th>cases</th><th>failures</th><th>seed</th></tr>\n",
     );
