@@ -405,7 +405,13 @@ pub fn run(
     // the reference and its twin on the contract dataset) before it is compared.
     let twin = opts.noise_reference.as_ref();
     let noise = noise::Noise::new(&opts.reference.name, twin.map(|t| t.name.as_str()), &opts.ignore_fields);
+    let pair = twin.map(|twin| noise::pair(&opts.reference, twin, &noise));
     let baseline = noise::stripped(&opts.reference, &noise);
+    // Every property (and every shrink and replay) asks the stripped reference.
+    let opts = &Options {
+        reference: baseline.clone(),
+        ..opts.clone()
+    };
     // The reference compared with itself proves nothing: it is not a candidate.
     let candidates: Vec<Opener> = candidates
         .iter()
@@ -442,10 +448,7 @@ pub fn run(
         None => Vec::new(),
     };
 
-    let ctx = match twin {
-        Some(twin) => contract::Context::new(opts, &noise::pair(&opts.reference, twin, &noise))?,
-        None => contract::Context::new(opts, &baseline)?,
-    };
+    let ctx = contract::Context::new(opts, pair.as_ref().unwrap_or(&baseline))?;
     // After SIGINT or SIGTERM: no further property starts, and a property cut
     // short is not reported (its tally is incomplete). Two references that
     // are not two instances of one service stop the run as bad input.
