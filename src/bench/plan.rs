@@ -161,6 +161,16 @@ impl Plan {
                 "the benchmark under appends (--append-rate, [bench] append_rate)",
             )?;
         }
+        if plan.cache == CacheMode::Cold {
+            // Evicting the harness's copy of the payloads does nothing to a
+            // service reading its own: its figures would be labelled cold
+            // while they are warm.
+            crate::registry::require_chosen_dataset(
+                spec,
+                &plan.engines,
+                "a cold-cache benchmark (--cache cold, [bench] cache, which evicts the payload file of the dataset the harness chose)",
+            )?;
+        }
         if plan.mode == LoadMode::Closed && plan.slice_cap() < plan.concurrency as usize {
             return Err(HarnessError::input(format!(
                 "--requests: {} requests per round over {} slices leave {} per slice, fewer than the {} workers (every worker runs at least one request a slice): raise requests or lower slices or concurrency",
