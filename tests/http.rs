@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use audit_engines::{Engine, Query};
+use audit_engines::{Engine, Fault, Query};
 use audit_harness::dataset::{self, GenParams};
 use audit_harness::equivalence::{self, Options, Property, Status};
 use audit_harness::http::{HttpEngine, Server};
@@ -118,6 +118,19 @@ fn a_launched_server_runs_every_property_and_is_stopped_with_its_engine() {
     assert_eq!(engine.query(&query()).unwrap().count, 10);
     drop(engine);
     assert!(!alive(pid), "the server outlived its engine");
+
+    // A launched server that exits mid-run fails with the kind a process engine that exits has.
+    let engine = HttpEngine::open("h", &spec.engines["h"], &common::root(), dataset_dir()).unwrap();
+    let pid = engine.server_pid().expect("a launched engine has a server");
+    // SAFETY: kill(2) on the server this test launched.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGKILL);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let e = engine.query(&query()).unwrap_err();
+    assert_eq!(e.fault(), Some(Fault::Exit), "{e}");
+    assert!(e.to_string().starts_with("exit: engine h: "), "{e}");
+    drop(engine);
 
     let opener = audit_harness::registry::opener(&spec, "h").unwrap();
     assert!(!opener.own_data);
@@ -227,6 +240,48 @@ fn the_command_line_gates_a_deployed_url() {
     assert!(text.contains("prod"), "{text}");
     assert!(server.counts().served >= 128, "{:?}", server.counts());
     assert_eq!(server.counts().errors, 0);
+    // Open loop: requests sent at a fixed rate, latency from the intended start.
+    let served = server.counts().served;
+    let out = common::run_with_spec(
+        &spec,
+        &[
+            "--engine-url",
+            &flag,
+            "bench",
+            "--engines",
+            "prod",
+            "--mix",
+            "shallow",
+            "--mode",
+            "open",
+            "--rate",
+            "2000",
+            "--requests",
+            "64",
+            "--slices",
+            "4",
+            "--min-rounds",
+            "2",
+            "--max-rounds",
+            "2",
+        ],
+    );
+    let text = common::text(&out);
+    assert!(matches!(out.status.code(), Some(0 | 1 | 3)), "{text}");
+    assert!(text.contains("open loop"), "{text}");
+    assert!(server.counts().served >= served + 128, "{:?}", server.counts());
+    assert_eq!(server.counts().errors, 0);
+    // A cold cache evicts the harness's dataset, not the service's: refused.
+    let out = common::run_with_spec(
+        &spec,
+        &["--engine-url", &flag, "bench", "--engines", "prod", "--cache", "cold"],
+    );
+    let text = common::text(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("engine prod is a deployed URL") && text.contains("a cold-cache benchmark"),
+        "{text}"
+    );
     // Appends run on a scratch copy the harness makes: refused for a deployed URL.
     let out = common::run_with_spec(
         &spec,
@@ -288,35 +343,45 @@ fn canned(stream: &mut TcpStream, status: &str, headers: &str, body: &str) {
 
 /// Connects (the probe takes any HTTP answer) and asks one query: the
 /// error of whichever step failed.
-fn ask(url: &str) -> String {
+fn ask(url: &str) -> (Fault, String) {
     match HttpEngine::connect("bad", url, None, Duration::from_millis(1500)) {
-        Ok(engine) => engine.query(&query()).unwrap_err().to_string(),
-        Err(e) => e.to_string(),
+        Ok(engine) => {
+            let e = engine.query(&query()).unwrap_err();
+            (e.fault().expect("an HTTP engine's failure has a kind"), e.to_string())
+        }
+        Err(e) => (e.fault, e.to_string()),
     }
 }
 
 #[test]
 fn misbehaving_servers_are_error_answers_that_say_what_came_back() {
     let html = fake_server(|s| canned(s, "200 OK", "Content-Type: text/html\r\n", "<html>maintenance</html>"));
-    let e = ask(&html);
+    let (fault, e) = ask(&html);
+    assert_eq!(fault, Fault::Protocol, "{e}");
     assert!(
         e.contains("not of the contract's shape") && e.contains("<html>maintenance"),
         "{e}"
     );
 
-    let e = ask(&fake_server(|s| {
+    let (fault, e) = ask(&fake_server(|s| {
         canned(s, "500 Internal Server Error", "", "{\"error\":\"db down\"}")
     }));
-    assert!(e.contains("answered HTTP 500") && e.contains("db down"), "{e}");
+    assert_eq!(fault, Fault::Status, "{e}");
+    assert!(
+        e.starts_with("status: answered HTTP 500") && e.contains("db down"),
+        "{e}"
+    );
 
-    let e = ask(&fake_server(|s| {
+    let (fault, e) = ask(&fake_server(|s| {
         canned(s, "429 Too Many Requests", "Retry-After: 1\r\n", "slow down")
     }));
+    assert_eq!(fault, Fault::Status, "{e}");
     assert!(e.contains("answered HTTP 429") && e.contains("slow down"), "{e}");
 
-    let e = ask(&fake_server(|s| {
+    let (fault, e) = ask(&fake_server(|s| {
         canned(s, "302 Found", "Location: http://elsewhere/x\r\n", "")
     }));
+    assert_eq!(fault, Fault::Status, "{e}");
     assert!(
         e.contains("HTTP 302 to http://elsewhere/x (redirects are not followed)"),
         "{e}"
@@ -324,7 +389,7 @@ fn misbehaving_servers_are_error_answers_that_say_what_came_back() {
 
     // A contract field missing is not the contract's shape (a field of the
     // service's own is kept for the comparison instead: see the noise test).
-    let e = ask(&fake_server(|s| {
+    let (fault, e) = ask(&fake_server(|s| {
         canned(
             s,
             "200 OK",
@@ -332,35 +397,39 @@ fn misbehaving_servers_are_error_answers_that_say_what_came_back() {
             r#"[{"id":1,"created_at":1,"actor_id":1,"action":"LOGIN","resource_type":"USER","payload":{},"served_at":5}]"#,
         )
     }));
+    assert_eq!(fault, Fault::Protocol, "{e}");
     assert!(
         e.contains("not of the contract's shape") && e.contains("missing field `resource_id`"),
         "{e}"
     );
 
     // A body of several hundred MB: refused past 64 MiB, not read into memory.
-    let e = ask(&fake_server(|s| {
+    let (fault, e) = ask(&fake_server(|s| {
         let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Length: 400000000\r\n\r\n");
         let chunk = vec![b' '; 1 << 20];
         while s.write_all(&chunk).is_ok() {}
     }));
+    assert_eq!(fault, Fault::Protocol, "{e}");
     assert!(e.contains("over 64 MiB"), "{e}");
 
     // Headers that never end.
-    let e = ask(&fake_server(|s| {
+    let (fault, e) = ask(&fake_server(|s| {
         let _ = write!(s, "HTTP/1.1 200 OK\r\n");
         while write!(s, "X-Filler: {}\r\n", "y".repeat(100)).is_ok() {}
     }));
+    assert_eq!(fault, Fault::Connect, "{e}");
     assert!(
         e.contains("engine bad: the service does not answer") && e.contains("too many headers"),
         "{e}"
     );
 
     // A reset in the middle of the body: the probe gets an answer, the query a reset.
-    let e = ask(&fake_server(|s| {
+    let (fault, e) = ask(&fake_server(|s| {
         let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n[{{\"id\":1");
         let _ = s.flush();
         let _ = s.shutdown(std::net::Shutdown::Both);
     }));
+    assert_eq!(fault, Fault::Connect, "{e}");
     assert!(e.contains("request to") && e.contains("failed"), "{e}");
 
     // Silence: no answer within the timeout is a hang, and connect says so.
@@ -368,8 +437,9 @@ fn misbehaving_servers_are_error_answers_that_say_what_came_back() {
     let t0 = Instant::now();
     let e = HttpEngine::connect("quiet", &silent, None, Duration::from_millis(500))
         .err()
-        .expect("a silent server does not connect")
-        .to_string();
+        .expect("a silent server does not connect");
+    assert_eq!(e.fault, Fault::Connect);
+    let e = e.to_string();
     assert!(e.contains("engine quiet: the service does not answer"), "{e}");
     assert!(t0.elapsed() < Duration::from_secs(5));
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use audit_engines::{Engine, Query};
+use audit_engines::{Engine, Fault, Query};
 use audit_harness::equivalence::{self, Options, Property, Status};
 use audit_harness::process::ProcessEngine;
 use audit_harness::registry;
@@ -336,8 +336,12 @@ fn engines_that_cannot_start_are_input_errors_naming_the_engine() {
 #[test]
 fn a_silent_engine_fails_the_handshake_within_its_timeout() {
     let start = Instant::now();
-    let e = open("mute", &misbehave("silent", 300)).err().unwrap();
+    let e = ProcessEngine::open("mute", &misbehave("silent", 300), &common::root(), &common::root())
+        .err()
+        .unwrap();
     assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
+    assert_eq!(e.fault, Fault::Start);
+    let e = e.to_string();
     assert!(
         e.starts_with("engine mute: worker 1: sent no ready line within 300 ms"),
         "{e}"
@@ -352,8 +356,11 @@ fn a_hanging_request_fails_within_the_timeout_and_the_process_is_reaped() {
     let engine = open("sleepy", &misbehave("hang", 400)).unwrap();
     let pid = engine.pids()[0];
     let start = Instant::now();
-    let e = engine.query(&q(11)).unwrap_err().to_string();
+    let e = engine.query(&q(11)).unwrap_err();
     let took = start.elapsed();
+    assert_eq!(e.fault(), Some(Fault::Timeout), "{e}");
+    let e = e.to_string();
+    assert!(e.starts_with("timeout: engine sleepy: worker 1 (pid "), "{e}");
     assert!(
         took >= Duration::from_millis(400) && took < Duration::from_secs(3),
         "{took:?}"
@@ -371,10 +378,12 @@ fn a_hanging_request_fails_within_the_timeout_and_the_process_is_reaped() {
     assert!(not_running(number_after(&e, "sleeper pid ")), "{e}");
     // A failed engine fails at once from then on.
     let start = Instant::now();
-    let again = engine.query(&q(12)).unwrap_err().to_string();
+    let again = engine.query(&q(12)).unwrap_err();
     assert!(start.elapsed() < Duration::from_millis(200), "{:?}", start.elapsed());
+    assert_eq!(again.fault(), Some(Fault::Timeout), "the first failure's kind: {again}");
+    let again = again.to_string();
     assert!(
-        again.starts_with("engine sleepy: not asked again after an earlier failure; query {\"from_ts\":12,"),
+        again.starts_with("timeout: engine sleepy: not asked again after an earlier failure; query {\"from_ts\":12,"),
         "{again}"
     );
     assert!(again.contains("no answer within 400 ms"), "{again}");
@@ -415,23 +424,35 @@ fn a_hanging_engine_fails_the_equivalence_check_instead_of_hanging_it() {
 
 #[test]
 fn protocol_breaches_mid_run_fail_naming_the_engine_the_query_and_stderr() {
-    for (mode, needles) in [
+    for (mode, fault, needles) in [
         (
             "junk",
+            Fault::Protocol,
             &["not JSON", "\"oops, this is not JSON\"", "about to write junk"][..],
         ),
-        ("count", &["count is 3 but events holds 0", "miscounting"]),
+        (
+            "count",
+            Fault::Protocol,
+            &["count is 3 but events holds 0", "miscounting"],
+        ),
         (
             "unknown-id",
+            Fault::Protocol,
             &["answered id 999999, which is not an outstanding request", "wrong id"],
         ),
         (
             "missing",
+            Fault::Protocol,
             &["expected {\"id\", \"count\", \"events\"}", "without a page"],
         ),
-        ("types", &["wrong shape", "invalid type", "count as a string"]),
+        (
+            "types",
+            Fault::Protocol,
+            &["wrong shape", "invalid type", "count as a string"],
+        ),
         (
             "exit",
+            Fault::Exit,
             &["ended or closed its stdout (exit status: 3)", "exiting mid-run"],
         ),
     ] {
@@ -442,13 +463,18 @@ fn protocol_breaches_mid_run_fail_naming_the_engine_the_query_and_stderr() {
             assert_eq!(engine.query(&q(1)).unwrap().count, 0, "the first answer is fine");
         }
         let start = Instant::now();
-        let e = engine.query(&q(2)).unwrap_err().to_string();
+        let e = engine.query(&q(2)).unwrap_err();
         assert!(
             start.elapsed() < Duration::from_secs(2),
             "{mode}: {:?}",
             start.elapsed()
         );
-        assert!(e.starts_with(&format!("engine {name}: worker 1 (pid {pid}): ")), "{e}");
+        assert_eq!(e.fault(), Some(fault), "{mode}: {e}");
+        let e = e.to_string();
+        assert!(
+            e.starts_with(&format!("{fault}: engine {name}: worker 1 (pid {pid}): ")),
+            "{e}"
+        );
         assert!(
             e.contains("query {\"from_ts\":2,\"to_ts\":1767225600,\"actor_id\":7,"),
             "{e}"
@@ -461,16 +487,24 @@ fn protocol_breaches_mid_run_fail_naming_the_engine_the_query_and_stderr() {
             assert!(e.contains(n), "{mode}: {n:?} not in {e}");
         }
         assert!(reaped(pid), "{mode}: pid {pid} left behind");
-        let again = engine.query(&q(3)).unwrap_err().to_string();
-        assert!(again.contains("not asked again after an earlier failure"), "{again}");
+        let again = engine.query(&q(3)).unwrap_err();
+        assert_eq!(again.fault(), Some(fault), "{mode}: {again}");
+        assert!(
+            again.to_string().contains("not asked again after an earlier failure"),
+            "{again}"
+        );
     }
 }
 
 #[test]
 fn an_error_answer_fails_only_its_request() {
     let engine = open("picky", &misbehave("error", 5_000)).unwrap();
-    let e = engine.query(&q(1)).unwrap_err().to_string();
-    assert_eq!(e, "answered with an error: no such thing (request 1)");
+    let e = engine.query(&q(1)).unwrap_err();
+    assert_eq!(e.fault(), Some(Fault::Status));
+    assert_eq!(
+        e.to_string(),
+        "status: answered with an error: no such thing (request 1)"
+    );
     assert_eq!(engine.query(&q(2)).unwrap().count, 0);
     assert!(engine.query(&q(3)).is_err());
     assert_eq!(engine.query(&q(4)).unwrap().count, 0);
@@ -493,7 +527,7 @@ fn answers_in_any_order_reach_the_thread_that_asked() {
                 for i in 0..25 {
                     let from = t * 1000 + i;
                     let e = engine.query(&q(from)).unwrap_err().to_string();
-                    assert_eq!(e, format!("answered with an error: from_ts {from}"));
+                    assert_eq!(e, format!("status: answered with an error: from_ts {from}"));
                 }
             });
         }

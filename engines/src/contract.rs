@@ -187,6 +187,47 @@ impl RowMeta {
     }
 }
 
+/// What went wrong with an engine outside the harness, the same kinds for a
+/// process engine and an HTTP service, so that every report names them alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Fault {
+    /// It could not be started, or never became ready (a process's
+    /// handshake, a launched server's first answer).
+    Start,
+    /// No exchange with it: a refused or reset connection, a deployed
+    /// service that does not answer.
+    Connect,
+    /// It answered, but not in the protocol's or the contract's shape.
+    Protocol,
+    /// No answer within `timeout_ms`.
+    Timeout,
+    /// It answered with an error of its own: an HTTP status other than 2xx,
+    /// a process engine's `{"error": ...}` reply.
+    Status,
+    /// It exited: a process engine, or a launched server.
+    Exit,
+}
+
+impl Fault {
+    /// The word every report shows.
+    pub fn label(self) -> &'static str {
+        match self {
+            Fault::Start => "start",
+            Fault::Connect => "connect",
+            Fault::Protocol => "protocol",
+            Fault::Timeout => "timeout",
+            Fault::Status => "status",
+            Fault::Exit => "exit",
+        }
+    }
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
 /// Why an engine could not answer. Engines return these instead of panicking.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -203,17 +244,34 @@ pub enum EngineError {
     /// A payload range or line is not what the contract says it is.
     #[error("corrupt payload for row {id}: {reason}")]
     CorruptPayload { id: i64, reason: String },
-    /// Anything else the engine wants to report (process engines, mutants).
+    /// Anything else an engine in the harness wants to report (mutants).
     #[error("{0}")]
     Other(String),
-    /// No answer within the engine's time limit (a process engine's
-    /// `timeout_ms`); the engine answers nothing from now on.
-    #[error("{detail}")]
+    /// An engine outside the harness (a process, an HTTP service) failed on
+    /// this request and may answer the next: an error answer, a body not of
+    /// the contract's shape, a connection that failed.
+    #[error("{fault}: {detail}")]
+    Failed { fault: Fault, detail: String },
+    /// No answer within the engine's time limit (`timeout_ms`); the engine
+    /// answers nothing from now on.
+    #[error("timeout: {detail}")]
     Hang { ms: u64, detail: String },
-    /// The engine can answer nothing any more (a process that died or broke
-    /// the protocol); every later request fails the same way.
-    #[error("{0}")]
-    Broken(String),
+    /// The engine can answer nothing any more (a process that exited or
+    /// broke the protocol, a launched server that exited); every later
+    /// request fails the same way.
+    #[error("{fault}: {detail}")]
+    Broken { fault: Fault, detail: String },
+}
+
+impl EngineError {
+    /// The kind of failure, for an engine outside the harness.
+    pub fn fault(&self) -> Option<Fault> {
+        match self {
+            EngineError::Failed { fault, .. } | EngineError::Broken { fault, .. } => Some(*fault),
+            EngineError::Hang { .. } => Some(Fault::Timeout),
+            _ => None,
+        }
+    }
 }
 
 impl EngineError {
@@ -223,5 +281,43 @@ impl EngineError {
             path: path.as_ref().display().to_string(),
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_of_engines_outside_the_harness_show_their_kind_first() {
+        let e = EngineError::Failed {
+            fault: Fault::Status,
+            detail: "answered HTTP 500: db down".into(),
+        };
+        assert_eq!(e.to_string(), "status: answered HTTP 500: db down");
+        assert_eq!(e.fault(), Some(Fault::Status));
+        let e = EngineError::Broken {
+            fault: Fault::Exit,
+            detail: "engine p: ended".into(),
+        };
+        assert_eq!(e.to_string(), "exit: engine p: ended");
+        let e = EngineError::Hang {
+            ms: 300,
+            detail: "engine p: no answer within 300 ms".into(),
+        };
+        assert_eq!(e.to_string(), "timeout: engine p: no answer within 300 ms");
+        assert_eq!(e.fault(), Some(Fault::Timeout));
+        assert_eq!(EngineError::Other("x".into()).fault(), None);
+        let labels: Vec<&str> = [
+            Fault::Start,
+            Fault::Connect,
+            Fault::Protocol,
+            Fault::Timeout,
+            Fault::Status,
+            Fault::Exit,
+        ]
+        .map(Fault::label)
+        .to_vec();
+        assert_eq!(labels, ["start", "connect", "protocol", "timeout", "status", "exit"]);
     }
 }

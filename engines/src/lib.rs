@@ -16,7 +16,9 @@ pub mod prefetch;
 pub mod registry;
 pub mod validate;
 
-pub use contract::{flatten_into, EngineError, Event, Extras, Page, Query, RowMeta, EVENT_FIELDS, EVENT_FIELD_PREFIX};
+pub use contract::{
+    flatten_into, EngineError, Event, Extras, Fault, Page, Query, RowMeta, EVENT_FIELDS, EVENT_FIELD_PREFIX,
+};
 pub use engine::{Engine, SharedEngine};
 pub use registry::{builtin, find, reference, EngineInfo, Role};
 pub use validate::{Domain, DomainError};

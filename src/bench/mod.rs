@@ -595,7 +595,7 @@ impl<P: FnMut(Progress)> Machine<'_, P> {
 pub(crate) fn call(engine: &dyn audit_engines::Engine, q: &Query) -> Result<u32, CallError> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.query(q))) {
         Ok(Ok(page)) => Ok(page.count as u32),
-        Ok(Err(e @ (audit_engines::EngineError::Hang { .. } | audit_engines::EngineError::Broken(_)))) => {
+        Ok(Err(e @ (audit_engines::EngineError::Hang { .. } | audit_engines::EngineError::Broken { .. }))) => {
             Err(CallError::GaveUp(e.to_string()))
         }
         Ok(Err(e)) => Err(CallError::Answer(e.to_string())),

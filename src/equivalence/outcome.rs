@@ -54,7 +54,7 @@ impl CallError {
                 ms,
                 detail: Some(detail),
             },
-            EngineError::Broken(why) => CallError::Broken(why),
+            broken @ EngineError::Broken { .. } => CallError::Broken(broken.to_string()),
             other => CallError::Error(other.to_string()),
         }
     }

@@ -15,7 +15,7 @@ use std::net::ToSocketAddrs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use audit_engines::{flatten_into, Engine, EngineError, Event, Extras, Page, Query, EVENT_FIELDS};
+use audit_engines::{flatten_into, Engine, EngineError, Event, Extras, Fault, Page, Query, EVENT_FIELDS};
 use serde::de::{DeserializeSeed, MapAccess, Visitor};
 use serde_json::Value;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
@@ -109,7 +109,7 @@ impl HttpEngine {
         spec_dir: &Path,
         data_dir: &Path,
     ) -> Result<HttpEngine, SetupError> {
-        let err = |why: String| SetupError(format!("engine {name}: {why}"));
+        let err = |why: String| SetupError::start(format!("engine {name}: {why}"));
         let url = spec.url.as_deref().ok_or_else(|| err("has no url".into()))?;
         let launched = !spec.command.is_empty();
         let endpoint = Endpoint::parse(url, launched).map_err(|e| err(format!("url {e}")))?;
@@ -142,11 +142,11 @@ impl HttpEngine {
         events_key: Option<&str>,
         timeout: Duration,
     ) -> Result<HttpEngine, SetupError> {
-        let err = |why: String| SetupError(format!("engine {name}: {why}"));
+        let err = |why: String| SetupError::start(format!("engine {name}: {why}"));
         let endpoint = Endpoint::parse(url, false).map_err(|e| err(format!("url {e}")))?;
         let agent = agent(timeout, endpoint.as_str()).map_err(err)?;
         probe(&agent, endpoint.as_str(), Instant::now() + timeout, false)
-            .map_err(|e| err(format!("the service does not answer: {e}")))?;
+            .map_err(|e| SetupError::connect(format!("engine {name}: the service does not answer: {e}")))?;
         Ok(HttpEngine {
             name: name.to_string(),
             url: endpoint.as_str().to_string(),
@@ -173,7 +173,10 @@ impl HttpEngine {
         let ms = self.timeout.as_millis() as u64;
         if let Some(server) = &self.server {
             if let Some(died) = server.death() {
-                return EngineError::Broken(format!("engine {}: {died}; query {query}", self.name));
+                return EngineError::Broken {
+                    fault: Fault::Exit,
+                    detail: format!("engine {}: {died}; query {query}", self.name),
+                };
             }
         }
         match e {
@@ -184,15 +187,21 @@ impl HttpEngine {
                     self.name, self.url
                 ),
             },
-            ureq::Error::BodyExceedsLimit(_) => EngineError::Other(format!(
-                "answered a body over {} MiB (the most accepted)",
-                MAX_BODY >> 20
-            )),
-            ureq::Error::LargeResponseHeader(..) => EngineError::Other(format!(
-                "answered headers over {} KiB (the most accepted), or headers that never end",
-                MAX_HEADER >> 10
-            )),
-            e => EngineError::Other(format!("engine {}: request to {} failed: {e}", self.name, self.url)),
+            ureq::Error::BodyExceedsLimit(_) => EngineError::Failed {
+                fault: Fault::Protocol,
+                detail: format!("answered a body over {} MiB (the most accepted)", MAX_BODY >> 20),
+            },
+            ureq::Error::LargeResponseHeader(..) => EngineError::Failed {
+                fault: Fault::Protocol,
+                detail: format!(
+                    "answered headers over {} KiB (the most accepted), or headers that never end",
+                    MAX_HEADER >> 10
+                ),
+            },
+            e => EngineError::Failed {
+                fault: Fault::Connect,
+                detail: format!("engine {}: request to {} failed: {e}", self.name, self.url),
+            },
         }
     }
 }
@@ -268,16 +277,17 @@ impl Engine for HttpEngine {
             .map_err(|e| self.transport_error(e, q))?;
         if !(200..300).contains(&status) {
             let redirect = location.map_or(String::new(), |l| format!(" to {l} (redirects are not followed)"));
-            return Err(EngineError::Other(format!(
-                "answered HTTP {status}{redirect}: {}",
-                excerpt(&body)
-            )));
+            return Err(EngineError::Failed {
+                fault: Fault::Status,
+                detail: format!("answered HTTP {status}{redirect}: {}", excerpt(&body)),
+            });
         }
-        decode(&body, self.events_key.as_deref()).map_err(|why| {
-            EngineError::Other(format!(
+        decode(&body, self.events_key.as_deref()).map_err(|why| EngineError::Failed {
+            fault: Fault::Protocol,
+            detail: format!(
                 "answered HTTP {status} with a body not of the contract's shape: {why}; body: {}",
                 excerpt(&body)
-            ))
+            ),
         })
     }
 }

@@ -155,7 +155,8 @@ pub fn run(opts: CostOptions) -> Result<HttpCost, String> {
             cpu: Some(server_cpu),
         },
     )?;
-    let client = HttpEngine::connect("http-cost", &server.url(), None, Duration::from_secs(10)).map_err(|e| e.0)?;
+    let client =
+        HttpEngine::connect("http-cost", &server.url(), None, Duration::from_secs(10)).map_err(|e| e.message)?;
     let url = format!("{}?from_ts=0&to_ts=0&page=1&page_size=10", server.url());
     // Warm-up: connections opened, caches and the CPU clock settled.
     harness_round(&client, opts.connections, Duration::from_millis(500), load_cpu)?;

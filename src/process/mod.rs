@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use audit_engines::{Engine, EngineError, Page, Query};
+use audit_engines::{Engine, EngineError, Fault, Page, Query};
 
 use crate::spec::ProcessEngineSpec;
 use worker::{CallError, Launch, Starting, Worker};
@@ -35,14 +35,40 @@ use worker::{CallError, Launch, Starting, Worker};
 /// their stdin, before killing them.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(250);
 
-/// Why a process engine could not start: one line naming the engine.
+/// Why an engine outside the harness (a process engine, an HTTP service)
+/// could not be opened: one line naming the engine, and the kind of failure
+/// (it did not start, or a deployed service could not be reached).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct SetupError(pub String);
+#[error("{message}")]
+pub struct SetupError {
+    pub fault: Fault,
+    pub message: String,
+}
+
+impl SetupError {
+    /// It could not be started, or never became ready.
+    pub fn start(message: String) -> SetupError {
+        SetupError {
+            fault: Fault::Start,
+            message,
+        }
+    }
+
+    /// A deployed service could not be reached.
+    pub fn connect(message: String) -> SetupError {
+        SetupError {
+            fault: Fault::Connect,
+            message,
+        }
+    }
+}
 
 impl From<SetupError> for EngineError {
     fn from(e: SetupError) -> EngineError {
-        EngineError::Other(e.0)
+        EngineError::Broken {
+            fault: e.fault,
+            detail: e.message,
+        }
     }
 }
 
@@ -54,7 +80,7 @@ pub struct ProcessEngine {
     in_flight: Mutex<Vec<usize>>,
     freed: Condvar,
     /// The first failure; once set, every request fails at once.
-    failed: Mutex<Option<String>>,
+    failed: Mutex<Option<(Fault, String)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -93,7 +119,7 @@ impl ProcessEngine {
         spec_dir: &Path,
         data_dir: &Path,
     ) -> Result<ProcessEngine, SetupError> {
-        let err = |why: String| SetupError(format!("engine {name}: {why}"));
+        let err = |why: String| SetupError::start(format!("engine {name}: {why}"));
         let cmd = worker::command_line(&spec.command);
         let data = data_dir
             .canonicalize()
@@ -153,7 +179,7 @@ impl ProcessEngine {
 
     /// Waits for a worker with free capacity (the least loaded one) and takes
     /// one of its slots; fails at once when the engine has failed.
-    fn acquire(&self) -> Result<Slot<'_>, String> {
+    fn acquire(&self) -> Result<Slot<'_>, (Fault, String)> {
         let mut in_flight = lock(&self.in_flight);
         loop {
             if let Some(first) = lock(&self.failed).as_ref() {
@@ -178,11 +204,11 @@ impl ProcessEngine {
 
     /// Records worker `i`'s failure (the first one sticks) and describes it:
     /// the worker, why, and the last lines of its stderr.
-    fn record_failure(&self, i: usize, why: &str) -> (String, String) {
+    fn record_failure(&self, i: usize, fault: Fault, why: &str) -> (String, String) {
         let w = &self.workers[i];
         let what = format!("worker {} (pid {}): {why}; killed and reaped", i + 1, w.pid());
         let stderr = stderr_text(&w.stderr_tail());
-        lock(&self.failed).get_or_insert_with(|| format!("{what}; {stderr}"));
+        lock(&self.failed).get_or_insert_with(|| (fault, format!("{what}; {stderr}")));
         self.freed.notify_all();
         (what, stderr)
     }
@@ -208,28 +234,31 @@ impl Engine for ProcessEngine {
 
     fn query(&self, q: &Query) -> Result<Page, EngineError> {
         let query = || serde_json::to_string(q).unwrap_or_default();
-        let slot = self.acquire().map_err(|first| {
-            EngineError::Broken(format!(
+        let slot = self.acquire().map_err(|(fault, first)| EngineError::Broken {
+            fault,
+            detail: format!(
                 "engine {}: not asked again after an earlier failure; query {}; the failure: {first}",
                 self.name,
                 query()
-            ))
+            ),
         })?;
         match self.workers[slot.index].call(q) {
             Ok(page) => Ok(page),
             // The engine's own error for this query: no need to name the
             // engine (callers do), and the process is fine.
-            Err(CallError::Answered(msg)) => Err(EngineError::Other(format!("answered with an error: {msg}"))),
-            Err(CallError::Failed(why)) => {
-                let (what, stderr) = self.record_failure(slot.index, &why);
-                Err(EngineError::Broken(format!(
-                    "engine {}: {what}; query {}; {stderr}",
-                    self.name,
-                    query()
-                )))
+            Err(CallError::Answered(msg)) => Err(EngineError::Failed {
+                fault: Fault::Status,
+                detail: format!("answered with an error: {msg}"),
+            }),
+            Err(CallError::Failed(fault, why)) => {
+                let (what, stderr) = self.record_failure(slot.index, fault, &why);
+                Err(EngineError::Broken {
+                    fault,
+                    detail: format!("engine {}: {what}; query {}; {stderr}", self.name, query()),
+                })
             }
             Err(CallError::TimedOut(why)) => {
-                let (what, stderr) = self.record_failure(slot.index, &why);
+                let (what, stderr) = self.record_failure(slot.index, Fault::Timeout, &why);
                 Err(EngineError::Hang {
                     ms: self.workers[slot.index].timeout().as_millis() as u64,
                     detail: format!("engine {}: {what}; query {}; {stderr}", self.name, query()),

@@ -30,7 +30,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use audit_engines::{Page, Query};
+use audit_engines::{Fault, Page, Query};
 
 use super::protocol::{self, Reply};
 
@@ -72,8 +72,8 @@ pub enum CallError {
     /// The engine answered `{"id": k, "error": "..."}`: the process is fine.
     Answered(String),
     /// The process broke the protocol or ended (it is now killed and
-    /// reaped), or had already failed.
-    Failed(String),
+    /// reaped), or had already failed: the first failure's kind, and why.
+    Failed(Fault, String),
     /// The process gave no answer within the timeout, or failed while this
     /// request was outstanding after another one timed out (it is now killed
     /// and reaped).
@@ -85,7 +85,7 @@ enum Delivery {
     /// Its answer line, routed by the reader.
     Line(Vec<u8>),
     /// The process failed; no answer will come.
-    Failed(String),
+    Failed(Fault, String),
     /// The reader left: try to become the reader.
     Lead,
 }
@@ -118,8 +118,8 @@ struct State {
     next_id: u64,
     /// Outstanding requests: id to the channel of the thread waiting for it.
     pending: HashMap<u64, mpsc::Sender<Delivery>>,
-    /// Why the process failed; set once, never cleared.
-    death: Option<String>,
+    /// Why the process failed, and its kind; set once, never cleared.
+    death: Option<(Fault, String)>,
     /// Whether it failed by not answering (or not reading) in time.
     hung: bool,
 }
@@ -242,7 +242,9 @@ impl Starting {
             },
         });
         if let Err(e) = nonblocking {
-            return Err(shared.fail(format!("cannot make its pipes non-blocking: {e}")));
+            return Err(shared
+                .fail(Fault::Start, format!("cannot make its pipes non-blocking: {e}"))
+                .1);
         }
         let collector = {
             let shared = shared.clone();
@@ -251,7 +253,7 @@ impl Starting {
                 .spawn(move || collect_stderr(&shared, stderr))
         };
         if let Err(e) = collector {
-            return Err(shared.fail(format!("cannot start a thread: {e}")));
+            return Err(shared.fail(Fault::Start, format!("cannot start a thread: {e}")).1);
         }
         // A write error here means the process already ended: reading its
         // stdout then reports that with its exit status, which says more.
@@ -276,7 +278,7 @@ impl Starting {
     pub fn ready(self, deadline: Instant) -> Result<Worker, (String, Vec<String>)> {
         let Starting { mut worker } = self;
         let shared = worker.shared.clone();
-        let failed = |why: String| (shared.fail(why), shared.stderr_tail());
+        let failed = |why: String| (shared.fail(Fault::Start, why).1, shared.stderr_tail());
         let line = lock(&shared.stdout).next_line(deadline);
         let line = match line {
             Ok(line) => line,
@@ -327,8 +329,8 @@ impl Worker {
         let (tx, rx) = mpsc::channel();
         let id = {
             let mut st = lock(&self.shared.state);
-            if let Some(why) = &st.death {
-                return Err(CallError::Failed(format!("it had already failed: {why}")));
+            if let Some((fault, why)) = &st.death {
+                return Err(CallError::Failed(*fault, format!("it had already failed: {why}")));
             }
             st.next_id += 1;
             let id = st.next_id;
@@ -338,25 +340,32 @@ impl Worker {
         let mut line = Vec::with_capacity(192);
         protocol::request_line(id, q, &mut line);
         if let Err(why) = self.shared.write(&line, deadline, self.timeout) {
-            lock(&self.shared.state).pending.remove(&id);
-            let why = self.shared.fail(why);
-            return Err(if lock(&self.shared.state).hung {
+            let hung = {
+                let mut st = lock(&self.shared.state);
+                st.pending.remove(&id);
+                st.hung
+            };
+            let (fault, why) = self.shared.fail(if hung { Fault::Timeout } else { Fault::Exit }, why);
+            return Err(if hung {
                 CallError::TimedOut(why)
             } else {
-                CallError::Failed(why)
+                CallError::Failed(fault, why)
             });
         }
         let line = self
             .shared
             .await_answer(id, &rx, deadline, self.timeout)
             .map_err(|e| match e {
-                CallError::Failed(why) if lock(&self.shared.state).hung => CallError::TimedOut(why),
+                CallError::Failed(_, why) if lock(&self.shared.state).hung => CallError::TimedOut(why),
                 other => other,
             })?;
         match protocol::parse_answer(&line) {
             Ok((_, Reply::Page(p))) => Ok(p),
             Ok((_, Reply::Error(msg))) => Err(CallError::Answered(protocol::one_line(&msg, 2000))),
-            Err(e) => Err(CallError::Failed(self.shared.fail(e.to_string()))),
+            Err(e) => {
+                let (fault, why) = self.shared.fail(Fault::Protocol, e.to_string());
+                Err(CallError::Failed(fault, why))
+            }
         }
     }
 
@@ -382,7 +391,7 @@ impl Worker {
 
     /// Kills what is left of the process group and reaps the process.
     pub fn stop(&self) {
-        self.shared.fail("it was shut down".into());
+        self.shared.fail(Fault::Exit, "it was shut down".into());
     }
 }
 
@@ -445,7 +454,7 @@ impl Shared {
             // Delivered already (or the process failed)?
             match rx.try_recv() {
                 Ok(Delivery::Line(line)) => return Ok(line),
-                Ok(Delivery::Failed(why)) => return Err(CallError::Failed(why)),
+                Ok(Delivery::Failed(fault, why)) => return Err(CallError::Failed(fault, why)),
                 Ok(Delivery::Lead) | Err(_) => {}
             }
             if let Ok(mut reader) = self.stdout.try_lock() {
@@ -453,17 +462,17 @@ impl Shared {
                 drop(reader);
                 // Fail first (which empties `pending`), so that nobody is
                 // handed the role of reading from a failed process.
-                let outcome = outcome.map_err(|why| self.fail(why));
+                let outcome = outcome.map_err(|(fault, why)| self.fail(fault, why));
                 self.hand_over(id);
                 match outcome {
                     Ok(Some(line)) => return Ok(line),
                     Ok(None) => continue,
-                    Err(first) => return Err(CallError::Failed(first)),
+                    Err((fault, first)) => return Err(CallError::Failed(fault, first)),
                 }
             }
             match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(Delivery::Line(line)) => return Ok(line),
-                Ok(Delivery::Failed(why)) => return Err(CallError::Failed(why)),
+                Ok(Delivery::Failed(fault, why)) => return Err(CallError::Failed(fault, why)),
                 Ok(Delivery::Lead) => continue,
                 Err(RecvTimeoutError::Timeout) => {
                     let mut st = lock(&self.state);
@@ -471,19 +480,24 @@ impl Shared {
                         st.hung = true;
                         drop(st);
                         let why = format!("no answer within {} ms (timeout_ms)", timeout.as_millis());
-                        return Err(CallError::Failed(self.fail(why)));
+                        let (fault, why) = self.fail(Fault::Timeout, why);
+                        return Err(CallError::Failed(fault, why));
                     }
                     drop(st);
                     // Routed (or failed) just as the time ran out: the
                     // delivery is being sent.
                     return match rx.recv_timeout(STDERR_SETTLE) {
                         Ok(Delivery::Line(line)) => Ok(line),
-                        Ok(Delivery::Failed(why)) => Err(CallError::Failed(why)),
-                        _ => Err(CallError::Failed(self.fail("lost track of a request".into()))),
+                        Ok(Delivery::Failed(fault, why)) => Err(CallError::Failed(fault, why)),
+                        _ => {
+                            let (fault, why) = self.fail(Fault::Protocol, "lost track of a request".into());
+                            Err(CallError::Failed(fault, why))
+                        }
                     };
                 }
                 Err(RecvTimeoutError::Disconnected) => {
-                    return Err(CallError::Failed(self.fail("lost track of a request".into())))
+                    let (fault, why) = self.fail(Fault::Protocol, "lost track of a request".into());
+                    return Err(CallError::Failed(fault, why));
                 }
             }
         }
@@ -498,7 +512,7 @@ impl Shared {
         id: u64,
         deadline: Instant,
         timeout: Duration,
-    ) -> Result<Option<Vec<u8>>, String> {
+    ) -> Result<Option<Vec<u8>>, (Fault, String)> {
         loop {
             if !lock(&self.state).pending.contains_key(&id) {
                 return Ok(None);
@@ -511,16 +525,24 @@ impl Shared {
                         return Ok(None);
                     }
                     st.hung = true;
-                    return Err(format!("no answer within {} ms (timeout_ms)", timeout.as_millis()));
+                    return Err((
+                        Fault::Timeout,
+                        format!("no answer within {} ms (timeout_ms)", timeout.as_millis()),
+                    ));
                 }
-                Err(ReadError::Eof) => return Err(format!("ended or closed its stdout ({})", self.ended())),
-                Err(e) => return Err(e.to_string()),
+                Err(ReadError::Eof) => {
+                    return Err((Fault::Exit, format!("ended or closed its stdout ({})", self.ended())))
+                }
+                Err(e) => return Err((Fault::Protocol, e.to_string())),
             };
-            let got = protocol::answer_id(&line).map_err(|e| e.to_string())?;
+            let got = protocol::answer_id(&line).map_err(|e| (Fault::Protocol, e.to_string()))?;
             let Some(tx) = lock(&self.state).pending.remove(&got) else {
-                return Err(format!(
-                    "answered id {got}, which is not an outstanding request: {}",
-                    protocol::excerpt(&line)
+                return Err((
+                    Fault::Protocol,
+                    format!(
+                        "answered id {got}, which is not an outstanding request: {}",
+                        protocol::excerpt(&line)
+                    ),
                 ));
             };
             if got == id {
@@ -539,17 +561,19 @@ impl Shared {
     }
 
     /// Records the first failure, fails every outstanding request, kills the
-    /// process group and reaps the process. Returns the first failure's reason.
-    fn fail(&self, why: String) -> String {
+    /// process group and reaps the process. Returns the first failure's kind
+    /// and reason.
+    fn fail(&self, fault: Fault, why: String) -> (Fault, String) {
         let (pending, first) = {
             let mut st = lock(&self.state);
-            let first = st.death.get_or_insert(why).clone();
+            let first = st.death.get_or_insert((fault, why)).clone();
             (std::mem::take(&mut st.pending), first)
         };
         for (_, tx) in pending {
-            let _ = tx.send(Delivery::Failed(format!(
-                "failed while this request was outstanding: {first}"
-            )));
+            let _ = tx.send(Delivery::Failed(
+                first.0,
+                format!("failed while this request was outstanding: {}", first.1),
+            ));
         }
         self.reap();
         first
