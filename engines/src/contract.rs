@@ -74,6 +74,27 @@ pub const EVENT_FIELDS: [&str; 7] = [
     "payload",
 ];
 
+/// Whether `field` (a name of an extra field, as `ignore_fields` gives it)
+/// covers the extra field `name`: the same name, or an object above it
+/// (`meta` covers `meta.trace`).
+pub fn covers(field: &str, name: &str) -> bool {
+    name.strip_prefix(field)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}
+
+/// Why `field` cannot be ignored, if it names (or lies inside) a contract
+/// field: `count`, or an event's `id`, ..., `payload`.
+pub fn contract_field(field: &str) -> Option<String> {
+    if field == "count" {
+        return Some("count".into());
+    }
+    let inner = field.strip_prefix(EVENT_FIELD_PREFIX)?;
+    EVENT_FIELDS
+        .iter()
+        .find(|f| covers(f, inner))
+        .map(|f| format!("{EVENT_FIELD_PREFIX}{f}"))
+}
+
 /// The answer to a query: `count` is the number of events on this page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -17,7 +17,8 @@ pub mod registry;
 pub mod validate;
 
 pub use contract::{
-    flatten_into, EngineError, Event, Extras, Fault, Page, Query, RowMeta, EVENT_FIELDS, EVENT_FIELD_PREFIX,
+    contract_field, covers, flatten_into, EngineError, Event, Extras, Fault, Page, Query, RowMeta, EVENT_FIELDS,
+    EVENT_FIELD_PREFIX,
 };
 pub use engine::{Engine, SharedEngine};
 pub use registry::{builtin, find, reference, EngineInfo, Role};

@@ -13,31 +13,11 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use audit_engines::{Engine, EngineError, Page, Query, SharedEngine, EVENT_FIELDS, EVENT_FIELD_PREFIX};
+use audit_engines::{covers, Engine, EngineError, Page, Query, SharedEngine};
 use serde::{Deserialize, Serialize};
 
 use super::outcome::{self, CallError, Outcome};
 use super::Opener;
-
-/// Whether `field` (a name given in `ignore_fields`) covers the extra field
-/// `name`: the same name, or an object above it (`meta` covers `meta.trace`).
-pub fn covers(field: &str, name: &str) -> bool {
-    name.strip_prefix(field)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
-}
-
-/// Why `field` cannot be ignored, if it names (or lies inside) a contract
-/// field: `count`, or an event's `id`, ..., `payload`.
-pub fn contract_field(field: &str) -> Option<String> {
-    if field == "count" {
-        return Some("count".into());
-    }
-    let inner = field.strip_prefix(EVENT_FIELD_PREFIX)?;
-    EVENT_FIELDS
-        .iter()
-        .find(|f| covers(f, inner))
-        .map(|f| format!("{EVENT_FIELD_PREFIX}{f}"))
-}
 
 /// What was ignored and why, as every report lists it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -321,7 +301,7 @@ pub fn pair(reference: &Opener, twin: &Opener, noise: &Arc<Noise>) -> Opener {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use audit_engines::Event;
+    use audit_engines::{contract_field, Event};
     use serde_json::json;
 
     fn page(request_id: &str, served_at: i64, id: i64) -> Page {

@@ -931,7 +931,7 @@ impl Spec {
                     format!("{f:?} is not a field name: expected a dotted path such as \"request_id\", \"meta.trace\" or \"events[].served_at\""),
                 );
             }
-            if let Some(c) = crate::equivalence::noise::contract_field(f) {
+            if let Some(c) = audit_engines::contract_field(f) {
                 return err(
                     "equivalence.ignore_fields",
                     format!("{f:?} is the contract's field {c}, which is always compared: only fields beyond the contract (a request id, a served-at time) can be ignored"),
