@@ -41,11 +41,11 @@ pub fn equivalence_stage(
     run: Option<&mut Run>,
 ) -> Result<equivalence::Report, HarnessError> {
     let names: Vec<&str> = candidates.iter().map(|c| c.name.as_str()).collect();
-    output::equivalence::print_header(opts, &names);
+    let width = output::equivalence::print_header(opts, &names);
     let task = output::progress::start("equivalence", None, "results");
     let report = equivalence::run(opts, candidates, |r| {
         task.inc();
-        output::equivalence::print_result(r)
+        output::equivalence::print_result(r, width)
     });
     drop(task);
     let report = report?;

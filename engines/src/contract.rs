@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::extras::Extras;
+
 /// One listing request: the window, optional filters and the page to return.
 ///
 /// Every field is a plain integer or string so that queries outside the input
@@ -74,27 +76,6 @@ pub const EVENT_FIELDS: [&str; 7] = [
     "payload",
 ];
 
-/// Whether `field` (a name of an extra field, as `ignore_fields` gives it)
-/// covers the extra field `name`: the same name, or an object above it
-/// (`meta` covers `meta.trace`).
-pub fn covers(field: &str, name: &str) -> bool {
-    name.strip_prefix(field)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
-}
-
-/// Why `field` cannot be ignored, if it names (or lies inside) a contract
-/// field: `count`, or an event's `id`, ..., `payload`.
-pub fn contract_field(field: &str) -> Option<String> {
-    if field == "count" {
-        return Some("count".into());
-    }
-    let inner = field.strip_prefix(EVENT_FIELD_PREFIX)?;
-    EVENT_FIELDS
-        .iter()
-        .find(|f| covers(f, inner))
-        .map(|f| format!("{EVENT_FIELD_PREFIX}{f}"))
-}
-
 /// The answer to a query: `count` is the number of events on this page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -116,66 +97,6 @@ impl Page {
             count: events.len(),
             events,
             extras: Extras::default(),
-        }
-    }
-}
-
-/// An answer's fields beyond the contract, flattened to their leaves: a
-/// name is a dotted path (`request_id`, `meta.trace`) at the top level of
-/// the answer object, and `events[].` followed by one inside an event
-/// (`events[].served_at`), the event's index kept beside it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Extras {
-    /// Top-level fields of the answer object other than the events and `count`.
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub answer: std::collections::BTreeMap<String, Value>,
-    /// Per event index, that event's fields beyond the contract's (names
-    /// without the `events[].` prefix); only events that had any.
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub events: std::collections::BTreeMap<usize, std::collections::BTreeMap<String, Value>>,
-}
-
-/// The prefix of an extra field's name inside an event.
-pub const EVENT_FIELD_PREFIX: &str = "events[].";
-
-impl Extras {
-    pub fn is_empty(&self) -> bool {
-        self.answer.is_empty() && self.events.is_empty()
-    }
-
-    /// Every extra field as `(event index, full name, value)`, top-level ones first.
-    pub fn fields(&self) -> impl Iterator<Item = (Option<usize>, String, &Value)> {
-        self.answer
-            .iter()
-            .map(|(k, v)| (None, k.clone(), v))
-            .chain(self.events.iter().flat_map(|(i, m)| {
-                m.iter()
-                    .map(move |(k, v)| (Some(*i), format!("{EVENT_FIELD_PREFIX}{k}"), v))
-            }))
-    }
-
-    /// Keeps only the fields `keep` accepts (by full name); drops events left with none.
-    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
-        self.answer.retain(|k, _| keep(k));
-        for m in self.events.values_mut() {
-            m.retain(|k, _| keep(&format!("{EVENT_FIELD_PREFIX}{k}")));
-        }
-        self.events.retain(|_, m| !m.is_empty());
-    }
-}
-
-/// Adds `value`'s leaves to `out` under `prefix`: an object with fields is
-/// descended (`meta.trace`), anything else (arrays included) is one leaf.
-pub fn flatten_into(prefix: &str, value: Value, out: &mut std::collections::BTreeMap<String, Value>) {
-    match value {
-        Value::Object(m) if !m.is_empty() => {
-            for (k, v) in m {
-                flatten_into(&format!("{prefix}.{k}"), v, out);
-            }
-        }
-        v => {
-            out.insert(prefix.to_string(), v);
         }
     }
 }

@@ -6,6 +6,7 @@
 pub mod baseline;
 pub mod contract;
 pub mod engine;
+pub mod extras;
 pub mod fetch;
 pub mod floor;
 pub mod index;
@@ -16,11 +17,9 @@ pub mod prefetch;
 pub mod registry;
 pub mod validate;
 
-pub use contract::{
-    contract_field, covers, flatten_into, EngineError, Event, Extras, Fault, Page, Query, RowMeta, EVENT_FIELDS,
-    EVENT_FIELD_PREFIX,
-};
+pub use contract::{EngineError, Event, Fault, Page, Query, RowMeta, EVENT_FIELDS};
 pub use engine::{Engine, SharedEngine};
+pub use extras::{contract_field, covers, flatten_into, Extras, EVENT_FIELD_PREFIX};
 pub use registry::{builtin, find, reference, EngineInfo, Role};
 pub use validate::{Domain, DomainError};
 

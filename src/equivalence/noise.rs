@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use audit_engines::{covers, Engine, EngineError, Page, Query, SharedEngine};
 use serde::{Deserialize, Serialize};
 
-use super::outcome::{self, CallError, Outcome};
+use super::outcome::{self, Outcome};
 use super::Opener;
 
 /// What was ignored and why, as every report lists it.
@@ -124,32 +124,23 @@ impl Noise {
         }
     }
 
-    /// Learns from the reference's and its twin's outcomes on `q`.
-    fn learn(&self, q: &Query, a: &Outcome, b: &Outcome) {
-        let query = || serde_json::to_string(q).unwrap_or_default();
+    /// Learns from the reference's answer to `q` and its twin's outcome.
+    fn learn(&self, q: &Query, mine: &Result<Page, EngineError>, twins: &Outcome) {
         let twin = self.twin.as_deref().unwrap_or("?");
         let mut learned = self.lock();
-        let disagreement = match (a, b) {
+        let disagreement = match (mine, twins) {
             (_, Err(e)) if e.stops() => Some(format!("the noise reference {twin} could not be asked ({e})")),
             (Ok(x), Ok(y)) => {
                 learned.pairs += 1;
-                let (mut x, mut y) = (x.clone(), y.clone());
-                let (ex, ey) = (std::mem::take(&mut x.extras), std::mem::take(&mut y.extras));
-                match outcome::diff(&Ok(x), &Ok(y)) {
+                match outcome::diff_contract(x, y) {
                     Some(d) => Some(format!("they differ in a contract field: {d}")),
                     None => {
-                        let ex: BTreeMap<_, _> = ex.fields().map(|(i, n, v)| ((i, n), v)).collect();
-                        let ey: BTreeMap<_, _> = ey.fields().map(|(i, n, v)| ((i, n), v)).collect();
-                        let mut differed: Vec<&String> = ex
-                            .keys()
-                            .chain(ey.keys())
-                            .filter(|k| ex.get(k) != ey.get(k))
-                            .map(|(_, n)| n)
-                            .collect();
+                        let mut differed: Vec<String> =
+                            x.extras.differing(&y.extras).into_iter().map(|(_, n)| n).collect();
                         differed.sort();
                         differed.dedup();
                         for n in differed {
-                            *learned.fields.entry(n.clone()).or_default() += 1;
+                            *learned.fields.entry(n).or_default() += 1;
                         }
                         None
                     }
@@ -164,7 +155,7 @@ impl Noise {
                 format!(
                     "[equivalence] noise_reference {twin} is not a second instance of the reference {}: on query {}, {d}",
                     self.reference,
-                    query()
+                    serde_json::to_string(q).unwrap_or_default()
                 )
             });
         }
@@ -240,12 +231,8 @@ impl Engine for Pair {
 
     fn query(&self, q: &Query) -> Result<Page, EngineError> {
         let answer = self.reference.query(q);
-        let mine: Outcome = match &answer {
-            Ok(p) => Ok(p.clone()),
-            Err(e) => Err(CallError::Error(e.to_string())),
-        };
         let twins = outcome::call_here(&self.twin, q);
-        self.noise.learn(q, &mine, &twins);
+        self.noise.learn(q, &answer, &twins);
         let mut page = answer?;
         self.noise.strip(&mut page);
         Ok(page)
@@ -301,6 +288,7 @@ pub fn pair(reference: &Opener, twin: &Opener, noise: &Arc<Noise>) -> Opener {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::equivalence::outcome::CallError;
     use audit_engines::{contract_field, Event};
     use serde_json::json;
 
@@ -381,7 +369,7 @@ mod tests {
         let noise = Noise::new("prod", Some("prod2"), &[]);
         noise.learn(
             &q,
-            &Err(CallError::Error("x".into())),
+            &Err(EngineError::Other("x".into())),
             &Err(CallError::Error("y".into())),
         );
         assert_eq!(noise.disagreement(), None, "both failing agree");

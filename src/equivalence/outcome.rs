@@ -221,6 +221,12 @@ pub fn diff(expected: &Outcome, actual: &Outcome) -> Option<Failure> {
 }
 
 fn diff_pages(a: &Page, b: &Page) -> Option<String> {
+    diff_contract(a, b).or_else(|| diff_extras(a, b))
+}
+
+/// The first difference between two pages in the contract's fields (events,
+/// their fields, `count`), leaving the fields beyond the contract aside.
+pub fn diff_contract(a: &Page, b: &Page) -> Option<String> {
     for (i, (x, y)) in a.events.iter().zip(&b.events).enumerate() {
         let at = |field: &str, ex: String, ac: String| {
             Some(format!(
@@ -271,30 +277,22 @@ fn diff_pages(a: &Page, b: &Page) -> Option<String> {
     if a.count != b.count {
         return Some(format!("count: expected {}, actual {}", a.count, b.count));
     }
-    diff_extras(a, b)
+    None
 }
 
 /// The first field beyond the contract in which two answers differ (fields
 /// ignored as noise were stripped from both before).
 fn diff_extras(a: &Page, b: &Page) -> Option<String> {
-    if a.extras == b.extras {
-        return None;
-    }
-    let index = |p: &Page| -> std::collections::BTreeMap<(Option<usize>, String), Value> {
-        p.extras.fields().map(|(i, n, v)| ((i, n), v.clone())).collect()
-    };
-    let (x, y) = (index(a), index(b));
-    let (at, name) = x.keys().chain(y.keys()).find(|k| x.get(*k) != y.get(*k))?;
+    let (at, name) = a.extras.differing(&b.extras).into_iter().next()?;
     let show = |v: Option<&Value>| v.map_or("(absent)".to_string(), Value::to_string);
     let place = match at {
-        Some(i) => format!("event {i} (id {}) ", a.events.get(*i).map_or(0, |e| e.id)),
+        Some(i) => format!("event {i} (id {}) ", a.events.get(i).map_or(0, |e| e.id)),
         None => String::new(),
     };
-    let key = (*at, name.clone());
     Some(format!(
         "{place}field {name} (not in the contract): expected {}, actual {}; if it is the service's own noise, learn it with [equivalence] noise_reference or list it in ignore_fields",
-        show(x.get(&key)),
-        show(y.get(&key))
+        show(a.extras.get(at, &name)),
+        show(b.extras.get(at, &name))
     ))
 }
 

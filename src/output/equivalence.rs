@@ -2,23 +2,21 @@
 //! property as results land (with the counterexample and its replay command
 //! when one fails), and the totals.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use crate::equivalence::outcome::FailureKind;
 use crate::equivalence::{Options, PropertyResult, Report, Status};
 
-/// The width of the engine column: the longest name of the stage (set by
-/// [`print_header`]; the results land one by one, after it).
-static NAME_WIDTH: AtomicUsize = AtomicUsize::new(10);
+/// The engine column's width when names are short.
+const NAME_WIDTH: usize = 10;
 
-/// What the stage checks, in one line.
-pub fn print_header(opts: &Options, names: &[&str]) {
-    let widest = names
+/// What the stage checks, in one line. Returns the width of the engine
+/// column of the result lines: the longest name of the stage.
+pub fn print_header(opts: &Options, names: &[&str]) -> usize {
+    let width = names
         .iter()
         .map(|n| n.chars().count())
-        .chain([opts.reference.name.chars().count()])
-        .max();
-    NAME_WIDTH.store(widest.unwrap_or(0).max(10), Ordering::Relaxed);
+        .chain([opts.reference.name.chars().count(), NAME_WIDTH])
+        .max()
+        .unwrap_or(NAME_WIDTH);
     let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
     say!(
         "{}",
@@ -35,11 +33,13 @@ pub fn print_header(opts: &Options, names: &[&str]) {
         opts.small_dataset_cases,
         if opts.strict_domain { ", strict domain" } else { "" }
     );
+    width
 }
 
-/// One result as it lands.
-pub fn print_result(r: &PropertyResult) {
-    let lines = render(r, super::word);
+/// One result as it lands, its engine name in a column `width` wide (what
+/// [`print_header`] returned).
+pub fn print_result(r: &PropertyResult, width: usize) {
+    let lines = render(r, width, super::word);
     if r.status == Status::Pass {
         say!("{lines}");
     } else {
@@ -63,11 +63,11 @@ pub fn print_totals(report: &Report) {
 
 /// One line per result: engine, property, status, cases, and the counterexample if any.
 pub fn describe(r: &PropertyResult) -> String {
-    render(r, |w, width| format!("{w:<width$}"))
+    render(r, NAME_WIDTH, |w, width| format!("{w:<width$}"))
 }
 
 /// The lines of one result, with the status word drawn by `word` (plain or styled).
-fn render(r: &PropertyResult, word: fn(&str, usize) -> String) -> String {
+fn render(r: &PropertyResult, width: usize, word: fn(&str, usize) -> String) -> String {
     let status = match r.status {
         Status::Pass => "ok",
         Status::Warn => "WARN",
@@ -83,7 +83,6 @@ fn render(r: &PropertyResult, word: fn(&str, usize) -> String) -> String {
         r.failures,
         r.seconds,
         r.seed,
-        width = NAME_WIDTH.load(Ordering::Relaxed)
     );
     if let Some(note) = &r.note {
         s.push_str(&format!("\n      {note}"));
