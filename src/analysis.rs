@@ -2,7 +2,9 @@
 //! quantiles with intervals, ratios to the baseline and the floor, strata,
 //! and the variance components that size a run.
 //!
-//! Every figure is computed from all rounds' requests pooled, and
+//! Every figure is computed from all rounds' requests pooled (the
+//! reference's own figures on a deciding mix from the deciding rounds, the
+//! rounds the run stopped on: [`looked_rounds_of`]), and
 //! post-stratified (`stats::poststrat`): within each stratum (an empty page,
 //! a page with rows) from the engine's own requests, the strata weighted by
 //! their share of the mix, which is counted once over every query of the mix
@@ -780,6 +782,7 @@ pub fn summarize_cached(series: &[Series], settings: &Settings, cache: &mut Cach
         for (i, s) in series.iter().enumerate() {
             out.push(summarize_one(
                 s,
+                looked_rounds_of(s, settings.looked_rounds).as_deref(),
                 figs[i],
                 reference[i].map(|b| figs[b]),
                 &weights[&s.mix],
@@ -801,8 +804,22 @@ pub fn summarize_cached(series: &[Series], settings: &Settings, cache: &mut Cach
     out
 }
 
+/// The rounds a series' own figures come from when it ran both in the looks
+/// and after them (the reference on a deciding mix, run again beside the
+/// informational engines): the looks' rounds, so that the figures a run
+/// stopped on are the figures it reports. `None`: all its rounds.
+fn looked_rounds_of(s: &Series, looked: Option<(u32, u32)>) -> Option<Vec<u32>> {
+    let (a, b) = looked?;
+    let inside = |t: &&crate::bench::Trial| (a..=b).contains(&t.index);
+    let kept: Vec<u32> = s.trials.iter().filter(inside).map(|t| t.index).collect();
+    (!kept.is_empty() && kept.len() < s.trials.len()).then_some(kept)
+}
+
+/// One row: the series' own figures over the rounds `keep` (all when
+/// `None`); its ratios over the rounds both it and the baseline ran.
 fn summarize_one(
     s: &Series,
+    keep: Option<&[u32]>,
     figs: &SeriesFigures,
     base: Option<&SeriesFigures>,
     weights: &MixWeights,
@@ -811,9 +828,23 @@ fn summarize_one(
 ) -> Summary {
     let looks = settings.looks_for(s);
     let (mode, c) = (settings.mode, settings.concurrency);
-    let requests: Vec<&Request> = s.trials.iter().flat_map(|t| &t.requests).collect();
-    let late: u64 = s.trials.iter().map(|t| open::late(&t.requests)).sum();
-    let quantile = |p: f64| estimate(quantile_spread(figs, weights, p), &looks).map(ms);
+    let restricted = keep.map(|k| figs.restricted(k));
+    let own = restricted.as_ref().unwrap_or(figs);
+    let trials: Vec<&crate::bench::Trial> = s
+        .trials
+        .iter()
+        .filter(|t| keep.is_none_or(|k| k.contains(&t.index)))
+        .collect();
+    let requests: Vec<&Request> = trials.iter().flat_map(|t| &t.requests).collect();
+    let late: u64 = trials.iter().map(|t| open::late(&t.requests)).sum();
+    // Errors count over every round: an engine's error is never left out.
+    let errors = s
+        .trials
+        .iter()
+        .flat_map(|t| &t.requests)
+        .filter(|r| r.rows.is_none())
+        .count();
+    let quantile = |p: f64| estimate(quantile_spread(own, weights, p), &looks).map(ms);
     let (mut rps_ratio, mut p95_ratio, mut p99_ratio) = (None, None, None);
     if let Some(base) = base {
         let q_ratio = |p: f64| estimate(quantile_ratio_spread(figs, base, weights, p), &looks);
@@ -837,16 +868,16 @@ fn summarize_one(
         mix: s.mix.clone(),
         timing,
         concurrency: settings.concurrency,
-        rounds: s.trials.len(),
+        rounds: trials.len(),
         requests: requests.len(),
-        errors: requests.iter().filter(|r| r.rows.is_none()).count() + warmup_errors,
+        errors: errors + warmup_errors,
         late,
         saturated: !requests.is_empty() && late as f64 > open::SATURATED_FRACTION * requests.len() as f64,
         rps: estimate(
-            jackknife_one(figs, weights, |f, w, skip| f.log_rps(w, skip, mode, c)),
+            jackknife_one(own, weights, |f, w, skip| f.log_rps(w, skip, mode, c)),
             &looks,
         ),
-        mean_ms: estimate(jackknife_one(figs, weights, |f, w, skip| f.log_mean(w, skip)), &looks).map(ms),
+        mean_ms: estimate(jackknife_one(own, weights, |f, w, skip| f.log_mean(w, skip)), &looks).map(ms),
         p50: quantile(QUANTILES[0]),
         p90: quantile(QUANTILES[1]),
         p95: quantile(QUANTILES[2]),
@@ -1206,6 +1237,14 @@ mod tests {
         );
         assert_eq!(after[1].p95_ratio, at_the_stop[1].p95_ratio);
         assert_eq!(after[1].p95, at_the_stop[1].p95);
+        // The baseline's own figures too: its rounds after the looks are left out of them.
+        for (a, b) in after.iter().zip(&at_the_stop) {
+            assert_eq!(
+                (a.p50, a.p95, a.p99, a.rps, a.mean_ms),
+                (b.p50, b.p95, b.p99, b.rps, b.mean_ms)
+            );
+            assert_eq!((a.rounds, a.requests), (b.rounds, b.requests));
+        }
     }
 
     #[test]
