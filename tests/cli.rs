@@ -329,3 +329,42 @@ fn completions_and_manual_pages_come_from_the_command_line_definition() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("expected an existing directory"));
 }
+
+#[test]
+fn payload_numbers_are_printed_as_the_file_holds_them_by_every_engine() {
+    use audit_harness::dataset::write::{write_dataset, NewRow};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("numbers");
+    // Beyond u64, beyond f64's exact integers, a float written with a zero
+    // fraction, an exponent beyond f64's range: none may pass through a float.
+    let payload = r#"{"big":18446744073709551617,"exact":9007199254740993,"f":802.0,"huge":1e+400,"neg":-0.10}"#;
+    let rows: Vec<NewRow> = (0..3)
+        .map(|i| NewRow {
+            created_at: 100 + i,
+            actor_id: 1,
+            action: "UPDATE".into(),
+            resource_type: "DOC".into(),
+            resource_id: format!("DOC-{i}"),
+            payload: serde_json::from_str(payload).unwrap(),
+        })
+        .collect();
+    write_dataset(&dir, &rows).unwrap();
+    for engine in ["baseline", "memindex", "prefetch", "keyset", "floor"] {
+        let o = harness(&[
+            "--data",
+            dir.to_str().unwrap(),
+            "query",
+            "--engine",
+            engine,
+            "--from",
+            "0",
+            "--to",
+            "1000",
+            "--page-size",
+            "10",
+        ]);
+        assert!(o.status.success(), "{engine}: {}", stderr(&o));
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(text.matches(payload).count(), 3, "{engine}: {text}");
+    }
+}

@@ -68,7 +68,10 @@ impl Extras {
         let mut keys: Vec<(Option<usize>, String)> = x
             .keys()
             .chain(y.keys())
-            .filter(|k| x.get(*k) != y.get(*k))
+            .filter(|k| match (x.get(*k), y.get(*k)) {
+                (Some(v), Some(w)) => !crate::json::same(v, w),
+                (v, w) => v != w,
+            })
             .cloned()
             .collect();
         keys.sort();

@@ -10,6 +10,7 @@ pub mod extras;
 pub mod fetch;
 pub mod floor;
 pub mod index;
+pub mod json;
 pub mod keyset;
 pub mod memindex;
 pub mod payload;

@@ -10,7 +10,7 @@ use std::fmt;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use audit_engines::{EngineError, Page, Query, SharedEngine};
+use audit_engines::{json, EngineError, Page, Query, SharedEngine};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -260,7 +260,7 @@ pub fn diff_contract(a: &Page, b: &Page) -> Option<String> {
                 format!("{:?}", y.resource_id),
             );
         }
-        if x.payload != y.payload {
+        if !json::same(&x.payload, &y.payload) {
             let (path, ex, ac) = first_json_diff("payload", &x.payload, &y.payload);
             return at(&path, ex, ac);
         }
@@ -310,7 +310,7 @@ fn first_json_diff(path: &str, a: &Value, b: &Value) -> (String, String, String)
         (Value::Object(x), Value::Object(y)) => {
             for (k, v) in x {
                 match y.get(k) {
-                    Some(w) if w == v => {}
+                    Some(w) if json::same(v, w) => {}
                     Some(w) => return first_json_diff(&format!("{path}.{k}"), v, w),
                     None => return (format!("{path}.{k}"), short(v), "(missing)".into()),
                 }
@@ -320,7 +320,7 @@ fn first_json_diff(path: &str, a: &Value, b: &Value) -> (String, String, String)
             }
         }
         (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
-            if let Some(i) = (0..x.len()).find(|&i| x[i] != y[i]) {
+            if let Some(i) = (0..x.len()).find(|&i| !json::same(&x[i], &y[i])) {
                 return first_json_diff(&format!("{path}[{i}]"), &x[i], &y[i]);
             }
         }
@@ -345,6 +345,26 @@ mod tests {
             resource_id: "USER-1".into(),
             payload,
         }
+    }
+
+    #[test]
+    fn payload_numbers_differ_by_exact_value_not_through_a_float() {
+        let page = |payload: &str| Page::new(vec![ev(1, serde_json::from_str(payload).unwrap())]);
+        let diff = |a: &str, b: &str| super::diff(&Ok(page(a)), &Ok(page(b))).map(|f| f.to_string());
+        assert_eq!(
+            diff(r#"{"n": 18446744073709551617}"#, r#"{"n": 18446744073709551616}"#).unwrap(),
+            "event 0 (id 1) field payload.n: expected 18446744073709551617, actual 18446744073709551616"
+        );
+        assert!(diff(r#"{"n": [100000000000000000001]}"#, r#"{"n": [100000000000000000000]}"#).is_some());
+        assert_eq!(diff(r#"{"n": 802, "m": 1}"#, r#"{"m": 1.0, "n": 802.0}"#), None);
+        // Fields beyond the contract too.
+        let extra = |n: &str| {
+            let mut p = page("{}");
+            p.extras.answer.insert("n".into(), serde_json::from_str(n).unwrap());
+            Ok(p)
+        };
+        assert!(super::diff(&extra("9007199254740993"), &extra("9007199254740992")).is_some());
+        assert!(super::diff(&extra("2"), &extra("2.00")).is_none());
     }
 
     #[test]
