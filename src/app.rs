@@ -19,10 +19,19 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
         return process::null::run(a.max_in_flight as usize);
     }
     check_applies(&cli)?;
-    // Completions and manual pages describe the command line: no spec either.
+    // Completions and manual pages describe the command line; report and
+    // compare read the spec a run recorded in its run.json; adopt and
+    // http-cost use none: none of them needs a harness.toml here.
     match &cli.command {
         Command::Completions(a) => return commands::completions::run(a),
         Command::Man(a) => return commands::man::run(a),
+        Command::Report(a) => return commands::report::run(a),
+        Command::Compare(a) => return commands::compare::run(a),
+        Command::Adopt { dir } => return commands::adopt::run(dir),
+        Command::HttpCost(a) => {
+            crate::interrupt::install();
+            return commands::http_cost::run(a);
+        }
         _ => {}
     }
     if matches!(
@@ -34,7 +43,6 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
             | Command::Sweep(_)
             | Command::Aa(_)
             | Command::Serve(_)
-            | Command::HttpCost(_)
     ) {
         // SIGINT/SIGTERM: stop at the next row, case or request, clean up, exit 3.
         crate::interrupt::install();
@@ -51,23 +59,24 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
     let data_dir = cli.data.clone().unwrap_or_else(|| spec.dataset.dir.clone());
     match cli.command {
         Command::Gen(args) => commands::gen::run(&spec, args, cli.data),
-        Command::Adopt { dir } => commands::adopt::run(&dir),
         Command::Verify => commands::verify::run(&spec, &data_dir),
         Command::Query(args) => commands::query::run(&spec, &data_dir, args),
         Command::Engines(args) => commands::engines::run(&spec, &data_dir, &args),
         Command::Equiv(args) => commands::equiv::run(&spec, &data_dir, args),
         Command::Bench(args) => commands::bench::run(&spec, &data_dir, args),
-        Command::Report(args) => commands::report::run(args),
-        Command::Compare(args) => commands::compare::run(&args),
         Command::Gate(args) => commands::gate::run(&spec, &data_dir, args.append_rate, &args.export),
         Command::Calibrate(args) => commands::calibrate::run(&spec, args),
         Command::Aa(args) => commands::aa::run(&spec, &data_dir, args),
         Command::ProtocolCost(args) => commands::protocol_cost::run(&spec, &data_dir, &args),
         Command::Serve(args) => commands::serve::run(&spec, &data_dir, &args),
-        Command::HttpCost(args) => commands::http_cost::run(&args),
         Command::Sweep(args) => commands::sweep::run(&spec, args),
         Command::ProtocolNull(a) => process::null::run(a.max_in_flight as usize),
-        Command::Completions(_) | Command::Man(_) => Ok(()),
+        Command::Completions(_)
+        | Command::Man(_)
+        | Command::Report(_)
+        | Command::Compare(_)
+        | Command::Adopt { .. }
+        | Command::HttpCost(_) => Ok(()),
     }
 }
 

@@ -11,6 +11,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::analysis::Summary;
 use crate::report::run_json::RunInfo;
+use crate::spec::Spec;
 use crate::stats::{Estimate, Spread};
 
 /// Which way a figure gets worse.
@@ -37,6 +38,87 @@ pub struct Row {
     pub regression: bool,
     /// The whole interval is beyond the noise threshold on the better side.
     pub improvement: bool,
+}
+
+/// Why two runs cannot be compared at all, if they cannot: they measured
+/// different data or different request mixes, so their figures would differ
+/// by what was asked, not by how fast it was answered.
+pub fn incomparable(a: &RunInfo, spec_a: &Spec, b: &RunInfo, spec_b: &Spec) -> Option<String> {
+    if let (Some(da), Some(db)) = (&a.dataset, &b.dataset) {
+        if da != db {
+            let id = |d: &crate::report::run_json::DatasetInfo| {
+                format!("{} rows, rows sha256 {:.12}", d.rows, d.rows_sha256)
+            };
+            return Some(format!(
+                "the runs measured different datasets (A: {}; B: {}): expected two runs on the same dataset (run.json's dataset)",
+                id(da),
+                id(db)
+            ));
+        }
+    }
+    let mixes = |i: &RunInfo| i.bench.as_ref().map_or(Vec::new(), |b| b.mixes.clone());
+    mixes_differ(&mixes(a), spec_a, &mixes(b), spec_b)
+}
+
+/// Why two runs' mixes (the names each measured, defined by each run's
+/// spec) are not the same, if they are not.
+fn mixes_differ(a: &[String], spec_a: &Spec, b: &[String], spec_b: &Spec) -> Option<String> {
+    let sorted = |m: &[String]| {
+        let mut m = m.to_vec();
+        m.sort();
+        m
+    };
+    let (ma, mb) = (sorted(a), sorted(b));
+    if ma != mb {
+        return Some(format!(
+            "the runs measured different mixes (A: {}; B: {}): expected the same mixes",
+            ma.join(", "),
+            mb.join(", ")
+        ));
+    }
+    ma.iter()
+        .find(|m| spec_a.mixes.get(*m) != spec_b.mixes.get(*m))
+        .map(|m| {
+            format!(
+                "mix {m} is defined differently in the two runs' specs (window, actor_probability, actions, pages or page_sizes): expected the same mixes"
+            )
+        })
+}
+
+/// What the reader must know about the runs themselves: the same run twice,
+/// a run that did not finish, engines measured in one run only.
+pub fn notes(a: &RunInfo, b: &RunInfo, rows_a: &[Summary], rows_b: &[Summary]) -> Vec<String> {
+    let mut out = Vec::new();
+    if a.run_id == b.run_id {
+        out.push(format!(
+            "A and B are the same run ({}): every ratio is 1 by construction",
+            a.run_id
+        ));
+    }
+    for (side, i) in [("A", a), ("B", b)] {
+        let interrupted = i.bench.as_ref().is_some_and(|b| b.interrupted());
+        if !i.complete || interrupted {
+            let rounds = i.bench.as_ref().map_or(0, |b| b.rounds);
+            out.push(format!(
+                "{side} ({}) is incomplete (run.json complete: false{}): its figures cover its {rounds} finished round(s) only",
+                i.run_id,
+                if interrupted { ", interrupted" } else { "" }
+            ));
+        }
+    }
+    let engines = |rows: &[Summary]| {
+        let mut e: Vec<String> = rows.iter().map(|r| r.engine.clone()).collect();
+        e.sort();
+        e.dedup();
+        e
+    };
+    let (ea, eb) = (engines(rows_a), engines(rows_b));
+    for (side, mine, theirs) in [("A", &ea, &eb), ("B", &eb, &ea)] {
+        for e in mine.iter().filter(|e| !theirs.contains(e)) {
+            out.push(format!("engine {e} ran in {side} only: not compared"));
+        }
+    }
+    out
 }
 
 /// What differs between the two runs besides the engines.
@@ -204,6 +286,103 @@ mod tests {
         old.as_object_mut().unwrap().remove("dataset");
         old["dataset_dir"] = "/elsewhere".into();
         assert_eq!(differences(&a, &info(old)).len(), 1);
+    }
+
+    fn spec(mixes: &str) -> Spec {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/harness.toml"))
+            .unwrap()
+            .replace("actor_probability = 0.5", mixes);
+        Spec::parse(&text, std::path::Path::new("harness.toml")).unwrap()
+    }
+
+    #[test]
+    fn runs_on_other_data_or_other_mixes_are_not_compared() {
+        let a = info(run_json("EPYC", "sha256:1", 50_000, "abc"));
+        let same = spec("actor_probability = 0.5");
+        assert_eq!(incomparable(&a, &same, &a, &same), None);
+        let small = info(run_json("EPYC", "sha256:1", 3_000, "abc"));
+        let why = incomparable(&a, &same, &small, &same).unwrap();
+        assert!(
+            why.contains("different datasets (A: 50000 rows") && why.contains("B: 3000 rows"),
+            "{why}"
+        );
+        // Runs from before the identity was recorded: a NOTE of the directory, not a refusal.
+        let mut old = run_json("EPYC", "sha256:1", 3_000, "abc");
+        old.as_object_mut().unwrap().remove("dataset");
+        assert_eq!(incomparable(&a, &same, &info(old), &same), None);
+        // Other mixes, or a mix of the same name asking for other requests.
+        let names = |m: &[&str]| m.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let both = names(&["default", "shallow"]);
+        assert_eq!(mixes_differ(&both, &same, &names(&["shallow", "default"]), &same), None);
+        let why = mixes_differ(&both, &same, &names(&["default"]), &same).unwrap();
+        assert!(
+            why.contains("different mixes (A: default, shallow; B: default)"),
+            "{why}"
+        );
+        let other = spec("actor_probability = 0.9");
+        assert_ne!(same.mixes, other.mixes, "the replacement must change a mix");
+        let why = mixes_differ(&both, &same, &both, &other).unwrap();
+        assert!(
+            why.starts_with("mix default ") && why.contains("defined differently"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn notes_name_the_same_run_an_incomplete_run_and_engines_in_one_run_only() {
+        let a = info(run_json("EPYC", "sha256:1", 50_000, "abc"));
+        let notes = notes(&a, &a, &[], &[]);
+        assert!(
+            notes.iter().any(|n| n.starts_with("A and B are the same run (r)")),
+            "{notes:?}"
+        );
+        let mut b = run_json("EPYC", "sha256:1", 50_000, "abc");
+        b["run_id"] = "r2".into();
+        b["complete"] = false.into();
+        let notes = super::notes(&a, &info(b.clone()), &[], &[]);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].starts_with("B (r2) is incomplete (run.json complete: false)"),
+            "{notes:?}"
+        );
+        b["complete"] = true.into();
+        let row = |engine: &str| Summary {
+            engine: engine.into(),
+            role: audit_engines::Role::Candidate,
+            mix: "default".into(),
+            timing: crate::analysis::Timing::Closed,
+            concurrency: 4,
+            rounds: 2,
+            requests: 10,
+            errors: 0,
+            late: 0,
+            saturated: false,
+            rps: None,
+            mean_ms: None,
+            p50: None,
+            p90: None,
+            p95: None,
+            p99: None,
+            rps_ratio: None,
+            p95_ratio: None,
+            p99_ratio: None,
+            floor_p95_ratio: None,
+            index_bytes: None,
+            looks: crate::stats::sequential::Looks::fixed(2),
+        };
+        let notes = super::notes(
+            &a,
+            &info(b),
+            &[row("memindex"), row("keyset")],
+            &[row("memindex"), row("prefetch")],
+        );
+        assert_eq!(
+            notes,
+            vec![
+                "engine keyset ran in A only: not compared".to_string(),
+                "engine prefetch ran in B only: not compared".to_string()
+            ]
+        );
     }
 
     #[test]

@@ -214,14 +214,22 @@ pub fn finish(run: Run, result: Result<(), HarnessError>) -> Result<(), HarnessE
 /// --baseline`): prints the ratios and what differs between the runs; fails
 /// when a figure regressed beyond `noise` with its whole interval.
 pub fn compare_stage(run_a: &Path, run_b: &Path, noise: f64) -> Result<(), HarnessError> {
-    let (info_a, series_a, settings_a, _) = reanalyze::load(run_a)?;
-    let (info_b, series_b, settings_b, _) = reanalyze::load(run_b)?;
+    let (info_a, series_a, settings_a, spec_a) = reanalyze::load(run_a)?;
+    let (info_b, series_b, settings_b, spec_b) = reanalyze::load(run_b)?;
+    if let Some(why) = crate::compare::incomparable(&info_a, &spec_a, &info_b, &spec_b) {
+        return Err(HarnessError::input(format!(
+            "cannot compare {} with {}: {why}",
+            run_a.display(),
+            run_b.display()
+        )));
+    }
     let a = crate::analysis::summarize(&series_a, &settings_a);
     let b = crate::analysis::summarize(&series_b, &settings_b);
     let rows = crate::compare::compare(&a, &b, noise);
     output::compare::print(
         &info_a,
         &info_b,
+        &crate::compare::notes(&info_a, &info_b, &a, &b),
         &crate::compare::differences(&info_a, &info_b),
         &rows,
         noise,

@@ -496,6 +496,10 @@ fn ctrl_c_keeps_finished_files_and_marks_the_run_incomplete() {
             "500",
             "--max-seconds",
             "600",
+            "--export-json",
+            tmp.path().join("export.json").to_str().unwrap(),
+            "--export-markdown",
+            tmp.path().join("export.md").to_str().unwrap(),
         ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -516,6 +520,17 @@ fn ctrl_c_keeps_finished_files_and_marks_the_run_incomplete() {
         "{out}"
     );
     assert!(out.contains("(incomplete)"), "{out}");
+    // The decision is inconclusive in every output, never the partial checks' pass.
+    assert!(out.contains("INCONCLUSIVE"), "{out}");
+    for f in [dir.join("summary.json"), tmp.path().join("export.json")] {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+        assert_eq!(v["decision"], "inconclusive", "{}: {v}", f.display());
+    }
+    let md = std::fs::read_to_string(tmp.path().join("export.md")).unwrap();
+    assert!(md.starts_with("### audit-harness: INCONCLUSIVE"), "{md}");
+    assert!(md.contains("**The run was interrupted**"), "{md}");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("The run was interrupted"), "report.html");
     let leftovers: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .filter_map(|e| e.ok())
@@ -677,6 +692,7 @@ fn compare_shows_each_figure_between_two_runs_and_names_what_differs() {
         out.contains("same machine, spec, dataset, revision and benchmark settings"),
         "{out}"
     );
+    assert!(out.contains("NOTE A and B are the same run"), "{out}");
     for figure in ["p50_ms", "p95_ms", "p99_ms", "rps"] {
         assert!(
             out.contains(&format!("memindex   shallow  {figure:<7}")),
@@ -715,6 +731,30 @@ fn compare_shows_each_figure_between_two_runs_and_names_what_differs() {
         out.lines().any(|l| l.contains("p95_ms") && l.contains("B/A 3.000")),
         "{out}"
     );
+
+    // report and compare need no harness.toml where they run: run.json holds the spec.
+    let elsewhere = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["report", a.to_str().unwrap(), "--out", "again"],
+        vec!["compare", a.to_str().unwrap(), a.to_str().unwrap()],
+    ] {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_audit-harness"))
+            .current_dir(elsewhere.path())
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", text(&o));
+    }
+    assert!(elsewhere.path().join("again/summary.csv").is_file());
+
+    // Another dataset: refused, nothing compared.
+    info["dataset"]["rows"] = 3000.into();
+    std::fs::write(b.join("run.json"), info.to_string()).unwrap();
+    let o = run(&spec, &["compare", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(out.contains("the runs measured different datasets"), "{out}");
+    assert!(!out.contains("B/A"), "{out}");
 
     for (bad, says) in [
         (

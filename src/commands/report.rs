@@ -4,8 +4,8 @@ use crate::cli::ReportArgs;
 use crate::error::HarnessError;
 use crate::{output, report};
 
-pub fn run(args: ReportArgs) -> Result<(), HarnessError> {
-    let out = args.out.unwrap_or_else(|| args.dir.clone());
+pub fn run(args: &ReportArgs) -> Result<(), HarnessError> {
+    let out = args.out.clone().unwrap_or_else(|| args.dir.clone());
     let analysis = report::reanalyze::reanalyze(&args.dir, &out)?;
     output::bench::print_summaries(&analysis.summaries);
     output::run::print_recomputed(&out);

@@ -4,7 +4,9 @@
 use crate::compare::Row;
 use crate::report::run_json::RunInfo;
 
-pub fn print(a: &RunInfo, b: &RunInfo, differences: &[String], rows: &[Row], noise: f64) {
+/// `notes` are about the runs themselves (the same run, an incomplete one,
+/// engines in one run only), `differences` what differs between them.
+pub fn print(a: &RunInfo, b: &RunInfo, notes: &[String], differences: &[String], rows: &[Row], noise: f64) {
     say_always!("== compare: A {} -> B {}", a.run_id, b.run_id);
     say_always!(
         "   ratio B/A with 95 % intervals (each run's round-based spread, Welch); flagged when the whole interval is beyond {:.0} %",
@@ -13,7 +15,7 @@ pub fn print(a: &RunInfo, b: &RunInfo, differences: &[String], rows: &[Row], noi
     if differences.is_empty() {
         say_always!("  same machine, spec, dataset, revision and benchmark settings");
     }
-    for d in differences {
+    for d in notes.iter().chain(differences) {
         say_always!("  NOTE {d}");
     }
     for r in rows {

@@ -88,7 +88,7 @@ pub enum WindowKind {
 }
 
 /// A request mix: how the benchmark's and equivalence's request streams are drawn.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MixSpec {
     pub window: WindowKind,
