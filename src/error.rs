@@ -32,7 +32,28 @@ impl HarnessError {
 
     /// SQLite refused to open or read a database.
     pub fn sql(path: impl AsRef<Path>, e: rusqlite::Error) -> HarnessError {
+        if sql_locked(&e) {
+            return HarnessError::locked(path);
+        }
         HarnessError::Input(format!("{}: sqlite: {e}", path.as_ref().display()))
+    }
+
+    /// Another connection holds the database locked (a writer's exclusive
+    /// transaction) beyond SQLite's busy timeout: nothing is wrong with the file.
+    pub fn locked(path: impl AsRef<Path>) -> HarnessError {
+        HarnessError::Input(format!(
+            "{}: locked by another connection (a writer holds it, e.g. in an exclusive transaction; waited 5 s): stop the writer or let its transaction end, then run again",
+            path.as_ref().display()
+        ))
+    }
+
+    /// The same error, its message prefixed with `at: ` (where it happened).
+    pub fn prefixed(self, at: &str) -> HarnessError {
+        match self {
+            HarnessError::Input(m) => HarnessError::Input(format!("{at}: {m}")),
+            HarnessError::Failed(m) => HarnessError::Failed(format!("{at}: {m}")),
+            HarnessError::Inconclusive(m) => HarnessError::Inconclusive(format!("{at}: {m}")),
+        }
     }
 
     /// The process exit code for this error.
@@ -43,4 +64,12 @@ impl HarnessError {
             HarnessError::Inconclusive(_) => 3,
         }
     }
+}
+
+/// Whether SQLite gave up because another connection holds a lock.
+pub fn sql_locked(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }

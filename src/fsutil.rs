@@ -71,6 +71,54 @@ pub fn replace_dir(new: &Path, dest: &Path) -> Result<(), HarnessError> {
     removed.map_err(|e| HarnessError::io(&aside, e))
 }
 
+/// A temporary directory in `parent` named `{prefix}{pid}-XXXXXX`, removed
+/// when dropped. A run ended by SIGKILL (or a second Ctrl-C) cannot remove
+/// its own, so this first removes every `{prefix}{pid}-*` whose process is
+/// no longer running: the next run cleans up after the one that died. (A pid
+/// reused by another process keeps its directory until a later run.)
+pub fn temp_dir_in(parent: &Path, prefix: &str) -> std::io::Result<tempfile::TempDir> {
+    remove_stale(parent, prefix);
+    tempfile::Builder::new()
+        .prefix(&format!("{prefix}{}-", std::process::id()))
+        .tempdir_in(parent)
+}
+
+/// Removes the entries `{prefix}{pid}-*` of `parent` whose process has
+/// ended; returns how many. Errors are ignored: this is tidying only.
+pub fn remove_stale(parent: &Path, prefix: &str) -> usize {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<libc::pid_t>().ok())
+        else {
+            continue;
+        };
+        if pid <= 0 || running(pid) {
+            continue;
+        }
+        let path = e.path();
+        let gone = match e.file_type() {
+            Ok(t) if t.is_dir() => std::fs::remove_dir_all(&path),
+            _ => std::fs::remove_file(&path),
+        };
+        removed += usize::from(gone.is_ok());
+    }
+    removed
+}
+
+/// Whether process `pid` exists (another user's counts too).
+fn running(pid: libc::pid_t) -> bool {
+    // SAFETY: signal 0 only checks that the process exists and may be signalled.
+    unsafe { libc::kill(pid, 0) == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM) }
+}
+
 /// Bytes free for an unprivileged writer on the file system holding `path` (statvfs).
 pub fn free_bytes(path: &Path) -> Result<u64, HarnessError> {
     use std::os::unix::ffi::OsStrExt;
@@ -90,6 +138,26 @@ pub fn free_bytes(path: &Path) -> Result<u64, HarnessError> {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn temporary_directories_of_ended_processes_are_removed_by_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        // A pid beyond any pid_max (2^22) never runs; this process does.
+        let dead = dir.path().join(".gen-2147483000-abc");
+        let dead_file = dir.path().join(".gen-2147483001-x");
+        let live = dir.path().join(format!(".gen-{}-abc", std::process::id()));
+        let other = dir.path().join(".gen-notapid-abc");
+        for d in [&dead, &live, &other] {
+            std::fs::create_dir(d).unwrap();
+            std::fs::write(d.join("audit.db"), b"x").unwrap();
+        }
+        std::fs::write(&dead_file, b"x").unwrap();
+        let fresh = temp_dir_in(dir.path(), ".gen-").unwrap();
+        assert!(!dead.exists() && !dead_file.exists());
+        assert!(live.exists() && other.exists());
+        let name = fresh.path().file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with(&format!(".gen-{}-", std::process::id())), "{name}");
+    }
 
     #[test]
     fn written_files_get_the_umask_mode_not_the_temporary_files_0600() {

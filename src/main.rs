@@ -12,7 +12,12 @@ fn main() {
             std::process::exit(2);
         }
     };
-    if let Err(e) = audit_harness::app::run(cli) {
+    // Orphans of the engines (a setsid daemon) come to the harness, and die
+    // with the command's end (process::reaper).
+    audit_harness::process::reaper::adopt_orphans();
+    let result = audit_harness::app::run(cli);
+    audit_harness::process::reaper::kill_orphans();
+    if let Err(e) = result {
         eprintln!("audit-harness: {e}");
         std::process::exit(e.exit_code());
     }

@@ -38,7 +38,9 @@ fn parse_line(line: &str) -> Result<Query, String> {
         };
         return Err(format!("{kind}, not an object; {expected}"));
     }
-    serde_json::from_value(value).map_err(|e| format!("not a query: {e}; {expected}"))
+    // Read from the text, not the value: a key given twice is refused (as
+    // in an engine's answer), where a JSON value would keep the last one.
+    serde_json::from_str(line).map_err(|e| format!("not a query: {e}; {expected}"))
 }
 
 /// Answers every query line of `input` in order, one output line each. A bad
@@ -54,8 +56,9 @@ pub fn batch(
     for (i, line) in input.lines().enumerate() {
         let line = line.map_err(|e| HarnessError::input(format!("reading the batch, line {}: {e}", i + 1)))?;
         let answer = parse_line(&line)
-            .map_err(|e| HarnessError::input(format!("line {}: {e}", i + 1)))
-            .and_then(|q| answer_line(engine, domain, &q));
+            .map_err(HarnessError::input)
+            .and_then(|q| answer_line(engine, domain, &q))
+            .map_err(|e| e.prefixed(&format!("line {}", i + 1)));
         let text = match answer {
             Ok(a) => a,
             Err(e) => {

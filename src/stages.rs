@@ -119,6 +119,7 @@ pub fn bench_engines(
     let analysis = write_analysis(&run.dir.path, &result.series, &settings, &spec.gate, &run.info)?;
     output::bench::print_summaries(&analysis.summaries);
     if let Some(b) = &run.info.bench {
+        output::bench::print_peak_rss(&b.peak_rss_bytes);
         output::bench::print_variance(&b.variance);
     }
     output::bench::print_imprecise(&verdict::imprecise(
@@ -152,7 +153,16 @@ pub fn bench_engines(
         )));
     }
     if plan.append_rate > 0.0 && !bench::interrupted() {
-        appends_stage(spec, dir, plan, result.rounds_done(), &analysis, run)?;
+        if let Err(e) = appends_stage(spec, dir, plan, result.rounds_done(), &analysis, run) {
+            if bench::interrupted() {
+                return Err(e);
+            }
+            // The quiet run's figures and verdict stand and are written; the
+            // run still ends with this error (it is incomplete without them).
+            output::bench::print_appends_failed(&e);
+            run.stage("appends", "error")?;
+            run.deferred = Some(e);
+        }
     }
     Ok(analysis)
 }

@@ -211,6 +211,13 @@ fn a_candidate_slower_than_its_threshold_fails_and_errors_fail() {
         "{errors} errors of {measured}"
     );
     assert!(out.contains("ERRORS"), "{out}");
+    // A process engine's memory is its processes', reported; the built-in
+    // baseline lives in the harness's process and has none of its own.
+    assert!(out.contains("broken     peak memory"), "{out}");
+    let info: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
+    let rss = &info["bench"]["peak_rss_bytes"];
+    assert!(rss["broken"].as_u64().is_some_and(|b| b > 100 * 1024), "{info}");
+    assert!(rss.get("baseline").is_none(), "{info}");
     let t = audit_harness::report::latencies::read(
         std::fs::File::open(dir.join("latencies.csv")).unwrap(),
         "latencies.csv",
@@ -870,6 +877,51 @@ fn a_saved_baseline_is_compared_with_later_runs_and_quiet_and_verbose_change_onl
         .filter(|e| e.as_ref().unwrap().file_name() != "latest" && e.as_ref().unwrap().file_name() != "baselines")
         .count();
     assert_eq!(runs, 2, "a refused run left a report directory");
+}
+
+/// When the rounds under appends cannot run (here TMPDIR cannot hold the
+/// scratch copy), the message names TMPDIR, not the user's dataset, and the
+/// quiet run's verdict and reports are kept; the run still ends with exit 2.
+#[test]
+fn appends_that_cannot_run_name_tmpdir_and_keep_the_quiet_verdict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = spec_in(tmp.path(), &[]);
+    let not_a_dir = tmp.path().join("a-file");
+    std::fs::write(&not_a_dir, "").unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_audit-harness"))
+        .current_dir(common::root())
+        .env("TMPDIR", &not_a_dir)
+        .args(["--spec", spec.to_str().unwrap(), "bench", "--engines", "memindex"])
+        .args(SMALL)
+        .args(["--append-rate", "200"])
+        .output()
+        .unwrap();
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("(TMPDIR)") && err.contains(&not_a_dir.display().to_string()),
+        "{err}"
+    );
+    assert!(!err.contains("payloads.jsonl") && !err.contains("audit.db"), "{err}");
+    assert!(out.contains("appends not measured"), "{out}");
+    // The quiet run's verdict lines and report files are there.
+    assert!(out.contains("memindex"), "{out}");
+    let dir = std::fs::canonicalize(tmp.path().join("reports/latest")).unwrap();
+    for f in ["summary.csv", "summary.json", "report.html", "latencies.csv"] {
+        assert!(dir.join(f).is_file(), "{f}: {out}");
+    }
+    let info: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
+    assert_eq!(info["exit_code"], 2, "{info}");
+    assert_eq!(info["complete"], false, "{info}");
+    assert!(
+        info["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s[0] == "appends" && s[1] == "error"),
+        "{info}"
+    );
 }
 
 /// With an append rate, the same rounds run again while a writer appends to a

@@ -166,6 +166,18 @@ fn every_fault_gets_its_exit_code_and_message_and_leaves_nothing_behind() {
     std::fs::write(&batch_array, "[0, 1767225600, null, null, 1, 10]\n").unwrap();
     let batch_empty = t.join("empty.jsonl");
     std::fs::write(&batch_empty, "\n").unwrap();
+    let batch_twice = t.join("twice.jsonl");
+    std::fs::write(
+        &batch_twice,
+        "{\"from_ts\": 0, \"to_ts\": 1767225600, \"page\": 1, \"page\": 2, \"page_size\": 10}\n",
+    )
+    .unwrap();
+    let batch_domain = t.join("domain.jsonl");
+    std::fs::write(
+        &batch_domain,
+        "{\"from_ts\": 0, \"to_ts\": 1767225600, \"page\": 1, \"page_size\": 10}\n{\"from_ts\": 0, \"to_ts\": 1767225600, \"page\": 0, \"page_size\": 10}\n",
+    )
+    .unwrap();
     let a_file = t.join("a-file");
     std::fs::write(&a_file, "x").unwrap();
     let ghost = marker("ghost");
@@ -320,6 +332,18 @@ fn every_fault_gets_its_exit_code_and_message_and_leaves_nothing_behind() {
             v(&["--data", &data, "query", "--engine", "baseline", "--batch", &s(&batch_empty)]),
             1,
             "line 1: empty line; expected one JSON object per line",
+        ),
+        case(
+            "a batch line with a key twice",
+            v(&["--data", &data, "query", "--engine", "baseline", "--batch", &s(&batch_twice)]),
+            1,
+            "line 1: not a query: duplicate field `page`",
+        ),
+        case(
+            "a batch line outside the domain",
+            v(&["--data", &data, "query", "--engine", "baseline", "--batch", &s(&batch_domain)]),
+            1,
+            "line 2: page = 0 is outside the domain",
         ),
         case(
             "payloads.jsonl is a directory (verify)",
@@ -542,6 +566,10 @@ fn sigterm_and_sigint_stop_equivalence_and_the_gate_kill_engines_and_exit_3() {
         assert!(err.contains(&format!("interrupted by {name}")), "{what}");
         assert_eq!(err.trim_end().lines().count(), 1, "{what}");
         assert!(running_with(&mark).is_empty(), "engine left running: {what}");
+        // An interrupted equiv, like an interrupted gate, leaves its page.
+        let latest = tmp.path().join("reports/latest");
+        let html = std::fs::read_to_string(latest.join("report.html")).unwrap_or_default();
+        assert!(html.contains("<html"), "no report.html in {}: {what}", latest.display());
     }
 }
 
@@ -570,4 +598,54 @@ fn an_interrupted_gen_leaves_no_partial_directory() {
     assert!(err.contains("interrupted by SIGINT: generation stopped"), "{err}");
     assert!(partial_files(tmp.path()).is_empty(), "{:?}", partial_files(tmp.path()));
     assert!(!out.exists());
+}
+
+#[test]
+fn a_database_locked_by_another_writer_is_named_as_locked_not_as_damaged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = damaged(tmp.path(), "locked", |_| {});
+    let writer = rusqlite::Connection::open(Path::new(&d).join("audit.db")).unwrap();
+    writer.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let o = common::harness(&["--data", &d, "query", "--engine", "baseline", "--page-size", "10"]);
+    let (stdout, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{stdout}{err}");
+    assert!(err.contains("audit.db: locked by another connection"), "{err}");
+    assert!(!err.contains("must be a SQLite database"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    writer.execute_batch("ROLLBACK").unwrap();
+    // The same dataset, once the writer is gone, answers.
+    let o = common::harness(&["--data", &d, "query", "--engine", "baseline", "--page-size", "10"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+}
+
+/// What an engine starts dies with the command: a child in the engine's
+/// process group, and a double-forked `setsid` daemon that left the group
+/// (the harness is their subreaper), after a clean run and after a failure.
+#[test]
+fn an_engines_children_and_daemons_do_not_outlive_the_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mark = marker("spawn");
+    let extra = format!(
+        "\n[engines.spawner]\ncommand = [\"sh\", {:?}, \"spawn\", \"{mark}\"]\n",
+        fixture()
+    );
+    let spec = spec_with(tmp.path(), "spawn", &[], &extra);
+    let data = s(small());
+    for (args, code) in [
+        // A clean run: one query answered.
+        (vec!["query", "--engine", "spawner", "--page-size", "10"], 0),
+        // A failed one: empty pages are not the baseline's answers.
+        (
+            vec!["equiv", "--engines", "spawner", "--property", "edge", "--cases", "5"],
+            1,
+        ),
+    ] {
+        let mut all = vec!["--spec", spec.as_str(), "--data", data.as_str()];
+        all.extend(&args);
+        let o = common::harness(&all);
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {out}{err}");
+        let left = running_with(&mark);
+        assert!(left.is_empty(), "{args:?}: left running: {left:?}");
+    }
 }

@@ -455,6 +455,16 @@ fn protocol_breaches_mid_run_fail_naming_the_engine_the_query_and_stderr() {
             Fault::Exit,
             &["ended or closed its stdout (exit status: 3)", "exiting mid-run"],
         ),
+        // A child of its own keeps the engine's stdout open after it exits:
+        // still an exit, at once, not a hang after timeout_ms.
+        (
+            "exit-orphan",
+            Fault::Exit,
+            &[
+                "ended or closed its stdout (exit status: 3)",
+                "leaving a child on stdout",
+            ],
+        ),
     ] {
         let name = format!("m-{mode}");
         let engine = open(&name, &misbehave(mode, 5_000)).unwrap();

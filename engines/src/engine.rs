@@ -33,6 +33,29 @@ pub trait Engine: Send + Sync {
     fn concurrency(&self) -> Option<usize> {
         None
     }
+
+    /// The peak resident memory, in bytes, of the processes that serve the
+    /// engine outside the harness (a process engine's workers, a launched
+    /// server), summed; `None` for an engine inside the harness's own
+    /// process, whose memory is the harness's.
+    fn peak_rss_bytes(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// The peak resident set of process `pid` so far (`VmHWM` in
+/// `/proc/PID/status`), in bytes; `None` once it is gone or where there is no `/proc`.
+pub fn peak_rss_of(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
 }
 
 /// An engine shared between threads.

@@ -136,6 +136,9 @@ pub struct BenchRun {
     pub series: Vec<Series>,
     /// Index size per engine, in bench order.
     pub index_bytes: Vec<(String, u64)>,
+    /// Peak resident memory of each engine served outside the harness's
+    /// process (process engines, launched servers), read at the run's end.
+    pub peak_rss: Vec<(String, u64)>,
     /// Open loop: the arrival rate used per mix (requests per second).
     pub rates: Vec<(String, f64)>,
     /// Open loop: the harness's own pacing lateness per mix, with a do-nothing engine.
@@ -345,9 +348,14 @@ pub fn run(
         }
     }
     let index_bytes = engines.iter().map(|(n, e)| (n.clone(), e.index_bytes())).collect();
+    let peak_rss = engines
+        .iter()
+        .filter_map(|(n, e)| Some((n.clone(), e.peak_rss_bytes()?)))
+        .collect();
     Ok(BenchRun {
         series,
         index_bytes,
+        peak_rss,
         rates,
         pacing,
         rounds: infos,

@@ -119,10 +119,7 @@ pub fn generate(p: &GenParams, out: &Path, force: bool) -> Result<GenReport, Har
         _ => std::path::PathBuf::from("."),
     };
     std::fs::create_dir_all(&parent).map_err(|e| HarnessError::io(&parent, e))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".gen-")
-        .tempdir_in(&parent)
-        .map_err(|e| HarnessError::io(&parent, e))?;
+    let tmp = crate::fsutil::temp_dir_in(&parent, ".gen-").map_err(|e| HarnessError::io(&parent, e))?;
 
     // On any error (or SIGINT/SIGTERM, checked while drawing rows) `tmp` is
     // dropped and the partial directory removed.

@@ -42,14 +42,35 @@ pub struct Scratch {
 }
 
 impl Scratch {
-    /// Copies `src`'s `audit.db` and `payloads.jsonl`.
+    /// Copies `src`'s `audit.db` and `payloads.jsonl` into a new directory
+    /// under the system's temporary directory (`TMPDIR`). A failure names
+    /// the side that failed: the scratch directory (full, missing), or the
+    /// dataset file that could not be read; the dataset is never written.
     pub fn copy_of(src: &Path) -> Result<Scratch, HarnessError> {
-        let dir = tempfile::Builder::new()
-            .prefix("audit-scratch-")
-            .tempdir()
-            .map_err(|e| HarnessError::input(format!("cannot create a scratch directory: {e}")))?;
+        let tmp = std::env::temp_dir();
+        let dir = crate::fsutil::temp_dir_in(&tmp, "audit-scratch-").map_err(|e| {
+            HarnessError::input(format!(
+                "cannot create a scratch directory in {} (TMPDIR): {e}; point TMPDIR at a writable directory with room for a copy of the dataset",
+                tmp.display()
+            ))
+        })?;
         for f in [audit_engines::DB_FILE, audit_engines::PAYLOADS_FILE] {
-            std::fs::copy(src.join(f), dir.path().join(f)).map_err(|e| HarnessError::io(src.join(f), e))?;
+            let (from, to) = (src.join(f), dir.path().join(f));
+            // Read side first: a dataset file that cannot be opened is the dataset's fault.
+            std::fs::File::open(&from).map_err(|e| HarnessError::io(&from, e))?;
+            std::fs::copy(&from, &to).map_err(|e| {
+                let full = matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT));
+                HarnessError::input(if full {
+                    format!(
+                        "{}: no space left for the scratch copy of {} (the scratch directory is in {}, TMPDIR; the dataset is untouched): free space there or point TMPDIR at a larger file system",
+                        to.display(),
+                        from.display(),
+                        tmp.display()
+                    )
+                } else {
+                    format!("cannot copy {} to the scratch copy {}: {e}", from.display(), to.display())
+                })
+            })?;
         }
         Ok(Scratch { dir })
     }

@@ -53,10 +53,17 @@ pub fn preflight(dir: &Path) -> Result<(), HarnessError> {
             schema::COLUMN_NAMES.join(", ")
         ))
     };
+    let unreadable = |e: rusqlite::Error| {
+        if crate::error::sql_locked(&e) {
+            HarnessError::locked(&db)
+        } else {
+            not_contract(format!("cannot be read as SQLite ({e})"))
+        }
+    };
     let columns: Vec<String> = conn
         .prepare("SELECT name FROM pragma_table_info('audit_events')")
         .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
-        .map_err(|e| not_contract(format!("cannot be read as SQLite ({e})")))?;
+        .map_err(unreadable)?;
     if columns.is_empty() {
         return Err(not_contract("has no table audit_events".into()));
     }
@@ -95,7 +102,7 @@ pub fn preflight(dir: &Path) -> Result<(), HarnessError> {
             rusqlite::Error::QueryReturnedNoRows => Ok(None),
             e => Err(e),
         })
-        .map_err(|e| not_contract(format!("cannot be read as SQLite ({e})")))?;
+        .map_err(unreadable)?;
     if let Some((id, offset, len)) = last {
         if offset < 0 || len < 0 {
             return Err(not_contract(format!(

@@ -213,6 +213,10 @@ impl Engine for Stripped {
     fn concurrency(&self) -> Option<usize> {
         self.inner.concurrency()
     }
+
+    fn peak_rss_bytes(&self) -> Option<u64> {
+        self.inner.peak_rss_bytes()
+    }
 }
 
 /// The reference with its twin: every query goes to both, the noise is

@@ -22,9 +22,7 @@ use crate::error::HarnessError;
 
 /// Writes `rows` as a dataset in a new temporary directory.
 fn materialise(rows: &[SmallRow]) -> Result<tempfile::TempDir, HarnessError> {
-    let dir = tempfile::Builder::new()
-        .prefix("audit-equiv-")
-        .tempdir()
+    let dir = crate::fsutil::temp_dir_in(&std::env::temp_dir(), "audit-equiv-")
         .map_err(|e| HarnessError::input(format!("cannot create a temporary directory: {e}")))?;
     let new: Vec<NewRow> = rows.iter().enumerate().map(|(i, r)| r.to_new_row(i)).collect();
     write_dataset(dir.path(), &new)?;

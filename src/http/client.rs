@@ -248,6 +248,11 @@ impl Engine for HttpEngine {
         &self.name
     }
 
+    /// A launched server's (its leading process's); a deployed service's is not ours to read.
+    fn peak_rss_bytes(&self) -> Option<u64> {
+        self.server_pid().and_then(audit_engines::engine::peak_rss_of)
+    }
+
     fn query(&self, q: &Query) -> Result<Page, EngineError> {
         let mut request = self
             .agent

@@ -126,6 +126,16 @@ pub fn print_variance(v: &[crate::analysis::Variance]) {
     }
 }
 
+/// Each engine served by processes of its own: their peak resident memory.
+pub fn print_peak_rss(peak: &std::collections::BTreeMap<String, u64>) {
+    for (engine, bytes) in peak {
+        say!(
+            "  {engine:<10} peak memory {:.1} MiB (resident, its processes summed)",
+            *bytes as f64 / (1024.0 * 1024.0)
+        );
+    }
+}
+
 /// The benchmark's plan in three lines.
 pub fn print_header(plan: &Plan) {
     let open = if plan.mode == LoadMode::Open {
@@ -354,6 +364,12 @@ pub fn print_appends_header(plan: &Plan, rounds: u32) {
         plan.append_rate
     );
     say!("   (as the service appends: the payload line, then the row)");
+}
+
+/// The rounds under appends could not run: why, and that the quiet run's verdict follows.
+pub fn print_appends_failed(e: &crate::error::HarnessError) {
+    say_always!("   appends not measured: {e}");
+    say_always!("   (the quiet run's figures and verdict follow; the run ends with this error unless a check fails)");
 }
 
 /// Per engine and mix: p50/p95/p99 and throughput quiet → appending, with the

@@ -8,7 +8,8 @@
 //! - [`ProcessEngine`] (here): `workers` processes behind the [`Engine`] trait,
 //!   each with up to its declared `max_in_flight` requests outstanding;
 //! - [`command`]: `--engine-command NAME=COMMAND`;
-//! - [`null`] and [`cost`]: a do-nothing engine and the protocol's own round-trip cost.
+//! - [`null`] and [`cost`]: a do-nothing engine and the protocol's own round-trip cost;
+//! - [`reaper`]: what engines leave behind (a `setsid` daemon) dies with the command.
 //!
 //! Failure policy: the first failure of any process (protocol breach, exit,
 //! timeout) kills and reaps that process and marks the whole engine failed;
@@ -20,6 +21,7 @@ pub mod command;
 pub mod cost;
 pub mod null;
 pub mod protocol;
+pub mod reaper;
 pub mod worker;
 
 use std::path::{Path, PathBuf};
@@ -269,6 +271,15 @@ impl Engine for ProcessEngine {
 
     fn concurrency(&self) -> Option<usize> {
         Some(self.workers.iter().map(|w| w.ready().max_in_flight).sum())
+    }
+
+    fn peak_rss_bytes(&self) -> Option<u64> {
+        let each: Vec<u64> = self
+            .pids()
+            .into_iter()
+            .filter_map(audit_engines::engine::peak_rss_of)
+            .collect();
+        (!each.is_empty()).then(|| each.iter().sum())
     }
 }
 

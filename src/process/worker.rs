@@ -231,7 +231,7 @@ impl Starting {
                 hung: false,
             }),
             stdin: Mutex::new(Some(stdin)),
-            stdout: Mutex::new(LineReader::new(stdout)),
+            stdout: Mutex::new(LineReader::new(stdout, pid)),
             child: Mutex::new(ChildSlot {
                 child: Some(child),
                 status: None,
@@ -660,15 +660,20 @@ impl std::fmt::Display for ReadError {
 /// Lines from a non-blocking pipe, each read with a deadline.
 struct LineReader {
     pipe: ChildStdout,
+    /// The process writing it: when it has exited, a pipe that stays open
+    /// (a child of its own holds it) will bring no answer, and the wait ends
+    /// as an exit, not as a hang after `timeout_ms`.
+    pid: u32,
     buf: Vec<u8>,
     /// `buf[..scanned]` holds no newline.
     scanned: usize,
 }
 
 impl LineReader {
-    fn new(pipe: ChildStdout) -> LineReader {
+    fn new(pipe: ChildStdout, pid: u32) -> LineReader {
         LineReader {
             pipe,
+            pid,
             buf: Vec::with_capacity(16 * 1024),
             scanned: 0,
         }
@@ -706,6 +711,15 @@ impl LineReader {
                     return Ok(std::mem::take(&mut self.buf));
                 }
                 Ok(_) => {}
+                // Nothing to read, and the process is gone: everything it
+                // wrote before it exited has been read.
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && exited_unreaped(self.pid) => {
+                    if self.buf.is_empty() {
+                        return Err(ReadError::Eof);
+                    }
+                    self.scanned = 0;
+                    return Ok(std::mem::take(&mut self.buf));
+                }
                 Err(e)
                     if matches!(
                         e.kind(),

@@ -24,6 +24,10 @@ pub struct Ended {
 pub struct Run {
     pub dir: RunDir,
     pub info: RunInfo,
+    /// A stage's failure that must not cost the stages after it their
+    /// reports (the appends stage, after the quiet run's figures): the run
+    /// still ends with it, unless a failed check ends it first.
+    pub deferred: Option<HarnessError>,
 }
 
 impl Run {
@@ -33,7 +37,11 @@ impl Run {
         let dir = RunDir::create(&spec.bench.reports_dir, started, &spec.digest)?;
         let info = RunInfo::start(&dir.id, started, spec, data_dir);
         dir.write("run.json", &info.to_json())?;
-        Ok(Run { dir, info })
+        Ok(Run {
+            dir,
+            info,
+            deferred: None,
+        })
     }
 
     /// Records a stage's outcome and saves run.json.
@@ -48,6 +56,11 @@ impl Run {
     /// complete unless interrupted or stopped by bad input or environment
     /// (a disk that filled up, an engine that died).
     pub fn finish(mut self, result: Result<(), HarnessError>) -> Ended {
+        let result = match (result, self.deferred.take()) {
+            (Err(e @ (HarnessError::Failed(_) | HarnessError::Input(_))), _) => Err(e),
+            (_, Some(deferred)) => Err(deferred),
+            (result, None) => result,
+        };
         if matches!(result, Err(HarnessError::Input(_))) && self.info.stages.is_empty() && self.info.bench.is_none() {
             self.dir.discard();
             return Ended { result, reports: None };
@@ -58,8 +71,11 @@ impl Run {
         let mut saved = self.dir.write("run.json", &self.info.to_json());
         // A run that benchmarked wrote its report.html with its figures; one
         // that stopped before (equiv, or a failed integrity or equivalence
-        // stage) gets the page of its stages, its counterexamples included.
-        if self.info.bench.is_none() && (self.info.equivalence.is_some() || !self.info.stages.is_empty()) {
+        // stage, or a signal in its first stage) gets the page of its
+        // stages, its counterexamples included.
+        let started =
+            self.info.equivalence.is_some() || !self.info.stages.is_empty() || crate::interrupt::interrupted();
+        if self.info.bench.is_none() && started {
             saved = saved.and(
                 self.dir
                     .write("report.html", super::html::stages_page(&self.info).as_bytes()),

@@ -192,6 +192,11 @@ pub struct BenchInfo {
     /// The familywise false-fail rate over the checks that decide the exit code.
     pub family_alpha: f64,
     pub index_bytes: BTreeMap<String, u64>,
+    /// Peak resident memory (bytes) of each engine served by processes of
+    /// its own (process engines: all workers summed; launched servers),
+    /// read at the end of the rounds; engines in the harness's process have none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub peak_rss_bytes: BTreeMap<String, u64>,
     pub harness_overhead: Option<OverheadInfo>,
     /// Errors engines returned (warm-up included), one entry per engine, mix and round.
     pub engine_errors: Vec<EngineErrors>,
@@ -346,6 +351,7 @@ impl BenchInfo {
             method: crate::stats::METHOD.to_string(),
             family_alpha: crate::verdict::FAMILY_ALPHA,
             index_bytes: run.index_bytes.iter().cloned().collect(),
+            peak_rss_bytes: run.peak_rss.iter().cloned().collect(),
             harness_overhead: Some(OverheadInfo {
                 requests: overhead.requests,
                 per_request_ns: overhead.per_request_ns,
