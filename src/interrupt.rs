@@ -4,9 +4,10 @@
 //! [`interrupted`] and stops at the next case, request or row, cleaning up on
 //! the way out (temporary directories removed, child processes killed and
 //! reaped). The command then exits 3 (an incomplete run) with one line naming
-//! the signal. A second signal of either kind gets the default disposition
-//! and ends the harness at once; process engines still die with it, since
-//! their processes are started with `PR_SET_PDEATHSIG` (see `process::worker`).
+//! the signal. A second signal of either kind prints one line saying so and
+//! ends the harness at once, by that signal; process engines still die with
+//! it, since their processes are started with `PR_SET_PDEATHSIG` (see
+//! `process::worker`).
 
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Once;
@@ -17,21 +18,32 @@ use crate::error::HarnessError;
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
 static INSTALL: Once = Once::new();
 
+/// What a second signal prints before it ends the harness at once.
+const SECOND: &[u8] = b"audit-harness: a second signal: stopping at once; this run's report directory keeps only what was written before the first (run.json says complete: false), and its engines die with the harness\n";
+
 extern "C" fn on_signal(sig: libc::c_int) {
-    let _ = SIGNAL.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
-    // SAFETY: signal(2) is async-signal-safe; restoring the default
-    // dispositions makes a second Ctrl-C (or SIGTERM) end the harness as usual.
+    if SIGNAL
+        .compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst)
+        .is_ok()
+    {
+        return;
+    }
+    // A second signal: say so, then die of it as without a handler (exit
+    // status 128 + signal), so that whoever pressed Ctrl-C twice is obeyed.
+    // SAFETY: write(2), signal(2) and raise(3) are async-signal-safe; the
+    // buffer is a static byte string.
     unsafe {
-        libc::signal(libc::SIGINT, libc::SIG_DFL);
-        libc::signal(libc::SIGTERM, libc::SIG_DFL);
+        libc::write(2, SECOND.as_ptr().cast(), SECOND.len());
+        libc::signal(sig, libc::SIG_DFL);
+        libc::raise(sig);
     }
 }
 
 /// Installs the SIGINT and SIGTERM handlers; later calls do nothing.
 pub fn install() {
     INSTALL.call_once(|| {
-        // SAFETY: the handler only stores to an atomic and resets dispositions,
-        // both async-signal-safe.
+        // SAFETY: the handler only stores to an atomic, or (the second
+        // time) writes a static line and re-raises: all async-signal-safe.
         unsafe {
             let h = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
             libc::signal(libc::SIGINT, h);

@@ -649,3 +649,53 @@ fn an_engines_children_and_daemons_do_not_outlive_the_command() {
         assert!(left.is_empty(), "{args:?}: left running: {left:?}");
     }
 }
+
+/// A second signal (Ctrl-C twice, or SIGINT then SIGTERM) is obeyed at once:
+/// one line says so, the harness dies of it, and its engine dies with it.
+#[test]
+fn a_second_signal_says_so_and_ends_the_harness_at_once() {
+    use std::os::unix::process::ExitStatusExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let mark = marker("twice");
+    let extra = format!(
+        "\n[engines.stall]\ncommand = [\"sh\", {:?}, \"hang\", \"{mark}\"]\ntimeout_ms = 60000\n",
+        fixture()
+    );
+    let spec = spec_with(tmp.path(), "twice", &[], &extra);
+    let data = s(small());
+    let child = spawn(&[
+        "--spec",
+        &spec,
+        "--data",
+        &data,
+        "equiv",
+        "--engines",
+        "stall",
+        "--property",
+        "mix",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while running_with_now(&mark).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Two different signals, so that they cannot merge into one pending
+    // signal on a busy machine (two SIGINTs sent back to back can).
+    // SAFETY: signalling our own child, twice in a row.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let o = child.wait_with_output().unwrap();
+    let (out, err) = text(&o);
+    // Either may be handled first (threads take them in parallel): the harness dies of the other.
+    assert!(
+        matches!(o.status.signal(), Some(libc::SIGINT | libc::SIGTERM)),
+        "{:?}: {out}{err}",
+        o.status
+    );
+    assert!(
+        err.contains("audit-harness: a second signal: stopping at once"),
+        "{err}"
+    );
+    assert!(running_with(&mark).is_empty(), "engine left running");
+}
