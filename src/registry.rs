@@ -151,18 +151,23 @@ pub fn validate(spec: &Spec) -> Result<(), HarnessError> {
 pub fn open(spec: &Spec, name: &str, dir: &Path) -> Result<SharedEngine, HarnessError> {
     check_name(spec, name)?;
     crate::dataset::preflight(dir)?;
-    if let Some(p) = spec.engines.get(name).filter(|p| p.url.is_some()) {
-        let e = crate::http::HttpEngine::open(name, p, &spec.base_dir(), dir)
-            .map_err(|e| HarnessError::input(e.to_string()))?;
-        return Ok(std::sync::Arc::new(e));
-    }
-    if let Some(p) = spec.engines.get(name) {
-        let e = crate::process::ProcessEngine::open(name, p, &spec.base_dir(), dir)
-            .map_err(|e| HarnessError::input(e.to_string()))?;
-        return Ok(std::sync::Arc::new(e));
+    if let Some(opened) = open_external(spec, name, dir) {
+        return opened.map_err(|e| HarnessError::input(e.to_string()));
     }
     let info = audit_engines::find(name).expect("check_name accepted it");
     (info.open)(dir).map_err(|e| HarnessError::input(format!("engine {name}: cannot open {}: {e}", dir.display())))
+}
+
+/// Opens a spec's engine that runs outside the harness (an HTTP service, a
+/// process engine), keeping the kind of a failure; `None` for a built-in.
+fn open_external(spec: &Spec, name: &str, dir: &Path) -> Option<Result<SharedEngine, crate::process::SetupError>> {
+    let p = spec.engines.get(name)?;
+    Some(if p.url.is_some() {
+        crate::http::HttpEngine::open(name, p, &spec.base_dir(), dir).map(|e| std::sync::Arc::new(e) as SharedEngine)
+    } else {
+        crate::process::ProcessEngine::open(name, p, &spec.base_dir(), dir)
+            .map(|e| std::sync::Arc::new(e) as SharedEngine)
+    })
 }
 
 /// The opener of the equivalence reference the spec names (`[equivalence]
@@ -220,8 +225,14 @@ pub struct StartCheck {
 /// it started).
 pub fn check_starts(spec: &Spec, name: &str, dir: &Path) -> StartCheck {
     let t0 = std::time::Instant::now();
-    let outcome = match open(spec, name, dir) {
-        Err(e) => Err(e.to_string()),
+    // An engine outside the harness says which kind of failure stopped it
+    // (`start`, `connect`), as every report does.
+    let opened = match open_external(spec, name, dir) {
+        Some(r) => r.map_err(|e| format!("{}: {}", e.fault, e.message)),
+        None => open(spec, name, dir).map_err(|e| e.to_string()),
+    };
+    let outcome = match opened {
+        Err(e) => Err(e),
         Ok(engine) => {
             let opened = t0.elapsed();
             let g = &spec.dataset.generator;

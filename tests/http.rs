@@ -645,6 +645,15 @@ fn engines_check_starts_every_engine_and_names_those_that_fail() {
     );
     assert!(text.contains("  FAIL typo") && text.contains("engine typo"), "{text}");
     assert!(text.contains("  FAIL gone") && text.contains("refused"), "{text}");
+    // Each failure says its kind first, as every report does.
+    let line = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("  FAIL {name} ")))
+            .unwrap_or("")
+    };
+    assert!(line("sleepy").contains(" start: "), "{text}");
+    assert!(line("typo").contains(" start: "), "{text}");
+    assert!(line("gone").contains("connect: "), "{text}");
     assert!(
         text.contains("3 of 8 engines did not start or answer: gone, sleepy, typo"),
         "{text}"
