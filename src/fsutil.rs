@@ -77,7 +77,16 @@ pub fn replace_dir(new: &Path, dest: &Path) -> Result<(), HarnessError> {
 /// no longer running: the next run cleans up after the one that died. (A pid
 /// reused by another process keeps its directory until a later run.)
 pub fn temp_dir_in(parent: &Path, prefix: &str) -> std::io::Result<tempfile::TempDir> {
-    remove_stale(parent, prefix);
+    // Once per directory and prefix in a process: the equivalence suite makes
+    // hundreds of small datasets, and a busy TMPDIR is long to list.
+    static TIDIED: std::sync::Mutex<Vec<(std::path::PathBuf, String)>> = std::sync::Mutex::new(Vec::new());
+    let key = (parent.to_path_buf(), prefix.to_string());
+    let mut tidied = TIDIED.lock().unwrap_or_else(|p| p.into_inner());
+    if !tidied.contains(&key) {
+        remove_stale(parent, prefix);
+        tidied.push(key);
+    }
+    drop(tidied);
     tempfile::Builder::new()
         .prefix(&format!("{prefix}{}-", std::process::id()))
         .tempdir_in(parent)
