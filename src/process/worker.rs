@@ -664,6 +664,8 @@ struct LineReader {
     /// (a child of its own holds it) will bring no answer, and the wait ends
     /// as an exit, not as a hang after `timeout_ms`.
     pid: u32,
+    /// The process had exited at an earlier read that found nothing.
+    gone: bool,
     buf: Vec<u8>,
     /// `buf[..scanned]` holds no newline.
     scanned: usize,
@@ -674,6 +676,7 @@ impl LineReader {
         LineReader {
             pipe,
             pid,
+            gone: false,
             buf: Vec::with_capacity(16 * 1024),
             scanned: 0,
         }
@@ -711,14 +714,19 @@ impl LineReader {
                     return Ok(std::mem::take(&mut self.buf));
                 }
                 Ok(_) => {}
-                // Nothing to read, and the process is gone: everything it
-                // wrote before it exited has been read.
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && exited_unreaped(self.pid) => {
+                // Nothing to read, and the process was already gone at the
+                // read before: everything it wrote before it exited has been
+                // read (seen gone once, it is read once more, since it may
+                // have written between that read and its exit).
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && self.gone => {
                     if self.buf.is_empty() {
                         return Err(ReadError::Eof);
                     }
                     self.scanned = 0;
                     return Ok(std::mem::take(&mut self.buf));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && exited_unreaped(self.pid) => {
+                    self.gone = true;
                 }
                 Err(e)
                     if matches!(
