@@ -608,10 +608,41 @@ fn positive(s: &str) -> Result<u64, String> {
 /// similar flag), without the usage block and the pointer to `--help`.
 pub fn one_line_error(e: &clap::Error) -> String {
     let text = e.render().to_string();
-    text.lines()
+    let mut line = text
+        .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information"))
         .map(|l| l.strip_prefix("error: ").unwrap_or(l))
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("; ");
+    if let Some(hint) = misplaced_hint(e) {
+        line.push_str("; ");
+        line.push_str(&hint);
+    }
+    line
+}
+
+/// Where an option of the harness itself belongs when it was given after
+/// the command (`bench --data X`), which clap reports as unexpected.
+fn misplaced_hint(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let flag = arg.split('=').next()?;
+    let (value, applies) = match flag {
+        "--data" => ("DIR", "gen, verify, query, equiv, bench, gate and protocol-cost"),
+        "--engine-command" => (
+            "NAME=COMMAND",
+            "engines, query, equiv, bench, gate, serve and protocol-cost",
+        ),
+        "--engine-url" => ("NAME=URL", "engines, query, equiv, bench, gate and protocol-cost"),
+        _ => return None,
+    };
+    Some(format!(
+        "{flag} is an option of audit-harness itself: give it before the command (audit-harness {flag} {value} COMMAND ...); it applies to {applies}"
+    ))
 }

@@ -121,6 +121,23 @@ fn bad_input_gets_one_line_and_exit_2() {
         assert!(e.contains(needle), "{args:?}: {e}");
         assert_eq!(e.trim_end().lines().count(), 1, "{args:?}: {e}");
     }
+    // An option of the harness given after the command says where it belongs.
+    for (args, flag) in [
+        (vec!["bench", "--data", "/x"], "--data"),
+        (vec!["equiv", "--engine-command=a=true"], "--engine-command"),
+        (vec!["query", "--engine-url", "a=http://h/p"], "--engine-url"),
+    ] {
+        let o = harness(&args);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {e}");
+        assert!(
+            e.contains(&format!(
+                "{flag} is an option of audit-harness itself: give it before the command"
+            )),
+            "{args:?}: {e}"
+        );
+        assert_eq!(e.trim_end().lines().count(), 1, "{args:?}: {e}");
+    }
     // Flags out of range are clap's errors, also exit 2.
     let o = harness(&["gen", "--rows", "0"]);
     assert_eq!(o.status.code(), Some(2));
