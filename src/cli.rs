@@ -259,6 +259,12 @@ pub struct BenchArgs {
     /// Rows per second appended by a live writer while the rounds run again on a scratch copy, reported beside the quiet figures; 0 = off [default: the spec's `[bench] append_rate`].
     #[arg(long, value_name = "R", allow_hyphen_values = true, value_parser = append_rate)]
     pub append_rate: Option<f64>,
+    /// Who sends the requests: the harness's own threads (builtin) or a Locust cluster (locust; HTTP engines only, see docs/locust.md) [default: the spec's `[driver] kind`, builtin].
+    #[arg(long, value_name = "KIND", value_parser = one_of(&crate::spec::DriverKind::ALL, crate::spec::DriverKind::label))]
+    pub driver: Option<crate::spec::DriverKind>,
+    /// Locust workers the harness starts and the master waits for, 1 to 64 (with --driver locust) [default: the spec's `[driver] workers`, 2].
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub locust_workers: Option<u32>,
     #[command(flatten)]
     pub export: ExportArgs,
 }

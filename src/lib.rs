@@ -18,6 +18,7 @@ pub mod fsutil;
 pub mod http;
 pub mod integrity;
 pub mod interrupt;
+pub mod locust;
 pub mod mix;
 pub mod output;
 pub mod process;

@@ -41,6 +41,23 @@ pub trait Engine: Send + Sync {
     fn peak_rss_bytes(&self) -> Option<u64> {
         None
     }
+
+    /// Where an engine served over HTTP is reached, for a load generator
+    /// outside the harness (the Locust driver); `None` for every other engine.
+    fn http_target(&self) -> Option<HttpTarget> {
+        None
+    }
+}
+
+/// An HTTP engine's endpoint, as another client must call it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpTarget {
+    /// The URL queries are sent to, without a query string.
+    pub url: String,
+    /// Where the events are in an object answer.
+    pub events_key: Option<String>,
+    /// Each request's timeout.
+    pub timeout: std::time::Duration,
 }
 
 /// The peak resident set of process `pid` so far (`VmHWM` in

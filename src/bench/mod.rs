@@ -23,7 +23,7 @@ pub use plan::{Phase, PhaseKind, Plan};
 pub use rounds::{Budget, Outcome, Stop};
 
 use crate::error::HarnessError;
-use crate::spec::{CacheMode, LoadMode, RateSpec};
+use crate::spec::{CacheMode, DriverKind, LoadMode, RateSpec};
 use crate::stats::sequential::Looks;
 
 /// A warm-up's outcome: errors, the first error's text, and whether the engine hung.
@@ -148,6 +148,8 @@ pub struct BenchRun {
     pub phases: Vec<PhaseOutcome>,
     /// Seconds the warm-ups took (before the first round).
     pub warmup_seconds: f64,
+    /// Who sent the requests, when not the harness's own threads.
+    pub driver: Option<crate::locust::DriverRecord>,
 }
 
 impl BenchRun {
@@ -193,6 +195,8 @@ pub enum Progress<'a> {
     },
     /// A round finished: rounds done in its phase, rounds planned, seconds so far.
     Round { done: u32, planned: u32, seconds: f64 },
+    /// A line about the run's set-up (installing Locust, waiting for workers).
+    Note(&'a str),
     /// Open loop: the rate chosen for a mix, and the harness's own pacing at it.
     Rate {
         mix: &'a str,
@@ -217,6 +221,15 @@ pub fn run(
     mut settled: impl FnMut(&[Series], Looks) -> bool,
 ) -> Result<BenchRun, HarnessError> {
     install_interrupt_handler();
+    let targets: Vec<Option<audit_engines::engine::HttpTarget>> =
+        engines.iter().map(|(_, e)| e.http_target()).collect();
+    if plan.driver.kind == DriverKind::Locust {
+        if let Some((name, _)) = engines.iter().zip(&targets).find(|(_, t)| t.is_none()).map(|(e, _)| e) {
+            return Err(HarnessError::input(format!(
+                "--driver locust sends HTTP requests, and engine {name} is not served over HTTP: register it with a url (a deployed service, or a launched `audit-harness serve --engine {name}`; docs/locust.md)"
+            )));
+        }
+    }
     let mut rates = Vec::new();
     let mut pacing = Vec::new();
     let mut mix_rates = Vec::new();
@@ -283,7 +296,11 @@ pub fn run(
         }
     }
     let warmup_seconds = t0.elapsed().as_secs_f64();
-    let pool = driver::Pool::new(plan.concurrency);
+    let mut cluster = match plan.driver.kind {
+        DriverKind::Locust if !interrupted() => Some(start_locust(plan, &targets, &mut progress)?),
+        _ => None,
+    };
+    let pool = driver::Pool::new(if cluster.is_some() { 0 } else { plan.concurrency });
     let mut infos = Vec::new();
     let mut outcomes: Vec<PhaseOutcome> = Vec::new();
     let mut gave_up: Vec<String> = Vec::new();
@@ -330,6 +347,8 @@ pub fn run(
             progress: &mut progress,
             gave_up: &mut gave_up,
             reference_lost: false,
+            cluster: cluster.as_mut(),
+            targets: &targets,
         };
         let outcome = if phase.kind == PhaseKind::Deciding {
             rounds::run(&mut machine, budget, &mut series, &mut settled)?
@@ -347,6 +366,10 @@ pub fn run(
             break;
         }
     }
+    let driver = cluster.as_mut().map(|c| {
+        c.stop();
+        c.record()
+    });
     let index_bytes = engines.iter().map(|(n, e)| (n.clone(), e.index_bytes())).collect();
     let peak_rss = engines
         .iter()
@@ -361,7 +384,42 @@ pub fn run(
         rounds: infos,
         phases: outcomes,
         warmup_seconds,
+        driver,
     })
+}
+
+/// Starts the Locust cluster of `plan.driver` (installing Locust on first use).
+fn start_locust(
+    plan: &Plan,
+    targets: &[Option<audit_engines::engine::HttpTarget>],
+    progress: &mut impl FnMut(Progress),
+) -> Result<crate::locust::Cluster, HarnessError> {
+    let d = &plan.driver;
+    let dir = crate::locust::venv::location(&plan.spec_dir, d.venv.as_deref());
+    let python = crate::locust::venv::ensure(&dir, &mut |line| progress(Progress::Note(line)))?;
+    let request_timeout = targets
+        .iter()
+        .flatten()
+        .map(|t| t.timeout)
+        .max()
+        .unwrap_or(std::time::Duration::from_secs(10));
+    let settings = crate::locust::Settings {
+        python,
+        master: d.master.clone(),
+        workers: d.workers,
+        start_workers: d.start_workers,
+        connect_timeout: std::time::Duration::from_secs_f64(d.connect_timeout_s),
+        round_timeout: std::time::Duration::from_secs_f64(d.round_timeout_s),
+        request_timeout,
+        concurrency: plan.concurrency,
+    };
+    if !d.start_workers {
+        progress(Progress::Note(&format!(
+            "waiting for {} Locust workers at {} (start them with: locust -f locust/audit_locustfile.py --worker --master-host HOST --master-port PORT)",
+            d.workers, d.master
+        )));
+    }
+    crate::locust::Cluster::start(settings, &std::env::temp_dir())
 }
 
 /// Answered requests per second of a trial: errors are not served requests.
@@ -373,6 +431,32 @@ pub fn served_per_second(requests: &[Request]) -> f64 {
     } else {
         served as f64 / (end as f64 / 1e9)
     }
+}
+
+/// One mix of one round, as the Locust driver plans its slices.
+struct Slices<'a> {
+    mi: usize,
+    /// 0-based, run-wide.
+    r: u32,
+    /// The engines of the mix that run this round (indexes into the engines).
+    es: &'a [usize],
+    /// Closed loop: each engine's count per slice; open loop: the most.
+    counts: &'a [usize],
+    stream: &'a [Query],
+    /// Open loop: no request scheduled at or after this starts.
+    until: Option<std::time::Duration>,
+}
+
+/// One slice of one engine as the Locust driver plans it, before the round runs.
+struct Planned {
+    slice: u32,
+    /// The engine's position in the mix's `es`.
+    k: usize,
+    /// Its first request's position in the round's stream, and how many it sends.
+    from: usize,
+    n: usize,
+    /// Open loop: each request's intended start.
+    schedule: Option<Vec<u64>>,
 }
 
 /// The real machine as a source of rounds: each round runs, per mix of its
@@ -400,6 +484,10 @@ struct Machine<'a, P: FnMut(Progress)> {
     gave_up: &'a mut Vec<String>,
     /// The reference answered no request of the last round on some mix.
     reference_lost: bool,
+    /// The Locust cluster that sends the requests, when `[driver]` says so.
+    cluster: Option<&'a mut crate::locust::Cluster>,
+    /// Each engine's HTTP endpoint (the Locust driver's requests go there).
+    targets: &'a [Option<audit_engines::engine::HttpTarget>],
 }
 
 impl<P: FnMut(Progress)> rounds::RoundSource for Machine<'_, P> {
@@ -455,7 +543,6 @@ impl<P: FnMut(Progress)> rounds::RoundSource for Machine<'_, P> {
                     self.gave_up.push(self.engines[e].0.clone());
                 }
             }
-            let mut cursor = vec![0usize; es.len()];
             let cap = plan.slice_cap();
             // Closed loop: each engine's count per slice, fixed for the round
             // before it starts. Open loop: the schedule's share up to the slice's end.
@@ -474,54 +561,49 @@ impl<P: FnMut(Progress)> rounds::RoundSource for Machine<'_, P> {
             let until = (plan.mode == LoadMode::Open).then(|| plan.slice_time());
             let m0 = Instant::now();
             let mut slices = Vec::new();
-            for slice in 0..plan.slices {
-                let order = plan.slice_order(mi, r, slice, es.len());
-                for &k in &order {
-                    let e = es[k];
-                    let (name, engine) = &self.engines[e];
-                    if interrupted() {
-                        return Ok(None);
-                    }
-                    if self.gave_up.contains(name) {
-                        continue;
-                    }
-                    let from = cursor[k];
-                    let to = (from + counts[k]).min(stream.len());
-                    if from >= to {
-                        continue;
-                    }
-                    if plan.cache == CacheMode::Cold {
-                        cache::evict(&plan.payloads)?;
-                    }
-                    let part = &stream[from..to];
-                    let start_s = self.run_start.elapsed().as_secs_f64();
-                    let schedule = self.rates[mi].map(|rps| plan.arrival_schedule(rps, part.len(), r, slice));
-                    let t = self.pool.drive(engine, part, schedule.as_deref(), until);
-                    if interrupted() {
-                        return Ok(None);
-                    }
-                    self.paces[mi][e].add(&t.requests);
-                    let sent = t.requests.iter().map(|q| q.seq as usize + 1).max().unwrap_or(0);
-                    cursor[k] = from + sent;
-                    slices.push(SliceInfo {
-                        slice,
-                        engine: name.clone(),
-                        requests: t.requests.len() as u32,
-                        start_s,
-                        seconds: t.requests.iter().map(Request::end_ns).max().unwrap_or(0) as f64 / 1e9,
-                    });
-                    let trial = &mut round_trials[k];
-                    trial.requests.extend(t.requests.into_iter().map(|mut q| {
-                        q.seq += from as u64;
-                        q.slice = slice;
-                        q
-                    }));
-                    if trial.first_error.is_none() {
-                        trial.first_error = t.first_error;
-                    }
-                    if t.gave_up {
-                        trial.gave_up = true;
-                        self.gave_up.push(name.clone());
+            if self.cluster.is_some() {
+                let round = Slices {
+                    mi,
+                    r,
+                    es: &es,
+                    counts: &counts,
+                    stream: &stream,
+                    until,
+                };
+                if !self.locust_slices(&round, &mut round_trials, &mut slices)? {
+                    return Ok(None);
+                }
+            } else {
+                let mut cursor = vec![0usize; es.len()];
+                for slice in 0..plan.slices {
+                    let order = plan.slice_order(mi, r, slice, es.len());
+                    for &k in &order {
+                        let e = es[k];
+                        let (name, engine) = &self.engines[e];
+                        if interrupted() {
+                            return Ok(None);
+                        }
+                        if self.gave_up.contains(name) {
+                            continue;
+                        }
+                        let from = cursor[k];
+                        let to = (from + counts[k]).min(stream.len());
+                        if from >= to {
+                            continue;
+                        }
+                        if plan.cache == CacheMode::Cold {
+                            cache::evict(&plan.payloads)?;
+                        }
+                        let part = &stream[from..to];
+                        let start_s = self.run_start.elapsed().as_secs_f64();
+                        let schedule = self.rates[mi].map(|rps| plan.arrival_schedule(rps, part.len(), r, slice));
+                        let t = self.pool.drive(engine, part, schedule.as_deref(), until);
+                        if interrupted() {
+                            return Ok(None);
+                        }
+                        let sent = t.requests.iter().map(|q| q.seq as usize + 1).max().unwrap_or(0);
+                        cursor[k] = from + sent;
+                        slices.push(self.absorb(mi, e, slice, from, start_s, t, &mut round_trials[k]));
                     }
                 }
             }
@@ -585,6 +667,136 @@ impl<P: FnMut(Progress)> rounds::RoundSource for Machine<'_, P> {
 }
 
 impl<P: FnMut(Progress)> Machine<'_, P> {
+    /// Adds one slice's requests to its trial (their `seq` made round-wide
+    /// from the slice's first position `from`) and returns what the slice was.
+    #[allow(clippy::too_many_arguments)]
+    fn absorb(
+        &mut self,
+        mi: usize,
+        e: usize,
+        slice: u32,
+        from: usize,
+        start_s: f64,
+        t: Trial,
+        trial: &mut Trial,
+    ) -> SliceInfo {
+        let name = &self.engines[e].0;
+        self.paces[mi][e].add(&t.requests);
+        let info = SliceInfo {
+            slice,
+            engine: name.clone(),
+            requests: t.requests.len() as u32,
+            start_s,
+            seconds: t.requests.iter().map(Request::end_ns).max().unwrap_or(0) as f64 / 1e9,
+        };
+        trial.requests.extend(t.requests.into_iter().map(|mut q| {
+            q.seq += from as u64;
+            q.slice = slice;
+            q
+        }));
+        if trial.first_error.is_none() {
+            trial.first_error = t.first_error;
+        }
+        if t.gave_up {
+            trial.gave_up = true;
+            self.gave_up.push(name.clone());
+        }
+        info
+    }
+
+    /// The Locust driver's round of one mix: every slice planned first (a
+    /// closed-loop slice's count is fixed before the round, an open-loop
+    /// slice holds the requests scheduled before its end), the whole round
+    /// handed to the cluster, its records absorbed slice by slice as the
+    /// built-in loop does. `false` when the run was interrupted.
+    fn locust_slices(
+        &mut self,
+        round: &Slices,
+        trials: &mut [Trial],
+        slices: &mut Vec<SliceInfo>,
+    ) -> Result<bool, HarnessError> {
+        let plan = self.plan;
+        let mut cursor = vec![0usize; round.es.len()];
+        let mut planned: Vec<Planned> = Vec::new();
+        for slice in 0..plan.slices {
+            for k in plan.slice_order(round.mi, round.r, slice, round.es.len()) {
+                if self.gave_up.contains(&self.engines[round.es[k]].0) {
+                    continue;
+                }
+                let from = cursor[k];
+                let to = (from + round.counts[k]).min(round.stream.len());
+                if from >= to {
+                    continue;
+                }
+                let mut schedule =
+                    self.rates[round.mi].map(|rps| plan.arrival_schedule(rps, to - from, round.r, slice));
+                let mut n = to - from;
+                if let (Some(s), Some(until)) = (schedule.as_mut(), round.until) {
+                    n = s.iter().take_while(|&&t| u128::from(t) < until.as_nanos()).count();
+                    s.truncate(n);
+                }
+                if n == 0 {
+                    continue;
+                }
+                cursor[k] = from + n;
+                planned.push(Planned {
+                    slice,
+                    k,
+                    from,
+                    n,
+                    schedule,
+                });
+            }
+        }
+        let targets = &self.targets;
+        let jobs: Vec<crate::locust::Job> = planned
+            .iter()
+            .map(
+                |Planned {
+                     k, from, n, schedule, ..
+                 }| {
+                    let e = round.es[*k];
+                    let target = targets[e].as_ref();
+                    crate::locust::Job {
+                        engine: &self.engines[e].0,
+                        url: target.map_or("", |t| t.url.as_str()),
+                        events_key: target.and_then(|t| t.events_key.as_deref()),
+                        queries: &round.stream[*from..*from + *n],
+                        schedule: schedule.as_deref(),
+                    }
+                },
+            )
+            .collect();
+        let start_s = self.run_start.elapsed().as_secs_f64();
+        let Some(cluster) = self.cluster.as_deref_mut() else {
+            return Ok(true);
+        };
+        let results = match cluster.run_round(round.r + 1, &jobs)? {
+            crate::locust::RoundEnd::Done(results) => results,
+            crate::locust::RoundEnd::Interrupted => return Ok(false),
+        };
+        drop(jobs);
+        for (Planned { slice, k, from, .. }, result) in planned.into_iter().zip(results) {
+            let t = Trial {
+                requests: result.requests,
+                first_error: result.first_error,
+                gave_up: result.gave_up,
+                ..Trial::default()
+            };
+            let info = self.absorb(
+                round.mi,
+                round.es[k],
+                slice,
+                from,
+                start_s + result.offset_s,
+                t,
+                &mut trials[k],
+            );
+            slices.push(info);
+        }
+        Ok(!interrupted())
+    }
+
     /// The warm-up stream of mix `mi` (what `prepare` is shown besides the round's stream).
     fn warmups_stream(&self, mi: usize) -> Vec<Query> {
         self.plan.warmup_stream(&self.plan.mixes[mi].1)

@@ -34,6 +34,9 @@ pub struct Overrides {
     pub cache: Option<CacheMode>,
     pub seed: Option<u64>,
     pub append_rate: Option<f64>,
+    pub driver: Option<crate::spec::DriverKind>,
+    /// Locust workers to start (and expect), replacing `[driver] workers`.
+    pub locust_workers: Option<u32>,
 }
 
 /// A settled benchmark plan.
@@ -68,6 +71,10 @@ pub struct Plan {
     pub payloads: PathBuf,
     /// Rows per second appended while the rounds run again on a scratch copy (0 = off).
     pub append_rate: f64,
+    /// Who sends the requests (`[driver]` with the command line's overrides).
+    pub driver: crate::spec::DriverSpec,
+    /// The spec's directory (where a relative `[driver] venv` lives).
+    pub spec_dir: PathBuf,
 }
 
 impl Plan {
@@ -153,7 +160,32 @@ impl Plan {
             cache: o.cache.unwrap_or(b.cache),
             payloads: data_dir.join(audit_engines::PAYLOADS_FILE),
             append_rate: settled.append_rate,
+            driver: crate::spec::DriverSpec {
+                kind: o.driver.unwrap_or(spec.driver.kind),
+                workers: o.locust_workers.unwrap_or(spec.driver.workers),
+                ..spec.driver.clone()
+            },
+            spec_dir: spec.path.parent().map(PathBuf::from).unwrap_or_default(),
         };
+        if o.locust_workers.is_some() && plan.driver.kind != crate::spec::DriverKind::Locust {
+            return Err(HarnessError::input(
+                "--locust-workers sets the Locust driver's workers: add --driver locust (or set [driver] kind = \"locust\")",
+            ));
+        }
+        if plan.driver.kind == crate::spec::DriverKind::Locust {
+            plan.driver.check().map_err(HarnessError::input)?;
+            if plan.cache == CacheMode::Cold {
+                return Err(HarnessError::input(
+                    "--driver locust hands each round to the cluster whole, so it cannot evict the payload file before each slice: use --cache warm, or the built-in driver for a cold cache",
+                ));
+            }
+            if plan.concurrency < plan.driver.workers {
+                return Err(HarnessError::input(format!(
+                    "--driver locust: concurrency {} is split across {} workers, and each needs at least one user: raise --concurrency or lower --locust-workers",
+                    plan.concurrency, plan.driver.workers
+                )));
+            }
+        }
         if plan.append_rate > 0.0 {
             crate::registry::require_chosen_dataset(
                 spec,

@@ -28,6 +28,8 @@ pub fn run(spec: &Spec, dir: &std::path::Path, args: BenchArgs) -> Result<(), Ha
             cache: args.cache,
             seed: args.seed,
             append_rate: args.append_rate,
+            driver: args.driver,
+            locust_workers: args.locust_workers,
         },
     )?;
     stages::check_exports(&args.export)?;

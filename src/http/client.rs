@@ -253,6 +253,14 @@ impl Engine for HttpEngine {
         self.server_pid().and_then(audit_engines::engine::peak_rss_of)
     }
 
+    fn http_target(&self) -> Option<audit_engines::engine::HttpTarget> {
+        Some(audit_engines::engine::HttpTarget {
+            url: self.url.clone(),
+            events_key: self.events_key.clone(),
+            timeout: self.timeout,
+        })
+    }
+
     fn query(&self, q: &Query) -> Result<Page, EngineError> {
         let mut request = self
             .agent

@@ -161,10 +161,16 @@ pub fn print_header(plan: &Plan) {
             plan.slice_cap()
         ),
     };
+    let senders = match plan.driver.kind {
+        crate::spec::DriverKind::Builtin => format!("{} workers", plan.concurrency),
+        crate::spec::DriverKind::Locust => format!(
+            "{} Locust users on {} Locust workers",
+            plan.concurrency, plan.driver.workers
+        ),
+    };
     say!(
-        "   {} loop{open}, {} workers; a round interleaves the engines in {} slices each ({size});",
+        "   {} loop{open}, {senders}; a round interleaves the engines in {} slices each ({size});",
         plan.mode.label(),
-        plan.concurrency,
         plan.slices,
     );
     say!(
@@ -272,6 +278,7 @@ impl BenchProgress {
                 self.phase = kind.label();
                 say!("  -- {} phase: up to {budget_seconds:.1} s", kind.label());
             }
+            Progress::Note(line) => say!("  {line}"),
             Progress::Rate { mix, rps, pacing } => {
                 say!("  mix {mix}: open-loop arrival rate {rps:.0} rps");
                 say!(

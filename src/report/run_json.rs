@@ -206,6 +206,10 @@ pub struct BenchInfo {
     /// beside the quiet ones, and the writer's achieved rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appends: Option<crate::appends::AppendsInfo>,
+    /// Who sent the requests when it was not the harness's own threads
+    /// (`--driver locust`): absent for the built-in driver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<crate::locust::DriverRecord>,
 }
 
 /// One mix of one round, as run.json records it.
@@ -360,6 +364,7 @@ impl BenchInfo {
             engine_errors,
             variance: crate::analysis::variance_components(&run.series, plan.mode, plan.concurrency),
             appends: None,
+            driver: run.driver.clone(),
         }
     }
 

@@ -37,6 +37,9 @@ pub struct Spec {
     pub gate: GateSpec,
     #[serde(default)]
     pub sweep: SweepSpec,
+    /// Who sends the benchmark's requests: the harness's own threads, or a Locust cluster.
+    #[serde(default)]
+    pub driver: DriverSpec,
     /// The file this spec was read from.
     #[serde(skip)]
     pub path: PathBuf,
@@ -257,6 +260,89 @@ pub enum LoadMode {
 pub enum CacheMode {
     Warm,
     Cold,
+}
+
+/// Who sends the benchmark's requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriverKind {
+    /// The harness's own worker threads (`bench::driver`).
+    #[default]
+    Builtin,
+    /// A Locust master and its workers (`crate::locust`), HTTP engines only.
+    Locust,
+}
+
+impl DriverKind {
+    pub const ALL: [DriverKind; 2] = [DriverKind::Builtin, DriverKind::Locust];
+
+    /// The name the spec, the command line and run.json use.
+    pub fn label(self) -> &'static str {
+        match self {
+            DriverKind::Builtin => "builtin",
+            DriverKind::Locust => "locust",
+        }
+    }
+}
+
+/// `[driver]`: who sends the benchmark's requests (see `docs/locust.md`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DriverSpec {
+    pub kind: DriverKind,
+    /// Where the Locust master listens for workers, `HOST:PORT`; port 0 takes
+    /// a free one (local workers only: workers on other hosts need a known port).
+    pub master: String,
+    /// Locust workers the master waits for before the first round.
+    pub workers: u32,
+    /// Whether the harness starts the workers on this machine (false: they
+    /// are started by hand, on this or other hosts, and connect to `master`).
+    pub start_workers: bool,
+    /// Seconds the master and its workers have to start and connect.
+    pub connect_timeout_s: f64,
+    /// Seconds one round may take before its records count as late.
+    pub round_timeout_s: f64,
+    /// The Python environment Locust is installed into (relative to the
+    /// spec's directory) [default: .venv-locust; AUDIT_LOCUST_VENV overrides].
+    pub venv: Option<PathBuf>,
+}
+
+impl Default for DriverSpec {
+    fn default() -> Self {
+        DriverSpec {
+            kind: DriverKind::Builtin,
+            master: "127.0.0.1:0".into(),
+            workers: 2,
+            start_workers: true,
+            connect_timeout_s: 60.0,
+            round_timeout_s: 300.0,
+            venv: None,
+        }
+    }
+}
+
+impl DriverSpec {
+    /// Every value in its domain, or one line saying which is not.
+    pub fn check(&self) -> Result<(), String> {
+        if !(1..=64).contains(&self.workers) {
+            return Err(format!("[driver] workers = {}: must be 1 to 64", self.workers));
+        }
+        for (name, v) in [
+            ("connect_timeout_s", self.connect_timeout_s),
+            ("round_timeout_s", self.round_timeout_s),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(format!("[driver] {name} = {v}: must be a positive number of seconds"));
+            }
+        }
+        if !self.start_workers && self.master.ends_with(":0") {
+            return Err(format!(
+                "[driver] master = {:?}: workers started by hand need a known port (port 0 picks a free one)",
+                self.master
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl LoadMode {
