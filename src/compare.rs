@@ -161,6 +161,15 @@ pub fn differences(a: &RunInfo, b: &RunInfo) -> Vec<String> {
         })
     };
     differ("benchmark settings", mode(a), mode(b));
+    let driver = |i: &RunInfo| {
+        i.bench
+            .as_ref()
+            .and_then(|b| b.driver.as_ref())
+            .map_or("the harness's own threads".to_string(), |d| {
+                format!("Locust {} ({} workers)", d.locust, d.workers)
+            })
+    };
+    differ("request driver", driver(a), driver(b));
     out
 }
 
