@@ -125,6 +125,9 @@ pub struct HttpCostArgs {
     /// Rounds, each running both sides in alternating order (at least 2: the intervals come from them).
     #[arg(long, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u64).range(2..=1000))]
     pub rounds: u64,
+    /// Also measure the Locust driver with this many local workers, comma-separated (e.g. 1,2); its environment is installed on first use (docs/locust.md).
+    #[arg(long, value_name = "N,M", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub locust_workers: Vec<u32>,
 }
 
 #[derive(Debug, Args)]

@@ -599,10 +599,27 @@ fn http_cost_measures_the_driver_against_wrk_on_a_pinned_server() {
     if !wrk_available("http_cost_measures_the_driver_against_wrk_on_a_pinned_server") {
         return;
     }
-    let out = common::harness(&["http-cost", "--seconds", "1", "--rounds", "2", "--connections", "2"]);
+    // The Locust driver's cost beside it (docs/locust.md), from the environment the Locust tests share.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_audit-harness"))
+        .current_dir(common::root())
+        .env("AUDIT_LOCUST_VENV", common::root().join(".venv-locust"))
+        .args([
+            "http-cost",
+            "--seconds",
+            "1",
+            "--rounds",
+            "2",
+            "--connections",
+            "2",
+            "--locust-workers",
+            "1",
+        ])
+        .output()
+        .unwrap();
     let text = common::text(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("harness (2 threads)") && text.contains("wrk"), "{text}");
+    assert!(text.contains("Locust 2.47.0 (1 workers) / wrk: rps x"), "{text}");
     let ratio: f64 = text
         .split("rps x")
         .nth(1)

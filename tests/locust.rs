@@ -269,10 +269,9 @@ fn locust_set_up_faults_are_one_line_with_exit_2_and_leave_nothing() {
     expect(SHORT, &spec, "[driver] workers = 0: must be 1 to 64");
 }
 
-#[test]
-fn a_worker_killed_mid_run_discards_its_round_and_leaves_no_process() {
-    let tmp = tempfile::tempdir().unwrap();
-    let spec = http_spec(tmp.path(), "");
+/// A long Locust run in `tmp`, returned once both local workers run and the rounds began.
+fn long_run(tmp: &Path) -> (std::process::Child, Vec<i32>) {
+    let spec = http_spec(tmp, "");
     let args = [
         "bench",
         "--engines",
@@ -290,33 +289,36 @@ fn a_worker_killed_mid_run_discards_its_round_and_leaves_no_process() {
         "--max-seconds",
         "120",
     ];
-    let mut run = harness(tmp.path(), &spec, &args)
+    let mut run = harness(tmp, &spec, &args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(300);
-    let victim = loop {
-        let workers: Vec<String> = processes_mentioning(tmp.path())
+    loop {
+        let workers: Vec<i32> = processes_mentioning(tmp)
             .into_iter()
             .filter(|p| p.contains("--worker"))
+            .filter_map(|p| p.split(':').next()?.parse().ok())
             .collect();
         if workers.len() == 2 {
             // Let the rounds begin.
             std::thread::sleep(Duration::from_secs(3));
-            break workers[1].split(':').next().unwrap().parse::<i32>().unwrap();
+            return (run, workers);
         }
         assert!(Instant::now() < deadline, "no Locust workers appeared");
-        assert!(
-            run.try_wait().unwrap().is_none(),
-            "{}",
-            common::text(&run.wait_with_output().unwrap())
-        );
+        assert!(run.try_wait().unwrap().is_none(), "{}", common::text(&run.wait_with_output().unwrap()));
         std::thread::sleep(Duration::from_millis(100));
-    };
+    }
+}
+
+#[test]
+fn a_worker_killed_mid_run_discards_its_round_and_leaves_no_process() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (run, workers) = long_run(tmp.path());
     // SAFETY: kill(2) has no memory effects.
     unsafe {
-        libc::kill(victim, libc::SIGKILL);
+        libc::kill(workers[1], libc::SIGKILL);
     }
     let out = run.wait_with_output().unwrap();
     let text = common::text(&out);
@@ -325,5 +327,24 @@ fn a_worker_killed_mid_run_discards_its_round_and_leaves_no_process() {
         text.contains("the round is discarded for every engine, and the run stops"),
         "{text}"
     );
+    assert_eq!(processes_mentioning(tmp.path()), Vec::<String>::new());
+}
+
+#[test]
+fn ctrl_c_ends_a_locust_run_with_its_rounds_reported_and_no_process_left() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (run, _) = long_run(tmp.path());
+    // SAFETY: kill(2) has no memory effects.
+    unsafe {
+        libc::kill(run.id() as i32, libc::SIGINT);
+    }
+    let out = run.wait_with_output().unwrap();
+    let text = common::text(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("(incomplete)") && text.contains("INCONCLUSIVE"), "{text}");
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run_dir(tmp.path()).join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["complete"], false);
+    assert_eq!(run["bench"]["driver"]["kind"], "locust");
     assert_eq!(processes_mentioning(tmp.path()), Vec::<String>::new());
 }

@@ -412,6 +412,7 @@ fn start_locust(
         round_timeout: std::time::Duration::from_secs_f64(d.round_timeout_s),
         request_timeout,
         concurrency: plan.concurrency,
+        cpu: None,
     };
     if !d.start_workers {
         progress(Progress::Note(&format!(

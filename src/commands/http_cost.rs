@@ -1,5 +1,7 @@
 //! `audit-harness http-cost`: the HTTP driver's own cost against wrk.
 
+use std::path::Path;
+
 use crate::cli::HttpCostArgs;
 use crate::error::HarnessError;
 use crate::http::cost::{self, CostOptions};
@@ -11,8 +13,16 @@ pub fn run(args: &HttpCostArgs) -> Result<(), HarnessError> {
         seconds: args.seconds,
         rounds: args.rounds as usize,
     };
-    output::http_cost::print_header(&opts);
-    let c = cost::run(opts).map_err(|e| HarnessError::input(format!("http-cost: {e}")))?;
+    let mut others: Vec<Box<dyn cost::Load>> = Vec::new();
+    if !args.locust_workers.is_empty() {
+        let dir = crate::locust::venv::location(Path::new("."), None);
+        let python = crate::locust::venv::ensure(&dir, &mut |line| output::http_cost::print_note(line))?;
+        for &n in &args.locust_workers {
+            others.push(Box::new(crate::locust::cost::LocustLoad::new(python.clone(), n)));
+        }
+    }
+    output::http_cost::print_header(&opts, &others);
+    let c = cost::run(opts, &mut others).map_err(|e| HarnessError::input(format!("http-cost: {e}")))?;
     output::http_cost::print_cost(&c);
     Ok(())
 }

@@ -62,6 +62,33 @@ pub struct HttpCost {
     pub rps_ratio: Interval,
     /// The harness's mean latency minus wrk's, microseconds.
     pub added_us: Interval,
+    /// Other load generators measured in the same rounds (the Locust driver per worker count).
+    pub others: Vec<OtherCost>,
+}
+
+/// Another load generator's figures beside wrk's.
+#[derive(Debug, Clone)]
+pub struct OtherCost {
+    pub label: String,
+    pub side: Side,
+    /// Its requests per second over wrk's, and the latency it adds (us).
+    pub rps_ratio: Interval,
+    pub added_us: Interval,
+}
+
+/// A load generator measured against wrk in the same rounds: it loads `url`
+/// (a do-nothing server's query URL) in a closed loop on `connections`
+/// connections for about `seconds`, its processes on `cpu`, and returns
+/// (rps, mean, p50, p99 in microseconds).
+pub trait Load {
+    fn label(&self) -> String;
+    fn round(
+        &mut self,
+        url: &str,
+        connections: usize,
+        seconds: f64,
+        cpu: usize,
+    ) -> Result<(f64, f64, f64, f64), String>;
 }
 
 /// Answers every query with an empty page, at once.
@@ -84,7 +111,7 @@ pub fn pin_to(cpu: usize) -> Result<(), String> {
 
 /// `sched_setaffinity` of the calling thread to `cpu`, allocating nothing
 /// (so it may run in a child between fork and exec).
-fn set_affinity(cpu: usize) -> std::io::Result<()> {
+pub fn set_affinity(cpu: usize) -> std::io::Result<()> {
     // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes inside
     // it; sched_setaffinity(0, ...) applies to the calling thread only.
     unsafe {
@@ -130,7 +157,7 @@ fn wrk_version() -> Result<String, String> {
 
 /// Runs the comparison. Errors are one line: fewer than two CPUs, wrk
 /// missing or failing, a request that fails.
-pub fn run(opts: CostOptions) -> Result<HttpCost, String> {
+pub fn run(opts: CostOptions, others: &mut [Box<dyn Load>]) -> Result<HttpCost, String> {
     if opts.rounds < 2 {
         return Err(format!(
             "--rounds {}: expected at least 2 (the intervals come from the rounds)",
@@ -161,22 +188,33 @@ pub fn run(opts: CostOptions) -> Result<HttpCost, String> {
     // Warm-up: connections opened, caches and the CPU clock settled.
     harness_round(&client, opts.connections, Duration::from_millis(500), load_cpu)?;
     wrk_round(&url, opts.connections, 1, load_cpu)?;
+    for other in others.iter_mut() {
+        other.round(&url, opts.connections, 0.5, load_cpu)?;
+    }
     let (mut harness, mut wrk) = (Side::default(), Side::default());
+    let mut other_sides = vec![Side::default(); others.len()];
+    // Sides in turn: 0 the harness, 1 wrk, then the others; each round starts one later.
+    let sides = 2 + others.len();
     for r in 0..opts.rounds {
-        for harness_turn in [r % 2 == 0, r % 2 != 0] {
+        for turn in 0..sides {
             if crate::interrupt::interrupted() {
                 return Err("http-cost stopped: interrupted".into());
             }
-            let side = if harness_turn {
-                harness_round(&client, opts.connections, Duration::from_secs(opts.seconds), load_cpu)?
-            } else {
-                wrk_round(&url, opts.connections, opts.seconds, load_cpu)?
+            let who = (turn + r) % sides;
+            let figures = match who {
+                0 => harness_round(&client, opts.connections, Duration::from_secs(opts.seconds), load_cpu)?,
+                1 => wrk_round(&url, opts.connections, opts.seconds, load_cpu)?,
+                k => others[k - 2].round(&url, opts.connections, opts.seconds as f64, load_cpu)?,
             };
-            let into = if harness_turn { &mut harness } else { &mut wrk };
-            into.rps.push(side.0);
-            into.mean_us.push(side.1);
-            into.p50_us.push(side.2);
-            into.p99_us.push(side.3);
+            let into = match who {
+                0 => &mut harness,
+                1 => &mut wrk,
+                k => &mut other_sides[k - 2],
+            };
+            into.rps.push(figures.0);
+            into.mean_us.push(figures.1);
+            into.p50_us.push(figures.2);
+            into.p99_us.push(figures.3);
         }
     }
     drop(client);
@@ -186,21 +224,45 @@ pub fn run(opts: CostOptions) -> Result<HttpCost, String> {
             "the do-nothing server counted {counts:?}: not a clean measurement"
         ));
     }
-    let log_ratios: Vec<f64> = harness.rps.iter().zip(&wrk.rps).map(|(h, w)| (h / w).ln()).collect();
-    let r = t_interval(&log_ratios);
-    let diffs: Vec<f64> = harness.mean_us.iter().zip(&wrk.mean_us).map(|(h, w)| h - w).collect();
+    let (rps_ratio, added_us) = against(&harness, &wrk);
+    let others = others
+        .iter()
+        .zip(other_sides)
+        .map(|(o, side)| {
+            let (rps_ratio, added_us) = against(&side, &wrk);
+            OtherCost {
+                label: o.label(),
+                side,
+                rps_ratio,
+                added_us,
+            }
+        })
+        .collect();
     Ok(HttpCost {
         options: opts,
         wrk_version,
-        rps_ratio: Interval {
+        rps_ratio,
+        added_us,
+        harness,
+        wrk,
+        others,
+    })
+}
+
+/// A side's throughput over wrk's (log-scale t interval over the rounds) and
+/// the mean latency it adds (t interval of the rounds' differences).
+fn against(side: &Side, wrk: &Side) -> (Interval, Interval) {
+    let log_ratios: Vec<f64> = side.rps.iter().zip(&wrk.rps).map(|(h, w)| (h / w).ln()).collect();
+    let r = t_interval(&log_ratios);
+    let diffs: Vec<f64> = side.mean_us.iter().zip(&wrk.mean_us).map(|(h, w)| h - w).collect();
+    (
+        Interval {
             estimate: r.estimate.exp(),
             low: r.low.exp(),
             high: r.high.exp(),
         },
-        added_us: t_interval(&diffs),
-        harness,
-        wrk,
-    })
+        t_interval(&diffs),
+    )
 }
 
 /// Mean and 95 % t interval of `xs` (at least two values).

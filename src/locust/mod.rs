@@ -8,6 +8,7 @@
 //! analysis, verdict and reports are the same code. What is assumed about
 //! clocks, workers on other hosts and the driver's cost: `docs/locust.md`.
 
+pub mod cost;
 pub mod venv;
 
 use std::collections::BTreeMap;
@@ -44,6 +45,8 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// Locust users in all: the round's concurrency, split across workers.
     pub concurrency: u32,
+    /// A CPU the master and the local workers are pinned to (`http-cost`).
+    pub cpu: Option<usize>,
 }
 
 /// What run.json records of the Locust driver (`bench.driver`).
@@ -140,7 +143,7 @@ impl Cluster {
             .args(["-u", &users, "-r", &users])
             .args(["--master-bind-host", &host, "--master-bind-port", &port.to_string()])
             .env("AUDIT_LOCUST_CONTROL", "127.0.0.1:0");
-        let mut master = spawn(command, &master_out, &dir.path().join("master.err"))?;
+        let mut master = spawn(command, &master_out, &dir.path().join("master.err"), settings.cpu)?;
         let control = match control_port(&mut master, dir.path(), settings.connect_timeout) {
             Ok(port) => TcpStream::connect(("127.0.0.1", port))
                 .and_then(|s| s.set_read_timeout(Some(Duration::from_millis(200))).map(|()| s))
@@ -182,7 +185,7 @@ impl Cluster {
                     );
                 let out = cluster.dir.path().join(format!("worker{w}.out"));
                 let err = cluster.dir.path().join(format!("worker{w}.err"));
-                let child = spawn(command, &out, &err)?;
+                let child = spawn(command, &out, &err, cluster.settings.cpu)?;
                 cluster.workers.push(child);
             }
         }
@@ -425,11 +428,19 @@ fn kill_group(child: &mut Child) {
 
 /// Starts a Locust process in its own group, dying with the harness, its
 /// output in `out` and `err`.
-fn spawn(mut command: Command, out: &Path, err: &Path) -> Result<Child, HarnessError> {
+fn spawn(mut command: Command, out: &Path, err: &Path, cpu: Option<usize>) -> Result<Child, HarnessError> {
     let stdout = std::fs::File::create(out).map_err(|e| HarnessError::io(out, e))?;
     let stderr = std::fs::File::create(err).map_err(|e| HarnessError::io(err, e))?;
     command.stdin(Stdio::null()).stdout(stdout).stderr(stderr);
     crate::process::worker::confine(&mut command);
+    if let Some(cpu) = cpu {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: set_affinity is one system call and allocates nothing, so it
+        // is safe between fork and exec.
+        unsafe {
+            command.pre_exec(move || crate::http::cost::set_affinity(cpu));
+        }
+    }
     command.spawn().map_err(|e| failed(format!("cannot start Locust: {e}")))
 }
 

@@ -1,16 +1,26 @@
 //! `http-cost`'s lines: what is measured, each side's figures, the comparison.
 
-use crate::http::cost::{CostOptions, HttpCost, Side};
+use crate::http::cost::{CostOptions, HttpCost, Load, Side};
 
 /// What `http-cost` is about to measure.
-pub fn print_header(o: &CostOptions) {
+pub fn print_header(o: &CostOptions, others: &[Box<dyn Load>]) {
     say!("http-cost: a do-nothing server (serve's axum, 1 thread on the first CPU) loaded from the second CPU,");
+    let sides: Vec<String> = ["harness".to_string(), "wrk".to_string()]
+        .into_iter()
+        .chain(others.iter().map(|l| l.label()))
+        .collect();
     say!(
-        "  {} connections, {} rounds of {} s per side (harness and wrk in alternating order), empty pages",
+        "  {} connections, {} rounds of {} s per side ({} in turn, each round starting one later), empty pages",
         o.connections,
         o.rounds,
-        o.seconds
+        o.seconds,
+        sides.join(", ")
     );
+}
+
+/// A line about the set-up (installing Locust).
+pub fn print_note(line: &str) {
+    say!("  {line}");
 }
 
 fn mean(xs: &[f64]) -> f64 {
@@ -50,4 +60,17 @@ pub fn print_cost(c: &HttpCost) {
         c.added_us.low,
         c.added_us.high
     );
+    for o in &c.others {
+        side(&o.label, &o.side);
+        say_always!(
+            "  {} / wrk: rps x{:.3} [{:.3}, {:.3}]; latency added per request {:+.1} us [{:+.1}, {:+.1}]",
+            o.label,
+            o.rps_ratio.estimate,
+            o.rps_ratio.low,
+            o.rps_ratio.high,
+            o.added_us.estimate,
+            o.added_us.low,
+            o.added_us.high
+        );
+    }
 }
