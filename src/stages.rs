@@ -128,6 +128,12 @@ pub fn bench_engines(
         &plan.precision,
     ));
     run.stage("bench", if result.interrupted() { "interrupted" } else { "done" })?;
+    if let Some(why) = &result.driver_lost {
+        return Err(HarnessError::input(format!(
+            "{why}; the {} finished round(s) before it are analysed above and in latencies.csv",
+            result.rounds_done()
+        )));
+    }
     if result.phases.iter().any(|p| p.outcome.stop == bench::Stop::NoReference) {
         let reference = result
             .series

@@ -307,7 +307,11 @@ fn long_run(tmp: &Path) -> (std::process::Child, Vec<i32>) {
             return (run, workers);
         }
         assert!(Instant::now() < deadline, "no Locust workers appeared");
-        assert!(run.try_wait().unwrap().is_none(), "{}", common::text(&run.wait_with_output().unwrap()));
+        assert!(
+            run.try_wait().unwrap().is_none(),
+            "{}",
+            common::text(&run.wait_with_output().unwrap())
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -324,9 +328,15 @@ fn a_worker_killed_mid_run_discards_its_round_and_leaves_no_process() {
     let text = common::text(&out);
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(
-        text.contains("the round is discarded for every engine, and the run stops"),
+        text.contains("the round is discarded for every engine, and the run stops")
+            && text.contains("finished round(s) before it are analysed above and in latencies.csv"),
         "{text}"
     );
+    // The rounds before it are kept, analysed and recorded as such.
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run_dir(tmp.path()).join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["bench"]["stop"], "driver_lost", "{}", run["bench"]);
+    assert!(run["bench"]["rounds"].as_u64().unwrap() >= 1, "{}", run["bench"]);
     assert_eq!(processes_mentioning(tmp.path()), Vec::<String>::new());
 }
 

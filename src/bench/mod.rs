@@ -150,6 +150,8 @@ pub struct BenchRun {
     pub warmup_seconds: f64,
     /// Who sent the requests, when not the harness's own threads.
     pub driver: Option<crate::locust::DriverRecord>,
+    /// Why the driver lost a round's records, when it did ([`Stop::DriverLost`]).
+    pub driver_lost: Option<String>,
 }
 
 impl BenchRun {
@@ -301,6 +303,7 @@ pub fn run(
         _ => None,
     };
     let pool = driver::Pool::new(if cluster.is_some() { 0 } else { plan.concurrency });
+    let mut driver_lost: Option<String> = None;
     let mut infos = Vec::new();
     let mut outcomes: Vec<PhaseOutcome> = Vec::new();
     let mut gave_up: Vec<String> = Vec::new();
@@ -349,6 +352,7 @@ pub fn run(
             reference_lost: false,
             cluster: cluster.as_mut(),
             targets: &targets,
+            driver_lost: &mut driver_lost,
         };
         let outcome = if phase.kind == PhaseKind::Deciding {
             rounds::run(&mut machine, budget, &mut series, &mut settled)?
@@ -362,7 +366,7 @@ pub fn run(
             budget_seconds,
             outcome,
         });
-        if matches!(outcome.stop, Stop::Interrupted | Stop::NoReference) {
+        if matches!(outcome.stop, Stop::Interrupted | Stop::NoReference | Stop::DriverLost) {
             break;
         }
     }
@@ -385,6 +389,7 @@ pub fn run(
         phases: outcomes,
         warmup_seconds,
         driver,
+        driver_lost,
     })
 }
 
@@ -487,6 +492,8 @@ struct Machine<'a, P: FnMut(Progress)> {
     reference_lost: bool,
     /// The Locust cluster that sends the requests, when `[driver]` says so.
     cluster: Option<&'a mut crate::locust::Cluster>,
+    /// Why the driver lost a round, once it has (the run stops there).
+    driver_lost: &'a mut Option<String>,
     /// Each engine's HTTP endpoint (the Locust driver's requests go there).
     targets: &'a [Option<audit_engines::engine::HttpTarget>],
 }
@@ -665,6 +672,10 @@ impl<P: FnMut(Progress)> rounds::RoundSource for Machine<'_, P> {
     fn reference_lost(&self) -> bool {
         self.reference_lost
     }
+
+    fn driver_lost(&self) -> bool {
+        self.driver_lost.is_some()
+    }
 }
 
 impl<P: FnMut(Progress)> Machine<'_, P> {
@@ -775,6 +786,10 @@ impl<P: FnMut(Progress)> Machine<'_, P> {
         let results = match cluster.run_round(round.r + 1, &jobs)? {
             crate::locust::RoundEnd::Done(results) => results,
             crate::locust::RoundEnd::Interrupted => return Ok(false),
+            crate::locust::RoundEnd::Lost(why) => {
+                *self.driver_lost = Some(why);
+                return Ok(false);
+            }
         };
         drop(jobs);
         for (Planned { slice, k, from, .. }, result) in planned.into_iter().zip(results) {

@@ -28,6 +28,10 @@ pub enum Stop {
     /// error, or it hung or died): no ratio has a yardstick, so the rounds
     /// left would measure nothing. The finished rounds are kept.
     NoReference,
+    /// The load driver lost a round's records (a Locust worker died or
+    /// left, records incomplete or late): that round is discarded for every
+    /// engine, the finished rounds are kept, and the run ends with exit 2.
+    DriverLost,
 }
 
 impl Stop {
@@ -38,6 +42,7 @@ impl Stop {
             Stop::Planned => "planned rounds done",
             Stop::Interrupted => "interrupted",
             Stop::NoReference => "no reference",
+            Stop::DriverLost => "driver lost records",
         }
     }
 
@@ -82,6 +87,12 @@ pub trait RoundSource {
     /// Whether the run must end after the round just finished, whatever its
     /// budget: the reference answered none of it ([`Stop::NoReference`]).
     fn reference_lost(&self) -> bool {
+        false
+    }
+
+    /// After `run_round` returned `Ok(None)`: whether the round was lost by
+    /// the load driver ([`Stop::DriverLost`]) rather than interrupted.
+    fn driver_lost(&self) -> bool {
         false
     }
 
@@ -153,7 +164,11 @@ pub fn run(
     let mut elapsed = 0.0;
     let stop = loop {
         let Some(round) = source.run_round(done)? else {
-            break Stop::Interrupted;
+            break if source.driver_lost() {
+                Stop::DriverLost
+            } else {
+                Stop::Interrupted
+            };
         };
         for (i, t) in round.trials {
             series[i].trials.push(t);

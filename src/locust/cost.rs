@@ -92,6 +92,7 @@ impl Load for LocustLoad {
         let result = match cluster.run_round(self.rounds, &[job]).map_err(|e| e.to_string())? {
             RoundEnd::Done(mut r) => r.pop().unwrap_or_default(),
             RoundEnd::Interrupted => return Err("http-cost stopped: interrupted".into()),
+            RoundEnd::Lost(why) => return Err(why),
         };
         if let Some(e) = result.first_error {
             return Err(format!("the do-nothing server answered Locust with an error: {e}"));

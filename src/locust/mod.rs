@@ -95,6 +95,10 @@ pub enum RoundEnd {
     Done(Vec<JobResult>),
     /// The run was interrupted: nothing of the round is kept.
     Interrupted,
+    /// Records were lost (a worker died or left, records incomplete or
+    /// late): the round is discarded for every engine, and the cluster is
+    /// not asked again. The text says what was lost.
+    Lost(String),
 }
 
 /// A running master and the workers the harness started; stopped when dropped.
@@ -313,15 +317,15 @@ impl Cluster {
         });
         let deadline = Instant::now() + self.settings.round_timeout;
         let discarded = |why: String| {
-            failed(format!(
-                "round {round} lost records ({why}): the round is discarded for every engine, and the run stops"
+            RoundEnd::Lost(format!(
+                "--driver locust: round {round} lost records ({why}): the round is discarded for every engine, and the run stops"
             ))
         };
         let reply: Reply = match self.ask(&command, deadline) {
             Ok(r) => r,
             Err(_) if crate::interrupt::interrupted() => return Ok(RoundEnd::Interrupted),
             Err(e) => {
-                return Err(discarded(
+                return Ok(discarded(
                     e.to_string().trim_start_matches("--driver locust: ").to_string(),
                 ))
             }
@@ -329,7 +333,7 @@ impl Cluster {
         if let Some(lost) = reply.lost {
             let which = lost.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
             let exit = self.exited(None).map(|w| format!("; {w}")).unwrap_or_default();
-            return Err(discarded(format!("the master lost Locust worker {which}{exit}")));
+            return Ok(discarded(format!("the master lost Locust worker {which}{exit}")));
         }
         self.last_workers = reply.workers;
         let mut results: Vec<JobResult> = jobs.iter().map(|_| JobResult::default()).collect();
@@ -360,7 +364,7 @@ impl Cluster {
             let whole = result.requests.len() == job.queries.len()
                 && result.requests.iter().enumerate().all(|(i, r)| r.seq == i as u64);
             if !whole {
-                return Err(discarded(format!(
+                return Ok(discarded(format!(
                     "the workers returned {} records for the {} requests of engine {}'s slice {k}",
                     result.requests.len(),
                     job.queries.len(),

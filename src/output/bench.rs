@@ -217,6 +217,8 @@ pub fn print_phases(ran: &[PhaseOutcome], planned: &[Phase]) {
                 (Stop::Interrupted, _) => "interrupted (the finished rounds are analysed)",
                 (Stop::NoReference, _) =>
                     "the reference answered no request of the last round (the finished rounds are kept)",
+                (Stop::DriverLost, _) =>
+                    "the driver lost a round's records (that round is discarded, the finished rounds are kept)",
             },
         );
     }
