@@ -263,6 +263,21 @@ fn locust_set_up_faults_are_one_line_with_exit_2_and_leave_nothing() {
         &format!("[driver]\nkind = \"locust\"\nmaster = \"127.0.0.1:{port}\"\nworkers = 1\nstart_workers = false\nconnect_timeout_s = 3\n"),
     );
     expect(SHORT, &spec, "0 of 1 Locust workers connected to the master");
+    // Locust that cannot be installed: no Python to make the environment with.
+    let mut args = SHORT.to_vec();
+    args.extend(["--driver", "locust"]);
+    let out = harness(tmp.path(), &spec, &args)
+        .env("AUDIT_LOCUST_VENV", tmp.path().join("no-venv"))
+        .env("AUDIT_PYTHON", "/nonexistent/python3")
+        .output()
+        .unwrap();
+    let text = common::text(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("--driver locust: cannot run `/nonexistent/python3 -m venv"),
+        "{text}"
+    );
+    assert_eq!(processes_mentioning(tmp.path()), Vec::<String>::new(), "{text}");
     // A spec value out of its domain.
     let dir = tmp.path().join("zero");
     let spec = http_spec(&dir, "[driver]\nkind = \"locust\"\nworkers = 0\n");
