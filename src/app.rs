@@ -7,7 +7,7 @@ use crate::spec::Spec;
 use crate::{commands, process, registry};
 
 /// Runs the command; `Ok` means exit 0.
-pub fn run(cli: Cli) -> Result<(), HarnessError> {
+pub fn run(mut cli: Cli) -> Result<(), HarnessError> {
     crate::output::set_color(cli.color);
     crate::output::set_verbosity(match (cli.quiet, cli.verbose) {
         (true, _) => crate::output::Verbosity::Quiet,
@@ -18,6 +18,7 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
         // A child of the harness: it needs no spec.
         return process::null::run(a.max_in_flight as usize);
     }
+    cli.settle().map_err(HarnessError::input)?;
     check_applies(&cli)?;
     // Completions and manual pages describe the command line; report and
     // compare read the spec a run recorded in its run.json; adopt and
@@ -59,7 +60,7 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
     let data_dir = cli.data.clone().unwrap_or_else(|| spec.dataset.dir.clone());
     match cli.command {
         Command::Gen(args) => commands::gen::run(&spec, args, cli.data),
-        Command::Verify => commands::verify::run(&spec, &data_dir),
+        Command::Verify(_) => commands::verify::run(&spec, &data_dir),
         Command::Query(args) => commands::query::run(&spec, &data_dir, args),
         Command::Engines(args) => commands::engines::run(&spec, &data_dir, &args),
         Command::Equiv(args) => commands::equiv::run(&spec, &data_dir, args),
@@ -80,41 +81,31 @@ pub fn run(cli: Cli) -> Result<(), HarnessError> {
     }
 }
 
-/// `--data` and `--engine-command` are options of the commands they apply to
-/// (given before the command); elsewhere they are refused, not ignored.
+/// `--data`, `--engine-command` and `--engine-url` apply to the commands
+/// `cli::PLACED` names (given before or after the command); elsewhere they
+/// are refused, not ignored.
 fn check_applies(cli: &Cli) -> Result<(), HarnessError> {
-    let command = match &cli.command {
-        Command::Gen(_) => "gen",
-        Command::Adopt { .. } => "adopt",
-        Command::Report(_) => "report",
-        Command::Compare(_) => "compare",
-        Command::Completions(_) => "completions",
-        Command::Man(_) => "man",
-        Command::Sweep(_) => "sweep",
-        _ => return Ok(()),
-    };
-    if cli.data.is_some() && command == "sweep" {
-        return Err(HarnessError::input(
-            "--data does not apply to `sweep`, which makes a dataset per size: use `sweep --data-dir DIR`",
-        ));
-    }
-    if command == "sweep" {
-        return Ok(());
-    }
-    if cli.data.is_some() && command != "gen" {
-        return Err(HarnessError::input(format!(
-            "--data does not apply to `{command}`, which takes its directory as an argument; --data applies to gen, verify, query, equiv, bench, gate and protocol-cost"
-        )));
-    }
-    if !cli.engine_command.is_empty() {
-        return Err(HarnessError::input(format!(
-            "--engine-command does not apply to `{command}`; it applies to engines, query, equiv, bench, gate, serve and protocol-cost"
-        )));
-    }
-    if !cli.engine_url.is_empty() {
-        return Err(HarnessError::input(format!(
-            "--engine-url does not apply to `{command}`; it applies to engines, query, equiv, bench, gate and protocol-cost"
-        )));
+    let command = cli.command.name();
+    let given = [
+        ("--data", cli.data.is_some()),
+        ("--engine-command", !cli.engine_command.is_empty()),
+        ("--engine-url", !cli.engine_url.is_empty()),
+    ];
+    for (flag, is_given) in given {
+        let applies = crate::cli::PLACED
+            .iter()
+            .any(|(f, commands)| *f == flag && commands.contains(&command));
+        if is_given && !applies {
+            let instead = match (flag, command) {
+                ("--data", "sweep") => " (sweep makes a dataset per size: use `sweep --data-dir DIR`)",
+                ("--data", "report" | "compare" | "adopt") => " (it takes its directory as an argument)",
+                _ => "",
+            };
+            return Err(HarnessError::input(format!(
+                "{flag} does not apply to `{command}`{instead}; it applies to {}",
+                crate::cli::applies_to(flag)
+            )));
+        }
     }
     Ok(())
 }

@@ -25,21 +25,21 @@ pub struct Cli {
     /// The spec file.
     #[arg(long, global = true, value_name = "FILE", default_value = crate::spec::DEFAULT_SPEC)]
     pub spec: PathBuf,
-    /// Dataset directory, overriding the spec's `[dataset] dir`; before the
-    /// command, for verify, query, equiv, bench, gate, protocol-cost (and gen:
-    /// the output directory).
+    /// Dataset directory, overriding the spec's `[dataset] dir` (gen: the
+    /// output directory); before or after the command, for gen, verify, query,
+    /// engines, equiv, bench, gate, aa, protocol-cost and serve.
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// An engine run as a separate program (repeatable): NAME=COMMAND, the
     /// command split at whitespace and run in the current directory; before
-    /// the command, for engines, query, equiv, bench, gate, protocol-cost.
-    /// See docs/protocol.md.
+    /// or after the command, for query, engines, equiv, bench, gate, aa,
+    /// protocol-cost and serve. See docs/protocol.md.
     #[arg(long, value_name = "NAME=COMMAND")]
     pub engine_command: Vec<String>,
     /// A deployed HTTP service (repeatable): NAME=URL, e.g.
     /// prod=http://10.0.0.5:8080/audit-events, answering GET with the query's
-    /// fields as parameters; before the command, wherever --engine-command
-    /// applies. See docs/http.md.
+    /// fields as parameters; before or after the command, wherever
+    /// --engine-command applies. See docs/http.md.
     #[arg(long, value_name = "NAME=URL")]
     pub engine_url: Vec<String>,
     /// Colour PASS, FAIL and INCONCLUSIVE: auto (on a terminal, unless NO_COLOR is set), always or never.
@@ -65,7 +65,7 @@ pub enum Command {
         dir: PathBuf,
     },
     /// Check the dataset against its manifest and the baseline against its pinned digest.
-    Verify,
+    Verify(VerifyArgs),
     /// Answer one query, or a batch of queries, with one engine.
     Query(QueryArgs),
     /// List the engines, one line each; with --check, start each one and ask it one query.
@@ -101,8 +101,158 @@ pub enum Command {
     ProtocolNull(ProtocolNullArgs),
 }
 
+/// The options of the harness itself that the commands they apply to also
+/// take after their name (`bench --data X`): one table decides where each
+/// applies, for the parser, the refusal elsewhere and the hint.
+pub const PLACED: [(&str, &[&str]); 3] = [
+    ("--data", DATA_COMMANDS),
+    ("--engine-command", ENGINE_COMMANDS),
+    ("--engine-url", ENGINE_COMMANDS),
+];
+
+/// The commands that read a dataset (gen: the one it writes).
+const DATA_COMMANDS: &[&str] = &[
+    "gen",
+    "verify",
+    "query",
+    "engines",
+    "equiv",
+    "bench",
+    "gate",
+    "aa",
+    "protocol-cost",
+    "serve",
+];
+
+/// The commands that open engines of the spec.
+const ENGINE_COMMANDS: &[&str] = &[
+    "query",
+    "engines",
+    "equiv",
+    "bench",
+    "gate",
+    "aa",
+    "protocol-cost",
+    "serve",
+];
+
+/// Where `flag` applies, as a sentence's end ("gen, verify and serve").
+pub fn applies_to(flag: &str) -> String {
+    let list = PLACED.iter().find(|(f, _)| *f == flag).map_or(&[][..], |(_, c)| *c);
+    match list.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        Some((last, _)) => last.to_string(),
+        None => String::new(),
+    }
+}
+
+/// `--data` after a command that reads a dataset.
+#[derive(Debug, Args, Default)]
+pub struct DataOpt {
+    /// Dataset directory, overriding the spec's `[dataset] dir` (also accepted before the command).
+    #[arg(long = "data", value_name = "DIR")]
+    pub data: Option<PathBuf>,
+}
+
+/// `--data`, `--engine-command` and `--engine-url` after a command that opens engines.
+#[derive(Debug, Args, Default)]
+pub struct EngineOpts {
+    #[command(flatten)]
+    pub data: DataOpt,
+    /// An engine run as a separate program (repeatable): NAME=COMMAND (also accepted before the command; docs/protocol.md).
+    #[arg(long = "engine-command", value_name = "NAME=COMMAND")]
+    pub engine_command: Vec<String>,
+    /// A deployed HTTP service (repeatable): NAME=URL (also accepted before the command; docs/http.md).
+    #[arg(long = "engine-url", value_name = "NAME=URL")]
+    pub engine_url: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub placed: DataOpt,
+}
+
+impl Command {
+    /// The command's name on the command line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Gen(_) => "gen",
+            Command::Adopt { .. } => "adopt",
+            Command::Verify(_) => "verify",
+            Command::Query(_) => "query",
+            Command::Engines(_) => "engines",
+            Command::Equiv(_) => "equiv",
+            Command::Bench(_) => "bench",
+            Command::Report(_) => "report",
+            Command::Compare(_) => "compare",
+            Command::Gate(_) => "gate",
+            Command::Calibrate(_) => "calibrate",
+            Command::Aa(_) => "aa",
+            Command::ProtocolCost(_) => "protocol-cost",
+            Command::Serve(_) => "serve",
+            Command::HttpCost(_) => "http-cost",
+            Command::Sweep(_) => "sweep",
+            Command::Completions(_) => "completions",
+            Command::Man(_) => "man",
+            Command::ProtocolNull(_) => "protocol-null",
+        }
+    }
+
+    /// The placed options given after the command, where it takes them.
+    fn placed_mut(&mut self) -> (Option<&mut DataOpt>, Option<&mut EngineOpts>) {
+        match self {
+            Command::Gen(a) => (Some(&mut a.placed), None),
+            Command::Verify(a) => (Some(&mut a.placed), None),
+            Command::Query(a) => (None, Some(&mut a.placed)),
+            Command::Engines(a) => (None, Some(&mut a.placed)),
+            Command::Equiv(a) => (None, Some(&mut a.placed)),
+            Command::Bench(a) => (None, Some(&mut a.placed)),
+            Command::Gate(a) => (None, Some(&mut a.placed)),
+            Command::Aa(a) => (None, Some(&mut a.placed)),
+            Command::ProtocolCost(a) => (None, Some(&mut a.placed)),
+            Command::Serve(a) => (None, Some(&mut a.placed)),
+            _ => (None, None),
+        }
+    }
+}
+
+impl Cli {
+    /// Moves the options given after the command (`bench --data X`) to
+    /// where those given before it are, so the rest of the harness reads one
+    /// place. `--data` given on both sides with two values is refused.
+    pub fn settle(&mut self) -> Result<(), String> {
+        let (data, mut commands, mut urls) = match self.command.placed_mut() {
+            (Some(d), _) => (d.data.take(), Vec::new(), Vec::new()),
+            (None, Some(e)) => (
+                e.data.data.take(),
+                std::mem::take(&mut e.engine_command),
+                std::mem::take(&mut e.engine_url),
+            ),
+            (None, None) => return Ok(()),
+        };
+        if let Some(d) = data {
+            match &self.data {
+                Some(before) if *before != d => {
+                    return Err(format!(
+                        "--data is given twice, {} before the command and {} after it: give it once",
+                        before.display(),
+                        d.display()
+                    ))
+                }
+                _ => self.data = Some(d),
+            }
+        }
+        self.engine_command.append(&mut commands);
+        self.engine_url.append(&mut urls);
+        Ok(())
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ProtocolCostArgs {
+    #[command(flatten)]
+    pub placed: EngineOpts,
     /// Round trips measured, one in flight at a time.
     #[arg(long, value_name = "N", default_value_t = 20_000, allow_hyphen_values = true, value_parser = positive)]
     pub requests: u64,
@@ -132,6 +282,8 @@ pub struct HttpCostArgs {
 
 #[derive(Debug, Args)]
 pub struct EnginesArgs {
+    #[command(flatten)]
+    pub placed: EngineOpts,
     /// Start every engine on the dataset (--data, or the spec's) and ask each one query; exit 2 naming those that failed.
     #[arg(long)]
     pub check: bool,
@@ -139,6 +291,8 @@ pub struct EnginesArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    #[command(flatten)]
+    pub placed: EngineOpts,
     /// The engine to serve.
     #[arg(long, value_name = "NAME")]
     pub engine: String,
@@ -170,6 +324,8 @@ pub struct ProtocolNullArgs {
 
 #[derive(Debug, Args)]
 pub struct EquivArgs {
+    #[command(flatten)]
+    pub placed: EngineOpts,
     /// Candidates, comma-separated [default: the spec's `[equivalence] engines`].
     #[arg(long, value_delimiter = ',', value_name = "A,B")]
     pub engines: Option<Vec<String>>,
@@ -202,6 +358,8 @@ pub struct EquivArgs {
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
+    #[command(flatten)]
+    pub placed: EngineOpts,
     /// Engines, comma-separated; the baseline is always included [default: the spec's `[bench] engines`].
     #[arg(long, value_delimiter = ',', value_name = "A,B")]
     pub engines: Option<Vec<String>>,
@@ -398,6 +556,8 @@ pub struct ExportArgs {
 
 #[derive(Debug, Args)]
 pub struct GateArgs {
+    #[command(flatten)]
+    pub placed: EngineOpts,
     /// Rows per second appended by a live writer while the benchmark's rounds run again on a scratch copy; 0 = off [default: the spec's `[bench] append_rate`].
     #[arg(long, value_name = "R", allow_hyphen_values = true, value_parser = append_rate)]
     pub append_rate: Option<f64>,
@@ -448,6 +608,8 @@ fn sigma(s: &str) -> Result<f64, String> {
 
 #[derive(Debug, Args)]
 pub struct AaArgs {
+    #[command(flatten)]
+    pub placed: EngineOpts,
     /// The engine run against a second instance of itself (any registered engine) [default: the baseline].
     #[arg(long, value_name = "NAME")]
     pub engine: Option<String>,
@@ -528,6 +690,8 @@ pub struct SweepArgs {
 
 #[derive(Debug, Args)]
 pub struct GenArgs {
+    #[command(flatten)]
+    pub placed: DataOpt,
     /// Output directory [default: the spec's dataset dir, or --data].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -550,6 +714,8 @@ pub struct GenArgs {
 
 #[derive(Debug, Args)]
 pub struct QueryArgs {
+    #[command(flatten)]
+    pub placed: EngineOpts,
     /// Engine name (see `audit-harness engines`).
     #[arg(long, value_name = "NAME")]
     pub engine: String,
@@ -642,16 +808,10 @@ fn misplaced_hint(e: &clap::Error) -> Option<String> {
         return None;
     };
     let flag = arg.split('=').next()?;
-    let (value, applies) = match flag {
-        "--data" => ("DIR", "gen, verify, query, equiv, bench, gate and protocol-cost"),
-        "--engine-command" => (
-            "NAME=COMMAND",
-            "engines, query, equiv, bench, gate, serve and protocol-cost",
-        ),
-        "--engine-url" => ("NAME=URL", "engines, query, equiv, bench, gate and protocol-cost"),
-        _ => return None,
-    };
-    Some(format!(
-        "{flag} is an option of audit-harness itself: give it before the command (audit-harness {flag} {value} COMMAND ...); it applies to {applies}"
-    ))
+    PLACED.iter().any(|(f, _)| *f == flag).then(|| {
+        format!(
+            "{flag} applies to {} (before or after the command), not to this command",
+            applies_to(flag)
+        )
+    })
 }

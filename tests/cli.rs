@@ -121,26 +121,78 @@ fn bad_input_gets_one_line_and_exit_2() {
         assert!(e.contains(needle), "{args:?}: {e}");
         assert_eq!(e.trim_end().lines().count(), 1, "{args:?}: {e}");
     }
-    // An option of the harness given after the command says where it belongs.
+    // An option of the harness given after a command it does not apply to
+    // says where it does.
     for (args, flag) in [
-        (vec!["bench", "--data", "/x"], "--data"),
-        (vec!["equiv", "--engine-command=a=true"], "--engine-command"),
-        (vec!["query", "--engine-url", "a=http://h/p"], "--engine-url"),
+        (vec!["report", "/x", "--data", "/x"], "--data"),
+        (vec!["calibrate", "--engine-command=a=true"], "--engine-command"),
+        (
+            vec!["compare", "a", "b", "--engine-url", "a=http://h/p"],
+            "--engine-url",
+        ),
     ] {
         let o = harness(&args);
         let e = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {e}");
         assert!(
-            e.contains(&format!(
-                "{flag} is an option of audit-harness itself: give it before the command"
-            )),
+            e.contains(&format!("{flag} applies to "))
+                && e.contains("(before or after the command), not to this command"),
             "{args:?}: {e}"
         );
         assert_eq!(e.trim_end().lines().count(), 1, "{args:?}: {e}");
     }
+    // Before a command it does not apply to: refused, not ignored.
+    let o = harness(&["--data", "/x", "http-cost"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--data does not apply to `http-cost`; it applies to gen, verify"),
+        "{}",
+        stderr(&o)
+    );
+    // Two different --data, one on each side.
+    let o = harness(&["--data", "/a", "verify", "--data", "/b"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--data is given twice, /a before the command and /b after it"),
+        "{}",
+        stderr(&o)
+    );
     // Flags out of range are clap's errors, also exit 2.
     let o = harness(&["gen", "--rows", "0"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+/// `--data`, `--engine-command` and `--engine-url` work before and after
+/// the command, alike.
+#[test]
+fn placed_options_work_before_and_after_the_command() {
+    // --data
+    let data = data();
+    for args in [vec!["--data", &data, "verify"], vec!["verify", "--data", &data]] {
+        let o = harness(&args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("contract"), "{args:?}");
+    }
+    // --engine-command
+    for args in [
+        vec!["--engine-command", "placed=true", "engines"],
+        vec!["engines", "--engine-command", "placed=true"],
+    ] {
+        let o = harness(&args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.lines().any(|l| l.starts_with("placed ")), "{args:?}: {out}");
+    }
+    // --engine-url
+    for args in [
+        vec!["--engine-url", "where=http://127.0.0.1:9/audit-events", "engines"],
+        vec!["engines", "--engine-url", "where=http://127.0.0.1:9/audit-events"],
+    ] {
+        let o = harness(&args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.lines().any(|l| l.starts_with("where ")), "{args:?}: {out}");
+    }
 }
 
 #[test]
