@@ -288,14 +288,7 @@ fn harness_round(
     length: Duration,
     cpu: usize,
 ) -> Result<(f64, f64, f64, f64), String> {
-    let q = Query {
-        from_ts: 0,
-        to_ts: 0,
-        actor_id: None,
-        action: None,
-        page: 1,
-        page_size: 10,
-    };
+    let q = empty_query();
     let start = Barrier::new(connections + 1);
     let (latencies, elapsed) = std::thread::scope(|s| {
         let workers: Vec<_> = (0..connections)
@@ -322,11 +315,29 @@ fn harness_round(
             .collect();
         (all, t0.elapsed())
     });
-    let mut us: Vec<f64> = latencies?.into_iter().flatten().collect();
+    let us: Vec<f64> = latencies?.into_iter().flatten().collect();
+    Ok(figures(us, elapsed.as_secs_f64()))
+}
+
+/// The query every side asks the do-nothing server (its answer is an empty page).
+pub fn empty_query() -> Query {
+    Query {
+        from_ts: 0,
+        to_ts: 0,
+        actor_id: None,
+        action: None,
+        page: 1,
+        page_size: 10,
+    }
+}
+
+/// (rps, mean, p50, p99 in microseconds) of a side's latencies (us) over `seconds`.
+pub fn figures(mut us: Vec<f64>, seconds: f64) -> (f64, f64, f64, f64) {
     us.sort_by(f64::total_cmp);
     let q = |p: f64| crate::stats::quantile(&us, p).unwrap_or(f64::NAN);
     let mean = us.iter().sum::<f64>() / us.len().max(1) as f64;
-    Ok((us.len() as f64 / elapsed.as_secs_f64(), mean, q(0.5), q(0.99)))
+    let rps = if seconds > 0.0 { us.len() as f64 / seconds } else { 0.0 };
+    (rps, mean, q(0.5), q(0.99))
 }
 
 /// The same from `wrk -t1 -c<connections> -d<seconds>s --latency`, pinned to `cpu`.

@@ -8,8 +8,6 @@
 
 use std::time::Duration;
 
-use audit_engines::Query;
-
 use super::{Cluster, Job, RoundEnd, Settings};
 use crate::http::cost::Load;
 
@@ -71,16 +69,8 @@ impl Load for LocustLoad {
             return Err("the Locust cluster did not start".into());
         };
         let base = url.split('?').next().unwrap_or(url);
-        let q = Query {
-            from_ts: 0,
-            to_ts: 0,
-            actor_id: None,
-            action: None,
-            page: 1,
-            page_size: 10,
-        };
         let n = ((self.pace * seconds) as usize).clamp(100, 1_000_000);
-        let queries = vec![q; n];
+        let queries = vec![crate::http::cost::empty_query(); n];
         let job = Job {
             engine: "nothing",
             url: base,
@@ -98,13 +88,10 @@ impl Load for LocustLoad {
             return Err(format!("the do-nothing server answered Locust with an error: {e}"));
         }
         let end_s = result.requests.iter().map(|r| r.end_ns()).max().unwrap_or(0) as f64 / 1e9;
-        let mut us: Vec<f64> = result.requests.iter().map(|r| r.latency_ns as f64 / 1e3).collect();
-        us.sort_by(f64::total_cmp);
-        let rps = if end_s > 0.0 { us.len() as f64 / end_s } else { 0.0 };
-        self.pace = rps.max(1.0);
-        let quantile = |p: f64| crate::stats::quantile(&us, p).unwrap_or(f64::NAN);
-        let mean = us.iter().sum::<f64>() / us.len().max(1) as f64;
-        Ok((rps, mean, quantile(0.5), quantile(0.99)))
+        let us: Vec<f64> = result.requests.iter().map(|r| r.latency_ns as f64 / 1e3).collect();
+        let figures = crate::http::cost::figures(us, end_s);
+        self.pace = figures.0.max(1.0);
+        Ok(figures)
     }
 }
 
