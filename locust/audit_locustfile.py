@@ -151,7 +151,7 @@ def on_request(response_time, response, context, exception, **_kw):
     else:
         try:
             rows = count_rows(response.content, key)
-        except ValueError as e:
+        except (ValueError, TypeError) as e:
             error = f"protocol: answered HTTP {status} with a body not of the contract's shape: {e}"
     if error is not None:
         rnd.errors.setdefault(str(k), error)

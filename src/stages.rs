@@ -19,7 +19,10 @@ use crate::stats::sequential::Looks;
 use crate::{equivalence, output, registry, report, verdict};
 
 /// Checks the dataset and the baseline (`verify`, and the gate's first stage).
-pub fn integrity_stage(spec: &Spec, dir: &Path, run: Option<&mut Run>) -> Result<(), HarnessError> {
+pub fn integrity_stage(spec: &Spec, dir: &Path, mut run: Option<&mut Run>) -> Result<(), HarnessError> {
+    if let Some(run) = run.as_deref_mut() {
+        run.begin("integrity");
+    }
     output::dataset::print_integrity_header(spec, dir);
     let task = output::progress::start("integrity: reading the dataset and the baseline", None, "");
     let checks = integrity::verify(spec, dir);
@@ -71,6 +74,7 @@ pub fn equivalence_stage(
 /// `latencies.csv`, `summary.csv`, `summary.json`, `strata.csv`, `report.html`
 /// and the plots into the run's directory.
 pub fn bench_stage(spec: &Spec, dir: &Path, plan: &Plan, run: &mut Run) -> Result<Analysis, HarnessError> {
+    run.begin("bench");
     let engines = plan
         .engines
         .iter()
@@ -87,6 +91,7 @@ pub fn bench_engines(
     engines: &[(String, audit_engines::SharedEngine)],
     run: &mut Run,
 ) -> Result<Analysis, HarnessError> {
+    run.begin("bench");
     output::bench::print_header(plan);
     let first_mix = &plan.mixes[0].1;
     let task = output::progress::start("measuring the harness's own overhead", None, "");
@@ -127,7 +132,14 @@ pub fn bench_engines(
         &analysis.judgements,
         &plan.precision,
     ));
-    run.stage("bench", if result.interrupted() { "interrupted" } else { "done" })?;
+    let outcome = if result.driver_lost.is_some() {
+        "driver lost records"
+    } else if result.interrupted() {
+        "interrupted"
+    } else {
+        "done"
+    };
+    run.stage("bench", outcome)?;
     if let Some(why) = &result.driver_lost {
         return Err(HarnessError::input(format!(
             "{why}; the {} finished round(s) before it are analysed above and in latencies.csv",
@@ -198,6 +210,7 @@ fn appends_stage(
 
 /// Prints one line per threshold and decides the exit code from the candidates' verdicts.
 pub fn verdict_stage(spec: &Spec, analysis: &Analysis, run: &mut Run, export: &ExportArgs) -> Result<(), HarnessError> {
+    run.begin("verdict");
     output::verdict::print_header(&spec.gate, &analysis.judgements, &analysis.looks);
     output::verdict::print_judgements(&analysis.judgements);
     if analysis.judgements.iter().all(|j| j.informational) {

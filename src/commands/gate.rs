@@ -40,6 +40,7 @@ fn run_stages(
         .iter()
         .map(|n| registry::opener(spec, n))
         .collect::<Result<Vec<_>, _>>()?;
+    run.begin("equivalence");
     let report = stages::equivalence_stage(&opts, &candidates, Some(run))?;
     let judged = report.judge();
     run.stage("equivalence", if judged.is_ok() { "pass" } else { "fail" })?;

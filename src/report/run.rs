@@ -28,6 +28,9 @@ pub struct Run {
     /// reports (the appends stage, after the quiet run's figures): the run
     /// still ends with it, unless a failed check ends it first.
     pub deferred: Option<HarnessError>,
+    /// The stage under way (begun, not yet recorded): a run that ends by an
+    /// error inside it records it as `error`, so run.json says where it stopped.
+    running: Option<&'static str>,
 }
 
 impl Run {
@@ -41,11 +44,18 @@ impl Run {
             dir,
             info,
             deferred: None,
+            running: None,
         })
+    }
+
+    /// Marks stage `name` under way (see `running`).
+    pub fn begin(&mut self, name: &'static str) {
+        self.running = Some(name);
     }
 
     /// Records a stage's outcome and saves run.json.
     pub fn stage(&mut self, name: &str, outcome: &str) -> Result<(), HarnessError> {
+        self.running = None;
         self.info.stages.push((name.to_string(), outcome.to_string()));
         self.dir.write("run.json", &self.info.to_json())
     }
@@ -64,6 +74,12 @@ impl Run {
         if matches!(result, Err(HarnessError::Input(_))) && self.info.stages.is_empty() && self.info.bench.is_none() {
             self.dir.discard();
             return Ended { result, reports: None };
+        }
+        if let Err(e) = &result {
+            if let Some(name) = self.running.take() {
+                self.info.stages.push((name.to_string(), "error".to_string()));
+            }
+            self.info.error = Some(e.to_string());
         }
         self.info.ended_at = Some(run_json::timestamp(SystemTime::now()));
         self.info.complete = !bench::interrupted() && !matches!(result, Err(HarnessError::Input(_)));
@@ -85,5 +101,39 @@ impl Run {
             result: result.and(saved),
             reports: Some((self.dir.path, self.info.complete)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run that ends by an error inside a stage (a disk that filled up
+    /// while the benchmark wrote its files) records that stage as `error`
+    /// and the error itself, instead of `stages: []`.
+    #[test]
+    fn an_error_inside_a_stage_is_recorded_with_the_stage() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut spec = Spec::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("harness.toml")).unwrap();
+        spec.bench.reports_dir = tmp.path().join("reports");
+        let mut run = Run::start(&spec, tmp.path()).unwrap();
+        run.begin("integrity");
+        run.stage("integrity", "pass").unwrap();
+        run.begin("bench");
+        let full = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        let ended = run.finish(Err(HarnessError::io(tmp.path().join("latencies.csv"), full)));
+        let (dir, complete) = ended.reports.expect("the run keeps its directory");
+        assert!(!complete);
+        let info: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
+        assert_eq!(
+            info["stages"],
+            serde_json::json!([["integrity", "pass"], ["bench", "error"]])
+        );
+        let error = info["error"].as_str().unwrap();
+        assert!(
+            error.contains("latencies.csv") && error.contains("No space left on device"),
+            "{error}"
+        );
+        assert_eq!(info["exit_code"], 2);
     }
 }

@@ -41,6 +41,9 @@ pub struct RunInfo {
     pub sweep: Vec<SweepSize>,
     /// The exit code the run ended with, once it has ended.
     pub exit_code: Option<i32>,
+    /// The error the run ended with (its one line), when it ended with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -446,6 +449,7 @@ impl RunInfo {
             bench: None,
             sweep: Vec::new(),
             exit_code: None,
+            error: None,
         }
     }
 
