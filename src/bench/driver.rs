@@ -38,20 +38,30 @@ struct Job {
     progress: AtomicU64,
 }
 
-/// Workers that run slice after slice on any engine.
+/// Workers that run slice after slice on any engine. A slice whose engine
+/// answers nothing for [`HANG_AFTER`] ends as given up (a built-in engine's
+/// threads cannot be cancelled): its stuck workers are abandoned to the
+/// engine and the pool starts fresh ones, so the run goes on with the other
+/// engines and ends like any other run.
 pub struct Pool {
+    workers: Mutex<Workers>,
+    count: u32,
+    hang_after: Duration,
+}
+
+/// One generation of workers and the channel their results come back on.
+struct Workers {
     jobs: Vec<Sender<Arc<Job>>>,
     results: Receiver<Vec<Request>>,
     handles: Vec<JoinHandle<()>>,
 }
 
-impl Pool {
-    /// Starts `workers` workers (at least one).
-    pub fn new(workers: u32) -> Pool {
+impl Workers {
+    fn start(count: u32) -> Workers {
         let (done_tx, results) = channel();
         let mut jobs = Vec::new();
         let mut handles = Vec::new();
-        for w in 0..workers.max(1) {
+        for w in 0..count {
             let (tx, rx) = channel::<Arc<Job>>();
             let done = done_tx.clone();
             jobs.push(tx);
@@ -64,11 +74,44 @@ impl Pool {
                 }
             }));
         }
-        Pool { jobs, results, handles }
+        Workers { jobs, results, handles }
+    }
+
+    /// Lets the workers go without waiting for them (one is stuck in an
+    /// engine call): each ends when its call returns, if ever.
+    fn abandon(mut self) {
+        self.jobs.clear();
+        self.handles.clear();
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        self.jobs.clear();
+        for h in self.handles.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Pool {
+    /// Starts `workers` workers (at least one).
+    pub fn new(workers: u32) -> Pool {
+        Pool::with_hang_after(workers, HANG_AFTER)
+    }
+
+    /// The same, giving up on an engine that answers nothing for `hang_after`.
+    pub fn with_hang_after(workers: u32, hang_after: Duration) -> Pool {
+        let count = workers.max(1);
+        Pool {
+            workers: Mutex::new(Workers::start(count)),
+            count,
+            hang_after,
+        }
     }
 
     pub fn workers(&self) -> u32 {
-        self.jobs.len() as u32
+        self.count
     }
 
     /// Runs one slice of `stream` on every worker. With `schedule`, request
@@ -83,7 +126,8 @@ impl Pool {
         schedule: Option<&[u64]>,
         until: Option<Duration>,
     ) -> Trial {
-        let n = self.jobs.len();
+        let mut workers = self.workers.lock().unwrap_or_else(|p| p.into_inner());
+        let n = workers.jobs.len();
         let job = Arc::new(Job {
             engine: engine.clone(),
             stream: stream.into(),
@@ -96,7 +140,7 @@ impl Pool {
             gave_up: AtomicBool::new(false),
             progress: AtomicU64::new(0),
         });
-        for tx in &self.jobs {
+        for tx in &workers.jobs {
             // A worker that is gone (it panicked) sends nothing back: counted below.
             let _ = tx.send(job.clone());
         }
@@ -105,16 +149,38 @@ impl Pool {
         let t0 = *job.t0.get_or_init(Instant::now);
         let mut requests: Vec<Request> = Vec::with_capacity(stream.len());
         let mut got = 0;
+        let mut hung: Option<Instant> = None;
         while got < n {
-            match self.results.recv_timeout(Duration::from_millis(50)) {
+            match workers.results.recv_timeout(Duration::from_millis(50)) {
                 Ok(mut part) => {
                     requests.append(&mut part);
                     got += 1;
                 }
-                Err(RecvTimeoutError::Timeout) => hang_check(engine.name(), t0, &job.progress),
+                Err(RecvTimeoutError::Timeout) => match hung {
+                    // The workers that are not stuck stop at their next
+                    // request; what they sent is kept, the rest abandoned.
+                    Some(at) if at.elapsed() > Duration::from_secs(1) => break,
+                    Some(_) => {}
+                    None if stalled(t0, &job.progress, self.hang_after) => {
+                        job.gave_up.store(true, Ordering::Relaxed);
+                        if let Ok(mut f) = job.first_error.lock() {
+                            *f = Some(format!(
+                                "answered nothing for {} s: it hangs, and its calls cannot be cancelled; the benchmark gave up on it",
+                                self.hang_after.as_secs_f64()
+                            ));
+                        }
+                        hung = Some(Instant::now());
+                    }
+                    None => {}
+                },
                 Err(RecvTimeoutError::Disconnected) => break,
             }
         }
+        if hung.is_some() && got < n {
+            let stuck = std::mem::replace(&mut *workers, Workers::start(self.count));
+            stuck.abandon();
+        }
+        drop(workers);
         requests.sort_unstable_by_key(|r| r.seq);
         // The queries are filled in after the clock stops: cloning them is not the engine's time.
         for r in &mut requests {
@@ -126,15 +192,6 @@ impl Pool {
             first_error: job.first_error.lock().map(|e| e.clone()).unwrap_or_default(),
             warmup_errors: 0,
             gave_up: job.gave_up.load(Ordering::Relaxed),
-        }
-    }
-}
-
-impl Drop for Pool {
-    fn drop(&mut self) {
-        self.jobs.clear();
-        for h in self.handles.drain(..) {
-            let _ = h.join();
         }
     }
 }
@@ -218,18 +275,66 @@ fn wait_until(t0: Instant, at_ns: u64) {
     }
 }
 
-/// Ends the harness when a slice's engine has answered nothing for
-/// [`HANG_AFTER`]: a built-in engine's threads cannot be cancelled, and
-/// waiting for them would hang the gate. (Process engines time out on their own first.)
-fn hang_check(engine: &str, t0: Instant, progress: &AtomicU64) {
+/// Whether a slice's engine has answered nothing for `hang_after`.
+fn stalled(t0: Instant, progress: &AtomicU64, hang_after: Duration) -> bool {
     let last = Duration::from_nanos(progress.load(Ordering::Relaxed));
-    if t0.elapsed().saturating_sub(last) > HANG_AFTER {
-        // The one line of terminal text outside `output`: the harness ends here.
-        let e = crate::error::HarnessError::failed(format!(
-            "engine {engine} answered nothing for {} s: it hangs; the benchmark cannot stop its threads and gives up (the report files written so far are whole; run.json says complete: false)",
-            HANG_AFTER.as_secs()
-        ));
-        eprintln!("audit-harness: {e}");
-        std::process::exit(1);
+    t0.elapsed().saturating_sub(last) > hang_after
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use audit_engines::{Engine, EngineError, Page};
+
+    /// Answers at once, except that its `hang_at`th call never returns.
+    struct Hangs {
+        calls: AtomicU64,
+        hang_at: u64,
+    }
+
+    impl Engine for Hangs {
+        fn name(&self) -> &str {
+            "hangs"
+        }
+
+        fn query(&self, _q: &Query) -> Result<Page, EngineError> {
+            if self.calls.fetch_add(1, Ordering::Relaxed) + 1 == self.hang_at {
+                std::thread::sleep(Duration::from_secs(3600));
+            }
+            Ok(Page::new(Vec::new()))
+        }
+    }
+
+    /// A hung built-in engine ends its slice as given up with what it did
+    /// answer, and the pool goes on with fresh workers (it used to end the
+    /// whole harness with exit 1 from inside the driver).
+    #[test]
+    fn a_hung_engine_is_given_up_and_the_pool_goes_on() {
+        let pool = Pool::with_hang_after(2, Duration::from_millis(300));
+        let hangs: SharedEngine = Arc::new(Hangs {
+            calls: AtomicU64::new(0),
+            hang_at: 5,
+        });
+        let stream = vec![Query::default(); 50];
+        let t = pool.drive(&hangs, &stream, None, None);
+        assert!(t.gave_up);
+        assert!(
+            t.first_error
+                .as_deref()
+                .unwrap_or("")
+                .contains("answered nothing for 0.3 s"),
+            "{t:?}"
+        );
+        assert!(t.requests.len() >= 4 && t.requests.len() < 50, "{}", t.requests.len());
+        let fine: SharedEngine = Arc::new(Hangs {
+            calls: AtomicU64::new(0),
+            hang_at: u64::MAX,
+        });
+        let t = pool.drive(&fine, &stream, None, None);
+        assert!(!t.gave_up && t.first_error.is_none());
+        assert_eq!(t.requests.len(), 50);
+        assert_eq!(pool.workers(), 2);
+        // Dropping the pool does not wait for the stuck thread.
+        drop(pool);
     }
 }

@@ -863,7 +863,8 @@ impl CallError {
     }
 }
 
-/// A built-in engine that answers nothing for this long hangs: its threads
-/// cannot be stopped, so the harness says so and exits (exit 1; the report
-/// files written so far are whole, run.json says complete: false).
+/// A built-in engine that answers nothing for this long in a slice hangs:
+/// its calls cannot be cancelled, so the slice ends as given up (the engine
+/// is skipped from then on, as a process engine that timed out), its stuck
+/// worker threads are left to it, and the run goes on and ends as any other.
 pub const HANG_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
