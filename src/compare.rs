@@ -156,7 +156,9 @@ pub fn differences(a: &RunInfo, b: &RunInfo) -> Vec<String> {
         i.bench.as_ref().map_or(String::new(), |b| {
             format!(
                 "{} loop, {} workers, {} requests per round",
-                b.mode, b.concurrency, b.requests
+                b.mode.label(),
+                b.concurrency,
+                b.requests
             )
         })
     };

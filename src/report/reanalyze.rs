@@ -10,7 +10,7 @@ use crate::analysis::{self, Settings, Summary, Timing};
 use crate::bench::{Series, Trial};
 use crate::error::HarnessError;
 use crate::fsutil::write_atomic;
-use crate::spec::{GateSpec, LoadMode, Spec};
+use crate::spec::{GateSpec, Spec};
 use crate::verdict::{self, Judgement};
 
 use super::run_json::{BenchInfo, RunInfo};
@@ -267,10 +267,7 @@ fn restore_empty_trials(mut read: Vec<Series>, bench: &BenchInfo) -> Vec<Series>
 /// The analysis settings a run records in run.json: the run computes its own
 /// figures from these too, so a re-analysis cannot drift from the run.
 pub fn settings(bench: &BenchInfo) -> Result<Settings, String> {
-    let mode = [LoadMode::Closed, LoadMode::Open]
-        .into_iter()
-        .find(|m| m.label() == bench.mode)
-        .ok_or_else(|| format!("bench mode {:?}; expected closed or open", bench.mode))?;
+    let mode = bench.mode;
     let mut warmup_errors = BTreeMap::new();
     for e in &bench.engine_errors {
         *warmup_errors.entry((e.engine.clone(), e.mix.clone())).or_insert(0) += e.warmup_errors;

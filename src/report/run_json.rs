@@ -147,7 +147,7 @@ pub struct BenchInfo {
     pub roles: Vec<String>,
     pub mixes: Vec<String>,
     /// `closed` or `open`.
-    pub mode: String,
+    pub mode: crate::spec::LoadMode,
     pub concurrency: u32,
     /// Measured requests per engine per round at most (the round stream's length).
     pub requests: u64,
@@ -174,9 +174,10 @@ pub struct BenchInfo {
     pub seconds: f64,
     /// Each phase: what it was for, its rounds, budget, and why it stopped.
     pub phases: Vec<PhaseInfo>,
-    pub cache: String,
+    /// `warm` or `cold`.
+    pub cache: crate::spec::CacheMode,
     /// Open loop: `uniform` or `poisson`.
-    pub arrivals: String,
+    pub arrivals: crate::spec::Arrivals,
     pub seed: u64,
     pub warmup_stream_seed: u64,
     /// Seed of each round's request stream, round 1 first.
@@ -290,7 +291,7 @@ impl BenchInfo {
             engines: plan.engines.clone(),
             roles: plan.roles.iter().map(|r| r.label().to_string()).collect(),
             mixes: plan.mixes.iter().map(|m| m.0.clone()).collect(),
-            mode: plan.mode.label().to_string(),
+            mode: plan.mode,
             concurrency: plan.concurrency,
             requests: plan.requests,
             slices: plan.slices,
@@ -319,8 +320,8 @@ impl BenchInfo {
                     look_every: p.outcome.every,
                 })
                 .collect(),
-            cache: plan.cache.label().to_string(),
-            arrivals: plan.arrivals.label().to_string(),
+            cache: plan.cache,
+            arrivals: plan.arrivals,
             seed: plan.seed,
             warmup_stream_seed: plan.warmup_seed(),
             round_stream_seeds: (0..run.rounds_done()).map(|r| plan.round_seed(r)).collect(),

@@ -247,7 +247,7 @@ impl Default for SweepSpec {
 }
 
 /// Closed loop (fixed workers) or open loop (fixed arrival rate).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LoadMode {
     Closed,
@@ -255,7 +255,7 @@ pub enum LoadMode {
 }
 
 /// Whether the payload file is evicted from the page cache before each trial.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CacheMode {
     Warm,
@@ -489,7 +489,7 @@ pub fn half_width(estimate: f64, (low, high): (f64, f64)) -> f64 {
 }
 
 /// How open-loop arrivals are spaced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Arrivals {
     /// Request i is due at i / rate.

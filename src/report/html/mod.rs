@@ -634,11 +634,11 @@ fn provenance(s: &mut String, p: &Page) {
             format!(
                 "{}, {} mode, concurrency {}, {} requests per engine per round, {} warm-up, {} cache; engines {}; mixes {}",
                 b.stop.label(),
-                esc(&b.mode),
+                b.mode.label(),
                 b.concurrency,
                 b.requests,
                 b.warmup,
-                esc(&b.cache),
+                b.cache.label(),
                 esc(&b.engines.join(", ")),
                 esc(&b.mixes.join(", "))
             ),
