@@ -116,6 +116,10 @@ pub fn bench_engines(
     run.info.bench = Some(info);
     run.dir.write("run.json", &run.info.to_json())?;
     if result.rounds_done() == 0 {
+        if let Some(why) = &result.driver_lost {
+            run.stage("bench", "driver lost records")?;
+            return Err(HarnessError::input(format!("{why}; no round had finished before it")));
+        }
         return Err(HarnessError::Inconclusive(
             "interrupted before any round finished".into(),
         ));

@@ -284,8 +284,10 @@ fn locust_set_up_faults_are_one_line_with_exit_2_and_leave_nothing() {
     expect(SHORT, &spec, "[driver] workers = 0: must be 1 to 64");
 }
 
-/// A long Locust run in `tmp`, returned once both local workers run and the rounds began.
-fn long_run(tmp: &Path) -> (std::process::Child, Vec<i32>) {
+/// A long Locust run in `tmp`, returned once a round has finished (its
+/// output so far, and the rest as it comes) with its two local workers' pids.
+fn long_run(tmp: &Path) -> (std::process::Child, std::sync::mpsc::Receiver<String>, String, Vec<i32>) {
+    use std::io::BufRead;
     let spec = http_spec(tmp, "");
     let args = [
         "bench",
@@ -306,42 +308,67 @@ fn long_run(tmp: &Path) -> (std::process::Child, Vec<i32>) {
     ];
     let mut run = harness(tmp, &spec, &args)
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(std::fs::File::create(tmp.join("stderr.txt")).unwrap())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let workers: Vec<i32> = processes_mentioning(tmp)
-            .into_iter()
-            .filter(|p| p.contains("--worker"))
-            .filter_map(|p| p.split(':').next()?.parse().ok())
-            .collect();
-        if workers.len() == 2 {
-            // Let the rounds begin.
-            std::thread::sleep(Duration::from_secs(3));
-            return (run, workers);
+    let (tx, lines) = std::sync::mpsc::channel();
+    let stdout = run.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
         }
-        assert!(Instant::now() < deadline, "no Locust workers appeared");
-        assert!(
-            run.try_wait().unwrap().is_none(),
-            "{}",
-            common::text(&run.wait_with_output().unwrap())
-        );
-        std::thread::sleep(Duration::from_millis(100));
+    });
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    // The first round line: the cluster runs and a round is whole.
+    while !seen.contains("round 1/") {
+        match lines.recv_timeout(Duration::from_millis(100)) {
+            Ok(line) => {
+                seen.push_str(&line);
+                seen.push('\n');
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!("the run ended early: {seen}"),
+            Err(_) => {}
+        }
+        assert!(Instant::now() < deadline, "no round finished: {seen}");
     }
+    let workers: Vec<i32> = processes_mentioning(tmp)
+        .into_iter()
+        .filter(|p| p.contains("--worker"))
+        .filter_map(|p| p.split(':').next()?.parse().ok())
+        .collect();
+    assert_eq!(workers.len(), 2, "{seen}");
+    (run, lines, seen, workers)
+}
+
+/// A long run's exit code, and its whole output: standard output, then standard error.
+fn rest(
+    tmp: &Path,
+    mut run: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    mut seen: String,
+) -> (Option<i32>, String) {
+    let status = run.wait().unwrap();
+    while let Ok(line) = lines.recv_timeout(Duration::from_secs(5)) {
+        seen.push_str(&line);
+        seen.push('\n');
+    }
+    seen.push_str(&std::fs::read_to_string(tmp.join("stderr.txt")).unwrap_or_default());
+    (status.code(), seen)
 }
 
 #[test]
 fn a_worker_killed_mid_run_discards_its_round_and_leaves_no_process() {
     let tmp = tempfile::tempdir().unwrap();
-    let (run, workers) = long_run(tmp.path());
+    let (run, lines, seen, workers) = long_run(tmp.path());
     // SAFETY: kill(2) has no memory effects.
     unsafe {
         libc::kill(workers[1], libc::SIGKILL);
     }
-    let out = run.wait_with_output().unwrap();
-    let text = common::text(&out);
-    assert_eq!(out.status.code(), Some(2), "{text}");
+    let (code, text) = rest(tmp.path(), run, lines, seen);
+    assert_eq!(code, Some(2), "{text}");
     assert!(
         text.contains("the round is discarded for every engine, and the run stops")
             && text.contains("finished round(s) before it are analysed above and in latencies.csv"),
@@ -358,14 +385,13 @@ fn a_worker_killed_mid_run_discards_its_round_and_leaves_no_process() {
 #[test]
 fn ctrl_c_ends_a_locust_run_with_its_rounds_reported_and_no_process_left() {
     let tmp = tempfile::tempdir().unwrap();
-    let (run, _) = long_run(tmp.path());
+    let (run, lines, seen, _) = long_run(tmp.path());
     // SAFETY: kill(2) has no memory effects.
     unsafe {
         libc::kill(run.id() as i32, libc::SIGINT);
     }
-    let out = run.wait_with_output().unwrap();
-    let text = common::text(&out);
-    assert_eq!(out.status.code(), Some(3), "{text}");
+    let (code, text) = rest(tmp.path(), run, lines, seen);
+    assert_eq!(code, Some(3), "{text}");
     assert!(text.contains("(incomplete)") && text.contains("INCONCLUSIVE"), "{text}");
     let run: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run_dir(tmp.path()).join("run.json")).unwrap()).unwrap();
