@@ -113,6 +113,8 @@ fn locust_workers_send_the_rounds_and_the_records_become_the_same_reports() {
     let tmp = tempfile::tempdir().unwrap();
     let spec = http_spec(tmp.path(), "");
     let mut args = SHORT.to_vec();
+    // Two mixes: a round is two hand-overs to the cluster.
+    args[4] = "shallow,default";
     args.extend(["--driver", "locust", "--locust-workers", "2"]);
     let out = harness(tmp.path(), &spec, &args).output().unwrap();
     let text = common::text(&out);
@@ -130,10 +132,10 @@ fn locust_workers_send_the_rounds_and_the_records_become_the_same_reports() {
     let worker_col = header.position(|c| c == "worker").expect("a worker column");
     let rows: Vec<Vec<&str>> = csv.lines().skip(1).map(|l| l.split(',').collect()).collect();
     for engine in ["ref-http", "cand-http"] {
-        assert!(
-            rows.iter().filter(|r| r.contains(&engine)).count() >= 3 * 8,
-            "{engine}: {csv:.400}"
-        );
+        for mix in ["shallow", "default"] {
+            let n = rows.iter().filter(|r| r.contains(&engine) && r.contains(&mix)).count();
+            assert!(n >= 3 * 8, "{engine} on {mix}: {n} rows; {csv:.400}");
+        }
     }
     let mut workers: Vec<&str> = rows.iter().map(|r| r[worker_col]).collect();
     workers.sort_unstable();

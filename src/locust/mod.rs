@@ -110,6 +110,13 @@ pub struct Cluster {
     settings: Settings,
     /// Worker indexes that answered the last round.
     pub last_workers: Vec<u32>,
+    /// Rounds handed to the cluster so far: each hand-over's number on the
+    /// wire (a benchmark round of several mixes is several hand-overs, and a
+    /// worker waits for a number it has not seen).
+    handed: u64,
+    /// A round was handed over and its records have not come back: the
+    /// master's control connection is busy with it and would not read `quit`.
+    pending: bool,
     /// The master's `HOST:PORT` for workers (the port it chose when 0 was asked).
     pub master_address: String,
 }
@@ -169,6 +176,8 @@ impl Cluster {
             master_address: format!("{host}:{port}"),
             settings,
             last_workers: Vec::new(),
+            handed: 0,
+            pending: false,
         };
         if cluster.settings.start_workers {
             let connect = if host == "0.0.0.0" || host == "::" {
@@ -292,7 +301,8 @@ impl Cluster {
         serde_json::from_slice(&reply).map_err(|e| failed(format!("the master answered something else: {e}")))
     }
 
-    /// Replays one round: `jobs` in order, every worker its share of each.
+    /// Replays one round (`round` names it in messages): `jobs` in order,
+    /// every worker its share of each.
     pub fn run_round(&mut self, round: u32, jobs: &[Job]) -> Result<RoundEnd, HarnessError> {
         let wire: Vec<serde_json::Value> = jobs
             .iter()
@@ -309,13 +319,15 @@ impl Cluster {
                 serde_json::json!({"engine": j.engine, "url": j.url, "key": j.events_key, "requests": requests})
             })
             .collect();
+        self.handed += 1;
         let command = serde_json::json!({
             "cmd": "round",
-            "round": round,
+            "round": self.handed,
             "concurrency": self.settings.concurrency,
             "jobs": wire,
         });
         let deadline = Instant::now() + self.settings.round_timeout;
+        self.pending = true;
         let discarded = |why: String| {
             RoundEnd::Lost(format!(
                 "--driver locust: round {round} lost records ({why}): the round is discarded for every engine, and the run stops"
@@ -330,6 +342,7 @@ impl Cluster {
                 ))
             }
         };
+        self.pending = false;
         if let Some(lost) = reply.lost {
             let which = lost.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
             let exit = self.exited(None).map(|w| format!("; {w}")).unwrap_or_default();
@@ -378,11 +391,14 @@ impl Cluster {
         Ok(RoundEnd::Done(results))
     }
 
-    /// Asks the master to end the test, then stops every process of the cluster.
+    /// Asks the master to end the test (unless it is still busy with a
+    /// round, as after Ctrl-C), then stops every process of the cluster.
     pub fn stop(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let _: Result<serde_json::Value, _> = self.ask(&serde_json::json!({"cmd": "quit"}), deadline);
-        let grace = Instant::now() + Duration::from_secs(5);
+        if !self.pending {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            let _: Result<serde_json::Value, _> = self.ask(&serde_json::json!({"cmd": "quit"}), deadline);
+        }
+        let grace = Instant::now() + Duration::from_secs(if self.pending { 0 } else { 5 });
         for child in std::iter::once(&mut self.master).chain(self.workers.iter_mut()) {
             while Instant::now() < grace && matches!(child.try_wait(), Ok(None)) {
                 std::thread::sleep(Duration::from_millis(20));
