@@ -25,6 +25,7 @@ pub mod process;
 pub mod query;
 pub mod registry;
 pub mod report;
+pub mod shell;
 pub mod spec;
 pub mod stages;
 pub mod stats;

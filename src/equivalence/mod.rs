@@ -660,15 +660,4 @@ fn replay(opts: &Options, engine: &str, prop: Property) -> String {
     shell_words(&words)
 }
 
-/// Words joined into one shell command line, each quoted where needed.
-pub fn shell_words(words: &[String]) -> String {
-    words
-        .iter()
-        .map(|w| match shlex::try_quote(w) {
-            Ok(q) => q.into_owned(),
-            // A NUL byte cannot be passed to a program at all.
-            Err(_) => format!("'{}'", w.replace('\0', "").replace('\'', "'\\''")),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+pub use crate::shell::shell_words;

@@ -25,13 +25,13 @@ pub mod reaper;
 pub mod worker;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use audit_engines::{Engine, EngineError, Fault, Page, Query};
 
 use crate::spec::ProcessEngineSpec;
-use worker::{CallError, Launch, Starting, Worker};
+use worker::{lock, CallError, Launch, Starting, Worker};
 
 /// How long dropping an engine waits for its processes to exit after closing
 /// their stdin, before killing them.
@@ -83,10 +83,6 @@ pub struct ProcessEngine {
     freed: Condvar,
     /// The first failure; once set, every request fails at once.
     failed: Mutex<Option<(Fault, String)>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The last stderr lines, as one line.

@@ -560,21 +560,6 @@ fn equivalence(s: &mut String, p: &Page) {
     s.push_str("</section>\n");
 }
 
-/// The command line as a shell would take it back: arguments with anything
-/// but plain characters in single quotes.
-fn shell_words(args: &[String]) -> String {
-    args.iter()
-        .map(|a| {
-            if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c)) {
-                a.clone()
-            } else {
-                format!("'{}'", a.replace('\'', "'\\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// Where the run came from: revision, machine, spec, dataset, seeds, settings.
 fn provenance(s: &mut String, p: &Page) {
     let i = p.info;
@@ -584,7 +569,10 @@ fn provenance(s: &mut String, p: &Page) {
     };
     row("run id", format!("<code>{}</code>", esc(&i.run_id)));
     row("started", esc(&i.started_at));
-    row("command", format!("<code>{}</code>", esc(&shell_words(&i.command))));
+    row(
+        "command",
+        format!("<code>{}</code>", esc(&crate::shell::shell_words(&i.command))),
+    );
     row(
         "git revision",
         i.git.as_ref().map_or("not in a git work tree".to_string(), |g| {
