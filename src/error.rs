@@ -1,4 +1,4 @@
-//! The harness's errors as data, each carrying the exit code it maps to (DESIGN §6).
+//! The harness's errors as data, each carrying the exit code it maps to (README, "Exit codes").
 
 use std::path::Path;
 

@@ -174,9 +174,9 @@ pub fn bench_engines(
             b.errors, b.mix
         )));
     }
-    if plan.append_rate > 0.0 && !bench::interrupted() {
+    if plan.append_rate > 0.0 && !crate::interrupt::interrupted() {
         if let Err(e) = appends_stage(spec, dir, plan, result.rounds_done(), &analysis, run) {
-            if bench::interrupted() {
+            if crate::interrupt::interrupted() {
                 return Err(e);
             }
             // The quiet run's figures and verdict stand and are written; the
@@ -220,7 +220,7 @@ pub fn verdict_stage(spec: &Spec, analysis: &Analysis, run: &mut Run, export: &E
     if analysis.judgements.iter().all(|j| j.informational) {
         output::verdict::print_all_informational();
     }
-    let interrupted = bench::interrupted() || run.info.bench.as_ref().is_some_and(|b| b.interrupted());
+    let interrupted = crate::interrupt::interrupted() || run.info.bench.as_ref().is_some_and(|b| b.interrupted());
     let decision = verdict::decide(&analysis.judgements, interrupted);
     write_exports(analysis, decision, run, export)?;
     run.stage("verdict", decision.label())?;

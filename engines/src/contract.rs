@@ -1,5 +1,5 @@
 //! The listing contract shared by every engine: the query, the answer and the
-//! errors an engine may return (DESIGN §2).
+//! errors an engine may return (docs/contract.md).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

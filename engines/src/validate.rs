@@ -1,4 +1,4 @@
-//! The input domain (DESIGN §2): what the front door accepts before any engine
+//! The input domain (docs/contract.md, "The input domain"): what the front door accepts before any engine
 //! sees a query.
 
 use crate::contract::Query;

@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 
 use audit_engines::{Query, SharedEngine};
 
-use super::{call, interrupted, CallError, Request, Trial, HANG_AFTER};
+use super::{call, CallError, Request, Trial, HANG_AFTER};
+use crate::interrupt::interrupted;
 
 /// What the workers of one slice share.
 struct Job {

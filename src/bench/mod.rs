@@ -23,6 +23,7 @@ pub use plan::{Phase, PhaseKind, Plan};
 pub use rounds::{Budget, Outcome, Stop};
 
 use crate::error::HarnessError;
+use crate::interrupt::interrupted;
 use crate::spec::{CacheMode, DriverKind, LoadMode, RateSpec};
 use crate::stats::sequential::Looks;
 
@@ -175,16 +176,6 @@ impl BenchRun {
     }
 }
 
-/// Whether the run has been interrupted (SIGINT or SIGTERM; see `crate::interrupt`).
-pub fn interrupted() -> bool {
-    crate::interrupt::interrupted()
-}
-
-/// Installs the SIGINT/SIGTERM handlers of `crate::interrupt` (a second signal kills as usual).
-pub fn install_interrupt_handler() {
-    crate::interrupt::install()
-}
-
 /// Progress events, for a progress bar or plain lines.
 pub enum Progress<'a> {
     /// A phase starts: its kind and the seconds it may take.
@@ -222,7 +213,7 @@ pub fn run(
     mut progress: impl FnMut(Progress),
     mut settled: impl FnMut(&[Series], Looks) -> bool,
 ) -> Result<BenchRun, HarnessError> {
-    install_interrupt_handler();
+    crate::interrupt::install();
     let targets: Vec<Option<audit_engines::engine::HttpTarget>> =
         engines.iter().map(|(_, e)| e.http_target()).collect();
     if plan.driver.kind == DriverKind::Locust {

@@ -1,4 +1,4 @@
-//! The dataset generator: the service's own seeding (DESIGN §2), reproduced
+//! The dataset generator: the service's own seeding (docs/contract.md, "The default dataset"), reproduced
 //! byte for byte, written atomically into a dataset directory.
 
 use std::io::Write;

@@ -25,7 +25,7 @@ macro_rules! create_index_sql {
     };
 }
 
-/// The service's DDL (DESIGN §2): the table and its index.
+/// The service's DDL (docs/contract.md, "Storage"): the table and its index.
 pub const CREATE_SQL: &str = concat!(create_table_sql!(), "\n", create_index_sql!());
 
 /// The table alone: the generator creates the index after the rows, one

@@ -184,7 +184,7 @@ pub fn parse_ready(line: &[u8]) -> Result<Ready, String> {
     })
 }
 
-/// One request line: the request's `id`, then the query's fields (DESIGN §2);
+/// One request line: the request's `id`, then the query's fields (docs/contract.md, "A query and its answer");
 /// `actor_id` and `action` are `null` when there is no such filter.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

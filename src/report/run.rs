@@ -6,7 +6,6 @@
 use std::path::Path;
 use std::time::SystemTime;
 
-use crate::bench;
 use crate::error::HarnessError;
 use crate::spec::Spec;
 
@@ -82,7 +81,7 @@ impl Run {
             self.info.error = Some(e.to_string());
         }
         self.info.ended_at = Some(run_json::timestamp(SystemTime::now()));
-        self.info.complete = !bench::interrupted() && !matches!(result, Err(HarnessError::Input(_)));
+        self.info.complete = !crate::interrupt::interrupted() && !matches!(result, Err(HarnessError::Input(_)));
         self.info.exit_code = Some(result.as_ref().map_or_else(HarnessError::exit_code, |_| 0));
         let mut saved = self.dir.write("run.json", &self.info.to_json());
         // A run that benchmarked wrote its report.html with its figures; one
