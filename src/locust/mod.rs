@@ -108,8 +108,6 @@ pub struct Cluster {
     control: BufReader<TcpStream>,
     dir: tempfile::TempDir,
     settings: Settings,
-    /// Worker indexes that answered the last round.
-    pub last_workers: Vec<u32>,
     /// Rounds handed to the cluster so far: each hand-over's number on the
     /// wire (a benchmark round of several mixes is several hand-overs, and a
     /// worker waits for a number it has not seen).
@@ -175,7 +173,6 @@ impl Cluster {
             dir,
             master_address: format!("{host}:{port}"),
             settings,
-            last_workers: Vec::new(),
             handed: 0,
             pending: false,
         };
@@ -207,7 +204,7 @@ impl Cluster {
     }
 
     /// Why the master or a worker the harness started has exited, if one has.
-    fn exited(&mut self, worker: Option<usize>) -> Option<String> {
+    fn exited(&mut self) -> Option<String> {
         let dir = self.dir.path().to_path_buf();
         if let Ok(Some(status)) = self.master.try_wait() {
             return Some(format!(
@@ -216,9 +213,6 @@ impl Cluster {
             ));
         }
         for (w, child) in self.workers.iter_mut().enumerate() {
-            if worker.is_some_and(|only| only != w) {
-                continue;
-            }
             if let Ok(Some(status)) = child.try_wait() {
                 return Some(format!(
                     "Locust worker {w} exited ({status}): {}",
@@ -237,7 +231,7 @@ impl Cluster {
             if status.workers >= self.settings.workers && status.users == self.settings.concurrency {
                 return Ok(());
             }
-            if let Some(why) = self.exited(None) {
+            if let Some(why) = self.exited() {
                 return Err(failed(why));
             }
             if Instant::now() > deadline {
@@ -270,7 +264,7 @@ impl Cluster {
             match self.control.read_until(b'\n', &mut reply) {
                 Ok(0) => {
                     let why = self
-                        .exited(None)
+                        .exited()
                         .unwrap_or_else(|| "it closed its control connection".into());
                     return Err(failed(why));
                 }
@@ -285,7 +279,7 @@ impl Cluster {
                     if crate::interrupt::interrupted() {
                         return Err(HarnessError::input("interrupted"));
                     }
-                    if let Some(why) = self.exited(None) {
+                    if let Some(why) = self.exited() {
                         return Err(failed(why));
                     }
                     if Instant::now() > deadline {
@@ -345,10 +339,9 @@ impl Cluster {
         self.pending = false;
         if let Some(lost) = reply.lost {
             let which = lost.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
-            let exit = self.exited(None).map(|w| format!("; {w}")).unwrap_or_default();
+            let exit = self.exited().map(|w| format!("; {w}")).unwrap_or_default();
             return Ok(discarded(format!("the master lost Locust worker {which}{exit}")));
         }
-        self.last_workers = reply.workers;
         let mut results: Vec<JobResult> = jobs.iter().map(|_| JobResult::default()).collect();
         for (k, seq, intended, start_ns, latency_ns, _status, rows, slot) in reply.records {
             let (Some(job), Some(result)) = (jobs.get(k), results.get_mut(k)) else {
@@ -417,11 +410,6 @@ impl Cluster {
             master: self.master_address.clone(),
             users: self.settings.concurrency,
         }
-    }
-
-    /// Local worker `w`'s process id (tests kill one mid-round).
-    pub fn worker_pid(&self, w: usize) -> Option<u32> {
-        self.workers.get(w).map(Child::id)
     }
 }
 
@@ -556,8 +544,6 @@ struct Reply {
     errors: BTreeMap<String, String>,
     #[serde(default)]
     offsets: Vec<u64>,
-    #[serde(default)]
-    workers: Vec<u32>,
     #[serde(default)]
     lost: Option<Vec<u32>>,
 }
