@@ -517,6 +517,13 @@ struct QuantileInfluence {
     slope_above: f64,
 }
 
+impl QuantileInfluence {
+    /// Whether the independent-request floor, not the rounds, set `se_g`.
+    fn floored(&self) -> bool {
+        self.se_g <= self.floor_g
+    }
+}
+
 /// The `t` of Woodruff's band: the quantiles this many standard errors of
 /// `G` away measure how far the quantile reaches on each side.
 const WOODRUFF_T: f64 = 2.0;
@@ -542,6 +549,15 @@ fn jackknife_se(changes: &[f64]) -> f64 {
 /// gives it (a cliff is not judged as if the distribution were smooth).
 fn quantile_spread(f: &SeriesFigures, weights: &MixWeights, p: f64) -> Option<Spread> {
     let inf = f.quantile_influence(weights, p)?;
+    // Leaving a round out moves the quantile against its change of G, so a
+    // round's pseudo-value moves with it: their skewness is the changes'.
+    // Where the independent-request floor sets the error, the rounds say
+    // nothing of its shape either.
+    let skew = if inf.floored() {
+        0.0
+    } else {
+        stats::rounds::skewness(&inf.changes)
+    };
     finite(
         inf.log_q,
         inf.slope_below * inf.se_g,
@@ -549,6 +565,7 @@ fn quantile_spread(f: &SeriesFigures, weights: &MixWeights, p: f64) -> Option<Sp
         f.rounds.len(),
         stats::rounds::effective_df(&inf.changes),
     )
+    .map(|s| s.with_skew(skew, skew))
 }
 
 /// A ratio of quantiles' spread over the rounds both engines ran: leaving
@@ -578,7 +595,7 @@ fn quantile_ratio_spread(cand: &SeriesFigures, base: &SeriesFigures, weights: &M
     // alike cancels), and its lower side the other two.
     // A round that raises G lowers the quantile. Neither side is narrower
     // than the two engines' independent-request errors combined.
-    let side = |c_slope: f64, b_slope: f64| -> (f64, f64) {
+    let side = |c_slope: f64, b_slope: f64| -> (f64, f64, f64) {
         let moves: Vec<f64> = ic
             .changes
             .iter()
@@ -586,11 +603,18 @@ fn quantile_ratio_spread(cand: &SeriesFigures, base: &SeriesFigures, weights: &M
             .map(|(dc, db)| -dc * c_slope + db * b_slope)
             .collect();
         let floor = (c_slope * ic.floor_g).hypot(b_slope * ib.floor_g);
-        (jackknife_se(&moves).max(floor), stats::rounds::effective_df(&moves))
+        let se = jackknife_se(&moves);
+        // A round's pseudo-value moves opposite to the ratio without it.
+        let skew = if se > floor {
+            -stats::rounds::skewness(&moves)
+        } else {
+            0.0
+        };
+        (se.max(floor), stats::rounds::effective_df(&moves), skew)
     };
-    let (up, up_df) = side(ic.slope_above, ib.slope_below);
-    let (down, down_df) = side(ic.slope_below, ib.slope_above);
-    finite(ic.log_q - ib.log_q, down, up, common.len(), up_df.min(down_df))
+    let (up, up_df, up_skew) = side(ic.slope_above, ib.slope_below);
+    let (down, down_df, down_skew) = side(ic.slope_below, ib.slope_above);
+    finite(ic.log_q - ib.log_q, down, up, common.len(), up_df.min(down_df)).map(|s| s.with_skew(down_skew, up_skew))
 }
 
 /// A spread from a log center and its two sides' standard errors (`None` when not finite).

@@ -254,6 +254,8 @@ mod tests {
                 below: 1.0,
                 above: 1.0,
                 df: rounds.saturating_sub(1) as f64,
+                skew_below: 0.0,
+                skew_above: 0.0,
             }),
         }
     }

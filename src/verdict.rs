@@ -520,6 +520,8 @@ mod tests {
                 below: 1.0,
                 above: 1.0,
                 df: 9.0,
+                skew_below: 0.0,
+                skew_above: 0.0,
             }),
         };
         let (lo, hi) = judged_interval(&e, Bound::Max, 0.05 / 6.0, &looks).unwrap();
