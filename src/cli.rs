@@ -356,10 +356,9 @@ pub struct EquivArgs {
     pub live_requests: Option<u64>,
 }
 
+/// What `bench` and `sweep` both run, and for how long.
 #[derive(Debug, Args)]
-pub struct BenchArgs {
-    #[command(flatten)]
-    pub placed: EngineOpts,
+pub struct RunScope {
     /// Engines, comma-separated; the baseline is always included [default: the spec's `[bench] engines`].
     #[arg(long, value_delimiter = ',', value_name = "A,B")]
     pub engines: Option<Vec<String>>,
@@ -369,6 +368,38 @@ pub struct BenchArgs {
     /// Measured requests per engine per round at most (every engine draws from the same stream) [default: from the spec].
     #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = positive)]
     pub requests: Option<u64>,
+    /// Rounds always run before the first look at the data, at least 2 [default: from the spec].
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = rounds)]
+    pub min_rounds: Option<u32>,
+    /// Time budget: no round starts that would end later than this many seconds (`sweep`: per size) [default: from the spec].
+    #[arg(long, value_name = "S", allow_hyphen_values = true, value_parser = positive_seconds)]
+    pub max_seconds: Option<f64>,
+    /// Seed of the request streams and round orders, decimal or 0x hex [default: from the spec].
+    #[arg(long, value_name = "S", allow_hyphen_values = true, value_parser = seed)]
+    pub seed: Option<u64>,
+}
+
+impl RunScope {
+    /// The `[bench]` overrides these options make; the command adds its own.
+    pub fn overrides(self) -> crate::bench::plan::Overrides {
+        crate::bench::plan::Overrides {
+            engines: self.engines,
+            mixes: self.mix,
+            requests: self.requests,
+            min_rounds: self.min_rounds,
+            max_seconds: self.max_seconds,
+            seed: self.seed,
+            ..Default::default()
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub placed: EngineOpts,
+    #[command(flatten)]
+    pub scope: RunScope,
     /// Slices per engine per round: the engines take turns this many times a round [default: from the spec].
     #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = slices)]
     pub slices: Option<u32>,
@@ -384,15 +415,9 @@ pub struct BenchArgs {
     /// Closed-loop workers, or open-loop servers, 1 to 1024 [default: from the spec].
     #[arg(long, value_name = "C", allow_hyphen_values = true, value_parser = workers)]
     pub concurrency: Option<u32>,
-    /// Rounds always run before the first look at the data, at least 2 [default: from the spec].
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = rounds)]
-    pub min_rounds: Option<u32>,
     /// Rounds at most [default: from the spec].
     #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = rounds)]
     pub max_rounds: Option<u32>,
-    /// Time budget: no round starts that would end later than this many seconds [default: from the spec].
-    #[arg(long, value_name = "S", allow_hyphen_values = true, value_parser = positive_seconds)]
-    pub max_seconds: Option<f64>,
     /// Closed loop (fixed workers) or open loop (fixed arrival rate) [default: from the spec].
     #[arg(long, value_name = "MODE", value_parser = one_of(&LoadMode::ALL, LoadMode::label))]
     pub mode: Option<LoadMode>,
@@ -405,9 +430,6 @@ pub struct BenchArgs {
     /// Evict the payload file from the page cache before each slice (cold) or not (warm) [default: from the spec, warm].
     #[arg(long, value_name = "CACHE", value_parser = one_of(&CacheMode::ALL, CacheMode::label))]
     pub cache: Option<CacheMode>,
-    /// Seed of the request streams and round orders, decimal or 0x hex [default: from the spec].
-    #[arg(long, value_name = "S", allow_hyphen_values = true, value_parser = seed)]
-    pub seed: Option<u64>,
     /// Keep this run as the saved baseline NAME (in `<reports_dir>/baselines/NAME`), replacing an older one of that name.
     #[arg(long, value_name = "NAME", value_parser = baseline_name, conflicts_with = "baseline")]
     pub save_baseline: Option<String>,
@@ -662,30 +684,14 @@ pub struct ReportArgs {
 
 #[derive(Debug, Args)]
 pub struct SweepArgs {
+    #[command(flatten)]
+    pub scope: RunScope,
     /// Dataset sizes in rows, comma-separated [default: the spec's `[sweep] rows`].
     #[arg(long, value_delimiter = ',', value_name = "N,M", allow_hyphen_values = true, value_parser = positive)]
     pub rows: Option<Vec<u64>>,
     /// Where each size's dataset is generated or reused (`rows-N/`) [default: the spec's `[sweep] data_dir`].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Engines, comma-separated [default: the spec's `[bench] engines`].
-    #[arg(long, value_delimiter = ',', value_name = "A,B")]
-    pub engines: Option<Vec<String>>,
-    /// Request mixes, comma-separated [default: the spec's `[bench] mixes`].
-    #[arg(long, value_delimiter = ',', value_name = "NAME")]
-    pub mix: Option<Vec<String>>,
-    /// Measured requests per engine per round, before fitting rounds into the budget [default: from the spec].
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = positive)]
-    pub requests: Option<u64>,
-    /// Time budget per size in seconds [default: the spec's `[bench] max_seconds`].
-    #[arg(long, value_name = "S", allow_hyphen_values = true, value_parser = positive_seconds)]
-    pub max_seconds: Option<f64>,
-    /// Rounds always run per size, at least 2 [default: from the spec].
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = rounds)]
-    pub min_rounds: Option<u32>,
-    /// Seed of the request streams and engine orders [default: the spec's `[bench] seed`].
-    #[arg(long, value_name = "S", allow_hyphen_values = true, value_parser = seed)]
-    pub seed: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -11,25 +11,20 @@ pub fn run(spec: &Spec, dir: &std::path::Path, args: BenchArgs) -> Result<(), Ha
         spec,
         dir,
         bench::plan::Overrides {
-            engines: args.engines,
-            mixes: args.mix,
-            requests: args.requests,
             slices: args.slices,
             slice_ms: args.slice_ms,
             precision: args.precision,
             warmup: args.warmup,
             concurrency: args.concurrency,
-            min_rounds: args.min_rounds,
             max_rounds: args.max_rounds,
-            max_seconds: args.max_seconds,
             mode: args.mode,
             rate: args.rate,
             arrivals: args.arrivals,
             cache: args.cache,
-            seed: args.seed,
             append_rate: args.append_rate,
             driver: args.driver,
             locust_workers: args.locust_workers,
+            ..args.scope.overrides()
         },
     )?;
     stages::check_exports(&args.export)?;

@@ -69,7 +69,7 @@ pub fn run(spec: &Spec, args: SweepArgs) -> Result<(), HarnessError> {
         .map(|&n| settle_size(spec, &root, n))
         .collect::<Result<Vec<_>, _>>()?;
     // The plan's engines, mixes and settings are checked before any dataset is written.
-    let overrides = overrides(&args);
+    let overrides = args.scope.overrides();
     let first = Plan::new(spec, &sizes[0].dir, overrides.clone())?;
     crate::registry::require_chosen_dataset(spec, &first.engines, "sweep (a dataset per size)")?;
     check_disk(&root, &sizes)?;
@@ -78,18 +78,6 @@ pub fn run(spec: &Spec, args: SweepArgs) -> Result<(), HarnessError> {
     let mut run = Run::start(spec, &root)?;
     let result = sweep(spec, &sizes, &overrides, &mut run);
     crate::stages::finish(run, result)
-}
-
-fn overrides(args: &SweepArgs) -> bench::plan::Overrides {
-    bench::plan::Overrides {
-        engines: args.engines.clone(),
-        mixes: args.mix.clone(),
-        requests: args.requests,
-        min_rounds: args.min_rounds,
-        max_seconds: args.max_seconds,
-        seed: args.seed,
-        ..Default::default()
-    }
 }
 
 /// A size's directory and what to do with it: reuse it when its manifest says
