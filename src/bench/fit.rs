@@ -2,7 +2,7 @@
 //! runs whose engines' cost is not known in advance (`audit-harness sweep`:
 //! the baseline's deep OFFSET pages cost about a second each at 5M rows).
 //!
-//! The round loop (`rounds.rs`) always runs `min_rounds` rounds and only then
+//! The round loop (`stopping.rs`) always runs `min_rounds` rounds and only then
 //! looks at the clock, so a round that alone takes longer than the budget
 //! allows would overrun it by `min_rounds` times. A slice holds the requests
 //! that fill `slice_ms` at the engine's pace, but at least two per worker:

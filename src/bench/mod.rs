@@ -13,14 +13,14 @@ pub mod open;
 pub mod overhead;
 pub mod plan;
 pub mod quota;
-pub mod rounds;
+pub mod stopping;
 
 use std::time::Instant;
 
 use audit_engines::{Query, Role, SharedEngine};
 
 pub use plan::{Phase, PhaseKind, Plan};
-pub use rounds::{Budget, Outcome, Stop};
+pub use stopping::{Budget, Outcome, Stop};
 
 use crate::error::HarnessError;
 use crate::interrupt::interrupted;
@@ -346,9 +346,9 @@ pub fn run(
             driver_lost: &mut driver_lost,
         };
         let outcome = if phase.kind == PhaseKind::Deciding {
-            rounds::run(&mut machine, budget, &mut series, &mut settled)?
+            stopping::run(&mut machine, budget, &mut series, &mut settled)?
         } else {
-            rounds::run(&mut machine, budget, &mut series, |_, _| false)?
+            stopping::run(&mut machine, budget, &mut series, |_, _| false)?
         };
         spent += outcome.seconds;
         outcomes.push(PhaseOutcome {
@@ -489,8 +489,8 @@ struct Machine<'a, P: FnMut(Progress)> {
     targets: &'a [Option<audit_engines::engine::HttpTarget>],
 }
 
-impl<P: FnMut(Progress)> rounds::RoundSource for Machine<'_, P> {
-    fn run_round(&mut self, done: u32) -> Result<Option<rounds::Round>, HarnessError> {
+impl<P: FnMut(Progress)> stopping::RoundSource for Machine<'_, P> {
+    fn run_round(&mut self, done: u32) -> Result<Option<stopping::Round>, HarnessError> {
         let plan = self.plan;
         let r = self.first_round - 1 + done; // 0-based, run-wide
         let t0 = Instant::now();
@@ -646,7 +646,7 @@ impl<P: FnMut(Progress)> rounds::RoundSource for Machine<'_, P> {
             }
         }
         self.infos.extend(infos);
-        Ok(Some(rounds::Round {
+        Ok(Some(stopping::Round {
             trials,
             seconds: t0.elapsed().as_secs_f64(),
         }))

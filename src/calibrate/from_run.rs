@@ -25,7 +25,7 @@ use rand::{RngExt, SeedableRng};
 
 use super::{replicate_all, Config, Row, Truth};
 use crate::analysis::{self, Settings, Variance};
-use crate::bench::rounds::{Budget, Round, RoundSource};
+use crate::bench::stopping::{Budget, Round, RoundSource};
 use crate::bench::{Request, Series, Trial};
 use crate::error::HarnessError;
 use crate::spec::{GateSpec, LoadMode};

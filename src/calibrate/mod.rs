@@ -17,7 +17,7 @@ use std::str::FromStr;
 use audit_engines::Role;
 
 use crate::analysis::{self, Settings};
-use crate::bench::rounds::{self, Budget, RoundSource};
+use crate::bench::stopping::{self, Budget, RoundSource};
 use crate::bench::Series;
 use crate::error::HarnessError;
 use crate::spec::{GateSpec, LoadMode, Precision, Thresholds};
@@ -506,7 +506,7 @@ impl Judge<'_> {
         let settled = |s: &[Series], looks: Looks| {
             verdict::settled_by(s, &self.settings(looks, s), self.gate, self.precision, &mut cache)
         };
-        let outcome = rounds::run(source, self.budget, series, settled)?;
+        let outcome = stopping::run(source, self.budget, series, settled)?;
         let looks = outcome.looks(self.budget.min_rounds);
         let summaries = analysis::summarize(series, &self.settings(looks, series));
         let judgements = verdict::judge_all(&summaries, self.gate);

@@ -12,7 +12,7 @@ use rand::{RngExt, SeedableRng};
 
 use super::{Design, Noise};
 use crate::bench::quota::{self, Pace};
-use crate::bench::rounds::{Round, RoundSource};
+use crate::bench::stopping::{Round, RoundSource};
 use crate::bench::{Request, Trial};
 use crate::error::HarnessError;
 

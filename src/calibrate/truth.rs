@@ -212,7 +212,7 @@ pub const LONG_RUN_ROUNDS: u32 = 8000;
 /// throughput per worker (answered requests per second of a worker's time):
 /// every request pooled, the strata weighted by the mix's shares.
 pub fn long_run(cfg: &Config, scenario: &Scenario, base: SimEngine, cand: SimEngine, salt: u64) -> [f64; 4] {
-    use crate::bench::rounds::RoundSource;
+    use crate::bench::stopping::RoundSource;
     let engines = [base, cand];
     let mut sim = super::sim::Sim::new(
         &engines,
@@ -505,7 +505,7 @@ mod tests {
     /// simulated run's quantiles are the computed ones.
     #[test]
     fn simulated_requests_have_the_computed_distribution() {
-        use crate::bench::rounds::RoundSource;
+        use crate::bench::stopping::RoundSource;
         let cfg = config();
         let s = Scenario {
             noise: "drift-0.05+bursts".parse().unwrap(),
