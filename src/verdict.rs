@@ -332,25 +332,59 @@ pub fn settled(judgements: &[Judgement]) -> bool {
     deciding.peek().is_some() && deciding.all(|j| j.outcome != Outcome::Inconclusive)
 }
 
-/// The summary row's `verdict` column: `reference` for the baseline, else the
-/// worst outcome of its judgements (`info:` before it for non-candidates).
-pub fn column(s: &Summary, judgements: &[Judgement], gate: &GateSpec) -> String {
+/// A summary row's verdict, as data: what its `verdict` column says in
+/// summary.csv and summary.json ([`Cell::label`]) and its badge in report.html.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cell {
+    /// The baseline: every other engine is measured against it.
+    Reference,
+    /// Open-loop service time: shown, never judged.
+    NotJudged,
+    /// The worst outcome of the row's checks (`None`: it has no thresholds);
+    /// `informational` when the engine or mix does not decide the exit code.
+    Judged {
+        worst: Option<Outcome>,
+        informational: bool,
+    },
+}
+
+impl Cell {
+    /// The column's text: `reference`, `not judged (service time)`, or the
+    /// worst outcome (`no thresholds` without one), after `info:` for a row
+    /// that does not decide the exit code.
+    pub fn label(self) -> String {
+        match self {
+            Cell::Reference => "reference".into(),
+            Cell::NotJudged => "not judged (service time)".into(),
+            Cell::Judged { worst, informational } => {
+                let word = worst.map_or("no thresholds", Outcome::label);
+                if informational {
+                    format!("info:{word}")
+                } else {
+                    word.to_string()
+                }
+            }
+        }
+    }
+}
+
+/// The summary row's verdict: the reference, service time (never judged),
+/// or the worst outcome of its judgements, informational for non-candidates.
+pub fn column(s: &Summary, judgements: &[Judgement], gate: &GateSpec) -> Cell {
     if s.role == Role::Reference {
-        return "reference".into();
+        return Cell::Reference;
     }
     if s.timing == Timing::OpenService {
-        return "not judged (service time)".into();
+        return Cell::NotJudged;
     }
     let worst = judgements
         .iter()
         .filter(|j| j.engine == s.engine && j.mix == s.mix)
         .map(|j| j.outcome)
         .max();
-    let word = worst.map_or("no thresholds", Outcome::label);
-    if gate.candidates.contains(&s.engine) && gate.mixes.contains(&s.mix) {
-        word.to_string()
-    } else {
-        format!("info:{word}")
+    Cell::Judged {
+        worst,
+        informational: !(gate.candidates.contains(&s.engine) && gate.mixes.contains(&s.mix)),
     }
 }
 

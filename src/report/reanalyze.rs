@@ -35,7 +35,7 @@ pub fn write_analysis(
 ) -> Result<Analysis, HarnessError> {
     let summaries = analysis::summarize(series, settings);
     let judgements = verdict::judge_all(&summaries, gate);
-    let verdicts: Vec<String> = summaries
+    let verdicts: Vec<verdict::Cell> = summaries
         .iter()
         .map(|s| verdict::column(s, &judgements, gate))
         .collect();

@@ -4,6 +4,7 @@
 use crate::analysis::Summary;
 use crate::error::HarnessError;
 use crate::stats::Estimate;
+use crate::verdict::Cell;
 
 use super::{cell, csv_err, finish_csv, SCHEMA_VERSION};
 
@@ -30,7 +31,7 @@ fn est(e: Option<Estimate>, digits: usize) -> [String; 3] {
 }
 
 /// The CSV bytes for these rows; `verdicts[i]` is row i's verdict column.
-pub fn to_csv(rows: &[Summary], verdicts: &[String]) -> Result<Vec<u8>, HarnessError> {
+pub fn to_csv(rows: &[Summary], verdicts: &[Cell]) -> Result<Vec<u8>, HarnessError> {
     let name = "summary.csv";
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(COLUMNS).map_err(csv_err(name))?;
@@ -55,7 +56,7 @@ pub fn to_csv(rows: &[Summary], verdicts: &[String]) -> Result<Vec<u8>, HarnessE
         }
         r.push(cell(s.floor_p95_ratio, 6));
         r.push(s.index_bytes.map(|b| b.to_string()).unwrap_or_default());
-        r.push(verdict.clone());
+        r.push(verdict.label());
         r.push(m[1].clone());
         r.push(m[2].clone());
         r.push(s.errors.to_string());

@@ -54,7 +54,7 @@ struct Row<'a> {
     p99_ratio: Option<Figure>,
     floor_p95_ratio: Option<f64>,
     index_bytes: Option<u64>,
-    verdict: &'a str,
+    verdict: String,
 }
 
 #[derive(Serialize)]
@@ -127,7 +127,7 @@ pub fn decision(info: &RunInfo, judgements: &[Judgement]) -> verdict::Decision {
 pub fn to_json(
     info: &RunInfo,
     summaries: &[Summary],
-    verdicts: &[String],
+    verdicts: &[verdict::Cell],
     judgements: &[Judgement],
     strata: &[Stratum],
     looks: &Looks,
@@ -170,7 +170,7 @@ pub fn to_json(
                 p99_ratio: figure(s.p99_ratio),
                 floor_p95_ratio: s.floor_p95_ratio.filter(|f| f.is_finite()),
                 index_bytes: s.index_bytes,
-                verdict: v,
+                verdict: v.label(),
             })
             .collect(),
         judgements: judgements

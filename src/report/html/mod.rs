@@ -22,7 +22,7 @@ use crate::report::run_json::RunInfo;
 use crate::report::summary_json::decision;
 use crate::stats::sequential::Looks;
 use crate::stats::Estimate;
-use crate::verdict::{Bound, Decision, Judgement, Outcome, Undecided};
+use crate::verdict::{Bound, Cell, Decision, Judgement, Outcome, Undecided};
 
 pub use interval::{num, outcome_colour};
 
@@ -39,7 +39,7 @@ pub struct Page<'a> {
     pub info: &'a RunInfo,
     pub summaries: &'a [Summary],
     /// summary.csv's verdict column, row by row.
-    pub verdicts: &'a [String],
+    pub verdicts: &'a [Cell],
     pub judgements: &'a [Judgement],
     pub strata: &'a [Stratum],
     pub looks: &'a Looks,
@@ -377,7 +377,7 @@ fn figures(s: &mut String, p: &Page) {
                 r.floor_p95_ratio
                     .filter(|f| f.is_finite())
                     .map_or("–".to_string(), |f| format!("{f:.2}")),
-                verdict_cell(v),
+                verdict_cell(*v),
             );
         }
         s.push_str("</table>\n");
@@ -410,15 +410,20 @@ fn engine_errors(s: &mut String, p: &Page) {
     s.push_str("</table>\n");
 }
 
-fn verdict_cell(v: &str) -> String {
-    let (info, word) = match v.strip_prefix("info:") {
-        Some(w) => (true, w),
-        None => (false, v),
-    };
-    match word {
-        "pass" | "fail" | "inconclusive" if !info => badge(&word.to_uppercase(), word),
-        _ if info => format!("{}<br/><small>informational</small>", badge(word, "info")),
-        _ => badge(word, "info"),
+fn verdict_cell(v: Cell) -> String {
+    match v {
+        Cell::Judged {
+            worst: Some(o),
+            informational: false,
+        } => badge(&o.label().to_uppercase(), o.label()),
+        Cell::Judged {
+            worst,
+            informational: true,
+        } => format!(
+            "{}<br/><small>informational</small>",
+            badge(worst.map_or("no thresholds", Outcome::label), "info")
+        ),
+        other => badge(&other.label(), "info"),
     }
 }
 
@@ -766,7 +771,10 @@ mod tests {
         let html = to_html(&Page {
             info: &info,
             summaries: std::slice::from_ref(&summary),
-            verdicts: &["pass".to_string()],
+            verdicts: &[Cell::Judged {
+                worst: Some(Outcome::Pass),
+                informational: false,
+            }],
             judgements: std::slice::from_ref(&judgement),
             strata: &[],
             looks: &looks,
