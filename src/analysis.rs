@@ -1272,6 +1272,29 @@ mod tests {
     }
 
     #[test]
+    fn rounds_that_met_a_slow_episode_widen_the_side_they_pull_the_ratio_to() {
+        // 30 rounds; in 3 of them the baseline met a slow episode (every
+        // request 3x slower) and the candidate did not. Those rounds pull
+        // the p99 ratio down, so its lower side is widened for their skew
+        // and its upper side stays the t interval's.
+        let lats = |k: u64| -> Vec<u64> { (0..200).map(|i| (100 + (i * 7919) % 200) * k).collect() };
+        let (calm, slow, cand) = (lats(1), lats(3), lats(1).iter().map(|l| l / 2).collect::<Vec<_>>());
+        let base_rounds: Vec<&[u64]> = (0..30)
+            .map(|r| if r % 10 == 4 { &slow[..] } else { &calm[..] })
+            .collect();
+        let cand_rounds: Vec<&[u64]> = (0..30).map(|_| &cand[..]).collect();
+        let rows = summarize(
+            &[series("baseline", &base_rounds), series("fast", &cand_rounds)],
+            &settings(),
+        );
+        let spread = rows[1].p99_ratio.unwrap().spread.unwrap();
+        assert!(spread.skew_below < -1.5, "{spread:?}");
+        let ((lo, hi), (t_lo, t_hi)) = (spread.interval(2.0, 2.0), spread.symmetric().interval(2.0, 2.0));
+        assert!(lo < t_lo * 0.99, "lower side {lo} vs {t_lo}");
+        assert_eq!(hi, t_hi, "the upper side keeps the t interval");
+    }
+
+    #[test]
     fn strata_split_by_depth_and_leave_out_empty_ones() {
         let lats: Vec<u64> = (0..700).map(|i| 100 + i).collect();
         let st = strata(&[series("baseline", &[&lats])], LoadMode::Closed);
