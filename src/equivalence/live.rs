@@ -29,10 +29,11 @@ use rand::{RngExt, SeedableRng};
 
 use super::outcome::{self, diff, Failure, Outcome};
 use super::results::cannot_open;
-use super::{replay, shell_words, Counterexample, Opener, Options, Property, PropertyResult, Status};
+use super::{replay, Counterexample, Opener, Options, Property, PropertyResult, Status};
 use crate::dataset::live::{LiveRows, Scratch, Writer};
 use crate::dataset::write::{Appender, NewRow};
 use crate::error::HarnessError;
+use crate::shell::shell_words;
 
 /// Reader threads querying the candidate while the writer appends.
 pub const READERS: usize = 4;

@@ -28,6 +28,7 @@ use serde::Serialize;
 
 use crate::dataset::GenParams;
 use crate::error::HarnessError;
+use crate::shell::shell_words;
 use crate::spec::MixSpec;
 use cases::SmallRow;
 
@@ -659,5 +660,3 @@ fn replay(opts: &Options, engine: &str, prop: Property) -> String {
     }
     shell_words(&words)
 }
-
-pub use crate::shell::shell_words;

@@ -93,8 +93,9 @@ impl Spread {
         )
     }
 
-    /// The same spread without its skewness correction.
-    pub fn symmetric(self) -> Spread {
+    /// The same spread without its skewness correction (tests compare the two).
+    #[cfg(test)]
+    pub(crate) fn symmetric(self) -> Spread {
         Spread {
             skew_below: 0.0,
             skew_above: 0.0,
@@ -159,25 +160,27 @@ pub fn effective_df(x: &[f64]) -> f64 {
         return 0.0;
     }
     let kf = k as f64;
-    let mean = x.iter().sum::<f64>() / kf;
-    let m2 = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / kf;
-    let m4 = x.iter().map(|v| (v - mean).powi(4)).sum::<f64>() / kf;
+    let [m2, _, m4] = central_moments(x);
     let kurt = if m2 > 0.0 { (m4 / (m2 * m2) - 3.0).max(0.0) } else { 0.0 };
     let df = 2.0 / (2.0 / (kf - 1.0) + kurt / kf);
     df.clamp(1.0, kf - 1.0)
 }
 
+/// The central moments `m₂, m₃, m₄` of `x` (sums over its length).
+fn central_moments(x: &[f64]) -> [f64; 3] {
+    let kf = x.len() as f64;
+    let mean = x.iter().sum::<f64>() / kf;
+    let m = |p: i32| x.iter().map(|v| (v - mean).powi(p)).sum::<f64>() / kf;
+    [m(2), m(3), m(4)]
+}
+
 /// The sample skewness `m₃ / m₂^{3/2}` of `x` (0 for fewer than three values
 /// or none that differ).
 pub fn skewness(x: &[f64]) -> f64 {
-    let k = x.len();
-    if k < 3 {
+    if x.len() < 3 {
         return 0.0;
     }
-    let kf = k as f64;
-    let mean = x.iter().sum::<f64>() / kf;
-    let m2 = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / kf;
-    let m3 = x.iter().map(|v| (v - mean).powi(3)).sum::<f64>() / kf;
+    let [m2, m3, _] = central_moments(x);
     if m2 > 0.0 && m2.is_finite() {
         let g = m3 / m2.powf(1.5);
         if g.is_finite() {
