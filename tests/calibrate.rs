@@ -169,6 +169,24 @@ fn the_same_seed_gives_the_same_table() {
     assert_eq!(format!("{a:?}"), format!("{b:?}"));
 }
 
+/// A row's replicates are seeded from its scenario's name and truth, not its
+/// place in the command: a reader checks one row of a table by running it alone.
+#[test]
+fn a_row_run_alone_prints_what_it_printed_in_the_full_table() {
+    let full = config(
+        &["independent", "drift-0.05"],
+        &[Shape::Scaled, Shape::Tail],
+        &[Truth::Better],
+        10,
+    );
+    let rows = calibrate::run(&full, |_| {}).unwrap();
+    let alone = config(&["drift-0.05"], &[Shape::Tail], &[Truth::Better], 10);
+    let row = calibrate::run(&alone, |_| {}).unwrap();
+    let in_full: Vec<_> = rows.iter().filter(|r| r.scenario == "drift-0.05 tail").collect();
+    assert_eq!(in_full.len(), 1);
+    assert_eq!(format!("{:?}", row[0]), format!("{:?}", in_full[0]));
+}
+
 #[test]
 fn the_command_prints_its_table_and_refuses_unknown_scenarios() {
     let o = common::harness(&[

@@ -415,12 +415,11 @@ pub fn run(rec: &Recorded, cfg: &Config, mut progress: impl FnMut(&Row)) -> Resu
         // Every candidate of the record is placed at the same truth; the
         // first's ratios name the row (the others agree to the solver's tolerance).
         let true_ratios = truths[0];
-        let ti = Truth::ALL.iter().position(|t| *t == truth).unwrap_or(0);
         let reps = replicate_all(cfg.replicates, |rep| {
             let mut src = Replay {
                 rec,
                 moves: &moves,
-                rng: StdRng::seed_from_u64(super::replicate_seed(cfg.seed, 0xf0, ti, rep)),
+                rng: StdRng::seed_from_u64(super::replicate_seed(cfg.seed, "from-run", truth, rep)),
                 queue: Vec::new(),
             };
             let mut series = rec.series(&[], &moves);

@@ -539,9 +539,24 @@ impl Judge<'_> {
     }
 }
 
-/// A replicate's seed, from the run's seed and its place (independent of threading).
-pub fn replicate_seed(seed: u64, scenario: usize, truth: usize, rep: u32) -> u64 {
-    let mut z = seed ^ ((scenario as u64) << 48) ^ ((truth as u64) << 40) ^ u64::from(rep);
+/// A replicate's seed, from the run's seed, its scenario's name, its truth
+/// and its number: independent of threading and of the other rows of the
+/// command, so that one row run alone (`--scenario S --shape H --truth T`)
+/// prints the same figures as in a full table with the same seed.
+pub fn replicate_seed(seed: u64, scenario: &str, truth: Truth, rep: u32) -> u64 {
+    let t = Truth::ALL.iter().position(|x| *x == truth).unwrap_or(0) as u64;
+    mix64(seed ^ mix64(fnv1a(scenario)) ^ (t << 40) ^ u64::from(rep))
+}
+
+/// FNV-1a of a name: a fixed hash (std's `DefaultHasher` may change between releases).
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// SplitMix64's finaliser: every bit of the input moves every bit of the output.
+fn mix64(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
@@ -580,21 +595,19 @@ pub(crate) fn replicate_all(
 /// Runs every noise, shape and truth; `progress` hears of each finished row.
 pub fn run(cfg: &Config, mut progress: impl FnMut(&Row)) -> Result<Vec<Row>, HarnessError> {
     let mut rows = Vec::new();
-    let mut si = 0usize;
     for &noise in &cfg.noises {
         for &shape in &cfg.shapes {
             let scenario = Scenario { noise, shape };
+            let name = scenario.name();
             for &truth in &cfg.truths {
-                let ti = Truth::ALL.iter().position(|t| *t == truth).unwrap_or(0);
                 let (cand, truths) = truth::candidate(cfg, &scenario, truth)?;
                 let reps = replicate_all(cfg.replicates, |rep| {
-                    cfg.replicate(&scenario, cand, truths, replicate_seed(cfg.seed, si, ti, rep))
+                    cfg.replicate(&scenario, cand, truths, replicate_seed(cfg.seed, &name, truth, rep))
                 })?;
-                let row = tally(&scenario.name(), truth, truths, cfg.candidates, &reps);
+                let row = tally(&name, truth, truths, cfg.candidates, &reps);
                 progress(&row);
                 rows.push(row);
             }
-            si += 1;
         }
     }
     Ok(rows)
