@@ -26,6 +26,7 @@ use crate::bench::plan::Overrides;
 use crate::bench::Plan;
 use crate::error::HarnessError;
 use crate::report::run::Run;
+use crate::report::run_json::{Stage, StageOutcome};
 use crate::spec::Spec;
 use crate::stats::Estimate;
 use crate::verdict::{Check, Judgement, FAMILY_ALPHA};
@@ -267,7 +268,7 @@ fn run_each(
         let rounds = bench.map_or(0, |b| b.rounds);
         let seconds = bench.map_or(0.0, |b| b.seconds);
         let complete = bench.is_some_and(|b| !b.interrupted());
-        let _ = run.stage("verdict", "a/a");
+        let _ = run.stage(Stage::Verdict, StageOutcome::AaSeries);
         crate::stages::finish(run, Ok(()))?;
         if !complete {
             break;

@@ -13,7 +13,7 @@ use crate::integrity;
 use crate::report::latencies;
 use crate::report::reanalyze::{self, write_analysis, Analysis};
 use crate::report::run::Run;
-use crate::report::run_json::{BenchInfo, EquivalenceInfo};
+use crate::report::run_json::{BenchInfo, EquivalenceInfo, Stage, StageOutcome};
 use crate::spec::Spec;
 use crate::stats::sequential::Looks;
 use crate::{equivalence, output, registry, report, verdict};
@@ -21,7 +21,7 @@ use crate::{equivalence, output, registry, report, verdict};
 /// Checks the dataset and the baseline (`verify`, and the gate's first stage).
 pub fn integrity_stage(spec: &Spec, dir: &Path, mut run: Option<&mut Run>) -> Result<(), HarnessError> {
     if let Some(run) = run.as_deref_mut() {
-        run.begin("integrity");
+        run.begin(Stage::Integrity);
     }
     output::dataset::print_integrity_header(spec, dir);
     let task = output::progress::start("integrity: reading the dataset and the baseline", None, "");
@@ -31,7 +31,7 @@ pub fn integrity_stage(spec: &Spec, dir: &Path, mut run: Option<&mut Run>) -> Re
     output::dataset::print_checks(&checks);
     let judged = integrity::judge(&checks);
     if let Some(run) = run {
-        run.stage("integrity", if judged.is_ok() { "pass" } else { "fail" })?;
+        run.stage(Stage::Integrity, StageOutcome::of_check(judged.is_ok()))?;
     }
     judged
 }
@@ -74,7 +74,7 @@ pub fn equivalence_stage(
 /// `latencies.csv`, `summary.csv`, `summary.json`, `strata.csv`, `report.html`
 /// and the plots into the run's directory.
 pub fn bench_stage(spec: &Spec, dir: &Path, plan: &Plan, run: &mut Run) -> Result<Analysis, HarnessError> {
-    run.begin("bench");
+    run.begin(Stage::Bench);
     let engines = plan
         .engines
         .iter()
@@ -91,7 +91,7 @@ pub fn bench_engines(
     engines: &[(String, audit_engines::SharedEngine)],
     run: &mut Run,
 ) -> Result<Analysis, HarnessError> {
-    run.begin("bench");
+    run.begin(Stage::Bench);
     output::bench::print_header(plan);
     let first_mix = &plan.mixes[0].1;
     let task = output::progress::start("measuring the harness's own overhead", None, "");
@@ -117,7 +117,7 @@ pub fn bench_engines(
     run.dir.write("run.json", &run.info.to_json())?;
     if result.rounds_done() == 0 {
         if let Some(why) = &result.driver_lost {
-            run.stage("bench", "driver lost records")?;
+            run.stage(Stage::Bench, StageOutcome::DriverLost)?;
             return Err(HarnessError::input(format!("{why}; no round had finished before it")));
         }
         return Err(HarnessError::Inconclusive(
@@ -137,13 +137,13 @@ pub fn bench_engines(
         &plan.precision,
     ));
     let outcome = if result.driver_lost.is_some() {
-        "driver lost records"
+        StageOutcome::DriverLost
     } else if result.interrupted() {
-        "interrupted"
+        StageOutcome::Interrupted
     } else {
-        "done"
+        StageOutcome::Done
     };
-    run.stage("bench", outcome)?;
+    run.stage(Stage::Bench, outcome)?;
     if let Some(why) = &result.driver_lost {
         return Err(HarnessError::input(format!(
             "{why}; the {} finished round(s) before it are analysed above and in latencies.csv",
@@ -182,7 +182,7 @@ pub fn bench_engines(
             // The quiet run's figures and verdict stand and are written; the
             // run still ends with this error (it is incomplete without them).
             output::bench::print_appends_failed(&e);
-            run.stage("appends", "error")?;
+            run.stage(Stage::Appends, StageOutcome::Error)?;
             run.deferred = Some(e);
         }
     }
@@ -214,7 +214,7 @@ fn appends_stage(
 
 /// Prints one line per threshold and decides the exit code from the candidates' verdicts.
 pub fn verdict_stage(spec: &Spec, analysis: &Analysis, run: &mut Run, export: &ExportArgs) -> Result<(), HarnessError> {
-    run.begin("verdict");
+    run.begin(Stage::Verdict);
     output::verdict::print_header(&spec.gate, &analysis.judgements, &analysis.looks);
     output::verdict::print_judgements(&analysis.judgements);
     if analysis.judgements.iter().all(|j| j.informational) {
@@ -223,7 +223,7 @@ pub fn verdict_stage(spec: &Spec, analysis: &Analysis, run: &mut Run, export: &E
     let interrupted = crate::interrupt::interrupted() || run.info.bench.as_ref().is_some_and(|b| b.interrupted());
     let decision = verdict::decide(&analysis.judgements, interrupted);
     write_exports(analysis, decision, run, export)?;
-    run.stage("verdict", decision.label())?;
+    run.stage(Stage::Verdict, StageOutcome::of_decision(&decision))?;
     decision.into_result()
 }
 

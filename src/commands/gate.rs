@@ -8,6 +8,7 @@ use crate::bench::{self, Plan};
 use crate::cli::ExportArgs;
 use crate::error::HarnessError;
 use crate::report::run::Run;
+use crate::report::run_json::{Stage, StageOutcome};
 use crate::spec::Spec;
 use crate::{equivalence, output, registry, stages};
 
@@ -40,10 +41,10 @@ fn run_stages(
         .iter()
         .map(|n| registry::opener(spec, n))
         .collect::<Result<Vec<_>, _>>()?;
-    run.begin("equivalence");
+    run.begin(Stage::Equivalence);
     let report = stages::equivalence_stage(&opts, &candidates, Some(run))?;
     let judged = report.judge();
-    run.stage("equivalence", if judged.is_ok() { "pass" } else { "fail" })?;
+    run.stage(Stage::Equivalence, StageOutcome::of_check(judged.is_ok()))?;
     judged?;
 
     let mut engines = spec.bench.engines.clone();

@@ -20,8 +20,8 @@ use crate::dataset::{self, GenParams};
 use crate::error::HarnessError;
 use crate::report::reanalyze::{self, write_analysis};
 use crate::report::run::Run;
-use crate::report::run_json::BenchInfo;
 use crate::report::run_json::SweepSize;
+use crate::report::run_json::{BenchInfo, Stage, StageOutcome};
 use crate::report::scaling::{self, ScalingRow};
 use crate::spec::Spec;
 use crate::{mix, output, registry};
@@ -177,7 +177,7 @@ fn sweep(spec: &Spec, sizes: &[Size], overrides: &bench::plan::Overrides, run: &
             "sweep stopped; the sizes finished are in scaling.csv",
         ));
     }
-    run.stage("sweep", "done")
+    run.stage(Stage::Sweep, StageOutcome::Done)
 }
 
 /// One size: its dataset, its engines opened (timed), its rounds fitted into

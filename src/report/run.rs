@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use crate::error::HarnessError;
 use crate::spec::Spec;
 
-use super::run_json::{self, RunInfo};
+use super::run_json::{self, RunInfo, Stage, StageOutcome};
 use super::RunDir;
 
 /// How a run ended: its exit status, and where its reports are (and whether
@@ -29,7 +29,7 @@ pub struct Run {
     pub deferred: Option<HarnessError>,
     /// The stage under way (begun, not yet recorded): a run that ends by an
     /// error inside it records it as `error`, so run.json says where it stopped.
-    running: Option<&'static str>,
+    running: Option<Stage>,
 }
 
 impl Run {
@@ -48,14 +48,14 @@ impl Run {
     }
 
     /// Marks stage `name` under way (see `running`).
-    pub fn begin(&mut self, name: &'static str) {
-        self.running = Some(name);
+    pub fn begin(&mut self, stage: Stage) {
+        self.running = Some(stage);
     }
 
     /// Records a stage's outcome and saves run.json.
-    pub fn stage(&mut self, name: &str, outcome: &str) -> Result<(), HarnessError> {
+    pub fn stage(&mut self, stage: Stage, outcome: StageOutcome) -> Result<(), HarnessError> {
         self.running = None;
-        self.info.stages.push((name.to_string(), outcome.to_string()));
+        self.info.stages.push((stage, outcome));
         self.dir.write("run.json", &self.info.to_json())
     }
 
@@ -75,8 +75,8 @@ impl Run {
             return Ended { result, reports: None };
         }
         if let Err(e) = &result {
-            if let Some(name) = self.running.take() {
-                self.info.stages.push((name.to_string(), "error".to_string()));
+            if let Some(stage) = self.running.take() {
+                self.info.stages.push((stage, StageOutcome::Error));
             }
             self.info.error = Some(e.to_string());
         }
@@ -116,9 +116,9 @@ mod tests {
         let mut spec = Spec::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("harness.toml")).unwrap();
         spec.bench.reports_dir = tmp.path().join("reports");
         let mut run = Run::start(&spec, tmp.path()).unwrap();
-        run.begin("integrity");
-        run.stage("integrity", "pass").unwrap();
-        run.begin("bench");
+        run.begin(Stage::Integrity);
+        run.stage(Stage::Integrity, StageOutcome::Pass).unwrap();
+        run.begin(Stage::Bench);
         let full = std::io::Error::from_raw_os_error(libc::ENOSPC);
         let ended = run.finish(Err(HarnessError::io(tmp.path().join("latencies.csv"), full)));
         let (dir, complete) = ended.reports.expect("the run keeps its directory");

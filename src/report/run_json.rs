@@ -31,8 +31,9 @@ pub struct RunInfo {
     pub git: Option<GitInfo>,
     pub machine: Machine,
     pub versions: BTreeMap<String, String>,
-    /// Stage name and its outcome, in order.
-    pub stages: Vec<(String, String)>,
+    /// Each stage that ran and its outcome, in order (in the file, a pair
+    /// of words such as `["bench", "done"]`).
+    pub stages: Vec<(Stage, StageOutcome)>,
     pub equivalence: Option<EquivalenceInfo>,
     pub bench: Option<BenchInfo>,
     /// `sweep`: per size, its dataset, how its rounds were fitted into the
@@ -44,6 +45,95 @@ pub struct RunInfo {
     /// The error the run ended with (its one line), when it ended with one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// A stage of a run, by the name run.json gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    Integrity,
+    Equivalence,
+    Bench,
+    /// The rounds again under a live append stream (`--append-rate`).
+    Appends,
+    Verdict,
+    Sweep,
+}
+
+impl Stage {
+    /// Its name in run.json and on report.html.
+    pub fn label(self) -> &'static str {
+        match self {
+            Stage::Integrity => "integrity",
+            Stage::Equivalence => "equivalence",
+            Stage::Bench => "bench",
+            Stage::Appends => "appends",
+            Stage::Verdict => "verdict",
+            Stage::Sweep => "sweep",
+        }
+    }
+}
+
+/// How a stage ended, by the word run.json gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StageOutcome {
+    /// A check stage (integrity, equivalence) or the verdict passed.
+    #[serde(rename = "pass")]
+    Pass,
+    #[serde(rename = "fail")]
+    Fail,
+    /// The verdict: undecided (or decided on an interrupted run).
+    #[serde(rename = "inconclusive")]
+    Inconclusive,
+    /// A measuring stage ran to its end.
+    #[serde(rename = "done")]
+    Done,
+    /// Stopped by a signal; what finished is recorded.
+    #[serde(rename = "interrupted")]
+    Interrupted,
+    /// The load driver (Locust) lost a round's records.
+    #[serde(rename = "driver lost records")]
+    DriverLost,
+    /// The run ended by an error inside the stage (a disk that filled up, say).
+    #[serde(rename = "error")]
+    Error,
+    /// `aa`: the series' runs are judged together, not one by one.
+    #[serde(rename = "a/a")]
+    AaSeries,
+}
+
+impl StageOutcome {
+    /// Its word in run.json and on report.html.
+    pub fn label(self) -> &'static str {
+        match self {
+            StageOutcome::Pass => "pass",
+            StageOutcome::Fail => "fail",
+            StageOutcome::Inconclusive => "inconclusive",
+            StageOutcome::Done => "done",
+            StageOutcome::Interrupted => "interrupted",
+            StageOutcome::DriverLost => "driver lost records",
+            StageOutcome::Error => "error",
+            StageOutcome::AaSeries => "a/a",
+        }
+    }
+
+    /// The verdict stage's outcome: the decision's.
+    pub fn of_decision(d: &crate::verdict::Decision) -> StageOutcome {
+        match d {
+            crate::verdict::Decision::Pass => StageOutcome::Pass,
+            crate::verdict::Decision::Fail { .. } => StageOutcome::Fail,
+            crate::verdict::Decision::Inconclusive(_) => StageOutcome::Inconclusive,
+        }
+    }
+
+    /// A check's result: pass when `ok`, else fail.
+    pub fn of_check(ok: bool) -> StageOutcome {
+        if ok {
+            StageOutcome::Pass
+        } else {
+            StageOutcome::Fail
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -414,6 +504,12 @@ impl BenchInfo {
 }
 
 impl RunInfo {
+    /// The decision the run's deciding judgements call for (inconclusive
+    /// for an interrupted run): what summary.json and report.html show.
+    pub fn decision(&self, judgements: &[crate::verdict::Judgement]) -> crate::verdict::Decision {
+        crate::verdict::decide(judgements, self.bench.as_ref().is_some_and(|b| b.interrupted()))
+    }
+
     /// The record of a run starting now.
     pub fn start(run_id: &str, started: SystemTime, spec: &Spec, data_dir: &Path) -> RunInfo {
         let mut versions = BTreeMap::new();
@@ -509,5 +605,40 @@ fn machine() -> Machine {
         kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
             .map(|s| s.trim().to_string())
             .unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Stages are typed in the code and the same words in run.json as when
+    /// they were strings, so `report` reads runs written before.
+    #[test]
+    fn stages_are_written_and_read_as_the_words_run_json_always_had() {
+        let stages = vec![
+            (Stage::Integrity, StageOutcome::Pass),
+            (Stage::Equivalence, StageOutcome::Fail),
+            (Stage::Bench, StageOutcome::DriverLost),
+            (Stage::Appends, StageOutcome::Error),
+            (Stage::Bench, StageOutcome::Interrupted),
+            (Stage::Verdict, StageOutcome::Inconclusive),
+            (Stage::Verdict, StageOutcome::AaSeries),
+            (Stage::Sweep, StageOutcome::Done),
+        ];
+        let text = serde_json::to_string(&stages).unwrap();
+        assert_eq!(
+            text,
+            r#"[["integrity","pass"],["equivalence","fail"],["bench","driver lost records"],["appends","error"],["bench","interrupted"],["verdict","inconclusive"],["verdict","a/a"],["sweep","done"]]"#
+        );
+        for (stage, outcome) in &stages {
+            assert_eq!(
+                serde_json::to_string(&(stage, outcome)).unwrap(),
+                format!("[\"{}\",\"{}\"]", stage.label(), outcome.label())
+            );
+        }
+        let back: Vec<(Stage, StageOutcome)> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, stages);
+        assert!(serde_json::from_str::<(Stage, StageOutcome)>(r#"["bench","maybe"]"#).is_err());
     }
 }

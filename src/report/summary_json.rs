@@ -118,11 +118,6 @@ struct Document<'a> {
     equivalence_noise: Option<&'a crate::equivalence::noise::NoiseSummary>,
 }
 
-/// The decision the run's deciding judgements call for (inconclusive for an interrupted run).
-pub fn decision(info: &RunInfo, judgements: &[Judgement]) -> verdict::Decision {
-    verdict::decide(judgements, info.bench.as_ref().is_some_and(|b| b.interrupted()))
-}
-
 /// The summary.json bytes.
 pub fn to_json(
     info: &RunInfo,
@@ -135,7 +130,7 @@ pub fn to_json(
     let doc = Document {
         schema_version: JSON_SCHEMA_VERSION,
         run_id: &info.run_id,
-        decision: decision(info, judgements).label(),
+        decision: info.decision(judgements).label(),
         deciding_checks: judgements.iter().filter(|j| !j.informational).count(),
         method: crate::stats::METHOD,
         confidence: crate::stats::CONFIDENCE,

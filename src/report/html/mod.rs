@@ -18,8 +18,7 @@ use std::fmt::Write;
 
 use crate::analysis::{Stratum, Summary};
 use crate::report::plots::Colours;
-use crate::report::run_json::RunInfo;
-use crate::report::summary_json::decision;
+use crate::report::run_json::{RunInfo, StageOutcome};
 use crate::stats::sequential::Looks;
 use crate::stats::Estimate;
 use crate::verdict::{Bound, Cell, Decision, Judgement, Outcome, Undecided};
@@ -143,7 +142,7 @@ pub fn to_html(p: &Page) -> String {
 /// Written once, when the run ends (there is nothing for `report` to recompute).
 fn stages_only(s: &mut String, p: &Page) {
     let i = p.info;
-    let failed = i.stages.iter().any(|(_, o)| o == "fail");
+    let failed = i.stages.iter().any(|(_, o)| *o == StageOutcome::Fail);
     let class = match (failed, i.exit_code) {
         (true, _) | (_, Some(1)) => "fail",
         (false, Some(0)) => "pass",
@@ -162,15 +161,16 @@ fn stages_only(s: &mut String, p: &Page) {
     }
     s.push_str("<table>\n<tr><th>stage</th><th>outcome</th></tr>\n");
     for (stage, outcome) in &i.stages {
-        let class = match outcome.as_str() {
-            "pass" | "fail" => outcome.as_str(),
+        let class = match outcome {
+            StageOutcome::Pass => "pass",
+            StageOutcome::Fail => "fail",
             _ => "info",
         };
         let _ = writeln!(
             s,
             "<tr><td>{}</td><td>{}</td></tr>",
-            esc(stage),
-            badge(&outcome.to_uppercase(), class)
+            esc(stage.label()),
+            badge(&outcome.label().to_uppercase(), class)
         );
     }
     s.push_str("</table>\n</section>\n");
@@ -194,7 +194,7 @@ fn swatch(p: &Page, engine: &str) -> String {
 
 /// The decision, each candidate's outcome, and every check with its interval drawn against its threshold.
 fn verdict(s: &mut String, p: &Page) {
-    let d = decision(p.info, p.judgements);
+    let d = p.info.decision(p.judgements);
     let deciding: Vec<&Judgement> = p.judgements.iter().filter(|j| !j.informational).collect();
     let class = d.label();
     let word = class.to_uppercase();
