@@ -115,6 +115,22 @@ pub struct RowMeta {
 }
 
 impl RowMeta {
+    /// A row of `audit_events` selected with its columns in this struct's
+    /// order (`id, created_at, actor_id, action, resource_type, resource_id,
+    /// payload_offset, payload_len`): the one mapping from SQL to `RowMeta`.
+    pub fn from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<RowMeta> {
+        Ok(RowMeta {
+            id: r.get(0)?,
+            created_at: r.get(1)?,
+            actor_id: r.get(2)?,
+            action: r.get(3)?,
+            resource_type: r.get(4)?,
+            resource_id: r.get(5)?,
+            payload_offset: r.get::<_, i64>(6)? as u64,
+            payload_len: r.get::<_, i64>(7)? as u64,
+        })
+    }
+
     /// The event this row answers with, given its decoded payload.
     pub fn to_event(&self, payload: Value) -> Event {
         Event {

@@ -78,19 +78,6 @@ fn poisoned<T>(_: T) -> EngineError {
     EngineError::Other("keyset lock poisoned by a panicking thread".into())
 }
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RowMeta> {
-    Ok(RowMeta {
-        id: r.get(0)?,
-        created_at: r.get(1)?,
-        actor_id: r.get(2)?,
-        action: r.get(3)?,
-        resource_type: r.get(4)?,
-        resource_id: r.get(5)?,
-        payload_offset: r.get::<_, i64>(6)? as u64,
-        payload_len: r.get::<_, i64>(7)? as u64,
-    })
-}
-
 impl KeysetEngine {
     pub fn open(dir: &Path) -> Result<KeysetEngine, EngineError> {
         let db = dir.join(crate::DB_FILE);
@@ -184,14 +171,18 @@ impl KeysetEngine {
                     created_at,
                     id
                 ];
-                let rows = stmt.query_map(params, row)?.collect::<Result<Vec<_>, _>>()?;
+                let rows = stmt
+                    .query_map(params, RowMeta::from_sql)?
+                    .collect::<Result<Vec<_>, _>>()?;
                 rows
             }
             _ => {
                 let mut stmt = conn.prepare_cached(&offset_sql())?;
                 let offset = i64::try_from(skip64).unwrap_or(i64::MAX);
                 let params = rusqlite::params![q.from_ts, q.to_ts, q.actor_id, q.action, limit, offset];
-                let rows = stmt.query_map(params, row)?.collect::<Result<Vec<_>, _>>()?;
+                let rows = stmt
+                    .query_map(params, RowMeta::from_sql)?
+                    .collect::<Result<Vec<_>, _>>()?;
                 rows
             }
         };

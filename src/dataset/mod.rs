@@ -123,19 +123,6 @@ pub fn preflight(dir: &Path) -> Result<(), HarnessError> {
 /// Every row of the table in id order.
 pub fn read_rows(conn: &Connection) -> rusqlite::Result<Vec<RowMeta>> {
     let mut stmt = conn.prepare(schema::SELECT_ALL_SQL)?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok(RowMeta {
-                id: r.get(0)?,
-                created_at: r.get(1)?,
-                actor_id: r.get(2)?,
-                action: r.get(3)?,
-                resource_type: r.get(4)?,
-                resource_id: r.get(5)?,
-                payload_offset: r.get::<_, i64>(6)? as u64,
-                payload_len: r.get::<_, i64>(7)? as u64,
-            })
-        })?
-        .collect();
+    let rows = stmt.query_map([], RowMeta::from_sql)?.collect();
     rows
 }
