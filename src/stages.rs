@@ -131,11 +131,10 @@ pub fn bench_engines(
         output::bench::print_peak_rss(&b.peak_rss_bytes);
         output::bench::print_variance(&b.variance);
     }
-    output::bench::print_imprecise(&verdict::imprecise(
-        &analysis.summaries,
-        &analysis.judgements,
-        &plan.precision,
-    ));
+    output::bench::print_imprecise(
+        &verdict::imprecise(&analysis.summaries, &analysis.judgements, &plan.precision),
+        run.info.bench.as_ref().and_then(BenchInfo::looked_extent),
+    );
     let outcome = if result.driver_lost.is_some() {
         StageOutcome::DriverLost
     } else if result.interrupted() {
@@ -217,6 +216,10 @@ pub fn verdict_stage(spec: &Spec, analysis: &Analysis, run: &mut Run, export: &E
     run.begin(Stage::Verdict);
     output::verdict::print_header(&spec.gate, &analysis.judgements, &analysis.looks);
     output::verdict::print_judgements(&analysis.judgements);
+    output::verdict::print_rounds_to_decide(
+        &analysis.judgements,
+        run.info.bench.as_ref().and_then(BenchInfo::looked_extent),
+    );
     if analysis.judgements.iter().all(|j| j.informational) {
         output::verdict::print_all_informational();
     }

@@ -102,6 +102,31 @@ pub struct Judgement {
     pub informational: bool,
 }
 
+impl Judgement {
+    /// Roughly how many times its rounds an undecided statistical check
+    /// would need to be decided, if its estimate held and its interval
+    /// narrowed as one over the square root of the rounds (the looks' and
+    /// `t`'s critical values move little): on the log scale, the squared
+    /// ratio of the interval's reach toward the threshold to the estimate's
+    /// distance from it. `None` when it is decided, not statistical, has no
+    /// interval, or sits on the threshold (then more rounds need not decide it).
+    pub fn rounds_to_decide(&self) -> Option<f64> {
+        if self.outcome != Outcome::Inconclusive || !self.check.is_statistical() {
+            return None;
+        }
+        let e = self.estimate?.value;
+        let (lo, hi) = self.interval?;
+        let t = self.threshold;
+        if !(e > 0.0 && lo > 0.0 && hi > 0.0 && t > 0.0) {
+            return None;
+        }
+        let distance = (t / e).ln().abs();
+        let reach = if t > e { (hi / e).ln() } else { (e / lo).ln() };
+        let factor = (reach / distance).powi(2);
+        (distance > 1e-9 && factor.is_finite()).then_some(factor.max(1.0))
+    }
+}
+
 /// Judges an interval against a threshold.
 pub fn judge(interval: Option<(f64, f64)>, bound: Bound, threshold: f64) -> Outcome {
     let Some((lo, hi)) = interval else {
@@ -268,6 +293,16 @@ pub struct Imprecise {
     /// Its relative half-width (infinite without an interval).
     pub half_width: f64,
     pub asked: f64,
+}
+
+impl Imprecise {
+    /// Roughly how many times its rounds the figure would need for the
+    /// half-width asked, as its interval narrows as one over the square
+    /// root of the rounds (on the log scale); `None` without an interval.
+    pub fn rounds_to_precise(&self) -> Option<f64> {
+        let f = ((1.0 + self.half_width).ln() / (1.0 + self.asked).ln()).powi(2);
+        (f.is_finite() && self.asked > 0.0).then_some(f.max(1.0))
+    }
 }
 
 /// The deciding figures whose reported 95 % interval (at the run's looks) is
@@ -501,6 +536,58 @@ mod tests {
             outcome,
             informational,
         }
+    }
+
+    /// The projection is the factor that narrows the interval's reach
+    /// toward the threshold (as one over the square root of the rounds)
+    /// until it just touches it, on the side that would decide.
+    #[test]
+    fn an_undecided_check_says_how_many_times_its_rounds_would_decide_it() {
+        let with = |bound, threshold: f64, e: f64, (lo, hi): (f64, f64)| Judgement {
+            bound,
+            threshold,
+            estimate: Some(Estimate {
+                value: e,
+                ci: Some((lo, hi)),
+                spread: None,
+            }),
+            interval: Some((lo, hi)),
+            ..judgement(judge(Some((lo, hi)), bound, threshold), false)
+        };
+        // Below a maximum: the upper side must come down to the threshold.
+        let (e, lo, hi) = (0.72, 0.6, 0.72 * 1.2);
+        let k = with(Bound::Max, 0.8, e, (lo, hi)).rounds_to_decide().unwrap();
+        let narrowed = e * ((hi / e).ln() / k.sqrt()).exp();
+        assert!((narrowed - 0.8).abs() < 1e-12, "{k} {narrowed}");
+        assert!((k - (1.2f64.ln() / (0.8f64 / 0.72).ln()).powi(2)).abs() < 1e-12);
+        // Above a maximum: the lower side must rise past it (a fail).
+        let k = with(Bound::Max, 0.8, 0.9, (0.7, 1.0)).rounds_to_decide().unwrap();
+        assert!((0.9 * (-(0.9f64 / 0.7).ln() / k.sqrt()).exp() - 0.8).abs() < 1e-12);
+        // A minimum works alike: a throughput ratio above its line must lift its lower side.
+        let k = with(Bound::Min, 1.2, 1.3, (1.1, 1.5)).rounds_to_decide().unwrap();
+        assert!((1.3 * (-(1.3f64 / 1.1).ln() / k.sqrt()).exp() - 1.2).abs() < 1e-12);
+        // Decided, on the threshold, or without an interval: no projection.
+        assert_eq!(with(Bound::Max, 0.8, 0.7, (0.6, 0.79)).rounds_to_decide(), None);
+        assert_eq!(with(Bound::Max, 0.8, 0.8, (0.7, 0.9)).rounds_to_decide(), None);
+        assert_eq!(judgement(Outcome::Inconclusive, false).rounds_to_decide(), None);
+        // The precision asked: ±20 % on the log scale needs (ln 1.2 / ln 1.1)² times the rounds for ±10 %.
+        let imprecise = Imprecise {
+            engine: "x".into(),
+            mix: "m".into(),
+            figure: "p95",
+            half_width: 0.2,
+            asked: 0.1,
+        };
+        let k = imprecise.rounds_to_precise().unwrap();
+        assert!((k - (1.2f64.ln() / 1.1f64.ln()).powi(2)).abs() < 1e-12, "{k}");
+        assert_eq!(
+            Imprecise {
+                half_width: f64::INFINITY,
+                ..imprecise
+            }
+            .rounds_to_precise(),
+            None
+        );
     }
 
     #[test]

@@ -233,15 +233,21 @@ pub fn print_phases(ran: &[PhaseOutcome], planned: &[Phase]) {
 }
 
 /// The deciding figures whose interval is wider than the precision asked.
-pub fn print_imprecise(rows: &[crate::verdict::Imprecise]) {
+/// `looked`: the deciding phase's rounds and seconds and the run's
+/// `max_rounds`, to say roughly how many rounds the precision asked needs.
+pub fn print_imprecise(rows: &[crate::verdict::Imprecise], looked: Option<(u32, f64, u32)>) {
     for r in rows {
         let hw = if r.half_width.is_finite() {
             format!("±{:.0} %", r.half_width * 100.0)
         } else {
             "no interval".to_string()
         };
+        let more = r.rounds_to_precise().map_or_else(
+            || "more rounds give it one".to_string(),
+            |k| format!("{} would narrow it to that", super::verdict::more_rounds(k, looked)),
+        );
         say_always!(
-            "  IMPRECISE {} {} {}: {hw}, asked ±{:.0} % ([bench.precision]; more time narrows it)",
+            "  IMPRECISE {} {} {}: {hw}, asked ±{:.0} % ([bench.precision]; {more})",
             r.engine,
             r.mix,
             r.figure,

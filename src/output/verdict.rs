@@ -75,6 +75,46 @@ pub fn describe(j: &Judgement) -> String {
     )
 }
 
+/// For each deciding check left undecided, roughly how many more rounds
+/// would decide it if its estimate held ([`Judgement::rounds_to_decide`]);
+/// `looked` is the deciding phase's rounds, seconds and the run's `max_rounds`.
+pub fn print_rounds_to_decide(judgements: &[Judgement], looked: Option<(u32, f64, u32)>) {
+    for j in judgements.iter().filter(|j| !j.informational) {
+        if let Some(k) = j.rounds_to_decide() {
+            say_always!(
+                "  to decide {} {} {}: {} if its estimate held ([bench] max_seconds is the budget)",
+                j.engine,
+                j.mix,
+                j.check.key(),
+                more_rounds(k, looked)
+            );
+        }
+    }
+}
+
+/// "about 2.4x these 45 rounds (about 130 s of rounds)", and when that is
+/// more rounds than `max_rounds` allows, "and max_rounds above N".
+pub fn more_rounds(factor: f64, looked: Option<(u32, f64, u32)>) -> String {
+    let Some((rounds, seconds, max_rounds)) = looked.filter(|l| l.0 > 0) else {
+        return format!("about {factor:.1}x the rounds");
+    };
+    if factor < 1.1 {
+        return format!("a few more rounds than these {rounds}");
+    }
+    if factor > 100.0 {
+        return format!("more rounds than a run holds (about {factor:.0}x these {rounds}): it sits too near its line");
+    }
+    let cap = if (f64::from(rounds) * factor).ceil() > f64::from(max_rounds) {
+        format!(", and max_rounds above {max_rounds}")
+    } else {
+        String::new()
+    };
+    format!(
+        "about {factor:.1}x these {rounds} rounds (about {:.0} s of rounds{cap})",
+        seconds * factor
+    )
+}
+
 /// Said when no engine of `[gate] candidates` was judged on a mix of `[gate] mixes`.
 pub fn print_all_informational() {
     say!("  (no engine of [gate] candidates was judged on a mix of [gate] mixes: every line above is informational)");

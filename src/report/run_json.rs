@@ -471,6 +471,12 @@ impl BenchInfo {
             .or(self.phases.first())
     }
 
+    /// The deciding phase's (else the only one's) rounds and seconds, and
+    /// the run's `max_rounds`: what a projection of more rounds starts from.
+    pub fn looked_extent(&self) -> Option<(u32, f64, u32)> {
+        self.looked_phase().map(|p| (p.rounds, p.seconds, self.max_rounds))
+    }
+
     /// The looks the run made at its data, for the analysis.
     pub fn looks(&self) -> crate::stats::sequential::Looks {
         let (rounds, planned, stop, seconds, every) = match self.looked_phase() {
