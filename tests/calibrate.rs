@@ -203,6 +203,10 @@ fn the_command_prints_its_table_and_refuses_unknown_scenarios() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{out}{}", String::from_utf8_lossy(&o.stderr));
     assert!(out.contains("independent bimodal-split"), "{out}");
+    assert!(
+        out.contains("== bounds: 1 of 1 row(s) meet every bound within two Monte Carlo standard errors"),
+        "{out}"
+    );
     for (args, want) in [
         (
             vec!["calibrate", "--scenario", "drift-2"],

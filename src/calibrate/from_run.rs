@@ -433,6 +433,7 @@ pub fn run(rec: &Recorded, cfg: &Config, mut progress: impl FnMut(&Row)) -> Resu
         })?;
         let row = super::tally(
             &format!("from {}", rec.run_id),
+            None,
             truth,
             true_ratios,
             rec.engines.len() - 1,

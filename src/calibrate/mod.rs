@@ -8,6 +8,7 @@
 //! within the budget. `calibrate --from RUN_DIR` ([`from_run`]) builds the
 //! scenario from a recorded run instead.
 
+pub mod bounds;
 pub mod from_run;
 pub mod sim;
 pub mod truth;
@@ -328,6 +329,8 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct Row {
     pub scenario: String,
+    /// The simulated machine's noise (`None`: a recorded run's, replayed).
+    pub noise: Option<Noise>,
     pub truth: Truth,
     pub replicates: u32,
     /// The true p95, p99 and throughput ratios.
@@ -604,7 +607,7 @@ pub fn run(cfg: &Config, mut progress: impl FnMut(&Row)) -> Result<Vec<Row>, Har
                 let reps = replicate_all(cfg.replicates, |rep| {
                     cfg.replicate(&scenario, cand, truths, replicate_seed(cfg.seed, &name, truth, rep))
                 })?;
-                let row = tally(&name, truth, truths, cfg.candidates, &reps);
+                let row = tally(&name, Some(noise), truth, truths, cfg.candidates, &reps);
                 progress(&row);
                 rows.push(row);
             }
@@ -613,13 +616,21 @@ pub fn run(cfg: &Config, mut progress: impl FnMut(&Row)) -> Result<Vec<Row>, Har
     Ok(rows)
 }
 
-pub(crate) fn tally(scenario: &str, truth: Truth, true_ratios: [f64; 3], candidates: usize, reps: &[Replicate]) -> Row {
+pub(crate) fn tally(
+    scenario: &str,
+    noise: Option<Noise>,
+    truth: Truth,
+    true_ratios: [f64; 3],
+    candidates: usize,
+    reps: &[Replicate],
+) -> Row {
     let n = reps.len().max(1) as f64;
     let per_cand = n * candidates.max(1) as f64;
     let sum = |f: &dyn Fn(&Replicate) -> u32| reps.iter().map(f).sum::<u32>() as f64;
     let gate = |o: Outcome| reps.iter().filter(|r| r.gate == Some(o)).count() as f64 / n;
     Row {
         scenario: scenario.to_string(),
+        noise,
         truth,
         replicates: reps.len() as u32,
         true_ratios,

@@ -24,6 +24,16 @@ pub fn run(spec: &Spec, args: CalibrateArgs) -> Result<(), HarnessError> {
     cfg.sigma = args.sigma;
     cfg.design = args.design;
     let started = std::time::Instant::now();
+    let mut rows = 0;
+    let mut missed: Vec<String> = Vec::new();
+    let mut judge = |row: &calibrate::Row, thresholds: &calibrate::SimThresholds, candidates: usize| {
+        let m = calibrate::bounds::misses(row, row.noise.as_ref(), thresholds, candidates);
+        output::calibrate::print_misses(&m);
+        rows += 1;
+        if !m.is_empty() {
+            missed.push(format!("{} {}", row.scenario, row.truth.name()));
+        }
+    };
     if let Some(dir) = &args.from {
         let rec = calibrate::from_run::Recorded::load(dir)?;
         output::calibrate::print_from_header(&rec, &cfg);
@@ -33,7 +43,8 @@ pub fn run(spec: &Spec, args: CalibrateArgs) -> Result<(), HarnessError> {
         let task = output::progress::start("calibrate", Some(cfg.truths.len() as u64), "truths");
         let done = calibrate::from_run::run(&rec, &cfg, |row| {
             task.inc();
-            output::calibrate::print_row(row)
+            output::calibrate::print_row(row);
+            judge(row, &rec.thresholds, rec.engines.len().saturating_sub(1));
         });
         drop(task);
         done?;
@@ -47,10 +58,12 @@ pub fn run(spec: &Spec, args: CalibrateArgs) -> Result<(), HarnessError> {
             output::calibrate::print_row(row);
             let (lat, rps) = row.truth.ratios(&cfg.thresholds);
             output::calibrate::print_truth_note(row, [lat, lat, rps]);
+            judge(row, &cfg.thresholds, cfg.candidates);
         });
         drop(task);
         done?;
     }
+    output::calibrate::print_bounds_summary(rows, &missed);
     output::calibrate::print_done(started.elapsed().as_secs_f64());
     Ok(())
 }

@@ -164,6 +164,35 @@ pub fn print_truth_note(r: &Row, nominal: [f64; 3]) {
     }
 }
 
+/// Under a row that misses a bound, what it misses (see [`crate::calibrate::bounds`]).
+pub fn print_misses(misses: &[crate::calibrate::bounds::Miss]) {
+    if misses.is_empty() {
+        return;
+    }
+    let text: Vec<String> = misses
+        .iter()
+        .map(|m| {
+            // The bound as set: 93 %, 0.83 %, 2.5 %, 5 %.
+            let bound = (1e4 * m.bound).round() / 100.0;
+            format!("{} {:.1} % (bound {bound} %)", m.what, 100.0 * m.rate)
+        })
+        .collect();
+    say_always!("  {:<31} misses: {}", "", text.join("; "));
+}
+
+/// After the table: how many rows meet every bound, and which do not.
+pub fn print_bounds_summary(rows: usize, missed: &[String]) {
+    say_always!(
+        "== bounds: {} of {rows} row(s) meet every bound within two Monte Carlo standard errors{}",
+        rows - missed.len(),
+        if missed.is_empty() {
+            String::new()
+        } else {
+            format!("; not met: {}", missed.join(", "))
+        }
+    );
+}
+
 /// The last line: how long it took.
 pub fn print_done(seconds: f64) {
     say_always!("== calibrated in {seconds:.1} s");
@@ -178,6 +207,7 @@ mod tests {
     fn rows_fit_120_columns() {
         let r = Row {
             scenario: "drift-0.05+bursts bimodal-split".into(),
+            noise: None,
             truth: crate::calibrate::Truth::AtThreshold,
             replicates: 9999,
             true_ratios: [0.8, 0.8, 1.2],
