@@ -1,4 +1,4 @@
-"""The service's own seeding, as DESIGN.md section 2 describes it, for the
+"""The service's own seeding, as docs/contract.md ("The default dataset") describes it, for the
 byte-identity test: CPython's random and json write the reference dataset.
 
 usage: service_seed.py OUT_DIR ROWS NOW [SEED]
