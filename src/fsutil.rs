@@ -81,7 +81,7 @@ pub fn temp_dir_in(parent: &Path, prefix: &str) -> std::io::Result<tempfile::Tem
     // hundreds of small datasets, and a busy TMPDIR is long to list.
     static TIDIED: std::sync::Mutex<Vec<(std::path::PathBuf, String)>> = std::sync::Mutex::new(Vec::new());
     let key = (parent.to_path_buf(), prefix.to_string());
-    let mut tidied = TIDIED.lock().unwrap_or_else(|p| p.into_inner());
+    let mut tidied = crate::sync::lock(&TIDIED);
     if !tidied.contains(&key) {
         remove_stale(parent, prefix);
         tidied.push(key);

@@ -29,6 +29,7 @@ pub mod shell;
 pub mod spec;
 pub mod stages;
 pub mod stats;
+pub mod sync;
 pub mod verdict;
 
 pub use error::HarnessError;

@@ -127,7 +127,7 @@ impl Pool {
         schedule: Option<&[u64]>,
         until: Option<Duration>,
     ) -> Trial {
-        let mut workers = self.workers.lock().unwrap_or_else(|p| p.into_inner());
+        let mut workers = crate::sync::lock(&self.workers);
         let n = workers.jobs.len();
         let job = Arc::new(Job {
             engine: engine.clone(),

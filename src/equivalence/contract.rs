@@ -48,14 +48,11 @@ impl Context {
 
     /// The baseline's answer to `q`, computed once.
     pub fn expected(&self, q: &Query) -> Outcome {
-        if let Some(o) = self.answers.lock().unwrap_or_else(|p| p.into_inner()).get(q) {
+        if let Some(o) = crate::sync::lock(&self.answers).get(q) {
             return o.clone();
         }
         let o = outcome::call_here(&self.baseline, q);
-        self.answers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(q.clone(), o.clone());
+        crate::sync::lock(&self.answers).insert(q.clone(), o.clone());
         o
     }
 
@@ -279,7 +276,7 @@ impl Context {
                             failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             // The first failure, unless a hang (the cause of
                             // the others' "not asked again") comes later.
-                            let mut first = first.lock().unwrap_or_else(|p| p.into_inner());
+                            let mut first = crate::sync::lock(first);
                             if first.as_ref().is_none_or(|(_, f)| !f.is_hang() && why.is_hang()) {
                                 *first = Some((q.clone(), why));
                             }

@@ -109,7 +109,7 @@ impl Noise {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Learned> {
-        self.learned.lock().unwrap_or_else(|p| p.into_inner())
+        crate::sync::lock(&self.learned)
     }
 
     /// Whether the extra field `name` is left out of comparisons.

@@ -19,9 +19,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::endpoint::Endpoint;
-use crate::process::worker::{command_line, confine, exited_unreaped, keep_last_lines, lock};
+use crate::process::worker::{command_line, confine, exited_unreaped, keep_last_lines};
 use crate::process::{stderr_text, working_dir, SHUTDOWN_GRACE};
 use crate::spec::ProcessEngineSpec;
+use crate::sync::lock;
 
 /// What stands for the dataset directory (absolute) in a launched command's arguments.
 pub const DATA_DIR_PLACEHOLDER: &str = "{data_dir}";

@@ -31,7 +31,8 @@ use std::time::{Duration, Instant};
 use audit_engines::{Engine, EngineError, Fault, Page, Query};
 
 use crate::spec::ProcessEngineSpec;
-use worker::{lock, CallError, Launch, Starting, Worker};
+use crate::sync::lock;
+use worker::{CallError, Launch, Starting, Worker};
 
 /// How long dropping an engine waits for its processes to exit after closing
 /// their stdin, before killing them.

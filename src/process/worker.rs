@@ -27,12 +27,13 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use audit_engines::{Fault, Page, Query};
 
 use super::protocol::{self, Reply};
+use crate::sync::lock;
 
 /// The longest line accepted from an engine's stdout.
 pub const MAX_LINE: usize = 64 << 20;
@@ -134,11 +135,6 @@ struct ChildSlot {
 struct StderrTail {
     inner: Mutex<(VecDeque<String>, bool)>,
     eof: Condvar,
-}
-
-/// A mutex's guard, also after a panicking holder (the data stays usable).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Makes a command's process die with the harness and take its own
