@@ -1,6 +1,6 @@
 //! The harness's errors as data, each carrying the exit code it maps to (README, "Exit codes").
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Why a command did not end with exit 0. `Display` is the one line printed on stderr.
 #[derive(Debug, thiserror::Error)]
@@ -8,6 +8,22 @@ pub enum HarnessError {
     /// Bad input (spec, flags, query, dataset files) or environment: exit 2.
     #[error("{0}")]
     Input(String),
+    /// A file that could not be read or written (exit 2, as bad input or
+    /// environment): the I/O error is kept as the source, so a caller can
+    /// still ask its kind (a full disk, a missing file).
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// SQLite refused to open or read a database (exit 2); its error kept as the source.
+    #[error("{}: sqlite: {source}", path.display())]
+    Sql {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
     /// A check failed (integrity, equivalence, threshold): exit 1.
     #[error("{0}")]
     Failed(String),
@@ -27,7 +43,10 @@ impl HarnessError {
 
     /// An I/O problem with a file the user pointed us at.
     pub fn io(path: impl AsRef<Path>, e: std::io::Error) -> HarnessError {
-        HarnessError::Input(format!("{}: {e}", path.as_ref().display()))
+        HarnessError::Io {
+            path: path.as_ref().to_path_buf(),
+            source: e,
+        }
     }
 
     /// SQLite refused to open or read a database.
@@ -35,7 +54,10 @@ impl HarnessError {
         if sql_locked(&e) {
             return HarnessError::locked(path);
         }
-        HarnessError::Input(format!("{}: sqlite: {e}", path.as_ref().display()))
+        HarnessError::Sql {
+            path: path.as_ref().to_path_buf(),
+            source: e,
+        }
     }
 
     /// Another connection holds the database locked (a writer's exclusive
@@ -47,10 +69,12 @@ impl HarnessError {
         ))
     }
 
-    /// The same error, its message prefixed with `at: ` (where it happened).
+    /// The same error, its message prefixed with `at: ` (where it happened);
+    /// a file's error becomes its text.
     pub fn prefixed(self, at: &str) -> HarnessError {
         match self {
             HarnessError::Input(m) => HarnessError::Input(format!("{at}: {m}")),
+            e @ (HarnessError::Io { .. } | HarnessError::Sql { .. }) => HarnessError::Input(format!("{at}: {e}")),
             HarnessError::Failed(m) => HarnessError::Failed(format!("{at}: {m}")),
             HarnessError::Inconclusive(m) => HarnessError::Inconclusive(format!("{at}: {m}")),
         }
@@ -60,9 +84,15 @@ impl HarnessError {
     pub fn exit_code(&self) -> i32 {
         match self {
             HarnessError::Failed(_) => 1,
-            HarnessError::Input(_) => 2,
+            HarnessError::Input(_) | HarnessError::Io { .. } | HarnessError::Sql { .. } => 2,
             HarnessError::Inconclusive(_) => 3,
         }
+    }
+
+    /// Bad input or environment (exit 2), whatever its variant: the run it
+    /// ends is not complete, and one that never started leaves nothing behind.
+    pub fn is_input(&self) -> bool {
+        self.exit_code() == 2
     }
 }
 
@@ -72,4 +102,37 @@ pub fn sql_locked(e: &rusqlite::Error) -> bool {
         e.sqlite_error_code(),
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error;
+
+    /// A file's error prints as it always did and keeps its cause, whose
+    /// kind a caller can still ask (a full disk is not a missing file).
+    #[test]
+    fn a_files_error_keeps_its_cause_and_its_line() {
+        let full = HarnessError::io("/r/latencies.csv", std::io::Error::from_raw_os_error(libc::ENOSPC));
+        assert!(
+            full.to_string()
+                .starts_with("/r/latencies.csv: No space left on device"),
+            "{full}"
+        );
+        assert_eq!(full.exit_code(), 2);
+        assert!(full.is_input());
+        let cause = full.source().and_then(|s| s.downcast_ref::<std::io::Error>()).unwrap();
+        assert_eq!(cause.raw_os_error(), Some(libc::ENOSPC));
+        let sql = HarnessError::sql("/d/audit.db", rusqlite::Error::InvalidQuery);
+        assert_eq!(
+            sql.to_string(),
+            format!("/d/audit.db: sqlite: {}", rusqlite::Error::InvalidQuery)
+        );
+        assert!(sql.source().is_some_and(|s| s.is::<rusqlite::Error>()));
+        assert_eq!(
+            full.prefixed("stage bench").to_string(),
+            "stage bench: /r/latencies.csv: No space left on device (os error 28)"
+        );
+        assert!(!HarnessError::failed("x").is_input());
+    }
 }

@@ -236,7 +236,7 @@ pub fn finish(run: Run, result: Result<(), HarnessError>) -> Result<(), HarnessE
     // An engine that failed because the signal stopped it failed by no fault
     // of its own: the run was interrupted (exit 3), not refused (exit 2).
     let result = match result {
-        Err(HarnessError::Input(msg)) if crate::interrupt::interrupted() => Err(crate::interrupt::error(&msg)),
+        Err(e) if e.is_input() && crate::interrupt::interrupted() => Err(crate::interrupt::error(&e.to_string())),
         other => other,
     };
     let ended = run.finish(result);

@@ -40,7 +40,7 @@ pub fn run(spec: &Spec, dir: &std::path::Path, args: BenchArgs) -> Result<(), Ha
         .and_then(|a| stages::verdict_stage(spec, &a, &mut run, &args.export));
     // Only a finished benchmark is kept or compared (not one stopped by bad
     // input or a signal).
-    let measured = !matches!(result, Err(HarnessError::Input(_))) && !crate::interrupt::interrupted();
+    let measured = !result.as_ref().is_err_and(HarnessError::is_input) && !crate::interrupt::interrupted();
     let result = stages::finish(run, result);
     let result = match (&args.save_baseline, &saved) {
         (Some(name), _) if measured => report::baselines::save(reports_dir, name, &run_dir).and_then(|path| {
@@ -62,7 +62,7 @@ pub fn run(spec: &Spec, dir: &std::path::Path, args: BenchArgs) -> Result<(), Ha
 /// failure of either is a failure (exit 1), and bad input stays bad input.
 fn combine(verdict: Result<(), HarnessError>, compared: Result<(), HarnessError>) -> Result<(), HarnessError> {
     match (verdict, compared) {
-        (Err(e @ HarnessError::Input(_)), _) | (Err(e @ HarnessError::Failed(_)), _) => Err(e),
+        (Err(e), _) if e.is_input() || matches!(e, HarnessError::Failed(_)) => Err(e),
         (_, Err(e @ HarnessError::Failed(_))) => Err(e),
         (Ok(()), Err(e)) => Err(e),
         (verdict, _) => verdict,

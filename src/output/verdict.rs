@@ -126,7 +126,7 @@ pub fn print_result(command: &str, result: &Result<(), crate::error::HarnessErro
         Ok(()) => "PASS",
         Err(crate::error::HarnessError::Failed(_)) => "FAIL",
         Err(crate::error::HarnessError::Inconclusive(_)) => "INCONCLUSIVE",
-        Err(crate::error::HarnessError::Input(_)) => return,
+        Err(_) => return,
     };
     say_always!("{command}: {} ({what})", super::word(outcome, 0));
 }

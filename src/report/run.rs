@@ -66,11 +66,14 @@ impl Run {
     /// (a disk that filled up, an engine that died).
     pub fn finish(mut self, result: Result<(), HarnessError>) -> Ended {
         let result = match (result, self.deferred.take()) {
-            (Err(e @ (HarnessError::Failed(_) | HarnessError::Input(_))), _) => Err(e),
+            (Err(e), _) if e.is_input() || matches!(e, HarnessError::Failed(_)) => Err(e),
             (_, Some(deferred)) => Err(deferred),
             (result, None) => result,
         };
-        if matches!(result, Err(HarnessError::Input(_))) && self.info.stages.is_empty() && self.info.bench.is_none() {
+        if result.as_ref().is_err_and(HarnessError::is_input)
+            && self.info.stages.is_empty()
+            && self.info.bench.is_none()
+        {
             self.dir.discard();
             return Ended { result, reports: None };
         }
@@ -81,7 +84,7 @@ impl Run {
             self.info.error = Some(e.to_string());
         }
         self.info.ended_at = Some(run_json::timestamp(SystemTime::now()));
-        self.info.complete = !crate::interrupt::interrupted() && !matches!(result, Err(HarnessError::Input(_)));
+        self.info.complete = !crate::interrupt::interrupted() && !result.as_ref().is_err_and(HarnessError::is_input);
         self.info.exit_code = Some(result.as_ref().map_or_else(HarnessError::exit_code, |_| 0));
         let mut saved = self.dir.write("run.json", &self.info.to_json());
         // A run that benchmarked wrote its report.html with its figures; one
