@@ -52,6 +52,16 @@ pub struct Recorded {
 pub const BLOCK_ROUNDS: usize = 3;
 
 impl Recorded {
+    /// The gate the recorded run was judged by, for the bounds its rows are held to.
+    pub fn lines(&self) -> super::bounds::Lines {
+        let candidates = self.engines.len().saturating_sub(1);
+        let t = self
+            .engines
+            .get(1)
+            .map_or_else(|| self.gate.thresholds.clone(), |c| self.gate.thresholds_for(c));
+        super::bounds::Lines::recorded(&t, candidates)
+    }
+
     /// Reads `dir`, refusing anything that is not a whole, closed-loop run
     /// with a deciding candidate and at least two rounds.
     pub fn load(dir: &std::path::Path) -> Result<Recorded, HarnessError> {

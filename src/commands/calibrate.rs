@@ -26,8 +26,8 @@ pub fn run(spec: &Spec, args: CalibrateArgs) -> Result<(), HarnessError> {
     let started = std::time::Instant::now();
     let mut rows = 0;
     let mut missed: Vec<String> = Vec::new();
-    let mut judge = |row: &calibrate::Row, thresholds: &calibrate::SimThresholds, candidates: usize| {
-        let m = calibrate::bounds::misses(row, row.noise.as_ref(), thresholds, candidates);
+    let mut judge = |row: &calibrate::Row, lines: &calibrate::bounds::Lines| {
+        let m = calibrate::bounds::misses(row, row.noise.as_ref(), lines);
         output::calibrate::print_misses(&m);
         rows += 1;
         if !m.is_empty() {
@@ -44,7 +44,7 @@ pub fn run(spec: &Spec, args: CalibrateArgs) -> Result<(), HarnessError> {
         let done = calibrate::from_run::run(&rec, &cfg, |row| {
             task.inc();
             output::calibrate::print_row(row);
-            judge(row, &rec.thresholds, rec.engines.len().saturating_sub(1));
+            judge(row, &rec.lines());
         });
         drop(task);
         done?;
@@ -58,7 +58,10 @@ pub fn run(spec: &Spec, args: CalibrateArgs) -> Result<(), HarnessError> {
             output::calibrate::print_row(row);
             let (lat, rps) = row.truth.ratios(&cfg.thresholds);
             output::calibrate::print_truth_note(row, [lat, lat, rps]);
-            judge(row, &cfg.thresholds, cfg.candidates);
+            judge(
+                row,
+                &calibrate::bounds::Lines::simulated(&cfg.thresholds, cfg.candidates),
+            );
         });
         drop(task);
         done?;

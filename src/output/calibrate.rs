@@ -164,20 +164,20 @@ pub fn print_truth_note(r: &Row, nominal: [f64; 3]) {
     }
 }
 
-/// Under a row that misses a bound, what it misses (see [`crate::calibrate::bounds`]).
+/// Under a row that misses a bound, what it misses, one a line (see
+/// [`crate::calibrate::bounds`]).
 pub fn print_misses(misses: &[crate::calibrate::bounds::Miss]) {
-    if misses.is_empty() {
-        return;
+    for (i, m) in misses.iter().enumerate() {
+        // The bound as set: 93 %, 0.83 %, 2.5 %, 5 %.
+        let bound = (1e4 * m.bound).round() / 100.0;
+        say_always!(
+            "  {:<31} {:<8}{} {:.1} % (bound {bound} %)",
+            "",
+            if i == 0 { "misses:" } else { "" },
+            m.what,
+            100.0 * m.rate
+        );
     }
-    let text: Vec<String> = misses
-        .iter()
-        .map(|m| {
-            // The bound as set: 93 %, 0.83 %, 2.5 %, 5 %.
-            let bound = (1e4 * m.bound).round() / 100.0;
-            format!("{} {:.1} % (bound {bound} %)", m.what, 100.0 * m.rate)
-        })
-        .collect();
-    say_always!("  {:<31} misses: {}", "", text.join("; "));
 }
 
 /// After the table: how many rows meet every bound, and which do not.

@@ -75,43 +75,61 @@ pub fn describe(j: &Judgement) -> String {
     )
 }
 
-/// For each deciding check left undecided, roughly how many more rounds
-/// would decide it if its estimate held ([`Judgement::rounds_to_decide`]);
-/// `looked` is the deciding phase's rounds, seconds and the run's `max_rounds`.
+/// For each deciding check left undecided, roughly how many times the
+/// rounds so far would decide it if its estimate held
+/// ([`Judgement::rounds_to_decide`]); `looked` is the deciding phase's
+/// rounds and seconds and the run's `max_rounds`.
 pub fn print_rounds_to_decide(judgements: &[Judgement], looked: Option<(u32, f64, u32)>) {
     for j in judgements.iter().filter(|j| !j.informational) {
         if let Some(k) = j.rounds_to_decide() {
-            say_always!(
-                "  to decide {} {} {}: {} if its estimate held ([bench] max_seconds is the budget)",
-                j.engine,
-                j.mix,
-                j.check.key(),
-                more_rounds(k, looked)
-            );
+            say_always!("  {}", to_decide_line(j, k, looked));
         }
     }
 }
 
-/// "about 2.4x these 45 rounds (about 130 s of rounds)", and when that is
-/// more rounds than `max_rounds` allows, "and max_rounds above N".
-pub fn more_rounds(factor: f64, looked: Option<(u32, f64, u32)>) -> String {
+/// The `to decide` line of an undecided check that would take `k` times its rounds.
+fn to_decide_line(j: &Judgement, k: f64, looked: Option<(u32, f64, u32)>) -> String {
+    let what = format!("to decide {} {} {}", j.engine, j.mix, j.check.key());
+    if k > FAR {
+        format!(
+            "{what}: its estimate sits too near its threshold for more rounds to decide it soon ({})",
+            more_rounds(k, looked)
+        )
+    } else {
+        format!(
+            "{what}: {} if its estimate held ([bench] max_seconds is the budget)",
+            more_rounds(k, looked)
+        )
+    }
+}
+
+/// A factor of the rounds beyond which a projection says "not soon".
+const FAR: f64 = 100.0;
+
+/// How many rounds a factor `k` of the deciding phase's is: "about 2.4x
+/// these 45 rounds (about 130 s of rounds)", with ", and max_rounds above N"
+/// when `max_rounds` would cut it short; "a few more rounds than these 45"
+/// below 1.1.
+pub fn more_rounds(k: f64, looked: Option<(u32, f64, u32)>) -> String {
     let Some((rounds, seconds, max_rounds)) = looked.filter(|l| l.0 > 0) else {
-        return format!("about {factor:.1}x the rounds");
+        return format!("about {k:.1}x the rounds");
     };
-    if factor < 1.1 {
+    if k < 1.1 {
         return format!("a few more rounds than these {rounds}");
     }
-    if factor > 100.0 {
-        return format!("more rounds than a run holds (about {factor:.0}x these {rounds}): it sits too near its line");
-    }
-    let cap = if (f64::from(rounds) * factor).ceil() > f64::from(max_rounds) {
+    let cap = if (f64::from(rounds) * k).ceil() > f64::from(max_rounds) {
         format!(", and max_rounds above {max_rounds}")
     } else {
         String::new()
     };
+    let factor = if k >= 10.0 {
+        format!("{k:.0}")
+    } else {
+        format!("{k:.1}")
+    };
     format!(
-        "about {factor:.1}x these {rounds} rounds (about {:.0} s of rounds{cap})",
-        seconds * factor
+        "about {factor}x these {rounds} rounds (about {:.0} s of rounds{cap})",
+        seconds * k
     )
 }
 
@@ -126,7 +144,76 @@ pub fn print_result(command: &str, result: &Result<(), crate::error::HarnessErro
         Ok(()) => "PASS",
         Err(crate::error::HarnessError::Failed(_)) => "FAIL",
         Err(crate::error::HarnessError::Inconclusive(_)) => "INCONCLUSIVE",
-        Err(_) => return,
+        Err(
+            crate::error::HarnessError::Input(_)
+            | crate::error::HarnessError::Io { .. }
+            | crate::error::HarnessError::Sql { .. },
+        ) => return,
     };
     say_always!("{command}: {} ({what})", super::word(outcome, 0));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::Estimate;
+    use crate::verdict::Outcome;
+
+    fn p99(e: f64, (lo, hi): (f64, f64)) -> Judgement {
+        Judgement {
+            engine: "memindex".into(),
+            mix: "default".into(),
+            check: Check::P99RatioMax,
+            bound: Bound::Max,
+            threshold: 0.8,
+            estimate: Some(Estimate {
+                value: e,
+                ci: Some((lo, hi)),
+                spread: None,
+            }),
+            interval: Some((lo, hi)),
+            fail_alpha: 0.025,
+            outcome: Outcome::Inconclusive,
+            informational: false,
+        }
+    }
+
+    #[test]
+    fn a_projection_names_the_rounds_the_seconds_and_a_cap_it_would_pass() {
+        let looked = Some((45, 60.0, 300));
+        assert_eq!(more_rounds(1.05, looked), "a few more rounds than these 45");
+        assert_eq!(
+            more_rounds(2.0, looked),
+            "about 2.0x these 45 rounds (about 120 s of rounds)"
+        );
+        assert_eq!(
+            more_rounds(12.0, looked),
+            "about 12x these 45 rounds (about 720 s of rounds, and max_rounds above 300)"
+        );
+        assert_eq!(more_rounds(3.0, None), "about 3.0x the rounds");
+        assert_eq!(more_rounds(3.0, Some((0, 0.0, 300))), "about 3.0x the rounds");
+    }
+
+    #[test]
+    fn an_undecided_check_reads_as_a_sentence_near_its_line_or_not() {
+        let looked = Some((45, 60.0, 300));
+        let j = p99(0.72, (0.6, 0.72 * 1.2));
+        let k = j.rounds_to_decide().unwrap();
+        assert_eq!(
+            to_decide_line(&j, k, looked),
+            format!(
+                "to decide memindex default p99_ratio_max: about {k:.1}x these 45 rounds (about {:.0} s of rounds) if its estimate held ([bench] max_seconds is the budget)",
+                60.0 * k
+            )
+        );
+        let near = p99(0.799, (0.5, 1.2));
+        let k = near.rounds_to_decide().unwrap();
+        assert!(k > FAR, "{k}");
+        let line = to_decide_line(&near, k, looked);
+        assert!(
+            line.starts_with("to decide memindex default p99_ratio_max: its estimate sits too near its threshold for more rounds to decide it soon (about "),
+            "{line}"
+        );
+        assert!(line.ends_with("and max_rounds above 300))"), "{line}");
+    }
 }
