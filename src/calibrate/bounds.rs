@@ -171,6 +171,8 @@ mod tests {
             gate_fail: 0.0,
             gate_inconclusive: 1.0,
             precise: 1.0,
+            undecided: 0,
+            to_decide: None,
             mean_rounds: 30.0,
             mean_seconds: 40.0,
         }

@@ -346,6 +346,11 @@ pub struct Row {
     pub gate_inconclusive: f64,
     /// Share of replicates whose deciding intervals all met the precision.
     pub precise: f64,
+    /// Deciding checks left undecided with a projection (all replicates,
+    /// all candidates), and the quartiles of how many times their rounds
+    /// their runs' `to decide` lines said would decide them.
+    pub undecided: usize,
+    pub to_decide: Option<[f64; 3]>,
     pub mean_rounds: f64,
     pub mean_seconds: f64,
 }
@@ -368,6 +373,9 @@ pub(crate) struct Replicate {
     pub precise: bool,
     pub rounds: u32,
     pub seconds: f64,
+    /// For each deciding check left undecided, how many times its rounds
+    /// the run's `to decide` line says would decide it.
+    pub to_decide: Vec<f64>,
 }
 
 const CHECKS: [Check; 3] = [Check::P95RatioMax, Check::P99RatioMax, Check::RpsRatioMin];
@@ -532,6 +540,11 @@ impl Judge<'_> {
                 }
             }
         }
+        r.to_decide = judgements
+            .iter()
+            .filter(|j| !j.informational)
+            .filter_map(verdict::Judgement::rounds_to_decide)
+            .collect();
         for j in judgements.iter().filter(|j| !j.informational) {
             if let Some(i) = CHECKS.iter().position(|c| *c == j.check) {
                 r.fail[i] += u32::from(j.outcome == Outcome::Fail);
@@ -628,6 +641,9 @@ pub(crate) fn tally(
     let per_cand = n * candidates.max(1) as f64;
     let sum = |f: &dyn Fn(&Replicate) -> u32| reps.iter().map(f).sum::<u32>() as f64;
     let gate = |o: Outcome| reps.iter().filter(|r| r.gate == Some(o)).count() as f64 / n;
+    let mut to_decide: Vec<f64> = reps.iter().flat_map(|r| r.to_decide.iter().copied()).collect();
+    to_decide.sort_by(f64::total_cmp);
+    let q = |p: f64| crate::stats::quantile::quantile(&to_decide, p);
     Row {
         scenario: scenario.to_string(),
         noise,
@@ -641,6 +657,11 @@ pub(crate) fn tally(
         gate_fail: gate(Outcome::Fail),
         gate_inconclusive: gate(Outcome::Inconclusive),
         precise: reps.iter().filter(|r| r.precise).count() as f64 / n,
+        undecided: to_decide.len(),
+        to_decide: match (q(0.25), q(0.5), q(0.75)) {
+            (Some(a), Some(b), Some(c)) => Some([a, b, c]),
+            _ => None,
+        },
         mean_rounds: sum(&|r| r.rounds) / n,
         mean_seconds: reps.iter().map(|r| r.seconds).sum::<f64>() / n,
     }

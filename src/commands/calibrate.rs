@@ -44,6 +44,7 @@ pub fn run(spec: &Spec, args: CalibrateArgs) -> Result<(), HarnessError> {
         let done = calibrate::from_run::run(&rec, &cfg, |row| {
             task.inc();
             output::calibrate::print_row(row);
+            output::calibrate::print_to_decide(row);
             judge(row, &rec.lines());
         });
         drop(task);
@@ -58,6 +59,7 @@ pub fn run(spec: &Spec, args: CalibrateArgs) -> Result<(), HarnessError> {
             output::calibrate::print_row(row);
             let (lat, rps) = row.truth.ratios(&cfg.thresholds);
             output::calibrate::print_truth_note(row, [lat, lat, rps]);
+            output::calibrate::print_to_decide(row);
             judge(
                 row,
                 &calibrate::bounds::Lines::simulated(&cfg.thresholds, cfg.candidates),

@@ -180,6 +180,22 @@ pub fn print_misses(misses: &[crate::calibrate::bounds::Miss]) {
     }
 }
 
+/// Under a row of a truth away from the thresholds, how much longer its
+/// undecided runs said they needed: the quartiles of their checks' `to
+/// decide` factors (at a threshold, a check is not meant to decide).
+pub fn print_to_decide(r: &Row) {
+    if r.truth == crate::calibrate::Truth::AtThreshold {
+        return;
+    }
+    if let Some([lo, mid, hi]) = r.to_decide {
+        say!(
+            "  {:<31} undecided: {} check(s); their runs said {mid:.1}x the rounds (quartiles {lo:.1}x, {hi:.1}x)",
+            "",
+            r.undecided
+        );
+    }
+}
+
 /// After the table: how many rows meet every bound, and which do not.
 pub fn print_bounds_summary(rows: usize, missed: &[String]) {
     say_always!(
@@ -218,6 +234,8 @@ mod tests {
             gate_fail: 1.0,
             gate_inconclusive: 0.0,
             precise: 1.0,
+            undecided: 0,
+            to_decide: None,
             mean_rounds: 300.0,
             mean_seconds: 60.0,
         };
