@@ -447,13 +447,18 @@ pub enum Undecided {
 }
 
 impl Decision {
+    /// The decision as an outcome, without its reasons.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Decision::Pass => Outcome::Pass,
+            Decision::Fail { .. } => Outcome::Fail,
+            Decision::Inconclusive(_) => Outcome::Inconclusive,
+        }
+    }
+
     /// `pass`, `fail` or `inconclusive`, as every report file writes it.
     pub fn label(&self) -> &'static str {
-        match self {
-            Decision::Pass => "pass",
-            Decision::Fail { .. } => "fail",
-            Decision::Inconclusive(_) => "inconclusive",
-        }
+        self.outcome().label()
     }
 
     /// The exit code it gives: 0, 1 or 3.

@@ -23,7 +23,7 @@ use crate::bench::Series;
 use crate::error::HarnessError;
 use crate::spec::{GateSpec, LoadMode, Precision, Thresholds};
 use crate::stats::sequential::Looks;
-use crate::verdict::{self, Check, Decision, Outcome};
+use crate::verdict::{self, Check, Outcome};
 
 use sim::{Measure, Sim, SimEngine};
 
@@ -522,11 +522,7 @@ impl Judge<'_> {
         let summaries = analysis::summarize(series, &self.settings(looks, series));
         let judgements = verdict::judge_all(&summaries, self.gate);
         let mut r = Replicate {
-            gate: Some(match verdict::decide(&judgements, false) {
-                Decision::Pass => Outcome::Pass,
-                Decision::Fail { .. } => Outcome::Fail,
-                Decision::Inconclusive(_) => Outcome::Inconclusive,
-            }),
+            gate: Some(verdict::decide(&judgements, false).outcome()),
             precise: verdict::imprecise(&summaries, &judgements, self.precision).is_empty(),
             rounds: outcome.rounds,
             seconds: outcome.seconds,

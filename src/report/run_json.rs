@@ -119,10 +119,10 @@ impl StageOutcome {
 
     /// The verdict stage's outcome: the decision's.
     pub fn of_decision(d: &crate::verdict::Decision) -> StageOutcome {
-        match d {
-            crate::verdict::Decision::Pass => StageOutcome::Pass,
-            crate::verdict::Decision::Fail { .. } => StageOutcome::Fail,
-            crate::verdict::Decision::Inconclusive(_) => StageOutcome::Inconclusive,
+        match d.outcome() {
+            crate::verdict::Outcome::Pass => StageOutcome::Pass,
+            crate::verdict::Outcome::Fail => StageOutcome::Fail,
+            crate::verdict::Outcome::Inconclusive => StageOutcome::Inconclusive,
         }
     }
 
