@@ -417,7 +417,7 @@ impl Config {
                 max_seconds: b.max_seconds,
             },
             precision: b.precision,
-            truth_rounds: truth::LONG_RUN_ROUNDS,
+            truth_rounds: truth::long_run_rounds(b.max_seconds),
         })
     }
 

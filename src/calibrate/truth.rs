@@ -203,9 +203,24 @@ pub fn candidate(cfg: &Config, scenario: &Scenario, truth: Truth) -> Result<(Sim
 pub const MEASURED_CYCLE_S: f64 = 10.0;
 
 /// Rounds of the long simulated run that measures a design's own truth
-/// (`Config::truth_rounds`, by default this: some 4000 s of simulated clock,
-/// 600 episodes of `bursts`).
+/// for a budget of up to [`LONG_RUN_BUDGET_S`] (some 4000 s of simulated
+/// clock, 600 episodes of `bursts`).
 pub const LONG_RUN_ROUNDS: u32 = 8000;
+
+/// The budget [`LONG_RUN_ROUNDS`] is sized for (the shipped `max_seconds`).
+pub const LONG_RUN_BUDGET_S: f64 = 60.0;
+
+/// `Config::truth_rounds` for a budget of `max_seconds`: [`LONG_RUN_ROUNDS`]
+/// up to [`LONG_RUN_BUDGET_S`] and in proportion beyond. A run's intervals
+/// narrow as one over the square root of its budget and the truth's own
+/// Monte Carlo error as one over the square root of the long run's rounds,
+/// so this keeps the truth's error as small against the intervals it
+/// judges as at the shipped budget (at four times it, an 8,000-round truth
+/// is no longer small against a p95 interval).
+pub fn long_run_rounds(max_seconds: f64) -> u32 {
+    let k = (max_seconds / LONG_RUN_BUDGET_S).max(1.0);
+    (f64::from(LONG_RUN_ROUNDS) * k).min(f64::from(u32::MAX / 2)).ceil() as u32
+}
 
 /// The p95, p99 and throughput ratios of `cand` to `base` on a long
 /// simulated run of the configuration's design, and the baseline's
@@ -436,6 +451,15 @@ mod tests {
         };
         assert!((m.quantile(0.95) / (0.014 * (0.3 * 1.6448536f64).exp()) - 1.0).abs() < 1e-6);
         assert!((m.mean() - 0.014 * (0.045f64).exp()).abs() < 1e-12);
+    }
+
+    /// The truth's long run grows with the budget beyond the shipped one, never shrinks below it.
+    #[test]
+    fn the_long_run_grows_with_the_budget() {
+        assert_eq!(long_run_rounds(30.0), LONG_RUN_ROUNDS);
+        assert_eq!(long_run_rounds(60.0), LONG_RUN_ROUNDS);
+        assert_eq!(long_run_rounds(240.0), 4 * LONG_RUN_ROUNDS);
+        assert_eq!(long_run_rounds(f64::INFINITY), u32::MAX / 2);
     }
 
     /// Every shape, under every default noise, is placed at every truth exactly.
