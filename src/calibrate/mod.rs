@@ -567,12 +567,9 @@ fn fnv1a(s: &str) -> u64 {
     })
 }
 
-/// SplitMix64's finaliser: every bit of the input moves every bit of the output.
-fn mix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+/// SplitMix64's output for state `z`: every bit of the input moves every bit of the output.
+fn mix64(z: u64) -> u64 {
+    crate::stats::splitmix::SplitMix64(z).next_u64()
 }
 
 /// Runs `replicates` replicates over the machine's threads; `one(rep)` runs one.
