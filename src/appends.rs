@@ -97,7 +97,7 @@ pub fn run(
     let seed = plan.seed ^ 0x0A99_E7D5;
     let rows = LiveRows::new(&plan.generator, seed, plan.append_rate);
     let writer = Writer::start(&scratch, plan.append_rate, seed, rows)?;
-    let result = crate::bench::run(&p, &engines, &[p.single_phase()], progress, |_, _| false);
+    let result = crate::bench::run(&p, &engines, &[p.single_phase()], progress, |_, _| false, |_| Ok(()));
     let writer = writer.stop()?;
     let result = result?;
     drop(engines);

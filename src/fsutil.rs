@@ -5,8 +5,21 @@ use std::path::Path;
 
 use crate::error::HarnessError;
 
-/// Writes `bytes` to `path` so that readers see either the old file or the whole new one.
+/// Writes `bytes` to `path` so that readers see either the old file or the
+/// whole new one, even after a power cut (the new file is synced first).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), HarnessError> {
+    write_whole(path, bytes, true)
+}
+
+/// As [`write_atomic`], without syncing: readers and a killed writer still
+/// see one whole file, a power cut may leave the old one. For a record
+/// rewritten often (a running benchmark's run.json after every round), where
+/// a sync per round would cost the benchmark's time.
+pub fn replace_unsynced(path: &Path, bytes: &[u8]) -> Result<(), HarnessError> {
+    write_whole(path, bytes, false)
+}
+
+fn write_whole(path: &Path, bytes: &[u8], sync: bool) -> Result<(), HarnessError> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -25,7 +38,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), HarnessError> {
     tmp.as_file()
         .set_permissions(std::fs::Permissions::from_mode(0o666 & !umask()))
         .map_err(failed)?;
-    tmp.as_file().sync_all().map_err(failed)?;
+    if sync {
+        tmp.as_file().sync_all().map_err(failed)?;
+    }
     tmp.persist(path).map_err(|e| failed(e.error))?;
     Ok(())
 }

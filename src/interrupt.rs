@@ -19,7 +19,7 @@ static SIGNAL: AtomicI32 = AtomicI32::new(0);
 static INSTALL: Once = Once::new();
 
 /// What a second signal prints before it ends the harness at once.
-const SECOND: &[u8] = b"audit-harness: a second signal: stopping at once; this run's report directory keeps only what was written before the first (run.json says complete: false), and its engines die with the harness\n";
+const SECOND: &[u8] = b"audit-harness: a second signal: stopping at once; this run's report directory keeps what was written (run.json says complete: false; a benchmark's finished rounds, which `audit-harness report DIR` analyses), and its engines die with the harness\n";
 
 extern "C" fn on_signal(sig: libc::c_int) {
     if SIGNAL

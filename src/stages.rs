@@ -10,6 +10,7 @@ use crate::bench::{self, overhead, Plan, Series};
 use crate::cli::ExportArgs;
 use crate::error::HarnessError;
 use crate::integrity;
+use crate::report::journal::Journal;
 use crate::report::latencies;
 use crate::report::reanalyze::{self, write_analysis, Analysis};
 use crate::report::run::Run;
@@ -105,7 +106,16 @@ pub fn bench_engines(
         let settings = Settings::from_records(plan.mode, plan.concurrency, looks, series);
         verdict::settled_by(series, &settings, &spec.gate, &plan.precision, &mut cache)
     };
-    let result = bench::run(plan, engines, &phases, |p| progress.update(p), settled);
+    let mut journal = Journal::new(&run.dir, &run.info, plan, &oh);
+    let result = bench::run(
+        plan,
+        engines,
+        &phases,
+        |p| progress.update(p),
+        settled,
+        |c| journal.round(c),
+    );
+    drop(journal);
     drop(progress);
     let result = result?;
     output::bench::print_phases(&result.phases, &phases);
@@ -114,6 +124,8 @@ pub fn bench_engines(
     output::bench::print_engine_errors(&info.engine_errors);
     let settings = reanalyze::settings(&info).map_err(HarnessError::input)?;
     run.info.bench = Some(info);
+    // run.json first: until latencies.csv is replaced by the whole run's
+    // (in the order of the series), the journal's holds every finished round.
     run.dir.write("run.json", &run.info.to_json())?;
     if result.rounds_done() == 0 {
         if let Some(why) = &result.driver_lost {

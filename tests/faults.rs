@@ -699,3 +699,71 @@ fn a_second_signal_says_so_and_ends_the_harness_at_once() {
     );
     assert!(running_with(&mark).is_empty(), "engine left running");
 }
+
+/// A benchmark killed outright (SIGKILL, or a second Ctrl-C) cannot write
+/// its files at the end; its finished rounds stay all the same: latencies.csv
+/// grows round by round and run.json records after each round how much of it
+/// is whole, so `report` analyses them, and ignores a row cut short past it.
+#[test]
+fn a_benchmark_killed_outright_keeps_its_finished_rounds_for_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = spec_with(tmp.path(), "killed", &[], "");
+    let data = s(small());
+    let child = spawn(&[
+        "--spec",
+        &spec,
+        "--data",
+        &data,
+        "bench",
+        "--engines",
+        "memindex",
+        "--mix",
+        "default",
+        "--min-rounds",
+        "200",
+        "--max-seconds",
+        "120",
+    ]);
+    let latest = tmp.path().join("reports/latest");
+    let rounds = |dir: &Path| -> u64 {
+        std::fs::read(dir.join("run.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .filter(|v| v["bench"]["checkpoint"].is_object())
+            .and_then(|v| v["bench"]["rounds"].as_u64())
+            .unwrap_or(0)
+    };
+    let l = latest.clone();
+    let o = signal_when(child, libc::SIGKILL, move |_| rounds(&l) >= 3);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), None, "not killed: {out}{err}");
+    let dir = std::fs::canonicalize(&latest).unwrap();
+    let info: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
+    assert_eq!(info["complete"], false);
+    let counted = info["bench"]["rounds"].as_u64().unwrap();
+    let whole = info["bench"]["checkpoint"]["latencies_bytes"].as_u64().unwrap();
+    assert!(counted >= 3, "{info}");
+    // A round the record does not count, cut short mid-row, as a kill leaves it.
+    let lat = dir.join("latencies.csv");
+    let mut bytes = std::fs::read(&lat).unwrap();
+    assert!(bytes.len() as u64 >= whole);
+    bytes.extend_from_slice(b"3,memindex,candidate,default,9999,12,17");
+    std::fs::write(&lat, &bytes).unwrap();
+
+    let o = common::harness(&["report", &s(&dir)]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "its {counted} finished round(s) are analysed as an interrupted run"
+        )),
+        "{out}"
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["decision"], "inconclusive", "{summary}");
+    let csv = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
+    assert!(csv.lines().any(|l| l.contains("memindex")), "{csv}");
+    assert!(std::fs::read_to_string(dir.join("report.html"))
+        .unwrap()
+        .contains("<html"));
+}

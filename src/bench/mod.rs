@@ -176,6 +176,27 @@ impl BenchRun {
     }
 }
 
+/// Where a benchmark stands after a finished round, for whoever saves it
+/// (`stages` appends the round to latencies.csv and records the run in
+/// run.json), so that a run killed at any moment, by SIGKILL or a second
+/// Ctrl-C, keeps its finished rounds for `report`.
+pub struct Checkpoint<'a> {
+    /// Every series so far, whole rounds only.
+    pub series: &'a [Series],
+    /// The series the round just finished added a trial to (indexes into
+    /// `series`; the new trial is each one's last).
+    pub fresh: &'a [usize],
+    /// The run as if it had been interrupted after this round: its phases,
+    /// the one under way stopping here, and every round's record. Its
+    /// `series` is empty (they are in `series`), and so are the index sizes
+    /// and peak memory, which are read only at the end.
+    pub run: BenchRun,
+}
+
+/// Saves a checkpoint of the phase under way: every series, the fresh ones,
+/// the phase's outcome so far and every round's record (see [`Checkpoint`]).
+type Record<'a> = dyn FnMut(&[Series], &[usize], Outcome, &[RoundInfo]) -> Result<(), HarnessError> + 'a;
+
 /// Progress events, for a progress bar or plain lines.
 pub enum Progress<'a> {
     /// A phase starts: its kind and the seconds it may take.
@@ -205,13 +226,15 @@ pub const INFORMATIONAL_SHARE: f64 = 0.25;
 /// Runs `phases` in order (see [`Plan::phases`]): the deciding phase round by
 /// round until `settled(series, looks)` says every deciding check is decided
 /// and precise or its budget is spent, then the informational phase with
-/// what is left of the budget.
+/// what is left of the budget. `checkpoint` hears of every finished round
+/// (an error from it ends the run).
 pub fn run(
     plan: &Plan,
     engines: &[(String, SharedEngine)],
     phases: &[Phase],
     mut progress: impl FnMut(Progress),
     mut settled: impl FnMut(&[Series], Looks) -> bool,
+    mut checkpoint: impl FnMut(&Checkpoint) -> Result<(), HarnessError>,
 ) -> Result<BenchRun, HarnessError> {
     crate::interrupt::install();
     let targets: Vec<Option<audit_engines::engine::HttpTarget>> =
@@ -327,28 +350,56 @@ pub fn run(
             kind: phase.kind,
             budget_seconds,
         });
-        let mut machine = Machine {
-            plan,
-            pool: &pool,
-            engines,
-            phase,
-            first_round,
-            run_start: t0,
-            warmups: &warmed,
-            paces: &mut paces,
-            rates: &mix_rates,
-            infos: &mut infos,
-            progress: &mut progress,
-            gave_up: &mut gave_up,
-            reference_lost: false,
-            cluster: cluster.as_mut(),
-            targets: &targets,
-            driver_lost: &mut driver_lost,
-        };
-        let outcome = if phase.kind == PhaseKind::Deciding {
-            stopping::run(&mut machine, budget, &mut series, &mut settled)?
-        } else {
-            stopping::run(&mut machine, budget, &mut series, |_, _| false)?
+        let outcome = {
+            let mut record = |series: &[Series], fresh: &[usize], so_far: Outcome, rounds: &[RoundInfo]| {
+                let mut phases = outcomes.clone();
+                phases.push(PhaseOutcome {
+                    kind: phase.kind,
+                    first_round,
+                    budget_seconds,
+                    outcome: so_far,
+                });
+                checkpoint(&Checkpoint {
+                    series,
+                    fresh,
+                    run: BenchRun {
+                        series: Vec::new(),
+                        index_bytes: Vec::new(),
+                        peak_rss: Vec::new(),
+                        rates: rates.clone(),
+                        pacing: pacing.clone(),
+                        rounds: rounds.to_vec(),
+                        phases,
+                        warmup_seconds,
+                        driver: None,
+                        driver_lost: None,
+                    },
+                })
+            };
+            let mut machine = Machine {
+                plan,
+                pool: &pool,
+                engines,
+                phase,
+                first_round,
+                run_start: t0,
+                warmups: &warmed,
+                paces: &mut paces,
+                rates: &mix_rates,
+                infos: &mut infos,
+                progress: &mut progress,
+                record: &mut record,
+                gave_up: &mut gave_up,
+                reference_lost: false,
+                cluster: cluster.as_mut(),
+                targets: &targets,
+                driver_lost: &mut driver_lost,
+            };
+            if phase.kind == PhaseKind::Deciding {
+                stopping::run(&mut machine, budget, &mut series, &mut settled)?
+            } else {
+                stopping::run(&mut machine, budget, &mut series, |_, _| false)?
+            }
         };
         spent += outcome.seconds;
         outcomes.push(PhaseOutcome {
@@ -477,6 +528,8 @@ struct Machine<'a, P: FnMut(Progress)> {
     rates: &'a [Option<f64>],
     infos: &'a mut Vec<RoundInfo>,
     progress: &'a mut P,
+    /// Saves each finished round's checkpoint.
+    record: &'a mut Record<'a>,
     /// Engines that hung or died: later slices skip them.
     gave_up: &'a mut Vec<String>,
     /// The reference answered no request of the last round on some mix.
@@ -654,6 +707,10 @@ impl<P: FnMut(Progress)> stopping::RoundSource for Machine<'_, P> {
 
     fn round_finished(&mut self, done: u32, planned: u32, seconds: f64) {
         (self.progress)(Progress::Round { done, planned, seconds });
+    }
+
+    fn checkpoint(&mut self, series: &[Series], fresh: &[usize], so_far: Outcome) -> Result<(), HarnessError> {
+        (self.record)(series, fresh, so_far, self.infos)
     }
 
     fn on_the_clock(&self) -> bool {

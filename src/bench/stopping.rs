@@ -101,6 +101,15 @@ pub trait RoundSource {
     fn on_the_clock(&self) -> bool {
         false
     }
+
+    /// Hears, after each finished round, where the run stands: every series
+    /// so far, the ones the round added a trial to (`fresh`), and the
+    /// outcome of a run that stopped here (interrupted). The real benchmark
+    /// saves it, so that a run killed at any moment keeps its finished
+    /// rounds; an error ends the run.
+    fn checkpoint(&mut self, _series: &[Series], _fresh: &[usize], _so_far: Outcome) -> Result<(), HarnessError> {
+        Ok(())
+    }
 }
 
 /// The run may stop for its data (every deciding check decided within its
@@ -170,6 +179,7 @@ pub fn run(
                 Stop::Interrupted
             };
         };
+        let fresh: Vec<usize> = round.trials.iter().map(|(i, _)| *i).collect();
         for (i, t) in round.trials {
             series[i].trials.push(t);
         }
@@ -184,6 +194,18 @@ pub fn run(
             every = look_every(budget.min_rounds, planned);
         }
         source.round_finished(done, planned, elapsed);
+        let so_far = Outcome {
+            rounds: done,
+            planned,
+            stop: Stop::Interrupted,
+            seconds: elapsed,
+            every,
+        };
+        let t0 = std::time::Instant::now();
+        source.checkpoint(series, &fresh, so_far)?;
+        if source.on_the_clock() {
+            elapsed += t0.elapsed().as_secs_f64();
+        }
         if source.reference_lost() {
             break Stop::NoReference;
         }
@@ -395,5 +417,55 @@ mod tests {
         assert_eq!((out.rounds, out.stop), (2, Stop::Interrupted));
         let l = out.looks(3);
         assert_eq!((l.first, l.last, l.last_is_final), (2, 2, true));
+    }
+
+    /// Rounds that record each checkpoint they hear of, and fail one when asked.
+    struct Recorded {
+        heard: Vec<(usize, Vec<usize>, Outcome)>,
+        fail_at: Option<u32>,
+    }
+
+    impl RoundSource for Recorded {
+        fn run_round(&mut self, _r: u32) -> Result<Option<Round>, HarnessError> {
+            Ok(Some(Round {
+                trials: vec![(0, Trial::default())],
+                seconds: 0.1,
+            }))
+        }
+
+        fn checkpoint(&mut self, series: &[Series], fresh: &[usize], so_far: Outcome) -> Result<(), HarnessError> {
+            if self.fail_at == Some(so_far.rounds) {
+                return Err(HarnessError::input("disk full"));
+            }
+            self.heard.push((series[0].trials.len(), fresh.to_vec(), so_far));
+            Ok(())
+        }
+    }
+
+    /// Every finished round is checkpointed, with its trial already in the
+    /// series and the outcome of a run interrupted there; a checkpoint that
+    /// cannot be saved ends the run with its error.
+    #[test]
+    fn every_finished_round_is_checkpointed_as_an_interrupted_run() {
+        let mut s = series();
+        let mut source = Recorded {
+            heard: Vec::new(),
+            fail_at: None,
+        };
+        let out = run(&mut source, budget(), &mut s, |_, _| false).unwrap();
+        assert_eq!(source.heard.len() as u32, out.rounds);
+        for (k, (trials, fresh, so_far)) in source.heard.iter().enumerate() {
+            assert_eq!(*trials, k + 1);
+            assert_eq!(fresh, &vec![0]);
+            assert_eq!((so_far.rounds, so_far.stop), (k as u32 + 1, Stop::Interrupted));
+            assert!(so_far.looks(3).last_is_final);
+        }
+        let mut source = Recorded {
+            heard: Vec::new(),
+            fail_at: Some(2),
+        };
+        let err = run(&mut source, budget(), &mut series(), |_, _| false).unwrap_err();
+        assert!(err.to_string().contains("disk full"), "{err}");
+        assert_eq!(source.heard.len(), 1);
     }
 }

@@ -6,7 +6,10 @@ use crate::{output, report};
 
 pub fn run(args: &ReportArgs) -> Result<(), HarnessError> {
     let out = args.out.clone().unwrap_or_else(|| args.dir.clone());
-    let analysis = report::reanalyze::reanalyze(&args.dir, &out)?;
+    let (analysis, info) = report::reanalyze::reanalyze(&args.dir, &out)?;
+    if let Some(b) = info.bench.as_ref().filter(|b| b.checkpoint.is_some()) {
+        output::run::print_cut_short(&args.dir, b.rounds);
+    }
     output::bench::print_summaries(&analysis.summaries);
     output::run::print_recomputed(&out);
     Ok(())

@@ -274,7 +274,14 @@ fn one_size(
         let oh = overhead::measure(&plan.round_stream(&plan.mixes[0].1, 0), 200_000);
         let mut progress = output::bench::BenchProgress::new(&plan);
         let phases = [plan.single_phase()];
-        let result = bench::run(&plan, &engines, &phases, |p| progress.update(p), |_, _| false);
+        let result = bench::run(
+            &plan,
+            &engines,
+            &phases,
+            |p| progress.update(p),
+            |_, _| false,
+            |_| Ok(()),
+        );
         drop(progress);
         let result = result?;
         output::bench::print_phases(&result.phases, &phases);

@@ -29,6 +29,15 @@ pub fn print_man_pages(dir: &Path, pages: usize) {
     say!("== wrote {pages} manual pages into {}", dir.display());
 }
 
+/// `report DIR` read a benchmark that did not end: killed (SIGKILL, a second
+/// Ctrl-C) or still running.
+pub fn print_cut_short(dir: &Path, rounds: u32) {
+    say!(
+        "== {} holds a benchmark that did not end (killed, or still running): its {rounds} finished round(s) are analysed as an interrupted run",
+        dir.display()
+    );
+}
+
 /// `report DIR` wrote its files.
 pub fn print_recomputed(out: &Path) {
     say!(

@@ -56,40 +56,63 @@ fn parse_us(s: &str) -> Option<u64> {
 
 /// The CSV bytes for every request of every series.
 pub fn to_csv(series: &[Series]) -> Result<Vec<u8>, HarnessError> {
-    let name = "latencies.csv";
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(COLUMNS).map_err(csv_err(name))?;
-    let v = SCHEMA_VERSION.to_string();
+    w.write_record(COLUMNS).map_err(csv_err(NAME))?;
     for s in series {
         for t in &s.trials {
-            let trial = t.index.to_string();
-            for r in &t.requests {
-                let q = &r.query;
-                w.write_record([
-                    v.as_str(),
-                    &s.engine,
-                    s.role.label(),
-                    &s.mix,
-                    &trial,
-                    &r.seq.to_string(),
-                    &q.from_ts.to_string(),
-                    &q.to_ts.to_string(),
-                    &q.actor_id.map(|a| a.to_string()).unwrap_or_default(),
-                    q.action.as_deref().unwrap_or(""),
-                    &q.page.to_string(),
-                    &q.page_size.to_string(),
-                    &r.rows.map(|n| n.to_string()).unwrap_or_default(),
-                    &us(r.latency_ns),
-                    &r.intended_ns.map(us).unwrap_or_default(),
-                    &us(r.start_ns),
-                    &r.slice.to_string(),
-                    &r.worker.to_string(),
-                ])
-                .map_err(csv_err(name))?;
-            }
+            write_trial(&mut w, s, t)?;
         }
     }
-    finish_csv(w, name)
+    finish_csv(w, NAME)
+}
+
+/// The rows (no header unless `header`) of the last trial of each series in
+/// `fresh`: one finished round, appended to a running benchmark's file (see
+/// [`super::journal`]).
+pub fn round_rows(series: &[Series], fresh: &[usize], header: bool) -> Result<Vec<u8>, HarnessError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    if header {
+        w.write_record(COLUMNS).map_err(csv_err(NAME))?;
+    }
+    for &i in fresh {
+        if let Some((s, t)) = series.get(i).and_then(|s| Some((s, s.trials.last()?))) {
+            write_trial(&mut w, s, t)?;
+        }
+    }
+    finish_csv(w, NAME)
+}
+
+const NAME: &str = "latencies.csv";
+
+/// One row per request of trial `t` of series `s`.
+fn write_trial(w: &mut csv::Writer<Vec<u8>>, s: &Series, t: &Trial) -> Result<(), HarnessError> {
+    let v = SCHEMA_VERSION.to_string();
+    let trial = t.index.to_string();
+    for r in &t.requests {
+        let q = &r.query;
+        w.write_record([
+            v.as_str(),
+            &s.engine,
+            s.role.label(),
+            &s.mix,
+            &trial,
+            &r.seq.to_string(),
+            &q.from_ts.to_string(),
+            &q.to_ts.to_string(),
+            &q.actor_id.map(|a| a.to_string()).unwrap_or_default(),
+            q.action.as_deref().unwrap_or(""),
+            &q.page.to_string(),
+            &q.page_size.to_string(),
+            &r.rows.map(|n| n.to_string()).unwrap_or_default(),
+            &us(r.latency_ns),
+            &r.intended_ns.map(us).unwrap_or_default(),
+            &us(r.start_ns),
+            &r.slice.to_string(),
+            &r.worker.to_string(),
+        ])
+        .map_err(csv_err(NAME))?;
+    }
+    Ok(())
 }
 
 /// Reads the series back, in the order they first appear. Every problem is an
@@ -266,5 +289,45 @@ mod tests {
         let back = read(bytes.as_slice(), "latencies.csv").unwrap();
         assert_eq!(back.len(), 1);
         assert_eq!(back[0].trials[0].requests, s.trials[0].requests);
+    }
+
+    /// A running benchmark's file, written round by round (each round's
+    /// trial of every series), reads back as the whole run's file does.
+    #[test]
+    fn rows_appended_round_by_round_read_back_as_the_whole_file() {
+        let request = |seq: u64, latency_ns: u64| Request {
+            seq,
+            query: Query::default(),
+            rows: Some(0),
+            start_ns: seq * 10,
+            latency_ns,
+            intended_ns: None,
+            slice: 0,
+            worker: 0,
+        };
+        let mut series: Vec<Series> = ["baseline", "memindex"]
+            .iter()
+            .map(|e| Series {
+                engine: e.to_string(),
+                role: audit_engines::Role::Candidate,
+                mix: "default".into(),
+                trials: Vec::new(),
+            })
+            .collect();
+        let mut journal = Vec::new();
+        for round in 1..=3u32 {
+            for (i, s) in series.iter_mut().enumerate() {
+                s.trials.push(Trial {
+                    index: round,
+                    requests: (0..4).map(|q| request(q, u64::from(round) * 1000 + i as u64)).collect(),
+                    ..Trial::default()
+                });
+            }
+            journal.extend(round_rows(&series, &[0, 1], round == 1).unwrap());
+        }
+        let whole = to_csv(&series).unwrap();
+        assert_ne!(journal, whole, "round-major, not series-major");
+        let back = read(journal.as_slice(), "latencies.csv").unwrap();
+        assert_eq!(to_csv(&back).unwrap(), whole);
     }
 }

@@ -6,6 +6,7 @@ pub mod appends;
 pub mod baselines;
 pub mod equivalence;
 pub mod html;
+pub mod journal;
 pub mod latencies;
 pub mod markdown;
 pub mod plots;

@@ -102,11 +102,12 @@ pub fn write_analysis(
 }
 
 /// Recomputes a run's `summary.csv`, `strata.csv` and plots into `out` from its
-/// `latencies.csv` and `run.json`.
-pub fn reanalyze(dir: &Path, out: &Path) -> Result<Analysis, HarnessError> {
+/// `latencies.csv` and `run.json`; returns the analysis and the run's record.
+pub fn reanalyze(dir: &Path, out: &Path) -> Result<(Analysis, RunInfo), HarnessError> {
     let (info, series, settings, spec) = load(dir)?;
     std::fs::create_dir_all(out).map_err(|e| HarnessError::io(out, e))?;
-    write_analysis(out, &series, &settings, &spec.gate, &info)
+    let analysis = write_analysis(out, &series, &settings, &spec.gate, &info)?;
+    Ok((analysis, info))
 }
 
 /// A run's record, measurements, analysis settings and spec, from its directory.
@@ -132,7 +133,11 @@ pub fn load(dir: &Path) -> Result<(RunInfo, Vec<Series>, Settings, Spec), Harnes
     let spec = Spec::parse(&info.spec.text, Path::new(&info.spec.path))?;
     let lat_path = dir.join("latencies.csv");
     let f = std::fs::File::open(&lat_path).map_err(|e| HarnessError::io(&lat_path, e))?;
-    let read = latencies::read(std::io::BufReader::new(f), &lat_path.display().to_string())?;
+    let whole: Box<dyn std::io::Read> = match bench.checkpoint {
+        Some(c) => Box::new(c.whole(f)),
+        None => Box::new(f),
+    };
+    let read = latencies::read(std::io::BufReader::new(whole), &lat_path.display().to_string())?;
     check_design(&read, bench).map_err(|m| {
         HarnessError::input(format!(
             "{} and {} disagree: {m}; the files do not belong to one run, or one is damaged (nothing was written)",
@@ -142,6 +147,12 @@ pub fn load(dir: &Path) -> Result<(RunInfo, Vec<Series>, Settings, Spec), Harnes
     })?;
     let series = restore_empty_trials(read, bench);
     let settings = settings(bench).map_err(|e| HarnessError::input(format!("{}: {e}", run_path.display())))?;
+    let mut info = info;
+    // A running benchmark's record leaves its variance components to be
+    // computed from the rounds it counts.
+    if let Some(b) = info.bench.as_mut().filter(|b| b.checkpoint.is_some()) {
+        b.variance = crate::analysis::variance_components(&series, b.mode, b.concurrency);
+    }
     Ok((info, series, settings, spec))
 }
 

@@ -304,6 +304,20 @@ pub struct BenchInfo {
     /// (`--driver locust`): absent for the built-in driver.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub driver: Option<crate::locust::DriverRecord>,
+    /// Present while the benchmark runs (and in a run killed before its
+    /// end): the record is of the rounds finished so far, and latencies.csv
+    /// holds them in its first `latencies_bytes` bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<Checkpoint>,
+}
+
+/// A running benchmark's record (see [`BenchInfo::checkpoint`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// How much of latencies.csv is whole: the header and the rows of the
+    /// rounds this record counts. Rows past it are of a round that had not
+    /// been recorded (or were cut short) when the run was killed.
+    pub latencies_bytes: u64,
 }
 
 /// One mix of one round, as run.json records it.
@@ -361,8 +375,33 @@ pub struct EngineErrors {
 impl BenchInfo {
     /// What run.json records of a finished (or interrupted) benchmark.
     pub fn new(plan: &Plan, run: &BenchRun, overhead: &Overhead) -> BenchInfo {
+        BenchInfo {
+            variance: crate::analysis::variance_components(&run.series, plan.mode, plan.concurrency),
+            ..BenchInfo::of(plan, &run.series, run, overhead)
+        }
+    }
+
+    /// The record of a benchmark still running, after the round that made
+    /// latencies.csv `latencies_bytes` long: `run` as it stands (see
+    /// `bench::Checkpoint`), with `series` its measurements so far. The
+    /// variance components are left to `report`, which recomputes them.
+    pub fn checkpoint(
+        plan: &Plan,
+        series: &[crate::bench::Series],
+        run: &BenchRun,
+        overhead: &Overhead,
+        latencies_bytes: u64,
+    ) -> BenchInfo {
+        BenchInfo {
+            checkpoint: Some(Checkpoint { latencies_bytes }),
+            ..BenchInfo::of(plan, series, run, overhead)
+        }
+    }
+
+    /// Everything but the variance components, from `run` and its `series`.
+    fn of(plan: &Plan, series: &[crate::bench::Series], run: &BenchRun, overhead: &Overhead) -> BenchInfo {
         let mut engine_errors = Vec::new();
-        for s in &run.series {
+        for s in series {
             for t in &s.trials {
                 if let Some(e) = &t.first_error {
                     engine_errors.push(EngineErrors {
@@ -456,9 +495,10 @@ impl BenchInfo {
                 recorded_latency_ns: overhead.recorded_latency_ns,
             }),
             engine_errors,
-            variance: crate::analysis::variance_components(&run.series, plan.mode, plan.concurrency),
+            variance: Vec::new(),
             appends: None,
             driver: run.driver.clone(),
+            checkpoint: None,
         }
     }
 
