@@ -58,7 +58,7 @@ impl<'a> Journal<'a> {
         self.bytes += rows.len() as u64;
         let bench = BenchInfo::checkpoint(self.plan, c.series, &c.run, self.overhead, self.bytes);
         self.info.bench = Some(bench);
-        crate::fsutil::replace_unsynced(&self.dir.path.join("run.json"), &self.info.to_json())
+        self.dir.rewrite("run.json", &self.info.to_json())
     }
 }
 

@@ -86,6 +86,14 @@ impl RunDir {
         write_atomic(&self.path.join(name), bytes)
     }
 
+    /// As [`RunDir::write`], without syncing the file to disk first: for a
+    /// record rewritten after every round of a benchmark (see [`journal`]),
+    /// where a sync per round would cost the benchmark's time. A killed
+    /// harness still leaves one whole file; a power cut may leave the old one.
+    pub fn rewrite(&self, name: &str, bytes: &[u8]) -> Result<(), HarnessError> {
+        crate::fsutil::replace_unsynced(&self.path.join(name), bytes)
+    }
+
     /// Removes a run that never got past its setup, and points `latest` back
     /// where it was: a refused run leaves nothing behind.
     pub fn discard(self) {
