@@ -126,7 +126,7 @@ pub fn bench_engines(
     run.info.bench = Some(info);
     // run.json first: until latencies.csv is replaced by the whole run's
     // (in the order of the series), the journal's holds every finished round.
-    run.dir.write("run.json", &run.info.to_json())?;
+    run.save()?;
     if result.rounds_done() == 0 {
         if let Some(why) = &result.driver_lost {
             run.stage(Stage::Bench, StageOutcome::DriverLost)?;
@@ -220,7 +220,7 @@ fn appends_stage(
     if let Some(b) = run.info.bench.as_mut() {
         b.appends = Some(info);
     }
-    run.dir.write("run.json", &run.info.to_json())
+    run.save()
 }
 
 /// Prints one line per threshold and decides the exit code from the candidates' verdicts.

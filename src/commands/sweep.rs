@@ -341,6 +341,6 @@ fn one_size(
     }
     drop(engines);
     run.info.sweep.push(record);
-    run.dir.write("run.json", &run.info.to_json())?;
+    run.save()?;
     Ok(rows)
 }

@@ -56,6 +56,11 @@ impl Run {
     pub fn stage(&mut self, stage: Stage, outcome: StageOutcome) -> Result<(), HarnessError> {
         self.running = None;
         self.info.stages.push((stage, outcome));
+        self.save()
+    }
+
+    /// Saves run.json as the record stands (after a stage adds its part).
+    pub fn save(&self) -> Result<(), HarnessError> {
         self.dir.write("run.json", &self.info.to_json())
     }
 
@@ -86,7 +91,7 @@ impl Run {
         self.info.ended_at = Some(run_json::timestamp(SystemTime::now()));
         self.info.complete = !crate::interrupt::interrupted() && !result.as_ref().is_err_and(HarnessError::is_input);
         self.info.exit_code = Some(result.as_ref().map_or_else(HarnessError::exit_code, |_| 0));
-        let mut saved = self.dir.write("run.json", &self.info.to_json());
+        let mut saved = self.save();
         // A run that benchmarked wrote its report.html with its figures; one
         // that stopped before (equiv, or a failed integrity or equivalence
         // stage, or a signal in its first stage) gets the page of its
