@@ -115,9 +115,17 @@ pub fn bench_engines(
         settled,
         |c| journal.round(c),
     );
-    drop(journal);
+    let saved = journal.into_record();
     drop(progress);
-    let result = result?;
+    let result = match result {
+        Ok(result) => result,
+        Err(e) => {
+            // The run ends with this error; run.json keeps the rounds the
+            // journal recorded, so that `report` still analyses them.
+            run.info.bench = saved;
+            return Err(e);
+        }
+    };
     output::bench::print_phases(&result.phases, &phases);
 
     let info = BenchInfo::new(plan, &result, &oh);

@@ -761,8 +761,15 @@ fn a_benchmark_killed_outright_keeps_its_finished_rounds_for_report() {
     );
     let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["decision"], "inconclusive", "{summary}");
+    // Every engine's figures rest on exactly the rounds run.json counts.
     let csv = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
-    assert!(csv.lines().any(|l| l.contains("memindex")), "{csv}");
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let rows: Vec<Vec<&str>> = csv.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    assert!(rows.iter().any(|r| r[col("engine")] == "memindex"), "{csv}");
+    for r in &rows {
+        assert_eq!(r[col("rounds")], counted.to_string(), "{csv}");
+    }
     assert!(std::fs::read_to_string(dir.join("report.html"))
         .unwrap()
         .contains("<html"));

@@ -176,7 +176,8 @@ impl BenchRun {
     }
 }
 
-/// Where a benchmark stands after a finished round, for whoever saves it
+/// Where a benchmark stands after each finished round and when a phase
+/// ends, for whoever saves it
 /// (`stages` appends the round to latencies.csv and records the run in
 /// run.json), so that a run killed at any moment, by SIGKILL or a second
 /// Ctrl-C, keeps its finished rounds for `report`.
@@ -184,12 +185,13 @@ pub struct Checkpoint<'a> {
     /// Every series so far, whole rounds only.
     pub series: &'a [Series],
     /// The series the round just finished added a trial to (indexes into
-    /// `series`; the new trial is each one's last).
+    /// `series`; the new trial is each one's last); none when a phase ended.
     pub fresh: &'a [usize],
     /// The run as if it had been interrupted after this round: its phases,
-    /// the one under way stopping here, and every round's record. Its
-    /// `series` is empty (they are in `series`), and so are the index sizes
-    /// and peak memory, which are read only at the end.
+    /// the one under way stopping here (or, once a phase has ended, as it
+    /// ended), every round's record and the driver's. Its `series` is empty
+    /// (they are in `series`), and so are the index sizes and peak memory,
+    /// which are read only at the end.
     pub run: BenchRun,
 }
 
@@ -317,6 +319,20 @@ pub fn run(
         _ => None,
     };
     let pool = driver::Pool::new(if cluster.is_some() { 0 } else { plan.concurrency });
+    let driver_record = cluster.as_ref().map(|c| c.record());
+    // The run as it stands, for a checkpoint: `phases` so far and every round's record.
+    let snapshot = |phases: Vec<PhaseOutcome>, rounds: &[RoundInfo]| BenchRun {
+        series: Vec::new(),
+        index_bytes: Vec::new(),
+        peak_rss: Vec::new(),
+        rates: rates.clone(),
+        pacing: pacing.clone(),
+        rounds: rounds.to_vec(),
+        phases,
+        warmup_seconds,
+        driver: driver_record.clone(),
+        driver_lost: None,
+    };
     let mut driver_lost: Option<String> = None;
     let mut infos = Vec::new();
     let mut outcomes: Vec<PhaseOutcome> = Vec::new();
@@ -362,18 +378,7 @@ pub fn run(
                 checkpoint(&Checkpoint {
                     series,
                     fresh,
-                    run: BenchRun {
-                        series: Vec::new(),
-                        index_bytes: Vec::new(),
-                        peak_rss: Vec::new(),
-                        rates: rates.clone(),
-                        pacing: pacing.clone(),
-                        rounds: rounds.to_vec(),
-                        phases,
-                        warmup_seconds,
-                        driver: None,
-                        driver_lost: None,
-                    },
+                    run: snapshot(phases, rounds),
                 })
             };
             let mut machine = Machine {
@@ -408,6 +413,16 @@ pub fn run(
             budget_seconds,
             outcome,
         });
+        // The phase's own stop replaces the `interrupted` of its last round's
+        // checkpoint, so that a run killed from here on is analysed with the
+        // looks it really made.
+        if outcomes.iter().any(|o| o.outcome.rounds > 0) {
+            checkpoint(&Checkpoint {
+                series: &series,
+                fresh: &[],
+                run: snapshot(outcomes.clone(), &infos),
+            })?;
+        }
         if matches!(outcome.stop, Stop::Interrupted | Stop::NoReference | Stop::DriverLost) {
             break;
         }

@@ -75,9 +75,13 @@ pub fn round_rows(series: &[Series], fresh: &[usize], header: bool) -> Result<Ve
         w.write_record(COLUMNS).map_err(csv_err(NAME))?;
     }
     for &i in fresh {
-        if let Some((s, t)) = series.get(i).and_then(|s| Some((s, s.trials.last()?))) {
-            write_trial(&mut w, s, t)?;
-        }
+        let Some((s, t)) = series.get(i).and_then(|s| Some((s, s.trials.last()?))) else {
+            return Err(HarnessError::input(format!(
+                "{NAME}: a round's series {i} has no trial (of {} series)",
+                series.len()
+            )));
+        };
+        write_trial(&mut w, s, t)?;
     }
     finish_csv(w, NAME)
 }

@@ -320,6 +320,13 @@ pub struct Checkpoint {
     pub latencies_bytes: u64,
 }
 
+impl Checkpoint {
+    /// latencies.csv as far as this record counts it.
+    pub fn whole(&self, latencies: impl std::io::Read) -> impl std::io::Read {
+        latencies.take(self.latencies_bytes)
+    }
+}
+
 /// One mix of one round, as run.json records it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RoundRecord {
@@ -537,9 +544,13 @@ impl BenchInfo {
         .looks(self.min_rounds)
     }
 
-    /// Whether a phase was interrupted (the run's figures cover part of it).
+    /// Whether a phase was interrupted (the run's figures cover part of it),
+    /// or the record is a running benchmark's (the run did not end: its
+    /// verdict is inconclusive, whatever its phases had decided).
     pub fn interrupted(&self) -> bool {
-        self.stop == Stop::Interrupted || self.phases.iter().any(|p| p.stop == Stop::Interrupted)
+        self.checkpoint.is_some()
+            || self.stop == Stop::Interrupted
+            || self.phases.iter().any(|p| p.stop == Stop::Interrupted)
     }
 
     /// The rounds the looks were made on, when other phases ran beside them.
