@@ -774,3 +774,69 @@ fn a_benchmark_killed_outright_keeps_its_finished_rounds_for_report() {
         .unwrap()
         .contains("<html"));
 }
+
+/// A benchmark that ends by an error after some rounds (here its payloads
+/// file vanishes, so a cold-cache slice cannot evict it) keeps those rounds:
+/// run.json holds the journal's last record and `report` analyses them.
+#[test]
+fn a_benchmark_ended_by_an_error_keeps_its_finished_rounds_for_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = spec_with(tmp.path(), "vanish", &[], "");
+    let data = damaged(tmp.path(), "vanish-data", |_| {});
+    let mut child = spawn(&[
+        "--spec",
+        &spec,
+        "--data",
+        &data,
+        "bench",
+        "--engines",
+        "memindex",
+        "--mix",
+        "default",
+        "--cache",
+        "cold",
+        "--min-rounds",
+        "200",
+        "--max-seconds",
+        "120",
+    ]);
+    let latest = tmp.path().join("reports/latest");
+    let counted = |dir: &Path| -> u64 {
+        std::fs::read(dir.join("run.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v["bench"]["rounds"].as_u64())
+            .unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while counted(&latest) < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let payloads = Path::new(&data).join("payloads.jsonl");
+    std::fs::rename(&payloads, Path::new(&data).join("gone.jsonl")).unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("the benchmark did not stop within 30 s of losing its payloads file");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let o = child.wait_with_output().unwrap();
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}{err}");
+    assert!(err.contains("payloads.jsonl"), "{err}");
+    let dir = std::fs::canonicalize(&latest).unwrap();
+    let info: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
+    assert_eq!(info["complete"], false);
+    assert!(info["bench"]["checkpoint"].is_object(), "{info}");
+    let rounds = info["bench"]["rounds"].as_u64().unwrap();
+    assert!(rounds >= 3, "{info}");
+    let o = common::harness(&["report", &s(&dir)]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    assert!(
+        out.contains(&format!("its {rounds} finished round(s) are analysed")),
+        "{out}"
+    );
+}
