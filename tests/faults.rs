@@ -709,32 +709,10 @@ fn a_benchmark_killed_outright_keeps_its_finished_rounds_for_report() {
     let tmp = tempfile::tempdir().unwrap();
     let spec = spec_with(tmp.path(), "killed", &[], "");
     let data = s(small());
-    let child = spawn(&[
-        "--spec",
-        &spec,
-        "--data",
-        &data,
-        "bench",
-        "--engines",
-        "memindex",
-        "--mix",
-        "default",
-        "--min-rounds",
-        "200",
-        "--max-seconds",
-        "120",
-    ]);
+    let child = spawn_long_bench(&spec, &data, &[]);
     let latest = tmp.path().join("reports/latest");
-    let rounds = |dir: &Path| -> u64 {
-        std::fs::read(dir.join("run.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-            .filter(|v| v["bench"]["checkpoint"].is_object())
-            .and_then(|v| v["bench"]["rounds"].as_u64())
-            .unwrap_or(0)
-    };
     let l = latest.clone();
-    let o = signal_when(child, libc::SIGKILL, move |_| rounds(&l) >= 3);
+    let o = signal_when(child, libc::SIGKILL, move |_| checkpointed_rounds(&l) >= 3);
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), None, "not killed: {out}{err}");
     let dir = std::fs::canonicalize(&latest).unwrap();
@@ -783,33 +761,10 @@ fn a_benchmark_ended_by_an_error_keeps_its_finished_rounds_for_report() {
     let tmp = tempfile::tempdir().unwrap();
     let spec = spec_with(tmp.path(), "vanish", &[], "");
     let data = damaged(tmp.path(), "vanish-data", |_| {});
-    let mut child = spawn(&[
-        "--spec",
-        &spec,
-        "--data",
-        &data,
-        "bench",
-        "--engines",
-        "memindex",
-        "--mix",
-        "default",
-        "--cache",
-        "cold",
-        "--min-rounds",
-        "200",
-        "--max-seconds",
-        "120",
-    ]);
+    let mut child = spawn_long_bench(&spec, &data, &["--cache", "cold"]);
     let latest = tmp.path().join("reports/latest");
-    let counted = |dir: &Path| -> u64 {
-        std::fs::read(dir.join("run.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-            .and_then(|v| v["bench"]["rounds"].as_u64())
-            .unwrap_or(0)
-    };
     let deadline = Instant::now() + Duration::from_secs(60);
-    while counted(&latest) < 3 && Instant::now() < deadline {
+    while checkpointed_rounds(&latest) < 3 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
     let payloads = Path::new(&data).join("payloads.jsonl");
@@ -839,4 +794,24 @@ fn a_benchmark_ended_by_an_error_keeps_its_finished_rounds_for_report() {
         out.contains(&format!("its {rounds} finished round(s) are analysed")),
         "{out}"
     );
+}
+
+/// A `bench` of memindex on the default mix that runs its rounds until
+/// stopped (200 before its first look, within 120 s), with `extra` flags.
+fn spawn_long_bench(spec: &str, data: &str, extra: &[&str]) -> std::process::Child {
+    let mut args = vec!["--spec", spec, "--data", data, "bench", "--engines", "memindex"];
+    args.extend(["--mix", "default", "--min-rounds", "200", "--max-seconds", "120"]);
+    args.extend(extra);
+    spawn(&args)
+}
+
+/// The rounds a running benchmark's run.json in `dir` counts (0 before its
+/// first checkpoint, or once a finished run replaced it).
+fn checkpointed_rounds(dir: &Path) -> u64 {
+    std::fs::read(dir.join("run.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .filter(|v| v["bench"]["checkpoint"].is_object())
+        .and_then(|v| v["bench"]["rounds"].as_u64())
+        .unwrap_or(0)
 }
