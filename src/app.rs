@@ -65,7 +65,7 @@ pub fn run(mut cli: Cli) -> Result<(), HarnessError> {
         Command::Engines(args) => commands::engines::run(&spec, &data_dir, &args),
         Command::Equiv(args) => commands::equiv::run(&spec, &data_dir, args),
         Command::Bench(args) => commands::bench::run(&spec, &data_dir, args),
-        Command::Gate(args) => commands::gate::run(&spec, &data_dir, args.append_rate, &args.export),
+        Command::Gate(args) => commands::gate::run(&spec, &data_dir, args.append_rate, &args.export.exports()),
         Command::Calibrate(args) => commands::calibrate::run(&spec, args),
         Command::Aa(args) => commands::aa::run(&spec, &data_dir, args),
         Command::ProtocolCost(args) => commands::protocol_cost::run(&spec, &data_dir, &args),

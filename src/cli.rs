@@ -6,6 +6,7 @@ use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
 
 use crate::equivalence::Property;
+use crate::output::ColorWhen;
 use crate::spec::{Arrivals, CacheMode, LoadMode};
 
 /// The version with the git revision and the compiler the binary was built from.
@@ -469,26 +470,6 @@ fn baseline_name(s: &str) -> Result<String, String> {
     }
 }
 
-/// When to colour the terminal's verdict words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColorWhen {
-    Auto,
-    Always,
-    Never,
-}
-
-impl ColorWhen {
-    pub const ALL: [ColorWhen; 3] = [ColorWhen::Auto, ColorWhen::Always, ColorWhen::Never];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            ColorWhen::Auto => "auto",
-            ColorWhen::Always => "always",
-            ColorWhen::Never => "never",
-        }
-    }
-}
-
 /// A parser for one of a domain type's values by its label (listed in
 /// `--help` and in errors; a label with `_` also accepts `-`), so the domain
 /// types themselves know nothing of clap.
@@ -574,6 +555,16 @@ pub struct ExportArgs {
     /// Also write the verdict and figures as Markdown (a table fit for a PR comment) to FILE.
     #[arg(long, value_name = "FILE")]
     pub export_markdown: Option<PathBuf>,
+}
+
+impl ExportArgs {
+    /// The export copies these flags ask for.
+    pub fn exports(&self) -> crate::stages::Exports {
+        crate::stages::Exports {
+            json: self.export_json.clone(),
+            markdown: self.export_markdown.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -3,11 +3,10 @@
 //! plain data to `output` for the terminal and to the run's report directory,
 //! records its outcome in run.json, and returns what the next stage needs.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::analysis::Settings;
 use crate::bench::{self, overhead, Plan, Series};
-use crate::cli::ExportArgs;
 use crate::error::HarnessError;
 use crate::integrity;
 use crate::report::journal::Journal;
@@ -232,7 +231,7 @@ fn appends_stage(
 }
 
 /// Prints one line per threshold and decides the exit code from the candidates' verdicts.
-pub fn verdict_stage(spec: &Spec, analysis: &Analysis, run: &mut Run, export: &ExportArgs) -> Result<(), HarnessError> {
+pub fn verdict_stage(spec: &Spec, analysis: &Analysis, run: &mut Run, export: &Exports) -> Result<(), HarnessError> {
     run.begin(Stage::Verdict);
     output::verdict::print_header(&spec.gate, &analysis.judgements, &analysis.looks);
     output::verdict::print_judgements(&analysis.judgements);
@@ -307,13 +306,20 @@ pub fn compare_stage(run_a: &Path, run_b: &Path, noise: f64) -> Result<(), Harne
     Ok(())
 }
 
+/// Copies of a run's verdict written outside its report directory
+/// (`--export-json`, `--export-markdown`).
+#[derive(Debug, Clone, Default)]
+pub struct Exports {
+    /// summary.json, as the run wrote it.
+    pub json: Option<PathBuf>,
+    /// The verdict and figures as Markdown.
+    pub markdown: Option<PathBuf>,
+}
+
 /// Checks, before anything runs, that the export files can be written where
 /// asked (their directory exists): a typo must not cost a whole run.
-pub fn check_exports(export: &ExportArgs) -> Result<(), HarnessError> {
-    for (flag, path) in [
-        ("--export-json", &export.export_json),
-        ("--export-markdown", &export.export_markdown),
-    ] {
+pub fn check_exports(export: &Exports) -> Result<(), HarnessError> {
+    for (flag, path) in [("--export-json", &export.json), ("--export-markdown", &export.markdown)] {
         let Some(path) = path else { continue };
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
@@ -334,14 +340,14 @@ fn write_exports(
     analysis: &Analysis,
     decision: verdict::Decision,
     run: &Run,
-    export: &ExportArgs,
+    export: &Exports,
 ) -> Result<(), HarnessError> {
-    if let Some(path) = &export.export_json {
+    if let Some(path) = &export.json {
         let from = run.dir.path.join("summary.json");
         let bytes = std::fs::read(&from).map_err(|e| HarnessError::io(&from, e))?;
         crate::fsutil::write_atomic(path, &bytes)?;
     }
-    if let Some(path) = &export.export_markdown {
+    if let Some(path) = &export.markdown {
         let md = report::markdown::to_markdown(&run.dir.id, decision, &analysis.summaries, &analysis.judgements);
         crate::fsutil::write_atomic(path, md.as_bytes())?;
     }

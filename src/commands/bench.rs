@@ -27,7 +27,8 @@ pub fn run(spec: &Spec, dir: &std::path::Path, args: BenchArgs) -> Result<(), Ha
             ..args.scope.overrides()
         },
     )?;
-    stages::check_exports(&args.export)?;
+    let exports = args.export.exports();
+    stages::check_exports(&exports)?;
     let reports_dir = &spec.bench.reports_dir;
     let saved = args
         .baseline
@@ -37,7 +38,7 @@ pub fn run(spec: &Spec, dir: &std::path::Path, args: BenchArgs) -> Result<(), Ha
     let mut run = report::run::Run::start(spec, dir)?;
     let run_dir = run.dir.path.clone();
     let result = stages::bench_stage(spec, dir, &plan, &mut run)
-        .and_then(|a| stages::verdict_stage(spec, &a, &mut run, &args.export));
+        .and_then(|a| stages::verdict_stage(spec, &a, &mut run, &exports));
     // Only a finished benchmark is kept or compared (not one stopped by bad
     // input or a signal).
     let measured = !result.as_ref().is_err_and(HarnessError::is_input) && !crate::interrupt::interrupted();

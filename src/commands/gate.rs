@@ -5,7 +5,6 @@
 use std::path::Path;
 
 use crate::bench::{self, Plan};
-use crate::cli::ExportArgs;
 use crate::error::HarnessError;
 use crate::report::run::Run;
 use crate::report::run_json::{Stage, StageOutcome};
@@ -13,7 +12,7 @@ use crate::spec::Spec;
 use crate::{equivalence, output, registry, stages};
 
 /// Runs the gate's stages on the dataset in `dir`.
-pub fn run(spec: &Spec, dir: &Path, append_rate: Option<f64>, export: &ExportArgs) -> Result<(), HarnessError> {
+pub fn run(spec: &Spec, dir: &Path, append_rate: Option<f64>, export: &stages::Exports) -> Result<(), HarnessError> {
     stages::check_exports(export)?;
     let mut run = Run::start(spec, dir)?;
     let result = run_stages(spec, dir, &mut run, append_rate, export);
@@ -28,7 +27,7 @@ fn run_stages(
     dir: &Path,
     run: &mut Run,
     append_rate: Option<f64>,
-    export: &ExportArgs,
+    export: &stages::Exports,
 ) -> Result<(), HarnessError> {
     stages::integrity_stage(spec, dir, Some(run))?;
 

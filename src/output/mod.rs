@@ -44,8 +44,6 @@ pub mod verdict;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use crate::cli::ColorWhen;
-
 /// How much the terminal is told: `--quiet`, the default, `--verbose`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verbosity {
@@ -138,6 +136,26 @@ pub(crate) fn sig(x: f64) -> String {
         5
     };
     format!("{x:.decimals$}")
+}
+
+/// When to colour the terminal's verdict words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorWhen {
+    pub const ALL: [ColorWhen; 3] = [ColorWhen::Auto, ColorWhen::Always, ColorWhen::Never];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ColorWhen::Auto => "auto",
+            ColorWhen::Always => "always",
+            ColorWhen::Never => "never",
+        }
+    }
 }
 
 /// Sets when the verdict words are coloured: `auto` colours on a terminal
