@@ -22,11 +22,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::bench::plan::Overrides;
-use crate::bench::Plan;
 use crate::error::HarnessError;
-use crate::report::run::Run;
-use crate::report::run_json::{Stage, StageOutcome};
+use crate::report::reanalyze::Analysis;
 use crate::spec::Spec;
 use crate::stats::Estimate;
 use crate::verdict::{Check, Judgement, FAMILY_ALPHA};
@@ -195,106 +192,20 @@ pub fn aa_spec(spec: &Spec, engine: &str, mix: &str, reports_dir: &Path) -> Resu
     Spec::parse(&text, &spec.path)
 }
 
-/// What a series of A/A runs left: the runs that finished, and the error
-/// that ended the series early, if one did (the finished runs still count).
-pub struct Series {
-    pub runs: Vec<AaRun>,
-    pub error: Option<HarnessError>,
-}
-
-/// Runs the A/A series: `opts.runs` whole benchmarks of `opts.engine` against
-/// its twin, each in its own run directory under `dir_out`, and returns each
-/// run's alarms. `each` hears of each run as it ends.
-pub fn run(spec: &Spec, data_dir: &Path, opts: &Options, dir_out: &Path, mut each: impl FnMut(&AaRun)) -> Series {
-    let mut out = Vec::new();
-    match run_each(spec, data_dir, opts, dir_out, |r| {
-        each(&r);
-        out.push(r);
-    }) {
-        Ok(()) => Series { runs: out, error: None },
-        Err(e) => Series {
-            runs: out,
-            error: Some(e),
-        },
-    }
-}
-
-fn run_each(
-    spec: &Spec,
-    data_dir: &Path,
-    opts: &Options,
-    dir_out: &Path,
-    mut each: impl FnMut(AaRun),
-) -> Result<(), HarnessError> {
-    crate::registry::check_name(spec, &opts.engine)?;
-    let aa = aa_spec(spec, &opts.engine, &opts.mix, dir_out)?;
-    let twin = twin_name(&opts.engine);
-    for i in 1..=opts.runs {
-        if crate::interrupt::interrupted() {
-            break;
-        }
-        let seed = opts.seed.wrapping_add(u64::from(i));
-        let plan = Plan::new(
-            &aa,
-            data_dir,
-            Overrides {
-                engines: Some(vec![opts.engine.clone()]),
-                mixes: Some(vec![opts.mix.clone()]),
-                seed: Some(seed),
-                max_seconds: opts.max_seconds,
-                ..Overrides::default()
-            },
-        )?
-        .twin(&opts.engine, &twin);
-        // Both instances run each round: the budget is checked for the pair.
-        plan.check_budget(&aa.gate)?;
-        let first = crate::registry::open(spec, &opts.engine, data_dir)?;
-        let second = crate::registry::open(spec, &opts.engine, data_dir).map_err(|e| {
-            HarnessError::input(format!(
-                "engine {} cannot be started twice (an A/A run needs a second instance of its own): {e}",
-                opts.engine
-            ))
-        })?;
-        let engines = vec![(opts.engine.clone(), first), (twin.clone(), second)];
-        let mut run = Run::start(&aa, data_dir)?;
-        let run_id = run.dir.id.clone();
-        let analysis = crate::stages::bench_engines(&aa, data_dir, &plan, &engines, &mut run);
-        drop(engines);
-        let analysis = match analysis {
-            Ok(a) => a,
-            Err(e) => return crate::stages::finish(run, Err(e)),
-        };
-        let bench = run.info.bench.as_ref();
-        let rounds = bench.map_or(0, |b| b.rounds);
-        let seconds = bench.map_or(0.0, |b| b.seconds);
-        let complete = bench.is_some_and(|b| !b.interrupted());
-        let _ = run.stage(Stage::Verdict, StageOutcome::AaSeries);
-        crate::stages::finish(run, Ok(()))?;
-        if !complete {
-            break;
-        }
-        let r = AaRun {
-            index: i,
-            run_id,
-            seed,
-            rounds,
-            seconds,
-            checks: CHECKS
+/// A finished A/A run's alarms, one per deciding check, from its analysis.
+pub fn checks(analysis: &Analysis, noise: f64) -> Vec<AaCheck> {
+    CHECKS
+        .iter()
+        .filter_map(|c| analysis.judgements.iter().find(|j| j.check == *c && !j.informational))
+        .map(|j| {
+            let looks = analysis
+                .summaries
                 .iter()
-                .filter_map(|c| analysis.judgements.iter().find(|j| j.check == *c && !j.informational))
-                .map(|j| {
-                    let looks = analysis
-                        .summaries
-                        .iter()
-                        .find(|s| s.engine == j.engine && s.mix == j.mix)
-                        .map_or(analysis.looks, |s| s.looks);
-                    judge(j, &looks, opts.noise)
-                })
-                .collect(),
-        };
-        each(r);
-    }
-    Ok(())
+                .find(|s| s.engine == j.engine && s.mix == j.mix)
+                .map_or(analysis.looks, |s| s.looks);
+            judge(j, &looks, noise)
+        })
+        .collect()
 }
 
 /// One check's three alarms.
