@@ -21,10 +21,10 @@ use serde_json::Value;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
-use super::endpoint::Endpoint;
 use super::launch::Launched;
 use crate::process::protocol::excerpt;
 use crate::process::SetupError;
+use crate::spec::endpoint::Endpoint;
 use crate::spec::ProcessEngineSpec;
 
 /// The largest answer body accepted (as the process protocol's longest line).
@@ -145,7 +145,7 @@ impl HttpEngine {
         let err = |why: String| SetupError::start(format!("engine {name}: {why}"));
         let endpoint = Endpoint::parse(url, false).map_err(|e| err(format!("url {e}")))?;
         let agent = agent(timeout, endpoint.as_str()).map_err(err)?;
-        probe(&agent, endpoint.as_str(), Instant::now() + timeout, false)
+        super::probe::probe(&agent, endpoint.as_str(), Instant::now() + timeout, false)
             .map_err(|e| SetupError::connect(format!("engine {name}: the service does not answer: {e}")))?;
         Ok(HttpEngine {
             name: name.to_string(),
@@ -203,43 +203,6 @@ impl HttpEngine {
                 detail: format!("engine {}: request to {} failed: {e}", self.name, self.url),
             },
         }
-    }
-}
-
-/// Asks `url` one query until any HTTP answer comes (any status) or
-/// `deadline` passes; a refused connection is retried when `retry` (a
-/// launched server may not listen yet), else it is the answer.
-pub(crate) fn probe(agent: &ureq::Agent, url: &str, deadline: Instant, retry: bool) -> Result<(), String> {
-    let mut last = String::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(format!("no answer from {url} within timeout_ms ({last})"));
-        }
-        let answer = agent
-            .get(url)
-            .query("from_ts", "0")
-            .query("to_ts", "0")
-            .query("page", "1")
-            .query("page_size", "10")
-            .config()
-            .timeout_global(Some(left))
-            .build()
-            .call();
-        match answer {
-            Ok(mut r) => {
-                // Read it off so the connection goes back to the pool.
-                let _ = r.body_mut().with_config().limit(MAX_BODY).read_to_vec();
-                return Ok(());
-            }
-            Err(e @ ureq::Error::Timeout(_)) => return Err(format!("{url}: {e}")),
-            Err(e) if !retry => return Err(format!("{url}: {e}")),
-            Err(e) => last = e.to_string(),
-        }
-        if crate::interrupt::interrupted() {
-            return Err(format!("stopped waiting for {url}: the harness was interrupted"));
-        }
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

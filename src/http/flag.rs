@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use super::endpoint::Endpoint;
 use crate::error::HarnessError;
 use crate::process::command::name_problem;
+use crate::spec::endpoint::Endpoint;
 use crate::spec::{ProcessEngineSpec, Spec};
 
 const FORM: &str = "expected NAME=URL, e.g. --engine-url 'prod=http://10.0.0.5:8080/audit-events' \

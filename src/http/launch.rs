@@ -18,9 +18,9 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::endpoint::Endpoint;
 use crate::process::worker::{command_line, confine, exited_unreaped, keep_last_lines};
 use crate::process::{stderr_text, working_dir, SHUTDOWN_GRACE};
+use crate::spec::endpoint::{Endpoint, PORT_PLACEHOLDER};
 use crate::spec::ProcessEngineSpec;
 use crate::sync::lock;
 
@@ -64,7 +64,7 @@ impl Launched {
             .command
             .iter()
             .map(|a| {
-                a.replace(super::endpoint::PORT_PLACEHOLDER, &port.to_string())
+                a.replace(PORT_PLACEHOLDER, &port.to_string())
                     .replace(DATA_DIR_PLACEHOLDER, &data.to_string_lossy())
             })
             .collect();
@@ -126,7 +126,7 @@ impl Launched {
                 return Err(format!("{died} before answering at {url}"));
             }
             let slice = Instant::now() + Duration::from_millis(200);
-            match super::client::probe(agent, url, slice.min(deadline), true) {
+            match super::probe::probe(agent, url, slice.min(deadline), true) {
                 Ok(()) => return Ok(()),
                 Err(e) if Instant::now() >= deadline || crate::interrupt::interrupted() => {
                     self.stop();

@@ -117,7 +117,7 @@ impl Server {
         }
         if let Some(cpu) = opts.cpu {
             builder.on_thread_start(move || {
-                let _ = super::cost::pin_to(cpu);
+                let _ = super::affinity::pin_to(cpu);
             });
         }
         let runtime = builder

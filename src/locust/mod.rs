@@ -446,7 +446,7 @@ fn spawn(mut command: Command, out: &Path, err: &Path, cpu: Option<usize>) -> Re
         // SAFETY: set_affinity is one system call and allocates nothing, so it
         // is safe between fork and exec.
         unsafe {
-            command.pre_exec(move || crate::http::cost::set_affinity(cpu));
+            command.pre_exec(move || crate::http::affinity::set_affinity(cpu));
         }
     }
     command.spawn().map_err(|e| failed(format!("cannot start Locust: {e}")))

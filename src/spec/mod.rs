@@ -2,6 +2,7 @@
 //! benchmark and gate settings. Loading validates everything; errors name the
 //! file, line and column, the key and what is allowed.
 
+pub mod endpoint;
 mod locate;
 
 use std::collections::BTreeMap;
@@ -964,7 +965,7 @@ impl Spec {
                 );
             }
             if let Some(url) = &e.url {
-                if let Err(why) = crate::http::Endpoint::parse(url, !e.command.is_empty()) {
+                if let Err(why) = endpoint::Endpoint::parse(url, !e.command.is_empty()) {
                     return err(&k("url"), why);
                 }
                 if e.workers != 1 {
