@@ -26,7 +26,8 @@ use std::collections::{BTreeMap, HashMap};
 use audit_engines::{Query, Role};
 use serde::{Deserialize, Serialize};
 
-use crate::bench::{open, Request, Series, Trial};
+use crate::bench::{open, Series, Trial};
+use crate::measured::Request;
 use crate::spec::LoadMode;
 use crate::stats::poststrat::{self, Sample, STRATA};
 use crate::stats::sequential::Looks;

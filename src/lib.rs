@@ -19,6 +19,7 @@ pub mod http;
 pub mod integrity;
 pub mod interrupt;
 pub mod locust;
+pub mod measured;
 pub mod mix;
 pub mod output;
 pub mod process;

@@ -20,8 +20,9 @@ use std::time::{Duration, Instant};
 
 use audit_engines::{Query, SharedEngine};
 
-use super::{call, CallError, Request, Trial, HANG_AFTER};
+use super::{call, CallError, Trial, HANG_AFTER};
 use crate::interrupt::interrupted;
+use crate::measured::Request;
 
 /// What the workers of one slice share.
 struct Job {

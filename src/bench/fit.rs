@@ -46,7 +46,12 @@ pub fn probe(engines: &[(String, SharedEngine)], streams: &[Vec<Query>], workers
                     // From the trial's start to its last answer, as throughput is
                     // measured (starting the workers is not the engine's cost).
                     let t = super::closed::run(e, stream, workers);
-                    let end = t.requests.iter().map(super::Request::end_ns).max().unwrap_or(0);
+                    let end = t
+                        .requests
+                        .iter()
+                        .map(crate::measured::Request::end_ns)
+                        .max()
+                        .unwrap_or(0);
                     end as f64 / 1e9 / stream.len() as f64
                 })
                 .sum();

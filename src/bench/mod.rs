@@ -24,49 +24,12 @@ pub use stopping::{Budget, Outcome, Stop};
 
 use crate::error::HarnessError;
 use crate::interrupt::interrupted;
+use crate::measured::Request;
 use crate::spec::{CacheMode, DriverKind, LoadMode, RateSpec};
 use crate::stats::sequential::Looks;
 
 /// A warm-up's outcome: errors, the first error's text, and whether the engine hung.
 type Warmup = (u64, Option<String>, bool);
-
-/// One measured request. Times are nanoseconds from its slice's start on a
-/// monotonic clock.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Request {
-    /// Position in the round's stream (every engine of a round draws from the same stream).
-    pub seq: u64,
-    pub query: Query,
-    /// Events returned; `None` when the engine returned an error or panicked.
-    pub rows: Option<u32>,
-    /// When the request was handed to the engine.
-    pub start_ns: u64,
-    /// Service time: from handing the request to the engine to its answer.
-    pub latency_ns: u64,
-    /// Open loop only: when the schedule said the request should start.
-    pub intended_ns: Option<u64>,
-    /// The slice of the round it ran in (0-based): each round interleaves the
-    /// engines in slices (see [`plan`]).
-    pub slice: u32,
-    /// The load worker that sent it (0-based), for each worker's busy time.
-    pub worker: u32,
-}
-
-impl Request {
-    /// Latency as the client sees it: from the intended start in open loop
-    /// (coordinated omission corrected), the service time in closed loop.
-    pub fn response_ns(&self) -> u64 {
-        match self.intended_ns {
-            Some(i) => (self.start_ns + self.latency_ns).saturating_sub(i),
-            None => self.latency_ns,
-        }
-    }
-
-    /// When the answer arrived.
-    pub fn end_ns(&self) -> u64 {
-        self.start_ns + self.latency_ns
-    }
-}
 
 /// One engine's trial on one mix.
 #[derive(Debug, Clone, Default)]

@@ -5,7 +5,8 @@
 
 use audit_engines::{Query, SharedEngine};
 
-use super::{Request, Trial};
+use super::Trial;
+use crate::measured::Request;
 
 /// A request is late when it starts more than this after its intended start.
 pub const LATE_AFTER_NS: u64 = 1_000_000;

@@ -54,7 +54,7 @@ impl Pace {
     /// Adds a slice's requests: each worker's time from its first start to
     /// its last answer, over the requests it sent. The warm-up's figure is
     /// replaced by the first measured slice (a warm-up is one worker, cold).
-    pub fn add(&mut self, requests: &[super::Request]) {
+    pub fn add(&mut self, requests: &[crate::measured::Request]) {
         let mut spans: std::collections::HashMap<u32, (u64, u64, u64)> = std::collections::HashMap::new();
         for r in requests {
             let e = spans.entry(r.worker).or_insert((u64::MAX, 0, 0));
@@ -101,7 +101,7 @@ mod tests {
 
     #[test]
     fn pace_is_each_workers_span_over_its_requests_and_the_warmup_gives_way() {
-        let req = |worker, start_ns, latency_ns| super::super::Request {
+        let req = |worker, start_ns, latency_ns| crate::measured::Request {
             seq: 0,
             query: Default::default(),
             rows: Some(0),

@@ -26,8 +26,9 @@ use rand::{RngExt, SeedableRng};
 use super::{replicate_all, Config, Row, Truth};
 use crate::analysis::{self, Settings, Variance};
 use crate::bench::stopping::{Budget, Round, RoundSource};
-use crate::bench::{Request, Series, Trial};
+use crate::bench::{Series, Trial};
 use crate::error::HarnessError;
+use crate::measured::Request;
 use crate::spec::{GateSpec, LoadMode};
 use crate::stats::sequential::Looks;
 

@@ -13,8 +13,9 @@ use rand::{RngExt, SeedableRng};
 use super::{Design, Noise};
 use crate::bench::quota::{self, Pace};
 use crate::bench::stopping::{Round, RoundSource};
-use crate::bench::{Request, Trial};
+use crate::bench::Trial;
 use crate::error::HarnessError;
+use crate::measured::Request;
 
 /// One latency cluster: a lognormal with this median (seconds) and sd of its log.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use audit_engines::Query;
 
-use crate::bench::Request;
 use crate::error::HarnessError;
+use crate::measured::Request;
 
 /// The locustfile, compiled in and written into the run's scratch directory.
 pub const LOCUSTFILE: &str = include_str!("../../locust/audit_locustfile.py");

@@ -7,8 +7,9 @@ use std::io::Read;
 
 use audit_engines::Query;
 
-use crate::bench::{Request, Series, Trial};
+use crate::bench::{Series, Trial};
 use crate::error::HarnessError;
+use crate::measured::Request;
 
 use super::{csv_err, finish_csv, SCHEMA_VERSION};
 
