@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::extras::Extras;
+use crate::extras::{covers, Extras, EVENT_FIELD_PREFIX};
 
 /// One listing request: the window, optional filters and the page to return.
 ///
@@ -75,6 +75,19 @@ pub const EVENT_FIELDS: [&str; 7] = [
     "resource_id",
     "payload",
 ];
+
+/// Why `field` cannot be ignored, if it names (or lies inside) a contract
+/// field: `count`, or an event's `id`, ..., `payload`.
+pub fn contract_field(field: &str) -> Option<String> {
+    if field == "count" {
+        return Some("count".into());
+    }
+    let inner = field.strip_prefix(EVENT_FIELD_PREFIX)?;
+    EVENT_FIELDS
+        .iter()
+        .find(|f| covers(f, inner))
+        .map(|f| format!("{EVENT_FIELD_PREFIX}{f}"))
+}
 
 /// The answer to a query: `count` is the number of events on this page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

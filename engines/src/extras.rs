@@ -1,14 +1,12 @@
 //! An answer's fields beyond the contract (a deployed service's request
-//! id, an event's served-at time): how they are kept, named and compared,
-//! and which names the contract keeps for itself, so that they can never be
-//! ignored as noise.
+//! id, an event's served-at time): how they are kept, named and compared.
+//! Which names the contract keeps for itself, so that they can never be
+//! ignored as noise, is `contract::contract_field`.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-use crate::contract::EVENT_FIELDS;
 
 /// An answer's fields beyond the contract, flattened to their leaves: a
 /// name is a dotted path (`request_id`, `meta.trace`) at the top level of
@@ -109,17 +107,4 @@ pub fn flatten_into(prefix: &str, value: Value, out: &mut BTreeMap<String, Value
 pub fn covers(field: &str, name: &str) -> bool {
     name.strip_prefix(field)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
-}
-
-/// Why `field` cannot be ignored, if it names (or lies inside) a contract
-/// field: `count`, or an event's `id`, ..., `payload`.
-pub fn contract_field(field: &str) -> Option<String> {
-    if field == "count" {
-        return Some("count".into());
-    }
-    let inner = field.strip_prefix(EVENT_FIELD_PREFIX)?;
-    EVENT_FIELDS
-        .iter()
-        .find(|f| covers(f, inner))
-        .map(|f| format!("{EVENT_FIELD_PREFIX}{f}"))
 }

@@ -18,9 +18,9 @@ pub mod prefetch;
 pub mod registry;
 pub mod validate;
 
-pub use contract::{EngineError, Event, Fault, Page, Query, RowMeta, EVENT_FIELDS};
+pub use contract::{contract_field, EngineError, Event, Fault, Page, Query, RowMeta, EVENT_FIELDS};
 pub use engine::{Engine, SharedEngine};
-pub use extras::{contract_field, covers, flatten_into, Extras, EVENT_FIELD_PREFIX};
+pub use extras::{covers, flatten_into, Extras, EVENT_FIELD_PREFIX};
 pub use registry::{builtin, find, reference, EngineInfo, Role};
 pub use validate::{Domain, DomainError};
 
