@@ -1,0 +1,313 @@
+//! The harness's layering, stated once and checked against the source: which
+//! module may import which, where clap, terminal text and `process::exit`
+//! may appear. A module imports only modules on lower layers, so a request
+//! can be followed from the command line down to an engine and back up to
+//! a report without an arrow that runs the other way, and a module can be
+//! read without the ones above it.
+//!
+//! The check reads `crate::` paths (and `super::` paths that climb to the
+//! crate root) in every file under `src/`, skipping comments and the
+//! `#[cfg(test)] mod` at a file's end. A new module must be given a layer
+//! here before the suite passes.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The layers, from the ground up. A module may import the modules of every
+/// layer below its own, and none of its own layer or above.
+const LAYERS: &[(&str, &[&str])] = &[
+    (
+        "foundations: errors, statistics and small helpers that know no harness concept",
+        &["error", "sync", "shell", "digest", "stats", "measured"],
+    ),
+    ("files, signals and the query type", &["fsutil", "interrupt", "query"]),
+    ("the dataset", &["dataset"]),
+    ("the spec (harness.toml)", &["spec"]),
+    (
+        "what the spec names: mixes, process engines, integrity",
+        &["mix", "process", "integrity"],
+    ),
+    (
+        "HTTP engines and the equivalence stage's machinery",
+        &["http", "equivalence"],
+    ),
+    ("opening engines by name; the Locust driver", &["registry", "locust"]),
+    ("the benchmark: rounds, drivers, the stopping rule", &["bench"]),
+    ("figures from the benchmark's records", &["analysis"]),
+    ("judging figures against the gate; appends", &["verdict", "appends"]),
+    ("the run directory and its report files", &["report"]),
+    ("what reads or simulates whole runs", &["aa", "calibrate", "compare"]),
+    ("terminal text", &["output"]),
+    ("the gate's stages, in order", &["stages"]),
+    ("the command line's definition (clap)", &["cli"]),
+    ("one file per command", &["commands"]),
+    ("dispatch from the parsed command line", &["app"]),
+];
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// A file under `src/`: its module path (`bench::plan` for `bench/plan.rs`,
+/// `bench` for `bench/mod.rs`) and its code without comments or a trailing
+/// test module.
+struct Source {
+    rel: String,
+    module: Vec<String>,
+    code: String,
+}
+
+fn sources() -> Vec<Source> {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    files.sort();
+    files
+        .into_iter()
+        .filter_map(|path| {
+            let rel = path.strip_prefix(src()).unwrap().to_string_lossy().replace('\\', "/");
+            // A test module kept in a file of its own.
+            if rel.ends_with("/tests.rs") {
+                return None;
+            }
+            let mut module: Vec<String> = rel.trim_end_matches(".rs").split('/').map(String::from).collect();
+            if module.last().is_some_and(|m| m == "mod") {
+                module.pop();
+            }
+            let text = fs::read_to_string(&path).unwrap();
+            Some(Source {
+                rel,
+                module,
+                code: code_of(&text),
+            })
+        })
+        .collect()
+}
+
+/// The text without comment lines, cut where a `#[cfg(test)] mod` begins.
+fn code_of(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        let t = line.trim_start();
+        if t.starts_with("#[cfg(test)]") {
+            let next = lines[i + 1..]
+                .iter()
+                .map(|l| l.trim_start())
+                .find(|l| !l.starts_with("#["));
+            if next.is_some_and(|l| l.starts_with("mod ") || l.starts_with("pub mod ")) {
+                break;
+            }
+        }
+        if t.starts_with("//") {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+fn is_ident(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// The crate-level modules a file names: `crate::x`, `crate::{x, y::z}`, and
+/// `super::...::x` where the `super`s climb to the crate root.
+fn crate_modules(s: &Source) -> BTreeSet<String> {
+    let code = &s.code;
+    let mut out = BTreeSet::new();
+    let mut at = 0;
+    while let Some(i) = code[at..].find("crate::") {
+        let start = at + i;
+        at = start + "crate::".len();
+        if code[..start].chars().next_back().is_some_and(is_ident) {
+            continue; // `audit_harness_crate::`, not ours
+        }
+        let rest = &code[at..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let inner = &group[..group.find('}').unwrap_or(group.len())];
+            for item in inner.split(',') {
+                let name: String = item.trim().chars().take_while(|&c| is_ident(c)).collect();
+                if !name.is_empty() {
+                    out.insert(name);
+                }
+            }
+        } else {
+            let name: String = rest.chars().take_while(|&c| is_ident(c)).collect();
+            if !name.is_empty() {
+                out.insert(name);
+            }
+        }
+    }
+    // `super::super::x` from `a/b.rs` (module depth 2) names the crate's `x`.
+    let depth = s.module.len();
+    let mut at = 0;
+    while let Some(i) = code[at..].find("super::") {
+        let start = at + i;
+        if code[..start]
+            .chars()
+            .next_back()
+            .is_some_and(|c| is_ident(c) || c == ':')
+        {
+            at = start + 1;
+            continue;
+        }
+        let mut rest = &code[start..];
+        let mut climbs = 0;
+        while let Some(r) = rest.strip_prefix("super::") {
+            climbs += 1;
+            rest = r;
+        }
+        at = start + 1;
+        if climbs >= depth {
+            let name: String = rest.chars().take_while(|&c| is_ident(c)).collect();
+            if !name.is_empty() {
+                out.insert(name);
+            }
+        }
+    }
+    out
+}
+
+fn layer_of(module: &str) -> Option<usize> {
+    LAYERS.iter().position(|(_, ms)| ms.contains(&module))
+}
+
+/// Every crate-level module `lib.rs` declares.
+fn declared_modules() -> Vec<String> {
+    fs::read_to_string(src().join("lib.rs"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix("pub mod ")
+                .or_else(|| l.trim().strip_prefix("mod "))
+        })
+        .map(|l| l.trim_end_matches(';').to_string())
+        .collect()
+}
+
+#[test]
+fn every_module_has_a_layer_and_each_module_once() {
+    let declared = declared_modules();
+    assert!(declared.len() > 20, "lib.rs read wrongly: {declared:?}");
+    let unplaced: Vec<&String> = declared.iter().filter(|m| layer_of(m).is_none()).collect();
+    assert!(
+        unplaced.is_empty(),
+        "module(s) {unplaced:?} have no layer: add each to LAYERS in tests/architecture.rs"
+    );
+    let listed: Vec<&str> = LAYERS.iter().flat_map(|(_, ms)| ms.iter().copied()).collect();
+    let unique: BTreeSet<&str> = listed.iter().copied().collect();
+    assert_eq!(unique.len(), listed.len(), "a module is listed on two layers");
+    let stale: Vec<&&str> = listed.iter().filter(|m| !declared.iter().any(|d| d == *m)).collect();
+    assert!(
+        stale.is_empty(),
+        "LAYERS names module(s) lib.rs does not declare: {stale:?}"
+    );
+}
+
+#[test]
+fn every_import_runs_down_the_layers() {
+    let mut climbing = Vec::new();
+    let mut seen = 0;
+    for s in sources() {
+        let Some(own) = s.module.first() else { continue };
+        if own == "main" || own == "lib" {
+            continue; // the binary uses the library as a crate; lib.rs declares
+        }
+        let own_layer = layer_of(own).unwrap_or_else(|| panic!("{}: module {own} has no layer", s.rel));
+        for used in crate_modules(&s) {
+            if &used == own {
+                continue;
+            }
+            seen += 1;
+            let Some(layer) = layer_of(&used) else { continue };
+            if layer >= own_layer {
+                climbing.push(format!(
+                    "src/{} ({own}, layer {}: {}) imports {used} (layer {}: {})",
+                    s.rel, own_layer, LAYERS[own_layer].0, layer, LAYERS[layer].0
+                ));
+            }
+        }
+    }
+    assert!(seen > 100, "the sources were read wrongly: only {seen} imports found");
+    assert!(
+        climbing.is_empty(),
+        "imports that run sideways or up the layers:\n{}",
+        climbing.join("\n")
+    );
+}
+
+/// The checker itself: it sees each form of import it must see, and none in
+/// a comment or a trailing test module.
+#[test]
+fn the_import_reader_sees_every_form_and_skips_comments_and_tests() {
+    let s = Source {
+        rel: "bench/quota.rs".into(),
+        module: vec!["bench".into(), "quota".into()],
+        code: code_of(
+            "use crate::error::HarnessError;\n\
+             use crate::{mix, spec::Spec};\n\
+             fn f() { crate::stats::x(); super::super::report::y(); super::plan::z(); }\n\
+             // crate::verdict in a comment\n\
+             #[cfg(test)]\n\
+             mod tests { use crate::calibrate; }\n",
+        ),
+    };
+    let found: Vec<String> = crate_modules(&s).into_iter().collect();
+    assert_eq!(found, ["error", "mix", "report", "spec", "stats"]);
+}
+
+fn files_containing(needle: &str) -> Vec<String> {
+    sources()
+        .into_iter()
+        .filter(|s| s.code.contains(needle))
+        .map(|s| s.rel)
+        .collect()
+}
+
+/// clap stays at the edge: the command line's definition, the binary, and
+/// the commands that print clap's own output (completions, man page).
+#[test]
+fn clap_is_used_only_at_the_edge() {
+    let allowed = ["cli.rs", "main.rs", "commands/completions.rs", "commands/man.rs"];
+    let stray: Vec<String> = files_containing("clap::")
+        .into_iter()
+        .filter(|f| !allowed.contains(&f.as_str()))
+        .collect();
+    assert!(stray.is_empty(), "clap used outside the edge: {stray:?}");
+}
+
+/// Terminal text is written in `src/output/` alone (and the binary's last line).
+#[test]
+fn terminal_text_is_written_only_by_output() {
+    let stray: Vec<String> = ["println!", "eprintln!", "print!(", "eprint!("]
+        .iter()
+        .flat_map(|m| files_containing(m))
+        .filter(|f| !f.starts_with("output/") && f != "main.rs")
+        .collect();
+    assert!(stray.is_empty(), "terminal text written outside src/output/: {stray:?}");
+}
+
+/// The exit code is decided by the error or decision a command returns, and
+/// the process ends in one place: the binary's `main`.
+#[test]
+fn only_main_ends_the_process() {
+    let stray: Vec<String> = files_containing("process::exit")
+        .into_iter()
+        .filter(|f| f != "main.rs")
+        .collect();
+    assert!(stray.is_empty(), "process::exit outside main.rs: {stray:?}");
+}
