@@ -11,7 +11,7 @@ use crate::error::HarnessError;
 use crate::integrity;
 use crate::report::journal::Journal;
 use crate::report::latencies;
-use crate::report::reanalyze::{self, write_analysis, Analysis};
+use crate::report::reanalyze::{self, Analysis};
 use crate::report::run::Run;
 use crate::report::run_json::{BenchInfo, EquivalenceInfo, Stage, StageOutcome};
 use crate::spec::Spec;
@@ -144,7 +144,8 @@ pub fn bench_engines(
         ));
     }
     run.dir.write("latencies.csv", &latencies::to_csv(&result.series)?)?;
-    let analysis = write_analysis(&run.dir.path, &result.series, &settings, &spec.gate, &run.info)?;
+    let (analysis, files) = reanalyze::analyze(&result.series, &settings, &spec.gate, &run.info)?;
+    run.dir.write_all(&files)?;
     output::bench::print_summaries(&analysis.summaries);
     if let Some(b) = &run.info.bench {
         output::bench::print_peak_rss(&b.peak_rss_bytes);

@@ -18,7 +18,7 @@ use crate::cli::SweepArgs;
 use crate::dataset::manifest::{Manifest, Source};
 use crate::dataset::{self, GenParams};
 use crate::error::HarnessError;
-use crate::report::reanalyze::{self, write_analysis};
+use crate::report::reanalyze;
 use crate::report::run::Run;
 use crate::report::run_json::SweepSize;
 use crate::report::run_json::{BenchInfo, Stage, StageOutcome};
@@ -161,14 +161,11 @@ fn sweep(spec: &Spec, sizes: &[Size], overrides: &bench::plan::Overrides, run: &
     }
     if !all.is_empty() {
         let fits = scaling::fits(&all);
-        let files = [
-            ("scaling.csv", scaling::to_csv(&all)?),
-            ("scaling-fit.csv", scaling::fits_to_csv(&fits)?),
-            ("scaling.svg", scaling::plot(&all, &fits)?.into_bytes()),
-        ];
-        for (name, bytes) in &files {
-            run.dir.write(name, bytes)?;
-        }
+        run.dir.write_all(&vec![
+            ("scaling.csv".into(), scaling::to_csv(&all)?),
+            ("scaling-fit.csv".into(), scaling::fits_to_csv(&fits)?),
+            ("scaling.svg".into(), scaling::plot(&all, &fits)?.into_bytes()),
+        ])?;
         output::sweep::print_fits(&fits);
     }
     outcome?;
@@ -289,13 +286,10 @@ fn one_size(
         let settings = reanalyze::settings(&info).map_err(HarnessError::input)?;
         record.bench = Some(info);
         if result.rounds_done() > 0 {
-            let sub = run.dir.path.join(format!("rows-{}", size.rows));
-            std::fs::create_dir_all(&sub).map_err(|e| HarnessError::io(&sub, e))?;
-            crate::fsutil::write_atomic(
-                &sub.join("latencies.csv"),
-                &crate::report::latencies::to_csv(&result.series)?,
-            )?;
-            let analysis = write_analysis(&sub, &result.series, &settings, &spec.gate, &run.info)?;
+            let sub = run.dir.child(&format!("rows-{}", size.rows))?;
+            sub.write("latencies.csv", &crate::report::latencies::to_csv(&result.series)?)?;
+            let (analysis, files) = reanalyze::analyze(&result.series, &settings, &spec.gate, &run.info)?;
+            sub.write_all(&files)?;
             output::sweep::print_size(size.rows, &analysis.summaries);
             for s in &analysis.summaries {
                 rows.push(ScalingRow {

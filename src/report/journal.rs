@@ -54,9 +54,7 @@ impl<'a> Journal<'a> {
             let rows = latencies::round_rows(c.series, c.fresh, self.file.is_none())?;
             let file = match &mut self.file {
                 Some(f) => f,
-                None => self
-                    .file
-                    .insert(File::create(&path).map_err(|e| HarnessError::io(&path, e))?),
+                None => self.file.insert(self.dir.create_appendable("latencies.csv")?),
             };
             file.write_all(&rows).map_err(|e| HarnessError::io(&path, e))?;
             self.bytes += rows.len() as u64;

@@ -26,7 +26,10 @@ use crate::fsutil::write_atomic;
 /// The `schema_version` column of every CSV file (bump on any column change).
 pub const SCHEMA_VERSION: u32 = 3;
 
-/// One run's report directory.
+/// Report files rendered in memory, by name, to be written together.
+pub type Files = Vec<(String, Vec<u8>)>;
+
+/// One run's report directory: the one writer of every file in it.
 #[derive(Debug, Clone)]
 pub struct RunDir {
     pub path: PathBuf,
@@ -81,9 +84,33 @@ impl RunDir {
         Ok(dir)
     }
 
+    /// The directory of a run that exists (or one `report --out` names,
+    /// created if missing), to write recomputed files into; `latest` is left
+    /// as it is.
+    pub fn open(path: &Path) -> Result<RunDir, HarnessError> {
+        std::fs::create_dir_all(path).map_err(|e| HarnessError::io(path, e))?;
+        Ok(RunDir {
+            path: path.to_path_buf(),
+            id: path
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+            previous_latest: None,
+        })
+    }
+
+    /// A directory inside the run (`sweep`'s `rows-N/`), created if missing.
+    pub fn child(&self, name: &str) -> Result<RunDir, HarnessError> {
+        RunDir::open(&self.path.join(name))
+    }
+
     /// Writes one file of the run whole.
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), HarnessError> {
         write_atomic(&self.path.join(name), bytes)
+    }
+
+    /// Writes every file of `files`, each whole, in order.
+    pub fn write_all(&self, files: &Files) -> Result<(), HarnessError> {
+        files.iter().try_for_each(|(name, bytes)| self.write(name, bytes))
     }
 
     /// As [`RunDir::write`], without syncing the file to disk first: for a
@@ -92,6 +119,14 @@ impl RunDir {
     /// harness still leaves one whole file; a power cut may leave the old one.
     pub fn rewrite(&self, name: &str, bytes: &[u8]) -> Result<(), HarnessError> {
         crate::fsutil::replace_unsynced(&self.path.join(name), bytes)
+    }
+
+    /// Creates (or empties) one file of the run to append to as the run goes
+    /// (the journal's latencies.csv, see [`journal`]); the run's end replaces
+    /// it whole.
+    pub fn create_appendable(&self, name: &str) -> Result<std::fs::File, HarnessError> {
+        let path = self.path.join(name);
+        std::fs::File::create(&path).map_err(|e| HarnessError::io(&path, e))
     }
 
     /// Removes a run that never got past its setup, and points `latest` back

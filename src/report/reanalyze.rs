@@ -1,7 +1,9 @@
-//! From records to report files: the run writes its figures through
-//! [`write_analysis`], and `audit-harness report DIR` recomputes them from the
+//! From records to report files: [`analyze`] summarises, judges and renders a
+//! run's figures into files in memory, and does no I/O; the run writes them
+//! into its directory, and `audit-harness report DIR` recomputes them from the
 //! run's `latencies.csv` (the measurements) and `run.json` (settings and
-//! thresholds) through the same function, so both give the same bytes.
+//! thresholds) through the same function, so both give the same bytes. Every
+//! file goes through the run directory's one writer, [`RunDir`].
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,12 +11,11 @@ use std::path::Path;
 use crate::analysis::{self, Settings, Summary, Timing};
 use crate::bench::{Series, Trial};
 use crate::error::HarnessError;
-use crate::fsutil::write_atomic;
 use crate::spec::{GateSpec, Spec};
 use crate::verdict::{self, Judgement};
 
 use super::run_json::{BenchInfo, RunInfo};
-use super::{html, latencies, plots, strata, summary, summary_json};
+use super::{html, latencies, plots, strata, summary, summary_json, Files, RunDir};
 
 /// What the analysis produced.
 pub struct Analysis {
@@ -24,15 +25,16 @@ pub struct Analysis {
     pub looks: crate::stats::sequential::Looks,
 }
 
-/// Computes the summaries, strata, verdicts and plots of `series` and writes
-/// `summary.csv`, `strata.csv`, `summary.json`, the SVG plots and `report.html` into `out`.
-pub fn write_analysis(
-    out: &Path,
+/// Computes the summaries, strata, verdicts and plots of `series`, and renders
+/// `summary.csv`, `strata.csv`, `summary.json`, the SVG plots and
+/// `report.html` (rendered whole before any is written: a failure leaves no
+/// half set).
+pub fn analyze(
     series: &[Series],
     settings: &Settings,
     gate: &GateSpec,
     info: &RunInfo,
-) -> Result<Analysis, HarnessError> {
+) -> Result<(Analysis, Files), HarnessError> {
     let summaries = analysis::summarize(series, settings);
     let judgements = verdict::judge_all(&summaries, gate);
     let verdicts: Vec<verdict::Cell> = summaries
@@ -40,8 +42,7 @@ pub fn write_analysis(
         .map(|s| verdict::column(s, &judgements, gate))
         .collect();
     let strata_rows = analysis::strata(series, settings.mode);
-    // Render everything first, then write: a failure leaves no half set.
-    let mut files: Vec<(String, Vec<u8>)> = vec![
+    let mut files: Files = vec![
         ("summary.csv".into(), summary::to_csv(&summaries, &verdicts)?),
         ("strata.csv".into(), strata::to_csv(&strata_rows)?),
         (
@@ -91,22 +92,20 @@ pub fn write_analysis(
         plots: &mix_plots,
     };
     files.push(("report.html".into(), html::to_html(&page).into_bytes()));
-    for (name, bytes) in files {
-        write_atomic(&out.join(name), &bytes)?;
-    }
-    Ok(Analysis {
+    let analysis = Analysis {
         summaries,
         judgements,
         looks: settings.looks,
-    })
+    };
+    Ok((analysis, files))
 }
 
 /// Recomputes a run's `summary.csv`, `strata.csv` and plots into `out` from its
 /// `latencies.csv` and `run.json`; returns the analysis and the run's record.
 pub fn reanalyze(dir: &Path, out: &Path) -> Result<(Analysis, RunInfo), HarnessError> {
     let (info, series, settings, spec) = load(dir)?;
-    std::fs::create_dir_all(out).map_err(|e| HarnessError::io(out, e))?;
-    let analysis = write_analysis(out, &series, &settings, &spec.gate, &info)?;
+    let (analysis, files) = analyze(&series, &settings, &spec.gate, &info)?;
+    RunDir::open(out)?.write_all(&files)?;
     Ok((analysis, info))
 }
 
