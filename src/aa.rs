@@ -24,6 +24,7 @@ use serde::Serialize;
 
 use crate::error::HarnessError;
 use crate::report::reanalyze::Analysis;
+use crate::report::Files;
 use crate::spec::Spec;
 use crate::stats::Estimate;
 use crate::verdict::{Check, Judgement, FAMILY_ALPHA};
@@ -239,8 +240,9 @@ pub fn out_dir(spec: &Spec, engine: &str) -> PathBuf {
     spec.bench.reports_dir.join(format!("aa-{engine}-{stamp}"))
 }
 
-/// `aa.json` (every run and the tally) and `aa.csv` (one row per run and check).
-pub fn write(dir: &Path, t: &Tally, runs: &[AaRun]) -> Result<(), HarnessError> {
+/// `aa.json` (every run and the tally) and `aa.csv` (one row per run and
+/// check), rendered; the series directory's writer writes them.
+pub fn files(t: &Tally, runs: &[AaRun]) -> Result<Files, HarnessError> {
     #[derive(Serialize)]
     struct Doc<'a> {
         schema_version: u32,
@@ -254,7 +256,6 @@ pub fn write(dir: &Path, t: &Tally, runs: &[AaRun]) -> Result<(), HarnessError> 
     })
     .map_err(|e| HarnessError::input(format!("aa.json: {e}")))?;
     json.push(b'\n');
-    crate::fsutil::write_atomic(&dir.join("aa.json"), &json)?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let bad = |e: csv::Error| HarnessError::input(format!("aa.csv: {e}"));
     w.write_record([
@@ -297,7 +298,7 @@ pub fn write(dir: &Path, t: &Tally, runs: &[AaRun]) -> Result<(), HarnessError> 
     let bytes = w
         .into_inner()
         .map_err(|e| HarnessError::input(format!("aa.csv: {e}")))?;
-    crate::fsutil::write_atomic(&dir.join("aa.csv"), &bytes)
+    Ok(vec![("aa.json".into(), json), ("aa.csv".into(), bytes)])
 }
 
 #[cfg(test)]

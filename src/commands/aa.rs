@@ -9,6 +9,7 @@ use crate::cli::AaArgs;
 use crate::error::HarnessError;
 use crate::report::run::Run;
 use crate::report::run_json::{Stage, StageOutcome};
+use crate::report::RunDir;
 use crate::spec::Spec;
 use crate::{aa, output, registry, stages};
 
@@ -43,7 +44,7 @@ pub fn run(spec: &Spec, data_dir: &std::path::Path, args: AaArgs) -> Result<(), 
         return Err(error.unwrap_or_else(|| HarnessError::Inconclusive("no A/A run finished".into())));
     }
     let tally = aa::tally(&opts, &runs);
-    aa::write(&dir, &tally, &runs)?;
+    RunDir::open(&dir)?.write_all(&aa::files(&tally, &runs)?)?;
     output::aa::print_tally(&tally, started.elapsed().as_secs_f64(), &dir);
     // A run that went wrong ends the series: the finished runs are tallied above.
     if let Some(e) = error {
