@@ -311,3 +311,51 @@ fn only_main_ends_the_process() {
         .collect();
     assert!(stray.is_empty(), "process::exit outside main.rs: {stray:?}");
 }
+
+/// Where files are written. Every file of a run (its report directory, an
+/// A/A series' directory, `report --out`) goes through `report::RunDir`;
+/// the other writers each own files that are no run's.
+#[test]
+fn files_are_written_only_where_they_belong() {
+    let allowed: &[(&str, &str)] = &[
+        ("fsutil.rs", "the primitives: whole files by temporary name and rename"),
+        ("report/mod.rs", "RunDir, the one writer of every file of a run"),
+        (
+            "stages.rs",
+            "the export copies (--export-json, --export-markdown), outside the run",
+        ),
+        ("dataset/", "the dataset's own files"),
+        ("locust/", "Locust's virtual environment, locustfile and logs"),
+        ("commands/man.rs", "man pages"),
+        (
+            "equivalence/regressions.rs",
+            "counterexamples appended to the regressions file",
+        ),
+        (
+            "equivalence/scratch.rs",
+            "a scratch copy of the dataset, changed under an engine",
+        ),
+    ];
+    let writers = [
+        "write_atomic(",
+        "fs::write(",
+        "File::create(",
+        "replace_unsynced(",
+        "OpenOptions",
+    ];
+    let mut stray = BTreeSet::new();
+    for w in writers {
+        for f in files_containing(w) {
+            if !allowed
+                .iter()
+                .any(|(place, _)| f == *place || (place.ends_with('/') && f.starts_with(place)))
+            {
+                stray.insert(format!("src/{f} ({w})"));
+            }
+        }
+    }
+    assert!(
+        stray.is_empty(),
+        "files written outside their places (a run's files go through report::RunDir): {stray:?}"
+    );
+}
