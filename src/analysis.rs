@@ -33,8 +33,9 @@ use crate::stats::poststrat::{self, Sample, STRATA};
 use crate::stats::sequential::Looks;
 use crate::stats::{self, Estimate, Spread, ALPHA_SIDE, CONFIDENCE};
 
-/// How latency is counted in a summary row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How latency is counted in a summary row; serialised as its [`Timing::label`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Timing {
     /// Closed loop: service time.
     Closed,

@@ -23,9 +23,9 @@ use crate::stats::sequential::Looks;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AppendFigure {
     pub engine: String,
-    pub role: String,
+    pub role: audit_engines::Role,
     pub mix: String,
-    pub timing: String,
+    pub timing: crate::analysis::Timing,
     pub rounds: usize,
     pub errors: usize,
     pub quiet: Figures,
@@ -128,9 +128,9 @@ fn pair(quiet: &[Summary], appending: &[Summary]) -> Vec<AppendFigure> {
             let (fq, fa) = (Figures::of(q), Figures::of(a));
             Some(AppendFigure {
                 engine: a.engine.clone(),
-                role: a.role.label().to_string(),
+                role: a.role,
                 mix: a.mix.clone(),
-                timing: a.timing.label().to_string(),
+                timing: a.timing,
                 rounds: a.rounds,
                 errors: a.errors,
                 p50_ratio: ratio(fa.p50_ms, fq.p50_ms),

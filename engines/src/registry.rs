@@ -9,7 +9,9 @@ use crate::engine::SharedEngine;
 
 /// What an engine is for in a comparison: said once, here, and carried with
 /// the engine's figures wherever they go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Serialised as its [`Role::label`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Role {
     /// The production behaviour every other engine is compared with (the baseline).
     Reference,

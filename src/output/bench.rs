@@ -392,16 +392,16 @@ pub fn print_appends_failed(e: &crate::error::HarnessError) {
 pub fn print_appends(info: &crate::appends::AppendsInfo) {
     let ms = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_else(|| "-".into());
     let ratio = |v: Option<f64>| v.map(|x| format!("×{x:.2}")).unwrap_or_else(|| "×-".into());
-    let mut last: Option<(&str, &str)> = None;
+    let mut last: Option<(&str, Timing)> = None;
     for f in &info.figures {
-        if last != Some((f.mix.as_str(), f.timing.as_str())) {
+        if last != Some((f.mix.as_str(), f.timing)) {
             say!(
                 "  -- mix {}, {} ({} rounds); quiet → appending, ×: appending / quiet; latencies in ms",
                 f.mix,
-                f.timing,
+                f.timing.label(),
                 f.rounds
             );
-            last = Some((f.mix.as_str(), f.timing.as_str()));
+            last = Some((f.mix.as_str(), f.timing));
         }
         let errors = if f.errors > 0 {
             format!("  ERRORS {}", f.errors)

@@ -40,9 +40,9 @@ fn render(info: &AppendsInfo) -> Result<Vec<u8>, csv::Error> {
         let mut r = vec![
             super::SCHEMA_VERSION.to_string(),
             f.engine.clone(),
-            f.role.clone(),
+            f.role.label().to_string(),
             f.mix.clone(),
-            f.timing.clone(),
+            f.timing.label().to_string(),
             f.rounds.to_string(),
             f.errors.to_string(),
             format!("{}", info.append_rate),
