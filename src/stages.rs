@@ -14,6 +14,7 @@ use crate::report::latencies;
 use crate::report::reanalyze::{self, Analysis};
 use crate::report::run::Run;
 use crate::report::run_json::{BenchInfo, EquivalenceInfo, Stage, StageOutcome};
+use crate::report::RunDir;
 use crate::spec::Spec;
 use crate::stats::sequential::Looks;
 use crate::{equivalence, output, registry, report, verdict};
@@ -98,7 +99,6 @@ pub fn bench_engines(
     let oh = overhead::measure(&plan.round_stream(first_mix, 0), 200_000);
     drop(task);
     output::bench::print_overhead(&oh);
-    let mut progress = output::bench::BenchProgress::new(plan);
     let phases = plan.phases(&spec.gate);
     let mut cache = crate::analysis::Cache::default();
     let settled = |series: &[Series], looks: Looks| {
@@ -106,16 +106,8 @@ pub fn bench_engines(
         verdict::settled_by(series, &settings, &spec.gate, &plan.precision, &mut cache)
     };
     let mut journal = Journal::new(&run.dir, &run.info, plan, &oh);
-    let result = bench::run(
-        plan,
-        engines,
-        &phases,
-        |p| progress.update(p),
-        settled,
-        |c| journal.round(c),
-    );
+    let result = run_rounds(plan, engines, &phases, settled, |c| journal.round(c));
     let saved = journal.into_record();
-    drop(progress);
     let result = match result {
         Ok(result) => result,
         Err(e) => {
@@ -125,7 +117,6 @@ pub fn bench_engines(
             return Err(e);
         }
     };
-    output::bench::print_phases(&result.phases, &phases);
 
     let info = BenchInfo::new(plan, &result, &oh);
     output::bench::print_engine_errors(&info.engine_errors);
@@ -143,9 +134,7 @@ pub fn bench_engines(
             "interrupted before any round finished".into(),
         ));
     }
-    run.dir.write("latencies.csv", &latencies::to_csv(&result.series)?)?;
-    let (analysis, files) = reanalyze::analyze(&result.series, &settings, &spec.gate, &run.info)?;
-    run.dir.write_all(&files)?;
+    let analysis = write_measured(&run.dir, &result.series, &settings, &spec.gate, &run.info)?;
     output::bench::print_summaries(&analysis.summaries);
     if let Some(b) = &run.info.bench {
         output::bench::print_peak_rss(&b.peak_rss_bytes);
@@ -229,6 +218,39 @@ fn appends_stage(
         b.appends = Some(info);
     }
     run.save()
+}
+
+/// Runs the plan's phases on `engines` round by round, with progress on the
+/// terminal, and prints how each phase ended: the benchmark as `bench`,
+/// `gate`, `aa` and `sweep` run it.
+pub fn run_rounds(
+    plan: &Plan,
+    engines: &[(String, audit_engines::SharedEngine)],
+    phases: &[bench::Phase],
+    settled: impl FnMut(&[Series], Looks) -> bool,
+    checkpoint: impl FnMut(&bench::Checkpoint) -> Result<(), HarnessError>,
+) -> Result<bench::BenchRun, HarnessError> {
+    let mut progress = output::bench::BenchProgress::new(plan);
+    let result = bench::run(plan, engines, phases, |p| progress.update(p), settled, checkpoint);
+    drop(progress);
+    let result = result?;
+    output::bench::print_phases(&result.phases, phases);
+    Ok(result)
+}
+
+/// Writes a benchmark's `latencies.csv` and its analysis's files into `dir`
+/// (a run's directory, or `sweep`'s `rows-N/`), and returns the analysis.
+pub fn write_measured(
+    dir: &RunDir,
+    series: &[Series],
+    settings: &Settings,
+    gate: &crate::spec::GateSpec,
+    info: &crate::report::run_json::RunInfo,
+) -> Result<Analysis, HarnessError> {
+    dir.write("latencies.csv", &latencies::to_csv(series)?)?;
+    let (analysis, files) = reanalyze::analyze(series, settings, gate, info)?;
+    dir.write_all(&files)?;
+    Ok(analysis)
 }
 
 /// Prints one line per threshold and decides the exit code from the candidates' verdicts.

@@ -24,7 +24,7 @@ use crate::report::run_json::SweepSize;
 use crate::report::run_json::{BenchInfo, Stage, StageOutcome};
 use crate::report::scaling::{self, ScalingRow};
 use crate::spec::Spec;
-use crate::{mix, output, registry};
+use crate::{mix, output, registry, stages};
 
 /// An upper estimate of a generated dataset's bytes per row: the payload line
 /// (about 580 bytes besides its note, then the note's mean length) and the
@@ -228,15 +228,7 @@ fn one_size(
     let cut: Vec<(String, String)> = f
         .cut
         .iter()
-        .map(|c| {
-            (
-                c.engine.clone(),
-                format!(
-                    "cut: {:.3} s per request (probed); its slices would not fit the {:.1} s a round may take",
-                    c.seconds_per_request, f.round_budget
-                ),
-            )
-        })
+        .map(|c| (c.engine.clone(), scaling::cut_reason(c, f.round_budget)))
         .collect();
     plan.engines.retain(|n| !cut.iter().any(|(c, _)| c == n));
     engines.retain(|(n, _)| !cut.iter().any(|(c, _)| c == n));
@@ -269,68 +261,36 @@ fn one_size(
     let mut rows: Vec<ScalingRow> = Vec::new();
     if !engines.is_empty() {
         let oh = overhead::measure(&plan.round_stream(&plan.mixes[0].1, 0), 200_000);
-        let mut progress = output::bench::BenchProgress::new(&plan);
         let phases = [plan.single_phase()];
-        let result = bench::run(
-            &plan,
-            &engines,
-            &phases,
-            |p| progress.update(p),
-            |_, _| false,
-            |_| Ok(()),
-        );
-        drop(progress);
-        let result = result?;
-        output::bench::print_phases(&result.phases, &phases);
+        let result = stages::run_rounds(&plan, &engines, &phases, |_, _| false, |_| Ok(()))?;
         let info = BenchInfo::new(&plan, &result, &oh);
         let settings = reanalyze::settings(&info).map_err(HarnessError::input)?;
         record.bench = Some(info);
         if result.rounds_done() > 0 {
             let sub = run.dir.child(&format!("rows-{}", size.rows))?;
-            sub.write("latencies.csv", &crate::report::latencies::to_csv(&result.series)?)?;
-            let (analysis, files) = reanalyze::analyze(&result.series, &settings, &spec.gate, &run.info)?;
-            sub.write_all(&files)?;
+            let analysis = stages::write_measured(&sub, &result.series, &settings, &spec.gate, &run.info)?;
             output::sweep::print_size(size.rows, &analysis.summaries);
             for s in &analysis.summaries {
-                rows.push(ScalingRow {
-                    engine: s.engine.clone(),
-                    role: s.role,
-                    mix: s.mix.clone(),
-                    rows: size.rows,
-                    rounds: s.rounds,
-                    requests_per_round: plan.requests,
-                    requests: s.requests,
-                    errors: s.errors,
-                    p50: s.p50,
-                    p95: s.p95,
-                    p99: s.p99,
-                    rps: s.rps,
-                    open_seconds: opens.iter().find(|o| o.0 == s.engine).map(|o| o.1),
-                    index_bytes: index.iter().find(|o| o.0 == s.engine).map(|o| o.1),
-                    cut: None,
-                });
+                rows.push(ScalingRow::measured(
+                    s,
+                    size.rows,
+                    plan.requests,
+                    opens.iter().find(|o| o.0 == s.engine).map(|o| o.1),
+                    index.iter().find(|o| o.0 == s.engine).map(|o| o.1),
+                ));
             }
         }
     }
     for (engine, why) in &cut {
         for (mix, _) in &plan.mixes {
-            rows.push(ScalingRow {
-                engine: engine.clone(),
-                role: registry::role(engine),
-                mix: mix.clone(),
-                rows: size.rows,
-                rounds: 0,
-                requests_per_round: 0,
-                requests: 0,
-                errors: 0,
-                p50: None,
-                p95: None,
-                p99: None,
-                rps: None,
-                open_seconds: opens.iter().find(|o| &o.0 == engine).map(|o| o.1),
-                index_bytes: None,
-                cut: Some(why.clone()),
-            });
+            rows.push(ScalingRow::cut(
+                engine,
+                registry::role(engine),
+                mix,
+                size.rows,
+                opens.iter().find(|o| &o.0 == engine).map(|o| o.1),
+                why,
+            ));
         }
     }
     drop(engines);

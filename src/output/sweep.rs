@@ -162,10 +162,10 @@ pub fn print_fits(fits: &[FitRow]) {
             .iter()
             .filter(|f| f.engine == engine && f.mix == mix)
             .map(|f| match f.exponent {
-                None => format!("{} -", f.figure),
+                None => format!("{} -", f.figure.label()),
                 Some(e) => match e.ci {
-                    Some((lo, hi)) => format!("{} {:.2} [{:.2}, {:.2}]", f.figure, e.slope, lo, hi),
-                    None => format!("{} {:.2}", f.figure, e.slope),
+                    Some((lo, hi)) => format!("{} {:.2} [{:.2}, {:.2}]", f.figure.label(), e.slope, lo, hi),
+                    None => format!("{} {:.2}", f.figure.label(), e.slope),
                 },
             })
             .collect();

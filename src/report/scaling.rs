@@ -6,6 +6,7 @@ use plotters::prelude::*;
 
 use audit_engines::Role;
 
+use crate::analysis::Summary;
 use crate::error::HarnessError;
 use crate::stats::growth::{self, Exponent};
 use crate::stats::Estimate;
@@ -38,19 +39,111 @@ pub struct ScalingRow {
     pub cut: Option<String>,
 }
 
-/// The figures an exponent is fitted for, with how each is read from a row.
-pub const FIGURES: [&str; 6] = ["p50_ms", "p95_ms", "p99_ms", "rps", "open_s", "index_bytes"];
+impl ScalingRow {
+    /// The row of an engine that ran at this size: its summary on one mix,
+    /// with how long it took to open the dataset and how large its index is.
+    pub fn measured(
+        s: &Summary,
+        rows: u64,
+        requests_per_round: u64,
+        open_seconds: Option<f64>,
+        index_bytes: Option<u64>,
+    ) -> ScalingRow {
+        ScalingRow {
+            engine: s.engine.clone(),
+            role: s.role,
+            mix: s.mix.clone(),
+            rows,
+            rounds: s.rounds,
+            requests_per_round,
+            requests: s.requests,
+            errors: s.errors,
+            p50: s.p50,
+            p95: s.p95,
+            p99: s.p99,
+            rps: s.rps,
+            open_seconds,
+            index_bytes,
+            cut: None,
+        }
+    }
 
-fn figure(r: &ScalingRow, name: &str) -> Option<f64> {
-    let v = |e: Option<Estimate>| e.map(|e| e.value);
-    match name {
-        "p50_ms" => v(r.p50),
-        "p95_ms" => v(r.p95),
-        "p99_ms" => v(r.p99),
-        "rps" => v(r.rps),
-        "open_s" => r.open_seconds,
-        "index_bytes" => r.index_bytes.map(|b| b as f64),
-        _ => None,
+    /// The row of an engine cut at this size, and why ([`cut_reason`]).
+    pub fn cut(engine: &str, role: Role, mix: &str, rows: u64, open_seconds: Option<f64>, why: &str) -> ScalingRow {
+        ScalingRow {
+            engine: engine.to_string(),
+            role,
+            mix: mix.to_string(),
+            rows,
+            rounds: 0,
+            requests_per_round: 0,
+            requests: 0,
+            errors: 0,
+            p50: None,
+            p95: None,
+            p99: None,
+            rps: None,
+            open_seconds,
+            index_bytes: None,
+            cut: Some(why.to_string()),
+        }
+    }
+}
+
+/// Why an engine was cut at a size: its probed cost per request would not
+/// let its slices fit the time a round may take.
+pub fn cut_reason(probed: &crate::bench::fit::Cost, round_budget: f64) -> String {
+    format!(
+        "cut: {:.3} s per request (probed); its slices would not fit the {:.1} s a round may take",
+        probed.seconds_per_request, round_budget
+    )
+}
+
+/// A figure an exponent is fitted for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Figure {
+    P50,
+    P95,
+    P99,
+    Rps,
+    OpenSeconds,
+    IndexBytes,
+}
+
+impl Figure {
+    /// Every figure, in the order of scaling-fit.csv.
+    pub const ALL: [Figure; 6] = [
+        Figure::P50,
+        Figure::P95,
+        Figure::P99,
+        Figure::Rps,
+        Figure::OpenSeconds,
+        Figure::IndexBytes,
+    ];
+
+    /// The name scaling-fit.csv and the terminal give it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Figure::P50 => "p50_ms",
+            Figure::P95 => "p95_ms",
+            Figure::P99 => "p99_ms",
+            Figure::Rps => "rps",
+            Figure::OpenSeconds => "open_s",
+            Figure::IndexBytes => "index_bytes",
+        }
+    }
+
+    /// Its value in `r`, where `r` has one.
+    fn of(self, r: &ScalingRow) -> Option<f64> {
+        let v = |e: Option<Estimate>| e.map(|e| e.value);
+        match self {
+            Figure::P50 => v(r.p50),
+            Figure::P95 => v(r.p95),
+            Figure::P99 => v(r.p99),
+            Figure::Rps => v(r.rps),
+            Figure::OpenSeconds => r.open_seconds,
+            Figure::IndexBytes => r.index_bytes.map(|b| b as f64),
+        }
     }
 }
 
@@ -59,7 +152,7 @@ fn figure(r: &ScalingRow, name: &str) -> Option<f64> {
 pub struct FitRow {
     pub engine: String,
     pub mix: String,
-    pub figure: &'static str,
+    pub figure: Figure,
     pub exponent: Option<Exponent>,
 }
 
@@ -83,10 +176,10 @@ pub fn fits(rows: &[ScalingRow]) -> Vec<FitRow> {
             .iter()
             .filter(|r| r.engine == engine && r.mix == mix && r.cut.is_none())
             .collect();
-        for f in FIGURES {
+        for f in Figure::ALL {
             let pts: Vec<(f64, f64)> = mine
                 .iter()
-                .filter_map(|r| figure(r, f).map(|y| (r.rows as f64, y)))
+                .filter_map(|r| f.of(r).map(|y| (r.rows as f64, y)))
                 .collect();
             out.push(FitRow {
                 engine: engine.clone(),
@@ -162,7 +255,7 @@ pub fn fits_to_csv(fits: &[FitRow]) -> Result<Vec<u8>, HarnessError> {
             SCALING_SCHEMA.to_string(),
             f.engine.clone(),
             f.mix.clone(),
-            f.figure.to_string(),
+            f.figure.label().to_string(),
             e.map_or(0, |e| e.points).to_string(),
             cell(e.map(|e| e.slope), 4),
             cell(e.and_then(|e| e.ci).map(|c| c.0), 4),
@@ -189,7 +282,7 @@ pub fn plot(rows: &[ScalingRow], fits: &[FitRow]) -> Result<String, HarnessError
             engines.push(&r.engine);
         }
     }
-    let panels = ["p50_ms", "p95_ms", "p99_ms", "rps"];
+    let panels = [Figure::P50, Figure::P95, Figure::P99, Figure::Rps];
     let (xlo, xhi) = rows
         .iter()
         .map(|r| r.rows as f64)
@@ -213,7 +306,7 @@ pub fn plot(rows: &[ScalingRow], fits: &[FitRow]) -> Result<String, HarnessError
             let vals: Vec<f64> = rows
                 .iter()
                 .filter(|r| r.mix == *mix)
-                .filter_map(|r| figure(r, fig))
+                .filter_map(|r| fig.of(r))
                 .filter(|v| *v > 0.0)
                 .collect();
             let (lo, hi) = vals
@@ -227,7 +320,7 @@ pub fn plot(rows: &[ScalingRow], fits: &[FitRow]) -> Result<String, HarnessError
                 (0.001, 1.0)
             };
             let mut chart = ChartBuilder::on(area)
-                .caption(format!("{fig}, mix {mix}"), ("sans-serif", 16))
+                .caption(format!("{}, mix {mix}", fig.label()), ("sans-serif", 16))
                 .margin(8)
                 .x_label_area_size(34)
                 .y_label_area_size(56)
@@ -236,7 +329,11 @@ pub fn plot(rows: &[ScalingRow], fits: &[FitRow]) -> Result<String, HarnessError
             chart
                 .configure_mesh()
                 .x_desc("rows (log)")
-                .y_desc(if fig == "rps" { "requests/s (log)" } else { "ms (log)" })
+                .y_desc(if fig == Figure::Rps {
+                    "requests/s (log)"
+                } else {
+                    "ms (log)"
+                })
                 .x_label_formatter(&|x| format!("{x:.0e}"))
                 .draw()
                 .map_err(|e| err(&e))?;
@@ -245,7 +342,7 @@ pub fn plot(rows: &[ScalingRow], fits: &[FitRow]) -> Result<String, HarnessError
                 let pts: Vec<(f64, f64)> = rows
                     .iter()
                     .filter(|r| r.mix == *mix && r.engine == *engine && r.cut.is_none())
-                    .filter_map(|r| figure(r, fig).filter(|v| *v > 0.0).map(|v| (r.rows as f64, v)))
+                    .filter_map(|r| fig.of(r).filter(|v| *v > 0.0).map(|v| (r.rows as f64, v)))
                     .collect();
                 if pts.is_empty() {
                     continue;
@@ -320,11 +417,11 @@ mod tests {
             row("flat", 100_000, 999.0, true),
         ];
         let f = fits(&rows);
-        let get = |e: &str, fig: &str| f.iter().find(|r| r.engine == e && r.figure == fig).unwrap().exponent;
-        assert!((get("lin", "p99_ms").unwrap().slope - 1.0).abs() < 1e-9);
-        assert!((get("lin", "rps").unwrap().slope + 1.0).abs() < 1e-9);
-        assert!((get("lin", "index_bytes").unwrap().slope - 1.0).abs() < 1e-9);
-        let flat = get("flat", "p99_ms").unwrap();
+        let get = |e: &str, fig: Figure| f.iter().find(|r| r.engine == e && r.figure == fig).unwrap().exponent;
+        assert!((get("lin", Figure::P99).unwrap().slope - 1.0).abs() < 1e-9);
+        assert!((get("lin", Figure::Rps).unwrap().slope + 1.0).abs() < 1e-9);
+        assert!((get("lin", Figure::IndexBytes).unwrap().slope - 1.0).abs() < 1e-9);
+        let flat = get("flat", Figure::P99).unwrap();
         assert_eq!(flat.points, 2);
         assert!(flat.slope.abs() < 1e-9 && flat.ci.is_none());
         let csv = String::from_utf8(to_csv(&rows).unwrap()).unwrap();
