@@ -88,9 +88,3 @@ pub fn check(what: &str) -> Result<(), HarnessError> {
         Ok(())
     }
 }
-
-/// For tests: pretend a signal arrived (`Some`) or forget it (`None`).
-#[doc(hidden)]
-pub fn simulate(sig: Option<i32>) {
-    SIGNAL.store(sig.unwrap_or(0), Ordering::SeqCst);
-}

@@ -201,7 +201,6 @@ pub fn run(
     mut settled: impl FnMut(&[Series], Looks) -> bool,
     mut checkpoint: impl FnMut(&Checkpoint) -> Result<(), HarnessError>,
 ) -> Result<BenchRun, HarnessError> {
-    crate::interrupt::install();
     let targets: Vec<Option<audit_engines::engine::HttpTarget>> =
         engines.iter().map(|(_, e)| e.http_target()).collect();
     if plan.driver.kind == DriverKind::Locust {
