@@ -461,13 +461,10 @@ impl Decision {
         self.outcome().label()
     }
 
-    /// The exit code it gives: 0, 1 or 3.
+    /// The exit code it gives (0, 1 or 3): its result's, so that the code
+    /// is decided in one place, `HarnessError::exit_code`.
     pub fn exit_code(&self) -> i32 {
-        match self {
-            Decision::Pass => 0,
-            Decision::Fail { .. } => 1,
-            Decision::Inconclusive(_) => 3,
-        }
+        self.into_result().err().map_or(0, |e| e.exit_code())
     }
 
     /// The command's result: `Ok` for a pass, else the error that carries the exit code and why.
