@@ -24,6 +24,11 @@ pub enum HarnessError {
         #[source]
         source: rusqlite::Error,
     },
+    /// An engine outside the harness could not be opened (exit 2, as bad
+    /// input or environment): its error (`process::SetupError`: the engine,
+    /// the step it failed at, the operating system's cause) kept as the source.
+    #[error("{0}")]
+    Setup(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A check failed (integrity, equivalence, threshold): exit 1.
     #[error("{0}")]
     Failed(String),
@@ -74,7 +79,9 @@ impl HarnessError {
     pub fn prefixed(self, at: &str) -> HarnessError {
         match self {
             HarnessError::Input(m) => HarnessError::Input(format!("{at}: {m}")),
-            e @ (HarnessError::Io { .. } | HarnessError::Sql { .. }) => HarnessError::Input(format!("{at}: {e}")),
+            e @ (HarnessError::Io { .. } | HarnessError::Sql { .. } | HarnessError::Setup(_)) => {
+                HarnessError::Input(format!("{at}: {e}"))
+            }
             HarnessError::Failed(m) => HarnessError::Failed(format!("{at}: {m}")),
             HarnessError::Inconclusive(m) => HarnessError::Inconclusive(format!("{at}: {m}")),
         }
@@ -84,7 +91,7 @@ impl HarnessError {
     pub fn exit_code(&self) -> i32 {
         match self {
             HarnessError::Failed(_) => 1,
-            HarnessError::Input(_) | HarnessError::Io { .. } | HarnessError::Sql { .. } => 2,
+            HarnessError::Input(_) | HarnessError::Io { .. } | HarnessError::Sql { .. } | HarnessError::Setup(_) => 2,
             HarnessError::Inconclusive(_) => 3,
         }
     }

@@ -152,7 +152,7 @@ pub fn open(spec: &Spec, name: &str, dir: &Path) -> Result<SharedEngine, Harness
     check_name(spec, name)?;
     crate::dataset::preflight(dir)?;
     if let Some(opened) = open_external(spec, name, dir) {
-        return opened.map_err(|e| HarnessError::input(e.to_string()));
+        return opened.map_err(|e| HarnessError::Setup(Box::new(e)));
     }
     let info = audit_engines::find(name).expect("check_name accepted it");
     (info.open)(dir).map_err(|e| HarnessError::input(format!("engine {name}: cannot open {}: {e}", dir.display())))
@@ -228,7 +228,7 @@ pub fn check_starts(spec: &Spec, name: &str, dir: &Path) -> StartCheck {
     // An engine outside the harness says which kind of failure stopped it
     // (`start`, `connect`), as every report does.
     let opened = match open_external(spec, name, dir) {
-        Some(r) => r.map_err(|e| format!("{}: {}", e.fault, e.message)),
+        Some(r) => r.map_err(|e| format!("{}: {e}", e.fault())),
         None => open(spec, name, dir).map_err(|e| e.to_string()),
     };
     let outcome = match opened {

@@ -349,7 +349,7 @@ fn ask(url: &str) -> (Fault, String) {
             let e = engine.query(&query()).unwrap_err();
             (e.fault().expect("an HTTP engine's failure has a kind"), e.to_string())
         }
-        Err(e) => (e.fault, e.to_string()),
+        Err(e) => (e.fault(), e.to_string()),
     }
 }
 
@@ -438,7 +438,7 @@ fn misbehaving_servers_are_error_answers_that_say_what_came_back() {
     let e = HttpEngine::connect("quiet", &silent, None, Duration::from_millis(500))
         .err()
         .expect("a silent server does not connect");
-    assert_eq!(e.fault, Fault::Connect);
+    assert_eq!(e.fault(), Fault::Connect);
     let e = e.to_string();
     assert!(e.contains("engine quiet: the service does not answer"), "{e}");
     assert!(t0.elapsed() < Duration::from_secs(5));

@@ -340,7 +340,7 @@ fn a_silent_engine_fails_the_handshake_within_its_timeout() {
         .err()
         .unwrap();
     assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
-    assert_eq!(e.fault, Fault::Start);
+    assert_eq!(e.fault(), Fault::Start);
     let e = e.to_string();
     assert!(
         e.starts_with("engine mute: worker 1: sent no ready line within 300 ms"),

@@ -23,7 +23,7 @@ use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use super::launch::Launched;
 use crate::process::protocol::excerpt;
-use crate::process::SetupError;
+use crate::process::{SetupError, StartError};
 use crate::spec::endpoint::Endpoint;
 use crate::spec::ProcessEngineSpec;
 
@@ -109,15 +109,18 @@ impl HttpEngine {
         spec_dir: &Path,
         data_dir: &Path,
     ) -> Result<HttpEngine, SetupError> {
-        let err = |why: String| SetupError::start(format!("engine {name}: {why}"));
-        let url = spec.url.as_deref().ok_or_else(|| err("has no url".into()))?;
+        let err = |step: StartError| SetupError::new(name, step);
+        let url = spec
+            .url
+            .as_deref()
+            .ok_or_else(|| err(StartError::Config("has no url".into())))?;
         let launched = !spec.command.is_empty();
-        let endpoint = Endpoint::parse(url, launched).map_err(|e| err(format!("url {e}")))?;
+        let endpoint = Endpoint::parse(url, launched).map_err(|e| err(StartError::Config(format!("url {e}"))))?;
         let timeout = Duration::from_millis(spec.timeout_ms.max(1));
         if launched {
             let deadline = Instant::now() + timeout;
             let (server, url) = Launched::start(name, spec, spec_dir, data_dir, &endpoint).map_err(err)?;
-            let agent = agent(timeout, &url).map_err(err)?;
+            let agent = agent(timeout, &url).map_err(|e| err(StartError::Config(e)))?;
             server.wait_ready(&agent, &url, deadline).map_err(err)?;
             let server = Some(server);
             Ok(HttpEngine {
@@ -142,11 +145,11 @@ impl HttpEngine {
         events_key: Option<&str>,
         timeout: Duration,
     ) -> Result<HttpEngine, SetupError> {
-        let err = |why: String| SetupError::start(format!("engine {name}: {why}"));
-        let endpoint = Endpoint::parse(url, false).map_err(|e| err(format!("url {e}")))?;
-        let agent = agent(timeout, endpoint.as_str()).map_err(err)?;
+        let err = |step: StartError| SetupError::new(name, step);
+        let endpoint = Endpoint::parse(url, false).map_err(|e| err(StartError::Config(format!("url {e}"))))?;
+        let agent = agent(timeout, endpoint.as_str()).map_err(|e| err(StartError::Config(e)))?;
         super::probe::probe(&agent, endpoint.as_str(), Instant::now() + timeout, false)
-            .map_err(|e| SetupError::connect(format!("engine {name}: the service does not answer: {e}")))?;
+            .map_err(|e| err(StartError::Connect(e)))?;
         Ok(HttpEngine {
             name: name.to_string(),
             url: endpoint.as_str().to_string(),

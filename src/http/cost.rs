@@ -150,7 +150,7 @@ pub fn run(opts: CostOptions, others: &mut [Box<dyn Load>]) -> Result<HttpCost, 
         },
     )?;
     let client =
-        HttpEngine::connect("http-cost", &server.url(), None, Duration::from_secs(10)).map_err(|e| e.message)?;
+        HttpEngine::connect("http-cost", &server.url(), None, Duration::from_secs(10)).map_err(|e| e.to_string())?;
     let url = format!("{}?from_ts=0&to_ts=0&page=1&page_size=10", server.url());
     // Warm-up: connections opened, caches and the CPU clock settled.
     harness_round(&client, opts.connections, Duration::from_millis(500), load_cpu)?;

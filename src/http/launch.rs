@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::process::worker::{command_line, confine, exited_unreaped, keep_last_lines};
-use crate::process::{stderr_text, working_dir, SHUTDOWN_GRACE};
+use crate::process::{stderr_text, working_dir, StartError, SHUTDOWN_GRACE};
 use crate::spec::endpoint::{Endpoint, PORT_PLACEHOLDER};
 use crate::spec::ProcessEngineSpec;
 use crate::sync::lock;
@@ -38,11 +38,11 @@ pub struct Launched {
 }
 
 /// A port on the loopback interface that nobody listens on now.
-fn free_port() -> Result<u16, String> {
+fn free_port() -> Result<u16, StartError> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
-        .map_err(|e| format!("cannot find a free port on 127.0.0.1: {e}"))
+        .map_err(|e| StartError::os("cannot find a free port on 127.0.0.1", e))
 }
 
 impl Launched {
@@ -54,10 +54,10 @@ impl Launched {
         spec_dir: &Path,
         data_dir: &Path,
         endpoint: &Endpoint,
-    ) -> Result<(Launched, String), String> {
+    ) -> Result<(Launched, String), StartError> {
         let data = data_dir
             .canonicalize()
-            .map_err(|e| format!("dataset directory {}: {e}", data_dir.display()))?;
+            .map_err(|e| StartError::os(format!("dataset directory {}", data_dir.display()), e))?;
         let cwd = working_dir(spec, spec_dir)?;
         let port = free_port()?;
         let args: Vec<String> = spec
@@ -68,7 +68,9 @@ impl Launched {
                     .replace(DATA_DIR_PLACEHOLDER, &data.to_string_lossy())
             })
             .collect();
-        let (program, rest) = args.split_first().ok_or("the command is empty")?;
+        let (program, rest) = args
+            .split_first()
+            .ok_or_else(|| StartError::Config("the command is empty".into()))?;
         // A relative program path with a slash is relative to the working
         // directory the process gets, as for process engines.
         let program = if program.contains('/') {
@@ -90,7 +92,7 @@ impl Launched {
         let line = command_line(&args);
         let mut child = command
             .spawn()
-            .map_err(|e| format!("cannot start `{line}` in {}: {e}", cwd.display()))?;
+            .map_err(|e| StartError::os(format!("cannot start `{line}` in {}", cwd.display()), e))?;
         let tail = Arc::new(Mutex::new(VecDeque::new()));
         let pipes: [Option<Box<dyn Read + Send>>; 2] = [
             child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>),
@@ -104,7 +106,7 @@ impl Launched {
             if let Err(e) = spawned {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("cannot start a thread: {e}"));
+                return Err(StartError::os("cannot start a thread", e));
             }
         }
         let server = Launched {
@@ -119,23 +121,23 @@ impl Launched {
 
     /// Waits until the server answers `url` (any status), it exits, or
     /// `deadline` passes; on failure the server is stopped.
-    pub fn wait_ready(&self, agent: &ureq::Agent, url: &str, deadline: Instant) -> Result<(), String> {
+    pub fn wait_ready(&self, agent: &ureq::Agent, url: &str, deadline: Instant) -> Result<(), StartError> {
         let mut tries = 0u32;
         loop {
             if let Some(died) = self.death() {
-                return Err(format!("{died} before answering at {url}"));
+                return Err(StartError::NotReady(format!("{died} before answering at {url}")));
             }
             let slice = Instant::now() + Duration::from_millis(200);
             match super::probe::probe(agent, url, slice.min(deadline), true) {
                 Ok(()) => return Ok(()),
                 Err(e) if Instant::now() >= deadline || crate::interrupt::interrupted() => {
                     self.stop();
-                    return Err(format!(
+                    return Err(StartError::NotReady(format!(
                         "server `{}` did not answer within timeout_ms after {} tries ({e}); {}",
                         self.command,
                         tries + 1,
                         stderr_text(&self.tail())
-                    ));
+                    )));
                 }
                 Err(_) => tries += 1,
             }

@@ -147,7 +147,8 @@ pub fn print_result(command: &str, result: &Result<(), crate::error::HarnessErro
         Err(
             crate::error::HarnessError::Input(_)
             | crate::error::HarnessError::Io { .. }
-            | crate::error::HarnessError::Sql { .. },
+            | crate::error::HarnessError::Sql { .. }
+            | crate::error::HarnessError::Setup(_),
         ) => return,
     };
     say_always!("{command}: {} ({what})", super::word(outcome, 0));

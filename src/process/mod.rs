@@ -7,6 +7,7 @@
 //! - [`worker`]: one child process (spawn, handshake, requests, stderr, reaping);
 //! - [`ProcessEngine`] (here): `workers` processes behind the [`Engine`] trait,
 //!   each with up to its declared `max_in_flight` requests outstanding;
+//! - [`error`]: why an engine outside the harness could not be opened, as data;
 //! - [`command`]: `--engine-command NAME=COMMAND`;
 //! - [`null`] and [`cost`]: a do-nothing engine and the protocol's own round-trip cost;
 //! - [`reaper`]: what engines leave behind (a `setsid` daemon) dies with the command.
@@ -19,6 +20,7 @@
 
 pub mod command;
 pub mod cost;
+pub mod error;
 pub mod null;
 pub mod protocol;
 pub mod reaper;
@@ -30,6 +32,8 @@ use std::time::{Duration, Instant};
 
 use audit_engines::{Engine, EngineError, Fault, Page, Query};
 
+pub use error::{SetupError, StartError};
+
 use crate::spec::ProcessEngineSpec;
 use crate::sync::lock;
 use worker::{CallError, Launch, Starting, Worker};
@@ -37,43 +41,6 @@ use worker::{CallError, Launch, Starting, Worker};
 /// How long dropping an engine waits for its processes to exit after closing
 /// their stdin, before killing them.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(250);
-
-/// Why an engine outside the harness (a process engine, an HTTP service)
-/// could not be opened: one line naming the engine, and the kind of failure
-/// (it did not start, or a deployed service could not be reached).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct SetupError {
-    pub fault: Fault,
-    pub message: String,
-}
-
-impl SetupError {
-    /// It could not be started, or never became ready.
-    pub fn start(message: String) -> SetupError {
-        SetupError {
-            fault: Fault::Start,
-            message,
-        }
-    }
-
-    /// A deployed service could not be reached.
-    pub fn connect(message: String) -> SetupError {
-        SetupError {
-            fault: Fault::Connect,
-            message,
-        }
-    }
-}
-
-impl From<SetupError> for EngineError {
-    fn from(e: SetupError) -> EngineError {
-        EngineError::Broken {
-            fault: e.fault,
-            detail: e.message,
-        }
-    }
-}
 
 /// An engine served by `workers` child processes.
 pub struct ProcessEngine {
@@ -97,14 +64,14 @@ pub(crate) fn stderr_text(lines: &[String]) -> String {
 
 /// The directory a process engine runs in: `cwd` when the spec entry set one,
 /// else the spec file's directory; absolute.
-pub(crate) fn working_dir(spec: &ProcessEngineSpec, spec_dir: &Path) -> Result<PathBuf, String> {
+pub(crate) fn working_dir(spec: &ProcessEngineSpec, spec_dir: &Path) -> Result<PathBuf, StartError> {
     let dir = spec.cwd.clone().unwrap_or_else(|| spec_dir.to_path_buf());
     let dir = if dir.as_os_str().is_empty() {
         PathBuf::from(".")
     } else {
         dir
     };
-    std::path::absolute(&dir).map_err(|e| format!("working directory {}: {e}", dir.display()))
+    std::path::absolute(&dir).map_err(|e| StartError::os(format!("working directory {}", dir.display()), e))
 }
 
 impl ProcessEngine {
@@ -118,16 +85,16 @@ impl ProcessEngine {
         spec_dir: &Path,
         data_dir: &Path,
     ) -> Result<ProcessEngine, SetupError> {
-        let err = |why: String| SetupError::start(format!("engine {name}: {why}"));
+        let err = |step: StartError| SetupError::new(name, step);
         let cmd = worker::command_line(&spec.command);
         let data = data_dir
             .canonicalize()
-            .map_err(|e| err(format!("dataset directory {}: {e}", data_dir.display())))?;
+            .map_err(|e| err(StartError::os(format!("dataset directory {}", data_dir.display()), e)))?;
         let data = data.to_str().ok_or_else(|| {
-            err(format!(
+            err(StartError::Config(format!(
                 "dataset directory {} is not UTF-8, which the protocol's JSON cannot carry",
                 data.display()
-            ))
+            )))
         })?;
         let cwd = working_dir(spec, spec_dir).map_err(err)?;
         let timeout = Duration::from_millis(spec.timeout_ms.max(1));
@@ -149,11 +116,12 @@ impl ProcessEngine {
             match s.ready(deadline) {
                 Ok(w) => workers.push(w),
                 Err((why, stderr)) => {
-                    return Err(err(format!(
-                        "worker {}: {why}; command: {cmd}; {}",
-                        i + 1,
-                        stderr_text(&stderr)
-                    )))
+                    return Err(err(StartError::Worker {
+                        index: i + 1,
+                        command: cmd,
+                        stderr: stderr_text(&stderr),
+                        step: Box::new(why),
+                    }))
                 }
             }
         }

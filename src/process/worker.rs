@@ -32,6 +32,8 @@ use std::time::{Duration, Instant};
 
 use audit_engines::{Fault, Page, Query};
 
+use super::error::StartError;
+
 use super::protocol::{self, Reply};
 use crate::sync::lock;
 
@@ -186,11 +188,11 @@ pub fn command_line(command: &[String]) -> String {
 
 impl Starting {
     /// Starts the process and its stderr collector, and writes `hello`.
-    pub fn launch(l: &Launch<'_>) -> Result<Starting, String> {
+    pub fn launch(l: &Launch<'_>) -> Result<Starting, StartError> {
         let (program, args) = l
             .command
             .split_first()
-            .ok_or_else(|| "the command is empty".to_string())?;
+            .ok_or_else(|| StartError::Config("the command is empty".into()))?;
         // A relative program path with a slash is relative to the working
         // directory the process gets, not to the harness's.
         let program = if program.contains('/') {
@@ -208,15 +210,18 @@ impl Starting {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         confine(&mut command);
-        let mut child = command
-            .spawn()
-            .map_err(|e| format!("cannot start `{}` in {}: {e}", command_line(l.command), l.cwd.display()))?;
+        let mut child = command.spawn().map_err(|e| {
+            StartError::os(
+                format!("cannot start `{}` in {}", command_line(l.command), l.cwd.display()),
+                e,
+            )
+        })?;
         let pid = child.id();
         let pipes = (child.stdin.take(), child.stdout.take(), child.stderr.take());
         let (Some(stdin), Some(stdout), Some(stderr)) = pipes else {
             let _ = child.kill();
             let _ = child.wait();
-            return Err("its pipes could not be set up".into());
+            return Err(StartError::NotReady("its pipes could not be set up".into()));
         };
         let nonblocking = set_nonblocking(stdin.as_raw_fd()).and_then(|_| set_nonblocking(stdout.as_raw_fd()));
         let shared = Arc::new(Shared {
@@ -238,9 +243,11 @@ impl Starting {
             },
         });
         if let Err(e) = nonblocking {
-            return Err(shared
-                .fail(Fault::Start, format!("cannot make its pipes non-blocking: {e}"))
-                .1);
+            return Err(StartError::NotReady(
+                shared
+                    .fail(Fault::Start, format!("cannot make its pipes non-blocking: {e}"))
+                    .1,
+            ));
         }
         let collector = {
             let shared = shared.clone();
@@ -249,7 +256,9 @@ impl Starting {
                 .spawn(move || collect_stderr(&shared, stderr))
         };
         if let Err(e) = collector {
-            return Err(shared.fail(Fault::Start, format!("cannot start a thread: {e}")).1);
+            return Err(StartError::NotReady(
+                shared.fail(Fault::Start, format!("cannot start a thread: {e}")).1,
+            ));
         }
         // A write error here means the process already ended: reading its
         // stdout then reports that with its exit status, which says more.
@@ -271,10 +280,15 @@ impl Starting {
     /// Waits (until `deadline`) for the `ready` line and checks it. On failure
     /// the process is killed and reaped; the error carries why and the last
     /// lines of its stderr.
-    pub fn ready(self, deadline: Instant) -> Result<Worker, (String, Vec<String>)> {
+    pub fn ready(self, deadline: Instant) -> Result<Worker, (StartError, Vec<String>)> {
         let Starting { mut worker } = self;
         let shared = worker.shared.clone();
-        let failed = |why: String| (shared.fail(Fault::Start, why).1, shared.stderr_tail());
+        let failed = |why: String| {
+            (
+                StartError::NotReady(shared.fail(Fault::Start, why).1),
+                shared.stderr_tail(),
+            )
+        };
         let line = lock(&shared.stdout).next_line(deadline);
         let line = match line {
             Ok(line) => line,
