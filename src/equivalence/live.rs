@@ -68,6 +68,15 @@ struct Found {
     at: u64,
 }
 
+/// What one history came to.
+enum Ran {
+    /// The candidate could not open the scratch copy: why.
+    CannotOpen(String),
+    /// Every answer checked: how many, and the first that no state of the
+    /// log explains.
+    Checked { cases: u64, found: Option<Found> },
+}
+
 /// Runs `live_appends` for one candidate.
 pub fn run(opts: &Options, reference: &Opener, c: &Opener) -> Result<PropertyResult, HarnessError> {
     let start = Instant::now();
@@ -77,11 +86,10 @@ pub fn run(opts: &Options, reference: &Opener, c: &Opener) -> Result<PropertyRes
         rows: opts.live_rows,
         requests: opts.live_requests,
     };
-    let first = match once(opts, reference, c, seed, full)? {
-        Ok(r) => r,
-        Err(e) => return Ok(cannot_open(opts, c, prop, seed, &e)),
+    let (cases, found) = match once(opts, reference, c, seed, full)? {
+        Ran::Checked { cases, found } => (cases, found),
+        Ran::CannotOpen(why) => return Ok(cannot_open(opts, c, prop, seed, &why)),
     };
-    let (cases, found) = first;
     let Some(mut found) = found else {
         return Ok(result(c, prop, seed, cases, None, start));
     };
@@ -111,7 +119,7 @@ pub fn run(opts: &Options, reference: &Opener, c: &Opener) -> Result<PropertyRes
             }
             tries += 1;
             match once(opts, reference, c, seed, next)? {
-                Ok((_, Some(f))) if !f.why.stops() => {
+                Ran::Checked { found: Some(f), .. } if !f.why.stops() => {
                     (smallest, found) = (next, f);
                     steps += 1;
                 }
@@ -213,22 +221,15 @@ fn queries(opts: &Options, rows: &LiveRows, seed: u64, n: u64) -> Vec<Query> {
 
 /// One history: the writer appends `h.rows` rows while the readers send
 /// `h.requests` requests spread over the writer's run; then every answer is
-/// checked. `Err(text)` when the candidate cannot open the scratch copy.
-#[allow(clippy::type_complexity)]
-fn once(
-    opts: &Options,
-    reference: &Opener,
-    c: &Opener,
-    seed: u64,
-    h: History,
-) -> Result<Result<(u64, Option<Found>), String>, HarnessError> {
+/// checked.
+fn once(opts: &Options, reference: &Opener, c: &Opener, seed: u64, h: History) -> Result<Ran, HarnessError> {
     let live = LiveRows::new(&opts.generator, seed, RATE);
     let qs = queries(opts, &live, seed ^ 0x0051_u64, h.requests);
     let rows: Vec<NewRow> = live.take(h.rows as usize).collect();
     let scratch = Scratch::copy_of(&opts.dataset)?;
     let engine = match (c.open)(scratch.path()) {
         Ok(e) => e,
-        Err(e) => return Ok(Err(e.to_string())),
+        Err(e) => return Ok(Ran::CannotOpen(e.to_string())),
     };
     let writer = Writer::start(&scratch, RATE, seed, rows.clone().into_iter())?;
     let records = read_while_appending(opts, &engine, &writer, &qs, h);
@@ -242,7 +243,7 @@ fn once(
     drop(engine);
     let cases = records.len() as u64;
     let found = check(opts, reference, &rows, records)?;
-    Ok(Ok((cases, found)))
+    Ok(Ran::Checked { cases, found })
 }
 
 /// The readers: request *i* is due at *i / requests* of the writer's run,
