@@ -20,7 +20,7 @@ pub struct Request {
     /// Open loop only: when the schedule said the request should start.
     pub intended_ns: Option<u64>,
     /// The slice of the round it ran in (0-based): each round interleaves the
-    /// engines in slices (see [`plan`]).
+    /// engines in slices (see `bench::plan`).
     pub slice: u32,
     /// The load worker that sent it (0-based), for each worker's busy time.
     pub worker: u32,
