@@ -109,7 +109,7 @@ mod tests {
     fn declines_other_protocols_and_garbage() {
         let (r, out) = session("{\"hello\":{\"protocol\":2,\"data_dir\":\"/d\"}}\n");
         assert_eq!(r, Ok(()));
-        let e = protocol::parse_ready(out.trim().as_bytes()).unwrap_err();
+        let e = protocol::parse_ready(out.trim().as_bytes()).unwrap_err().to_string();
         assert!(e.contains("declined to start") && e.contains("protocol 2"), "{e}");
         assert!(session("nonsense\n").0.unwrap_err().contains("not JSON"));
         assert!(session("{\"hi\":1}\n").0.unwrap_err().contains("expected {\"hello\""));

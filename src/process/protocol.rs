@@ -108,62 +108,81 @@ pub struct Ready {
     pub max_in_flight: usize,
 }
 
+/// Why an engine's answer to `hello` was refused, as data; its text names
+/// what came back and what is allowed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadyError {
+    #[error("answered hello with a line that is not JSON ({source}): {line}; expected {{\"ready\": true}}")]
+    NotJson {
+        line: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("answered hello with {line}; expected an object {{\"ready\": true, ...}}")]
+    NotObject { line: String },
+    #[error("answered hello with an unexpected key {key:?} in {line}; allowed keys: {}", READY_KEYS.join(", "))]
+    UnexpectedKey { key: String, line: String },
+    /// `{"ready": false, "error": "why"}`: the engine declined to start.
+    #[error("declined to start (ready: false): {0}")]
+    Declined(String),
+    #[error("answered hello with {line}; expected {{\"ready\": true}}")]
+    NotReady { line: String },
+    #[error("answered hello with both ready: true and an error: {line}")]
+    ReadyAndError { line: String },
+    #[error("speaks protocol {0}, but this harness speaks protocol {PROTOCOL} only")]
+    OtherProtocol(Value),
+    #[error("ready line: {key} is {value}; expected {expected}")]
+    BadValue {
+        key: &'static str,
+        value: Value,
+        expected: String,
+    },
+}
+
 /// Checks the engine's answer to `hello`: `{"ready": true}` with optional
 /// `name`, `version`, `max_in_flight` (1..=1024) and `protocol` (must be 1).
 /// `{"ready": false, "error": "why"}` is an engine declining to start.
 /// Anything else (other keys, other types, another protocol) is refused, so
 /// that an engine written for a later protocol fails loudly instead of subtly.
-pub fn parse_ready(line: &[u8]) -> Result<Ready, String> {
-    let v: Value = serde_json::from_slice(line).map_err(|e| {
-        format!(
-            "answered hello with a line that is not JSON ({e}): {}; expected {{\"ready\": true}}",
-            excerpt(line)
-        )
+pub fn parse_ready(line: &[u8]) -> Result<Ready, ReadyError> {
+    let v: Value = serde_json::from_slice(line).map_err(|source| ReadyError::NotJson {
+        line: excerpt(line),
+        source,
     })?;
     let Some(obj) = v.as_object() else {
-        return Err(format!(
-            "answered hello with {}; expected an object {{\"ready\": true, ...}}",
-            excerpt(line)
-        ));
+        return Err(ReadyError::NotObject { line: excerpt(line) });
     };
     if let Some(k) = obj.keys().find(|k| !READY_KEYS.contains(&k.as_str())) {
-        return Err(format!(
-            "answered hello with an unexpected key {k:?} in {}; allowed keys: {}",
-            excerpt(line),
-            READY_KEYS.join(", ")
-        ));
+        return Err(ReadyError::UnexpectedKey {
+            key: k.clone(),
+            line: excerpt(line),
+        });
     }
     match obj.get("ready") {
         Some(Value::Bool(true)) => {}
         Some(Value::Bool(false)) => {
             let why = obj.get("error").and_then(Value::as_str).unwrap_or("no reason given");
-            return Err(format!("declined to start (ready: false): {}", one_line(why, 500)));
+            return Err(ReadyError::Declined(one_line(why, 500)));
         }
-        _ => {
-            return Err(format!(
-                "answered hello with {}; expected {{\"ready\": true}}",
-                excerpt(line)
-            ))
-        }
+        _ => return Err(ReadyError::NotReady { line: excerpt(line) }),
     }
     if obj.contains_key("error") {
-        return Err(format!(
-            "answered hello with both ready: true and an error: {}",
-            excerpt(line)
-        ));
+        return Err(ReadyError::ReadyAndError { line: excerpt(line) });
     }
     if let Some(p) = obj.get("protocol") {
         if p.as_u64() != Some(PROTOCOL) {
-            return Err(format!(
-                "speaks protocol {p}, but this harness speaks protocol {PROTOCOL} only"
-            ));
+            return Err(ReadyError::OtherProtocol(p.clone()));
         }
     }
-    let text = |key: &str| -> Result<Option<String>, String> {
+    let text = |key: &'static str| -> Result<Option<String>, ReadyError> {
         match obj.get(key) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(format!("ready line: {key} is {other}; expected a string")),
+            Some(other) => Err(ReadyError::BadValue {
+                key,
+                value: other.clone(),
+                expected: "a string".into(),
+            }),
         }
     };
     let max_in_flight = match obj.get("max_in_flight") {
@@ -171,9 +190,11 @@ pub fn parse_ready(line: &[u8]) -> Result<Ready, String> {
         Some(m) => match m.as_u64() {
             Some(n) if (1..=MAX_IN_FLIGHT).contains(&n) => n as usize,
             _ => {
-                return Err(format!(
-                    "ready line: max_in_flight is {m}; expected an integer in 1..={MAX_IN_FLIGHT}"
-                ))
+                return Err(ReadyError::BadValue {
+                    key: "max_in_flight",
+                    value: m.clone(),
+                    expected: format!("an integer in 1..={MAX_IN_FLIGHT}"),
+                })
             }
         },
     };
@@ -411,7 +432,7 @@ mod tests {
             (b"{\"ready\": true, \"extra\": 3}", "unexpected key \"extra\""),
             (b"{\"ready\": true, \"error\": \"x\"}", "both ready: true and an error"),
         ] {
-            let e = parse_ready(line).unwrap_err();
+            let e = parse_ready(line).unwrap_err().to_string();
             assert!(e.contains(needle), "{}: {e}", String::from_utf8_lossy(line));
         }
     }
@@ -498,7 +519,7 @@ mod tests {
         assert_eq!(one_line("abcdef", 3), "abc...");
         assert_eq!(one_line("abc", 3), "abc");
         let e = parse_ready(b"{\"ready\": false, \"error\": \"line 1\\nline 2\"}").unwrap_err();
-        assert!(e.ends_with("line 1 line 2"), "{e}");
+        assert!(matches!(&e, ReadyError::Declined(why) if why == "line 1 line 2"), "{e}");
     }
 
     #[test]

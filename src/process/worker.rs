@@ -306,7 +306,7 @@ impl Starting {
                 worker.ready = ready;
                 Ok(worker)
             }
-            Err(why) => Err(failed(why)),
+            Err(why) => Err(failed(why.to_string())),
         }
     }
 }
