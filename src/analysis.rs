@@ -1119,6 +1119,17 @@ mod tests {
     use super::*;
     use crate::bench::Trial;
 
+    /// run.json and appends.csv write a timing as the same word: serde's
+    /// name for it is its label, and reads back.
+    #[test]
+    fn a_timing_serialises_as_its_label() {
+        for t in [Timing::Closed, Timing::Open, Timing::OpenService] {
+            let json = serde_json::to_string(&t).unwrap();
+            assert_eq!(json, format!("\"{}\"", t.label()));
+            assert_eq!(serde_json::from_str::<Timing>(&json).unwrap(), t);
+        }
+    }
+
     fn series(engine: &str, latencies_us: &[&[u64]]) -> Series {
         Series {
             engine: engine.into(),

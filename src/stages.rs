@@ -1,5 +1,6 @@
 //! The stages a run is made of (integrity, equivalence, benchmark, verdict),
-//! shared by `gate`, `equiv`, `bench` and `verify`: each runs its part, hands
+//! shared by `gate`, `equiv`, `bench` and `verify` (and the benchmark's pieces
+//! by `aa` and `sweep`): each runs its part, hands
 //! plain data to `output` for the terminal and to the run's report directory,
 //! records its outcome in run.json, and returns what the next stage needs.
 

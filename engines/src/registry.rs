@@ -94,3 +94,20 @@ pub fn reference() -> &'static EngineInfo {
         .find(|e| e.role == Role::Reference)
         .expect("the built-ins include the reference")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// run.json and summary.csv write a role as the same word: serde's name
+    /// for it is its label, and reads back.
+    #[test]
+    fn a_role_serialises_as_its_label() {
+        for r in [Role::Reference, Role::Candidate, Role::Yardstick] {
+            let json = serde_json::to_string(&r).unwrap();
+            assert_eq!(json, format!("\"{}\"", r.label()));
+            assert_eq!(serde_json::from_str::<Role>(&json).unwrap(), r);
+            assert_eq!(Role::from_label(r.label()), Some(r));
+        }
+    }
+}

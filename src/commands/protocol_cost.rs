@@ -19,7 +19,7 @@ pub fn run(spec: &Spec, data_dir: &Path, args: &ProtocolCostArgs) -> Result<(), 
             let null = cost::null_spec()?;
             let about = format!("null (`{}`)", null.command.join(" "));
             let e = ProcessEngine::open("null", &null, Path::new("."), Path::new("."))
-                .map_err(|e| HarnessError::input(e.to_string()))?;
+                .map_err(|e| HarnessError::Setup(Box::new(e)))?;
             (Arc::new(e), about)
         }
         Some(name) => {

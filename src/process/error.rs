@@ -82,38 +82,58 @@ mod tests {
     use super::*;
     use std::error::Error;
 
-    /// The line is the one the harness always printed; the OS error stays
-    /// reachable as the source, and the kind follows the step.
+    fn open(command: &[&str], workers: u32) -> SetupError {
+        let spec: crate::spec::ProcessEngineSpec = toml::from_str(&format!(
+            "command = {command:?}\nworkers = {workers}\ntimeout_ms = 5000"
+        ))
+        .expect("a spec entry");
+        let dir = std::env::temp_dir();
+        match crate::process::ProcessEngine::open("nx", &spec, &dir, &dir) {
+            Ok(_) => panic!("{command:?} started"),
+            Err(e) => e,
+        }
+    }
+
+    /// A program that cannot be spawned: the line names the engine and the
+    /// command, and the operating system's error stays reachable as the
+    /// source, its kind intact.
     #[test]
-    fn a_setup_error_prints_one_line_and_keeps_its_cause() {
-        let spawn = SetupError::new(
-            "py",
-            StartError::Worker {
-                index: 2,
-                command: "python3 e.py".into(),
-                stderr: "stderr: (nothing)".into(),
-                step: Box::new(StartError::os(
-                    "cannot start `python3 e.py` in /w",
-                    std::io::Error::from_raw_os_error(libc::ENOENT),
-                )),
-            },
+    fn a_program_that_cannot_start_keeps_its_os_error() {
+        let e = open(&["/nonexistent/prog", "--x"], 1);
+        let line = e.to_string();
+        assert!(
+            line.starts_with("engine nx: cannot start `/nonexistent/prog --x` in "),
+            "{line}"
+        );
+        assert!(line.ends_with(": No such file or directory (os error 2)"), "{line}");
+        assert_eq!(e.fault(), Fault::Start);
+        assert!(matches!(e.step, StartError::Os { .. }), "{:?}", e.step);
+        let os = e.source().and_then(|s| s.source()).expect("the OS error");
+        assert_eq!(
+            os.downcast_ref::<std::io::Error>().map(std::io::Error::kind),
+            Some(std::io::ErrorKind::NotFound)
+        );
+    }
+
+    /// A process that ends before its `ready` line: which worker, why, the
+    /// command and its stderr, in the one line the harness always printed.
+    #[test]
+    fn a_process_that_ends_before_ready_names_its_worker() {
+        let e = open(&["sh", "-c", "echo gone >&2; exit 3"], 2);
+        let line = e.to_string();
+        assert!(
+            line.starts_with("engine nx: worker 1: ended before answering hello ("),
+            "{line}"
         );
         assert!(
-            spawn
-                .to_string()
-                .starts_with("engine py: worker 2: cannot start `python3 e.py` in /w: No such file or directory"),
-            "{spawn}"
+            line.contains("; command: sh -c echo gone >&2; exit 3; stderr"),
+            "{line}"
         );
-        assert!(spawn
-            .to_string()
-            .ends_with("; command: python3 e.py; stderr: (nothing)"));
-        assert_eq!(spawn.fault(), Fault::Start);
-        let worker = spawn.source().expect("the step");
-        let os = worker.source().and_then(|s| s.source()).expect("the OS error");
-        assert_eq!(
-            os.downcast_ref::<std::io::Error>().and_then(|e| e.raw_os_error()),
-            Some(libc::ENOENT)
-        );
+        assert!(line.ends_with("gone"), "{line}");
+        match &e.step {
+            StartError::Worker { index: 1, step, .. } => assert!(matches!(**step, StartError::NotReady(_))),
+            other => panic!("{other:?}"),
+        }
         let down = SetupError::new("svc", StartError::Connect("http://h/: refused".into()));
         assert_eq!(
             down.to_string(),
