@@ -452,15 +452,33 @@ fn files_containing(needle: &str) -> Vec<String> {
         .collect()
 }
 
+/// Each file whose code holds one of `needles` outside the `allowed` places
+/// (a file, or a folder ending in `/`; each with its reason), with the needle.
+fn files_outside(needles: &[&str], allowed: &[(&str, &str)]) -> BTreeSet<String> {
+    let placed = |f: &str| {
+        allowed
+            .iter()
+            .any(|(place, _)| f == *place || (place.ends_with('/') && f.starts_with(place)))
+    };
+    needles
+        .iter()
+        .flat_map(|n| files_containing(n).into_iter().map(move |f| (f, *n)))
+        .filter(|(f, _)| !placed(f))
+        .map(|(f, n)| format!("src/{f} ({n})"))
+        .collect()
+}
+
 /// clap stays at the edge: the command line's definition, the binary, and
 /// the commands that print clap's own output (completions, man page).
 #[test]
 fn clap_is_used_only_at_the_edge() {
-    let allowed = ["cli.rs", "main.rs", "commands/completions.rs", "commands/man.rs"];
-    let stray: Vec<String> = files_containing("clap::")
-        .into_iter()
-        .filter(|f| !allowed.contains(&f.as_str()))
-        .collect();
+    let allowed: &[(&str, &str)] = &[
+        ("cli.rs", "the command line's definition"),
+        ("main.rs", "parsing it"),
+        ("commands/completions.rs", "clap's completion scripts"),
+        ("commands/man.rs", "clap's manual pages"),
+    ];
+    let stray = files_outside(&["clap::"], allowed);
     assert!(stray.is_empty(), "clap used outside the edge: {stray:?}");
 }
 
@@ -468,23 +486,24 @@ fn clap_is_used_only_at_the_edge() {
 /// line); a few commands write data, not text, to standard output.
 #[test]
 fn terminal_text_is_written_only_by_output() {
-    let data: &[(&str, &str)] = &[
-        ("commands/query.rs", "answers, one JSON line each"),
-        ("commands/man.rs", "a manual page"),
-        ("process/null.rs", "the do-nothing engine's protocol lines"),
+    let allowed: &[(&str, &str)] = &[
+        ("output/", "terminal text"),
+        ("main.rs", "the command's last line"),
+        ("commands/query.rs", "data: answers, one JSON line each"),
+        ("commands/man.rs", "data: a manual page"),
+        ("process/null.rs", "data: the do-nothing engine's protocol lines"),
     ];
-    let stray: BTreeSet<String> = [
-        "println!",
-        "eprintln!",
-        "print!(",
-        "eprint!(",
-        "io::stdout",
-        "io::stderr",
-    ]
-    .iter()
-    .flat_map(|m| files_containing(m))
-    .filter(|f| !f.starts_with("output/") && f != "main.rs" && !data.iter().any(|(d, _)| d == f))
-    .collect();
+    let stray = files_outside(
+        &[
+            "println!",
+            "eprintln!",
+            "print!(",
+            "eprint!(",
+            "io::stdout",
+            "io::stderr",
+        ],
+        allowed,
+    );
     assert!(stray.is_empty(), "terminal text written outside src/output/: {stray:?}");
 }
 
@@ -557,17 +576,7 @@ fn files_are_written_only_where_they_belong() {
         "replace_dir(",
         "symlink(",
     ];
-    let mut stray = BTreeSet::new();
-    for w in writers {
-        for f in files_containing(w) {
-            if !allowed
-                .iter()
-                .any(|(place, _)| f == *place || (place.ends_with('/') && f.starts_with(place)))
-            {
-                stray.insert(format!("src/{f} ({w})"));
-            }
-        }
-    }
+    let stray = files_outside(&writers, allowed);
     assert!(
         stray.is_empty(),
         "files written outside their places (a run's files go through report::RunDir): {stray:?}"
