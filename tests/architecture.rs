@@ -444,25 +444,24 @@ fn the_import_reader_sees_every_form_and_skips_comments_and_tests() {
     );
 }
 
-fn files_containing(needle: &str) -> Vec<String> {
-    sources()
-        .into_iter()
-        .filter(|s| s.code.contains(needle))
-        .map(|s| s.rel)
-        .collect()
-}
-
 /// Each file whose code holds one of `needles` outside the `allowed` places
 /// (a file, or a folder ending in `/`; each with its reason), with the needle.
+/// The sources are read once, whatever the number of needles.
 fn files_outside(needles: &[&str], allowed: &[(&str, &str)]) -> BTreeSet<String> {
     let placed = |f: &str| {
         allowed
             .iter()
             .any(|(place, _)| f == *place || (place.ends_with('/') && f.starts_with(place)))
     };
+    let sources = sources();
     needles
         .iter()
-        .flat_map(|n| files_containing(n).into_iter().map(move |f| (f, *n)))
+        .flat_map(|n| {
+            sources
+                .iter()
+                .filter(move |s| s.code.contains(n))
+                .map(move |s| (s.rel.as_str(), *n))
+        })
         .filter(|(f, _)| !placed(f))
         .map(|(f, n)| format!("src/{f} ({n})"))
         .collect()
