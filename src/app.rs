@@ -1,6 +1,7 @@
 //! Runs a parsed command line: loads the spec, resolves the dataset, and hands
 //! each subcommand to its module in `commands/`.
 
+use crate::cancel::Cancel;
 use crate::cli::{Cli, Command};
 use crate::error::HarnessError;
 use crate::spec::Spec;
@@ -29,13 +30,12 @@ pub fn run(mut cli: Cli) -> Result<(), HarnessError> {
         Command::Report(a) => return commands::report::run(a),
         Command::Compare(a) => return commands::compare::run(a),
         Command::Adopt { dir } => return commands::adopt::run(dir),
-        Command::HttpCost(a) => {
-            crate::interrupt::install();
-            return commands::http_cost::run(a);
-        }
+        Command::HttpCost(a) => return commands::http_cost::run(a, &Cancel::on_signals()),
         _ => {}
     }
-    if matches!(
+    // The commands that run long stop at SIGINT/SIGTERM (at the next row,
+    // case or request, cleaning up, exit 3); the others end by the signal.
+    let cancel = if matches!(
         cli.command,
         Command::Gen(_)
             | Command::Equiv(_)
@@ -45,9 +45,10 @@ pub fn run(mut cli: Cli) -> Result<(), HarnessError> {
             | Command::Aa(_)
             | Command::Serve(_)
     ) {
-        // SIGINT/SIGTERM: stop at the next row, case or request, clean up, exit 3.
-        crate::interrupt::install();
-    }
+        Cancel::on_signals()
+    } else {
+        Cancel::new()
+    };
     let mut spec = Spec::load(&cli.spec)?;
     process::command::add_to_spec(&mut spec, &cli.engine_command)?;
     crate::http::flag::add_to_spec(&mut spec, &cli.engine_url)?;
@@ -59,18 +60,18 @@ pub fn run(mut cli: Cli) -> Result<(), HarnessError> {
     }
     let data_dir = cli.data.clone().unwrap_or_else(|| spec.dataset.dir.clone());
     match cli.command {
-        Command::Gen(args) => commands::gen::run(&spec, args, cli.data),
+        Command::Gen(args) => commands::gen::run(&spec, args, cli.data, &cancel),
         Command::Verify(_) => commands::verify::run(&spec, &data_dir),
-        Command::Query(args) => commands::query::run(&spec, &data_dir, args),
-        Command::Engines(args) => commands::engines::run(&spec, &data_dir, &args),
-        Command::Equiv(args) => commands::equiv::run(&spec, &data_dir, args),
-        Command::Bench(args) => commands::bench::run(&spec, &data_dir, args),
-        Command::Gate(args) => commands::gate::run(&spec, &data_dir, args.append_rate, &args.export.exports()),
+        Command::Query(args) => commands::query::run(&spec, &data_dir, args, &cancel),
+        Command::Engines(args) => commands::engines::run(&spec, &data_dir, &args, &cancel),
+        Command::Equiv(args) => commands::equiv::run(&spec, &data_dir, args, &cancel),
+        Command::Bench(args) => commands::bench::run(&spec, &data_dir, args, &cancel),
+        Command::Gate(args) => commands::gate::run(&spec, &data_dir, args.append_rate, &args.export.exports(), &cancel),
         Command::Calibrate(args) => commands::calibrate::run(&spec, args),
-        Command::Aa(args) => commands::aa::run(&spec, &data_dir, args),
-        Command::ProtocolCost(args) => commands::protocol_cost::run(&spec, &data_dir, &args),
-        Command::Serve(args) => commands::serve::run(&spec, &data_dir, &args),
-        Command::Sweep(args) => commands::sweep::run(&spec, args),
+        Command::Aa(args) => commands::aa::run(&spec, &data_dir, args, &cancel),
+        Command::ProtocolCost(args) => commands::protocol_cost::run(&spec, &data_dir, &args, &cancel),
+        Command::Serve(args) => commands::serve::run(&spec, &data_dir, &args, &cancel),
+        Command::Sweep(args) => commands::sweep::run(&spec, args, &cancel),
         Command::ProtocolNull(a) => process::null::run(a.max_in_flight as usize),
         Command::Completions(_)
         | Command::Man(_)

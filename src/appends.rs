@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::{self, Settings, Summary};
 use crate::bench::{Plan, Progress};
+use crate::cancel::Cancel;
 use crate::dataset::live::{LiveRows, Scratch, Writer, WriterReport};
 use crate::error::HarnessError;
 use crate::spec::Spec;
@@ -70,7 +71,7 @@ pub struct AppendsInfo {
 }
 
 /// Runs the plan's rounds again under appends (`rounds` of them) and sets
-/// each series' figures beside `quiet`'s.
+/// each series' figures beside `quiet`'s, until `cancel` is cancelled.
 pub fn run(
     spec: &Spec,
     dir: &std::path::Path,
@@ -78,12 +79,13 @@ pub fn run(
     rounds: u32,
     quiet: &[Summary],
     progress: impl FnMut(Progress),
+    cancel: &Cancel,
 ) -> Result<AppendsInfo, HarnessError> {
     let scratch = Scratch::copy_of(dir)?;
     let engines = plan
         .engines
         .iter()
-        .map(|n| crate::registry::open(spec, n, scratch.path()).map(|e| (n.clone(), e)))
+        .map(|n| crate::registry::open(spec, n, scratch.path(), cancel).map(|e| (n.clone(), e)))
         .collect::<Result<Vec<_>, _>>()?;
     let rounds = rounds.max(1);
     // Exactly the quiet run's rounds, whatever they take.
@@ -96,8 +98,16 @@ pub fn run(
     };
     let seed = plan.seed ^ 0x0A99_E7D5;
     let rows = LiveRows::new(&plan.generator, seed, plan.append_rate);
-    let writer = Writer::start(&scratch, plan.append_rate, seed, rows)?;
-    let result = crate::bench::run(&p, &engines, &[p.single_phase()], progress, |_, _| false, |_| Ok(()));
+    let writer = Writer::start(&scratch, plan.append_rate, seed, rows, cancel)?;
+    let result = crate::bench::run(
+        &p,
+        &engines,
+        &[p.single_phase()],
+        progress,
+        |_, _| false,
+        |_| Ok(()),
+        cancel,
+    );
     let writer = writer.stop()?;
     let result = result?;
     drop(engines);

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use audit_engines::{Role, SharedEngine};
 
+use crate::cancel::Cancel;
 use crate::error::HarnessError;
 use crate::spec::{ProcessEngineSpec, Spec};
 
@@ -147,11 +148,12 @@ pub fn validate(spec: &Spec) -> Result<(), HarnessError> {
 }
 
 /// Opens engine `name` on the dataset in `dir`, after checking the dataset
-/// is one (`dataset::preflight`).
-pub fn open(spec: &Spec, name: &str, dir: &Path) -> Result<SharedEngine, HarnessError> {
+/// is one (`dataset::preflight`). `cancel` stops the waits of an engine
+/// that runs outside the harness (its start, and every answer).
+pub fn open(spec: &Spec, name: &str, dir: &Path, cancel: &Cancel) -> Result<SharedEngine, HarnessError> {
     check_name(spec, name)?;
     crate::dataset::preflight(dir)?;
-    if let Some(opened) = open_external(spec, name, dir) {
+    if let Some(opened) = open_external(spec, name, dir, cancel) {
         return opened.map_err(|e| HarnessError::Setup(Box::new(e)));
     }
     let info = audit_engines::find(name).expect("check_name accepted it");
@@ -160,31 +162,40 @@ pub fn open(spec: &Spec, name: &str, dir: &Path) -> Result<SharedEngine, Harness
 
 /// Opens a spec's engine that runs outside the harness (an HTTP service, a
 /// process engine), keeping the kind of a failure; `None` for a built-in.
-fn open_external(spec: &Spec, name: &str, dir: &Path) -> Option<Result<SharedEngine, crate::process::SetupError>> {
+fn open_external(
+    spec: &Spec,
+    name: &str,
+    dir: &Path,
+    cancel: &Cancel,
+) -> Option<Result<SharedEngine, crate::process::SetupError>> {
     let p = spec.engines.get(name)?;
     Some(if p.url.is_some() {
-        crate::http::HttpEngine::open(name, p, &spec.base_dir(), dir).map(|e| std::sync::Arc::new(e) as SharedEngine)
+        crate::http::HttpEngine::open(name, p, &spec.base_dir(), dir, cancel)
+            .map(|e| std::sync::Arc::new(e) as SharedEngine)
     } else {
-        crate::process::ProcessEngine::open(name, p, &spec.base_dir(), dir)
+        crate::process::ProcessEngine::open(name, p, &spec.base_dir(), dir, cancel)
             .map(|e| std::sync::Arc::new(e) as SharedEngine)
     })
 }
 
 /// The opener of the equivalence reference the spec names (`[equivalence]
 /// reference`, the frozen baseline by default): any registered engine.
-pub fn reference_opener(spec: &Spec) -> Result<crate::equivalence::Opener, HarnessError> {
+pub fn reference_opener(spec: &Spec, cancel: &Cancel) -> Result<crate::equivalence::Opener, HarnessError> {
     let name = &spec.equivalence.reference;
     if audit_engines::find(name).is_some_and(|e| e.role == Role::Reference) {
         return Ok(crate::equivalence::Opener::baseline());
     }
     check_name(spec, name)
         .map_err(|_| spec.key_error("equivalence.reference", &format!("{name:?} is not a registered engine")))?;
-    opener(spec, name)
+    opener(spec, name, cancel)
 }
 
 /// The opener of `[equivalence] noise_reference`, a second instance of the
 /// reference the noise is learned from, when the spec names one.
-pub fn noise_reference_opener(spec: &Spec) -> Result<Option<crate::equivalence::Opener>, HarnessError> {
+pub fn noise_reference_opener(
+    spec: &Spec,
+    cancel: &Cancel,
+) -> Result<Option<crate::equivalence::Opener>, HarnessError> {
     spec.equivalence
         .noise_reference
         .as_deref()
@@ -195,19 +206,20 @@ pub fn noise_reference_opener(spec: &Spec) -> Result<Option<crate::equivalence::
                     &format!("{name:?} is not a registered engine"),
                 )
             })?;
-            opener(spec, name)
+            opener(spec, name, cancel)
         })
         .transpose()
 }
 
 /// An opener for engine `name` that the equivalence runner can call on any dataset directory.
-pub fn opener(spec: &Spec, name: &str) -> Result<crate::equivalence::Opener, HarnessError> {
+pub fn opener(spec: &Spec, name: &str, cancel: &Cancel) -> Result<crate::equivalence::Opener, HarnessError> {
     check_name(spec, name)?;
     let own_data = own_data(spec, name);
     let spec = spec.clone();
     let owned = name.to_string();
+    let cancel = cancel.clone();
     let opener = crate::equivalence::Opener::new(name, move |dir| {
-        open(&spec, &owned, dir).map_err(|e| audit_engines::EngineError::Other(e.to_string()))
+        open(&spec, &owned, dir, &cancel).map_err(|e| audit_engines::EngineError::Other(e.to_string()))
     });
     Ok(if own_data { opener.with_own_data() } else { opener })
 }
@@ -222,14 +234,14 @@ pub struct StartCheck {
 
 /// Opens engine `name` on `dir` and asks it page 1 of the whole dataset's
 /// window (the spec's first page size), then closes it (stopping anything
-/// it started).
-pub fn check_starts(spec: &Spec, name: &str, dir: &Path) -> StartCheck {
+/// it started); `cancel` stops the waits.
+pub fn check_starts(spec: &Spec, name: &str, dir: &Path, cancel: &Cancel) -> StartCheck {
     let t0 = std::time::Instant::now();
     // An engine outside the harness says which kind of failure stopped it
     // (`start`, `connect`), as every report does.
-    let opened = match open_external(spec, name, dir) {
+    let opened = match open_external(spec, name, dir, cancel) {
         Some(r) => r.map_err(|e| format!("{}: {e}", e.fault())),
-        None => open(spec, name, dir).map_err(|e| e.to_string()),
+        None => open(spec, name, dir, cancel).map_err(|e| e.to_string()),
     };
     let outcome = match opened {
         Err(e) => Err(e),

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::analysis::Settings;
 use crate::bench::{self, overhead, Plan, Series};
+use crate::cancel::Cancel;
 use crate::error::HarnessError;
 use crate::integrity;
 use crate::report::journal::Journal;
@@ -80,7 +81,7 @@ pub fn bench_stage(spec: &Spec, dir: &Path, plan: &Plan, run: &mut Run) -> Resul
     let engines = plan
         .engines
         .iter()
-        .map(|n| registry::open(spec, n, dir).map(|e| (n.clone(), e)))
+        .map(|n| registry::open(spec, n, dir, &run.cancel).map(|e| (n.clone(), e)))
         .collect::<Result<Vec<_>, _>>()?;
     bench_engines(spec, dir, plan, &engines, run)
 }
@@ -107,7 +108,7 @@ pub fn bench_engines(
         verdict::settled_by(series, &settings, &spec.gate, &plan.precision, &mut cache)
     };
     let mut journal = Journal::new(&run.dir, &run.info, plan, &oh);
-    let result = run_rounds(plan, engines, &phases, settled, |c| journal.round(c));
+    let result = run_rounds(plan, engines, &phases, settled, |c| journal.round(c), &run.cancel);
     let saved = journal.into_record();
     let result = match result {
         Ok(result) => result,
@@ -183,9 +184,9 @@ pub fn bench_engines(
             b.errors, b.mix
         )));
     }
-    if plan.append_rate > 0.0 && !crate::interrupt::interrupted() {
+    if plan.append_rate > 0.0 && !run.cancel.is_cancelled() {
         if let Err(e) = appends_stage(spec, dir, plan, result.rounds_done(), &analysis, run) {
-            if crate::interrupt::interrupted() {
+            if run.cancel.is_cancelled() {
                 return Err(e);
             }
             // The quiet run's figures and verdict stand and are written; the
@@ -210,7 +211,15 @@ fn appends_stage(
 ) -> Result<(), HarnessError> {
     output::bench::print_appends_header(plan, rounds);
     let mut progress = output::bench::BenchProgress::new(plan);
-    let info = crate::appends::run(spec, dir, plan, rounds, &analysis.summaries, |p| progress.update(p));
+    let info = crate::appends::run(
+        spec,
+        dir,
+        plan,
+        rounds,
+        &analysis.summaries,
+        |p| progress.update(p),
+        &run.cancel,
+    );
     drop(progress);
     let info = info?;
     output::bench::print_appends(&info);
@@ -223,19 +232,29 @@ fn appends_stage(
 
 /// Runs the plan's phases on `engines` round by round, with progress on the
 /// terminal, and prints how each phase ended: the benchmark as `bench`,
-/// `gate`, `aa` and `sweep` run it.
+/// `gate`, `aa` and `sweep` run it. Once `cancel` is cancelled no request
+/// starts and the finished rounds are returned.
 pub fn run_rounds(
     plan: &Plan,
     engines: &[(String, audit_engines::SharedEngine)],
     phases: &[bench::Phase],
     settled: impl FnMut(&[Series], Looks) -> bool,
     checkpoint: impl FnMut(&bench::Checkpoint) -> Result<(), HarnessError>,
+    cancel: &Cancel,
 ) -> Result<bench::BenchRun, HarnessError> {
     let mut progress = output::bench::BenchProgress::new(plan);
-    let result = bench::run(plan, engines, phases, |p| progress.update(p), settled, checkpoint);
+    let result = bench::run(
+        plan,
+        engines,
+        phases,
+        |p| progress.update(p),
+        settled,
+        checkpoint,
+        cancel,
+    );
     drop(progress);
     let result = result?;
-    output::bench::print_phases(&result.phases, phases);
+    output::bench::print_phases(&result.phases, phases, cancel.is_cancelled());
     Ok(result)
 }
 
@@ -266,7 +285,7 @@ pub fn verdict_stage(spec: &Spec, analysis: &Analysis, run: &mut Run, export: &E
     if analysis.judgements.iter().all(|j| j.informational) {
         output::verdict::print_all_informational();
     }
-    let interrupted = crate::interrupt::interrupted() || run.info.bench.as_ref().is_some_and(|b| b.interrupted());
+    let interrupted = run.cancel.is_cancelled() || run.info.bench.as_ref().is_some_and(|b| b.interrupted());
     let decision = verdict::decide(&analysis.judgements, interrupted);
     write_exports(analysis, decision, run, export)?;
     run.stage(Stage::Verdict, StageOutcome::of_decision(&decision))?;
@@ -276,10 +295,10 @@ pub fn verdict_stage(spec: &Spec, analysis: &Analysis, run: &mut Run, export: &E
 /// Ends a run: run.json saved, and the last line says where its reports are
 /// (a run refused before any stage ran leaves none).
 pub fn finish(run: Run, result: Result<(), HarnessError>) -> Result<(), HarnessError> {
-    // An engine that failed because the signal stopped it failed by no fault
+    // An engine that failed because the run was cancelled failed by no fault
     // of its own: the run was interrupted (exit 3), not refused (exit 2).
     let result = match result {
-        Err(e) if e.is_input() && crate::interrupt::interrupted() => Err(crate::interrupt::error(&e.to_string())),
+        Err(e) if e.is_input() && run.cancel.is_cancelled() => Err(run.cancel.error(&e.to_string())),
         other => other,
     };
     let ended = run.finish(result);

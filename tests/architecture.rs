@@ -21,7 +21,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "foundations: errors, statistics and small helpers that know no harness concept",
         &["error", "sync", "shell", "digest", "stats", "measured"],
     ),
-    ("files, signals and the query type", &["fsutil", "interrupt", "query"]),
+    ("files, signals and the query type", &["fsutil", "cancel", "query"]),
     ("the dataset", &["dataset"]),
     ("the spec (harness.toml)", &["spec"]),
     (
@@ -504,6 +504,31 @@ fn terminal_text_is_written_only_by_output() {
         allowed,
     );
     assert!(stray.is_empty(), "terminal text written outside src/output/: {stray:?}");
+}
+
+/// A cancellation is noticed in one place: signal handlers are installed
+/// only by `cancel.rs`, a token that signals cancel is made only by `app.rs`
+/// (once per command), and everything else asks the token it was given.
+#[test]
+fn cancellation_has_one_source() {
+    let handlers = files_outside(
+        &["libc::signal(", "libc::sigaction", "signal_hook", "ctrlc::"],
+        &[("cancel.rs", "the only signal handlers")],
+    );
+    assert!(
+        handlers.is_empty(),
+        "signal handlers installed outside cancel.rs: {handlers:?}"
+    );
+    let tokens = files_outside(
+        &["Cancel::on_signals"],
+        &[("app.rs", "one token per command"), ("cancel.rs", "its definition")],
+    );
+    assert!(tokens.is_empty(), "a signal token made outside app.rs: {tokens:?}");
+    let polled = files_outside(
+        &["SIGNAL.load", "static SIGNAL"],
+        &[("cancel.rs", "the token reads it")],
+    );
+    assert!(polled.is_empty(), "the signal flag read outside cancel.rs: {polled:?}");
 }
 
 /// The exit code is decided by the error or decision a command returns, and

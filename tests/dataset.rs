@@ -3,6 +3,7 @@
 
 mod common;
 
+use audit_harness::cancel::Cancel;
 use audit_harness::dataset::{self, GenParams};
 use audit_harness::digest::sha256_file;
 
@@ -43,7 +44,7 @@ fn byte_identical_to_cpython_seeding() {
             seed,
             ..GenParams::default()
         };
-        dataset::generate(&p, &ours, false).unwrap();
+        dataset::generate(&p, &ours, false, &Cancel::new()).unwrap();
         let a = std::fs::read(py.join("payloads.jsonl")).unwrap();
         let b = std::fs::read(ours.join("payloads.jsonl")).unwrap();
         assert_eq!(a.len(), b.len(), "payload sizes differ");
@@ -101,13 +102,13 @@ fn generation_is_atomic_and_refuses_to_overwrite() {
         rows: 20,
         ..GenParams::default()
     };
-    dataset::generate(&p, &out, false).unwrap();
-    let err = dataset::generate(&p, &out, false).unwrap_err();
+    dataset::generate(&p, &out, false, &Cancel::new()).unwrap();
+    let err = dataset::generate(&p, &out, false, &Cancel::new()).unwrap_err();
     assert_eq!(err.exit_code(), 2);
     assert!(err.to_string().contains("--force"), "{err}");
     // --force replaces it with a different generation, leaving no temporary directory.
     let p2 = GenParams { rows: 30, ..p.clone() };
-    dataset::generate(&p2, &out, true).unwrap();
+    dataset::generate(&p2, &out, true, &Cancel::new()).unwrap();
     assert_eq!(dataset::Manifest::read(&out).unwrap().rows, 30);
     let names: Vec<String> = std::fs::read_dir(tmp.path())
         .unwrap()
@@ -120,9 +121,32 @@ fn generation_is_atomic_and_refuses_to_overwrite() {
         note_max: 5,
         ..p
     };
-    let err = dataset::generate(&bad, &tmp.path().join("bad"), false).unwrap_err();
+    let err = dataset::generate(&bad, &tmp.path().join("bad"), false, &Cancel::new()).unwrap_err();
     assert!(err.to_string().contains("note_min"), "{err}");
     assert!(!tmp.path().join("bad").exists());
+}
+
+/// Generation stops when its token is cancelled: the error is an
+/// interruption (exit 3), and neither the dataset nor its temporary
+/// directory is left behind.
+#[test]
+fn a_cancelled_generation_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("d");
+    let cancel = Cancel::new();
+    cancel.cancel();
+    let p = GenParams {
+        rows: 5000,
+        ..GenParams::default()
+    };
+    let err = dataset::generate(&p, &out, false, &cancel).unwrap_err();
+    assert_eq!(err.exit_code(), 3);
+    assert_eq!(
+        err.to_string(),
+        "interrupted by a cancellation: generation stopped; nothing was written"
+    );
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }
 
 #[test]
@@ -136,6 +160,7 @@ fn adopt_accepts_a_good_dataset_and_lists_every_problem_of_a_bad_one() {
         },
         &good,
         false,
+        &Cancel::new(),
     )
     .unwrap();
     let generated = dataset::Manifest::read(&good).unwrap();

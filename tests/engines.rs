@@ -5,13 +5,14 @@
 mod common;
 
 use audit_engines::SharedEngine;
+use audit_harness::cancel::Cancel;
 use audit_harness::equivalence::outcome::{call_here, diff};
 use audit_harness::equivalence::{self, Options, Status};
 use audit_harness::registry;
 
 fn options() -> Options {
     let spec = common::spec();
-    let mut o = Options::from_spec(&spec, &common::default_dataset()).unwrap();
+    let mut o = Options::from_spec(&spec, &common::default_dataset(), &Cancel::new()).unwrap();
     o.cases = 600;
     o.small_dataset_cases = 150;
     o.strict_domain = true;
@@ -24,7 +25,7 @@ fn candidates_pass_every_property_in_strict_mode() {
     let spec = common::spec();
     let candidates: Vec<_> = ["keyset", "memindex", "prefetch", "floor"]
         .iter()
-        .map(|n| registry::opener(&spec, n).unwrap())
+        .map(|n| registry::opener(&spec, n, &Cancel::new()).unwrap())
         .collect();
     let report = equivalence::run(&options(), &candidates, |r| {
         eprintln!("{}", audit_harness::output::equivalence::describe(r))

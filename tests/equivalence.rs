@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use audit_engines::SharedEngine;
+use audit_harness::cancel::Cancel;
 use audit_harness::dataset::{self, GenParams};
 use audit_harness::equivalence::cases::QueryCase;
 use audit_harness::equivalence::outcome::{call_here, diff};
@@ -31,6 +32,7 @@ fn dataset_dir() -> &'static Path {
             },
             &tmp.path().join("d"),
             false,
+            &Cancel::new(),
         )
         .unwrap();
         tmp
@@ -42,7 +44,7 @@ fn dataset_dir() -> &'static Path {
 
 fn options(regressions: Option<PathBuf>) -> Options {
     let spec = common::spec();
-    let mut o = Options::from_spec(&spec, dataset_dir()).unwrap();
+    let mut o = Options::from_spec(&spec, dataset_dir(), &Cancel::new()).unwrap();
     o.generator = GenParams {
         rows: ROWS,
         ..GenParams::default()
@@ -298,4 +300,24 @@ fn zero_cases_is_bad_input() {
     opts.cases = 0;
     let e = equivalence::run(&opts, &[Bug::None.opener()], |_| {}).unwrap_err();
     assert_eq!(e.exit_code(), 2);
+}
+
+/// The suite stops when its token is cancelled: a token cancelled before the
+/// first property ends it as an interruption (exit 3), and one cancelled by
+/// the progress callback after the first result reports no verdict either.
+#[test]
+fn a_cancelled_suite_is_an_interruption_not_a_verdict() {
+    let opts = options(None);
+    opts.cancel.cancel();
+    let e = equivalence::run(&opts, &[Bug::None.opener()], |_| {}).unwrap_err();
+    assert_eq!(e.exit_code(), 3);
+    assert_eq!(
+        e.to_string(),
+        "interrupted by a cancellation: equivalence stopped before the first property"
+    );
+    let opts = options(None);
+    let cancel = opts.cancel.clone();
+    let e = equivalence::run(&opts, &[Bug::None.opener()], |_| cancel.cancel()).unwrap_err();
+    assert_eq!(e.exit_code(), 3);
+    assert!(e.to_string().contains("the results so far are not a verdict"), "{e}");
 }

@@ -10,6 +10,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use audit_harness::cancel::Cancel;
 use audit_harness::dataset::{self, GenParams};
 
 /// A 300-row dataset from the contract's generator, shared by the cases here.
@@ -21,7 +22,7 @@ fn small() -> &'static Path {
             rows: 300,
             ..GenParams::default()
         };
-        dataset::generate(&p, &tmp.path().join("d"), false).unwrap();
+        dataset::generate(&p, &tmp.path().join("d"), false, &Cancel::new()).unwrap();
         tmp
     })
     .path()

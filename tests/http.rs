@@ -14,6 +14,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use audit_engines::{Engine, Fault, Query};
+use audit_harness::cancel::Cancel;
 use audit_harness::dataset::{self, GenParams};
 use audit_harness::equivalence::{self, Options, Property, Status};
 use audit_harness::http::{HttpEngine, Server};
@@ -33,6 +34,7 @@ fn dataset_dir() -> &'static Path {
             },
             &dir,
             false,
+            &Cancel::new(),
         )
         .unwrap();
         dir
@@ -40,7 +42,7 @@ fn dataset_dir() -> &'static Path {
 }
 
 fn options() -> Options {
-    let mut o = Options::from_spec(&common::spec(), dataset_dir()).unwrap();
+    let mut o = Options::from_spec(&common::spec(), dataset_dir(), &Cancel::new()).unwrap();
     o.generator = GenParams {
         rows: ROWS,
         ..GenParams::default()
@@ -111,7 +113,7 @@ fn query() -> Query {
 #[test]
 fn a_launched_server_runs_every_property_and_is_stopped_with_its_engine() {
     let spec = spec_with("h", http_spec(serve_command("memindex"), LAUNCHED_URL, 20_000));
-    let engine = HttpEngine::open("h", &spec.engines["h"], &common::root(), dataset_dir()).unwrap();
+    let engine = HttpEngine::open("h", &spec.engines["h"], &common::root(), dataset_dir(), &Cancel::new()).unwrap();
     let pid = engine.server_pid().expect("a launched engine has a server");
     assert!(alive(pid));
     assert!(engine.url().starts_with("http://127.0.0.1:") && !engine.url().contains("{port}"));
@@ -120,7 +122,7 @@ fn a_launched_server_runs_every_property_and_is_stopped_with_its_engine() {
     assert!(!alive(pid), "the server outlived its engine");
 
     // A launched server that exits mid-run fails with the kind a process engine that exits has.
-    let engine = HttpEngine::open("h", &spec.engines["h"], &common::root(), dataset_dir()).unwrap();
+    let engine = HttpEngine::open("h", &spec.engines["h"], &common::root(), dataset_dir(), &Cancel::new()).unwrap();
     let pid = engine.server_pid().expect("a launched engine has a server");
     // SAFETY: kill(2) on the server this test launched.
     unsafe {
@@ -132,7 +134,7 @@ fn a_launched_server_runs_every_property_and_is_stopped_with_its_engine() {
     assert!(e.to_string().starts_with("exit: engine h: "), "{e}");
     drop(engine);
 
-    let opener = audit_harness::registry::opener(&spec, "h").unwrap();
+    let opener = audit_harness::registry::opener(&spec, "h", &Cancel::new()).unwrap();
     assert!(!opener.own_data);
     let report = equivalence::run(&options(), &[opener], |r| {
         eprintln!("{}", audit_harness::output::equivalence::describe(r))
@@ -153,11 +155,11 @@ fn a_launched_server_runs_every_property_and_is_stopped_with_its_engine() {
 
 #[test]
 fn a_deployed_url_is_not_applicable_where_the_harness_chooses_the_dataset() {
-    let base = audit_harness::registry::open(&common::spec(), "memindex", dataset_dir()).unwrap();
+    let base = audit_harness::registry::open(&common::spec(), "memindex", dataset_dir(), &Cancel::new()).unwrap();
     let server = Server::start(base, "127.0.0.1:0").unwrap();
     let mut spec = spec_with("prod", http_spec(Vec::new(), &server.url(), 10_000));
     spec.engines.get_mut("prod").unwrap().cwd = None;
-    let opener = audit_harness::registry::opener(&spec, "prod").unwrap();
+    let opener = audit_harness::registry::opener(&spec, "prod", &Cancel::new()).unwrap();
     assert!(opener.own_data);
     let report = equivalence::run(&options(), &[opener], |_| {}).unwrap();
     assert!(report.judge().is_ok(), "{:?}", report.failed());
@@ -187,7 +189,8 @@ fn a_deployed_url_is_not_applicable_where_the_harness_chooses_the_dataset() {
 fn the_command_line_gates_a_deployed_url() {
     let tmp = tempfile::tempdir().unwrap();
     let spec = common::spec_in(tmp.path(), &[]);
-    let base = audit_harness::registry::open(&common::spec(), "memindex", &common::default_dataset()).unwrap();
+    let base =
+        audit_harness::registry::open(&common::spec(), "memindex", &common::default_dataset(), &Cancel::new()).unwrap();
     let server = Server::start(base, "127.0.0.1:0").unwrap();
     let flag = format!("prod={}", server.url());
     let out = common::run_with_spec(
@@ -485,10 +488,16 @@ fn bad_urls_and_servers_that_never_answer_are_one_line_with_exit_2() {
         "sleepy",
         http_spec(vec!["sh".into(), "-c".into(), script], LAUNCHED_URL, 600),
     );
-    let e = HttpEngine::open("sleepy", &spec.engines["sleepy"], &common::root(), dataset_dir())
-        .err()
-        .expect("a server that never answers does not open")
-        .to_string();
+    let e = HttpEngine::open(
+        "sleepy",
+        &spec.engines["sleepy"],
+        &common::root(),
+        dataset_dir(),
+        &Cancel::new(),
+    )
+    .err()
+    .expect("a server that never answers does not open")
+    .to_string();
     assert!(
         e.contains("engine sleepy: server `sh -c") && e.contains("did not answer within timeout_ms"),
         "{e}"
@@ -505,10 +514,16 @@ fn bad_urls_and_servers_that_never_answer_are_one_line_with_exit_2() {
             5_000,
         ),
     );
-    let e = HttpEngine::open("dies", &spec.engines["dies"], &common::root(), dataset_dir())
-        .err()
-        .expect("a server that exits does not open")
-        .to_string();
+    let e = HttpEngine::open(
+        "dies",
+        &spec.engines["dies"],
+        &common::root(),
+        dataset_dir(),
+        &Cancel::new(),
+    )
+    .err()
+    .expect("a server that exits does not open")
+    .to_string();
     assert!(
         e.contains("exit status: 7") && e.contains("no such port") && e.contains("before answering"),
         "{e}"
@@ -705,13 +720,13 @@ fn noise_is_learned_from_two_references_and_contract_fields_are_still_compared()
     let mut spec = spec_with("svc", noisy(&[]));
     spec.engines.insert("svc_corrupt".into(), noisy(&["--corrupt"]));
     spec.engines.insert("svc_shard".into(), noisy(&["--field", "shard=b"]));
-    let open = |name: &str| audit_harness::registry::opener(&spec, name).unwrap();
+    let open = |name: &str| audit_harness::registry::opener(&spec, name, &Cancel::new()).unwrap();
     let mut opts = options();
     opts.cases = 60;
     opts.only = vec![Property::Mix, Property::Edge];
     opts.reference = open("svc");
     opts.noise_reference = Some(open("svc"));
-    let memindex = audit_harness::registry::opener(&common::spec(), "memindex").unwrap();
+    let memindex = audit_harness::registry::opener(&common::spec(), "memindex", &Cancel::new()).unwrap();
     let report = equivalence::run(&opts, &[memindex, open("svc_corrupt"), open("svc_shard")], |_| {}).unwrap();
     let noise = report.noise.clone().expect("the report lists the noise");
     let learned: Vec<&str> = noise.learned.iter().map(|l| l.field.as_str()).collect();

@@ -4,6 +4,7 @@ mod common;
 
 use std::path::Path;
 
+use audit_harness::cancel::Cancel;
 use audit_harness::dataset::{self, GenParams};
 use audit_harness::integrity;
 use audit_harness::spec::Spec;
@@ -16,6 +17,7 @@ fn small(dir: &Path) {
         },
         dir,
         false,
+        &Cancel::new(),
     )
     .unwrap();
 }

@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use audit_engines::{Engine, Fault, Query};
+use audit_harness::cancel::Cancel;
 use audit_harness::equivalence::{self, Options, Property, Status};
 use audit_harness::process::ProcessEngine;
 use audit_harness::registry;
@@ -42,7 +43,7 @@ fn misbehave(mode: &str, timeout_ms: u64) -> ProcessEngineSpec {
 
 /// Opens a process engine on the repository root (the fixtures read no data).
 fn open(name: &str, spec: &ProcessEngineSpec) -> Result<ProcessEngine, String> {
-    ProcessEngine::open(name, spec, &common::root(), &common::root()).map_err(|e| e.to_string())
+    ProcessEngine::open(name, spec, &common::root(), &common::root(), &Cancel::new()).map_err(|e| e.to_string())
 }
 
 fn q(from_ts: i64) -> Query {
@@ -138,12 +139,12 @@ fn the_python_engine_passes_the_whole_equivalence_suite() {
             &[("AUDIT_PY_MAX_IN_FLIGHT", "20")],
         ),
     );
-    let mut opts = Options::from_spec(&spec, &common::default_dataset()).unwrap();
+    let mut opts = Options::from_spec(&spec, &common::default_dataset(), &Cancel::new()).unwrap();
     opts.cases = 300;
     opts.small_dataset_cases = 30;
     opts.strict_domain = true;
     opts.regressions = None;
-    let candidates = vec![registry::opener(&spec, "py").unwrap()];
+    let candidates = vec![registry::opener(&spec, "py", &Cancel::new()).unwrap()];
     let report = equivalence::run(&opts, &candidates, |r| {
         eprintln!("{}", audit_harness::output::equivalence::describe(r))
     })
@@ -336,9 +337,15 @@ fn engines_that_cannot_start_are_input_errors_naming_the_engine() {
 #[test]
 fn a_silent_engine_fails_the_handshake_within_its_timeout() {
     let start = Instant::now();
-    let e = ProcessEngine::open("mute", &misbehave("silent", 300), &common::root(), &common::root())
-        .err()
-        .unwrap();
+    let e = ProcessEngine::open(
+        "mute",
+        &misbehave("silent", 300),
+        &common::root(),
+        &common::root(),
+        &Cancel::new(),
+    )
+    .err()
+    .unwrap();
     assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
     assert_eq!(e.fault(), Fault::Start);
     let e = e.to_string();
@@ -632,7 +639,7 @@ fn the_process_gets_the_dataset_directory_and_the_specs_environment() {
     let mut spec = misbehave("env", 5_000);
     spec.env.insert("EXTRA".into(), "x y".into());
     let dir = common::default_dataset();
-    let e = ProcessEngine::open("envy", &spec, &common::root(), &dir)
+    let e = ProcessEngine::open("envy", &spec, &common::root(), &dir, &Cancel::new())
         .err()
         .unwrap()
         .to_string();

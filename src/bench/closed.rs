@@ -5,6 +5,7 @@
 use audit_engines::{Engine, Query, SharedEngine};
 
 use super::{call, CallError, Trial};
+use crate::cancel::Cancel;
 
 /// Runs the warm-up requests one after another; returns the error count, the
 /// first error, and whether the engine hung or died (the warm-up then stops).
@@ -28,7 +29,7 @@ pub fn warm_up(engine: &dyn Engine, warmup: &[Query]) -> (u64, Option<String>, b
 }
 
 /// One measured slice: `workers` workers share `stream` through one atomic
-/// cursor until every request of it is answered.
-pub fn run(engine: &SharedEngine, stream: &[Query], workers: u32) -> Trial {
-    super::driver::drive(engine, stream, workers, None, None)
+/// cursor until every request of it is answered, or `cancel` is cancelled.
+pub fn run(engine: &SharedEngine, stream: &[Query], workers: u32, cancel: &Cancel) -> Trial {
+    super::driver::drive(engine, stream, workers, None, None, cancel)
 }

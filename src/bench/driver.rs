@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use audit_engines::{Query, SharedEngine};
 
 use super::{call, CallError, Trial, HANG_AFTER};
-use crate::interrupt::interrupted;
+use crate::cancel::Cancel;
 use crate::measured::Request;
 
 /// What the workers of one slice share.
@@ -38,6 +38,8 @@ struct Job {
     gave_up: AtomicBool,
     /// Nanoseconds since t0 of the last answer, for the hang check.
     progress: AtomicU64,
+    /// No request starts once it is cancelled.
+    cancel: Cancel,
 }
 
 /// Workers that run slice after slice on any engine. A slice whose engine
@@ -49,6 +51,7 @@ pub struct Pool {
     workers: Mutex<Workers>,
     count: u32,
     hang_after: Duration,
+    cancel: Cancel,
 }
 
 /// One generation of workers and the channel their results come back on.
@@ -97,18 +100,20 @@ impl Drop for Workers {
 }
 
 impl Pool {
-    /// Starts `workers` workers (at least one).
-    pub fn new(workers: u32) -> Pool {
-        Pool::with_hang_after(workers, HANG_AFTER)
+    /// Starts `workers` workers (at least one); a slice stops sending
+    /// requests once `cancel` is cancelled.
+    pub fn new(workers: u32, cancel: &Cancel) -> Pool {
+        Pool::with_hang_after(workers, HANG_AFTER, cancel)
     }
 
     /// The same, giving up on an engine that answers nothing for `hang_after`.
-    pub fn with_hang_after(workers: u32, hang_after: Duration) -> Pool {
+    pub fn with_hang_after(workers: u32, hang_after: Duration, cancel: &Cancel) -> Pool {
         let count = workers.max(1);
         Pool {
             workers: Mutex::new(Workers::start(count)),
             count,
             hang_after,
+            cancel: cancel.clone(),
         }
     }
 
@@ -141,6 +146,7 @@ impl Pool {
             first_error: Mutex::new(None),
             gave_up: AtomicBool::new(false),
             progress: AtomicU64::new(0),
+            cancel: self.cancel.clone(),
         });
         for tx in &workers.jobs {
             // A worker that is gone (it panicked) sends nothing back: counted below.
@@ -206,7 +212,7 @@ fn work(job: &Job, w: u32) -> Vec<Request> {
     let mut done = Vec::new();
     loop {
         let i = job.next.fetch_add(1, Ordering::Relaxed) as usize;
-        if i >= stream.len() || interrupted() || job.gave_up.load(Ordering::Relaxed) {
+        if i >= stream.len() || job.cancel.is_cancelled() || job.gave_up.load(Ordering::Relaxed) {
             break;
         }
         let intended = job.schedule.as_ref().map(|s| s[i]);
@@ -256,8 +262,9 @@ pub fn drive(
     workers: u32,
     schedule: Option<&[u64]>,
     until: Option<Duration>,
+    cancel: &Cancel,
 ) -> Trial {
-    Pool::new(workers).drive(engine, stream, schedule, until)
+    Pool::new(workers, cancel).drive(engine, stream, schedule, until)
 }
 
 /// Sleeps until `at_ns` after `t0`, then spins the last stretch (sleep alone is too coarse).
@@ -312,7 +319,7 @@ mod tests {
     /// whole harness with exit 1 from inside the driver).
     #[test]
     fn a_hung_engine_is_given_up_and_the_pool_goes_on() {
-        let pool = Pool::with_hang_after(2, Duration::from_millis(300));
+        let pool = Pool::with_hang_after(2, Duration::from_millis(300), &Cancel::new());
         let hangs: SharedEngine = Arc::new(Hangs {
             calls: AtomicU64::new(0),
             hang_at: 5,
@@ -338,5 +345,45 @@ mod tests {
         assert_eq!(pool.workers(), 2);
         // Dropping the pool does not wait for the stuck thread.
         drop(pool);
+    }
+
+    /// An engine that cancels the run's token at its `at`-th call.
+    struct CancelsAt {
+        calls: AtomicU64,
+        at: u64,
+        cancel: Cancel,
+    }
+
+    impl Engine for CancelsAt {
+        fn name(&self) -> &str {
+            "cancels"
+        }
+
+        fn query(&self, _q: &Query) -> Result<Page, EngineError> {
+            if self.calls.fetch_add(1, Ordering::Relaxed) + 1 == self.at {
+                self.cancel.cancel();
+            }
+            Ok(Page::new(Vec::new()))
+        }
+    }
+
+    /// The pool's token stops a slice at the next request: the requests sent
+    /// before are kept, no later one starts, and a pool with another token
+    /// is not stopped by it.
+    #[test]
+    fn a_cancelled_token_stops_the_slice_at_the_next_request() {
+        let cancel = Cancel::new();
+        let pool = Pool::new(1, &cancel);
+        let engine: SharedEngine = Arc::new(CancelsAt {
+            calls: AtomicU64::new(0),
+            at: 7,
+            cancel: cancel.clone(),
+        });
+        let stream = vec![Query::default(); 500];
+        let t = pool.drive(&engine, &stream, None, None);
+        assert_eq!(t.requests.len(), 7, "one worker stops after the call that cancelled");
+        assert!(!t.gave_up && t.first_error.is_none());
+        let t = Pool::new(1, &Cancel::new()).drive(&engine, &stream, None, None);
+        assert_eq!(t.requests.len(), 500);
     }
 }

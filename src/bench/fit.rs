@@ -15,6 +15,8 @@
 
 use audit_engines::{Query, SharedEngine};
 
+use crate::cancel::Cancel;
+
 /// Warm-up requests per engine and mix once the warm-ups have to be made shorter.
 pub const SHRUNK_WARMUP: u64 = 2;
 
@@ -35,7 +37,8 @@ pub struct Cost {
 /// the time until the last answer over the requests, so that whatever the machine gives
 /// concurrent requests (little, when they are CPU-bound on two shared cores)
 /// is in the figure. Errors count as answered: the benchmark reports them.
-pub fn probe(engines: &[(String, SharedEngine)], streams: &[Vec<Query>], workers: u32) -> Vec<Cost> {
+/// Once `cancel` is cancelled, no request starts.
+pub fn probe(engines: &[(String, SharedEngine)], streams: &[Vec<Query>], workers: u32, cancel: &Cancel) -> Vec<Cost> {
     engines
         .iter()
         .map(|(name, e)| {
@@ -45,7 +48,7 @@ pub fn probe(engines: &[(String, SharedEngine)], streams: &[Vec<Query>], workers
                 .map(|stream| {
                     // From the trial's start to its last answer, as throughput is
                     // measured (starting the workers is not the engine's cost).
-                    let t = super::closed::run(e, stream, workers);
+                    let t = super::closed::run(e, stream, workers, cancel);
                     let end = t
                         .requests
                         .iter()

@@ -22,8 +22,8 @@ use audit_engines::{Query, Role, SharedEngine};
 pub use plan::{Phase, PhaseKind, Plan};
 pub use stopping::{Budget, Outcome, Stop};
 
+use crate::cancel::Cancel;
 use crate::error::HarnessError;
-use crate::interrupt::interrupted;
 use crate::measured::Request;
 use crate::spec::{CacheMode, DriverKind, LoadMode, RateSpec};
 use crate::stats::sequential::Looks;
@@ -192,7 +192,8 @@ pub const INFORMATIONAL_SHARE: f64 = 0.25;
 /// round until `settled(series, looks)` says every deciding check is decided
 /// and precise or its budget is spent, then the informational phase with
 /// what is left of the budget. `checkpoint` hears of every finished round
-/// (an error from it ends the run).
+/// (an error from it ends the run). Once `cancel` is cancelled no request
+/// starts, and the finished rounds are returned (`Stop::Interrupted`).
 pub fn run(
     plan: &Plan,
     engines: &[(String, SharedEngine)],
@@ -200,6 +201,7 @@ pub fn run(
     mut progress: impl FnMut(Progress),
     mut settled: impl FnMut(&[Series], Looks) -> bool,
     mut checkpoint: impl FnMut(&Checkpoint) -> Result<(), HarnessError>,
+    cancel: &Cancel,
 ) -> Result<BenchRun, HarnessError> {
     let targets: Vec<Option<audit_engines::engine::HttpTarget>> =
         engines.iter().map(|(_, e)| e.http_target()).collect();
@@ -225,7 +227,7 @@ pub fn run(
                             HarnessError::input("a rate relative to the baseline needs the baseline among the engines")
                         })?;
                         let _ = closed::warm_up(base.as_ref(), warmup);
-                        let t = closed::run(base, &plan.round_stream(mix, 0), plan.concurrency);
+                        let t = closed::run(base, &plan.round_stream(mix, 0), plan.concurrency, cancel);
                         f * served_per_second(&t.requests)
                     }
                     None => return Err(HarnessError::input("open loop needs a rate: --rate R or [bench] rate")),
@@ -267,7 +269,7 @@ pub fn run(
     for phase in phases {
         for (mi, es) in &phase.pairs {
             for &e in es {
-                if warmed[*mi][e].is_none() && !interrupted() {
+                if warmed[*mi][e].is_none() && !cancel.is_cancelled() {
                     let w0 = Instant::now();
                     warmed[*mi][e] = Some(closed::warm_up(engines[e].1.as_ref(), &warmups[*mi]));
                     paces[*mi][e] = quota::Pace::from_warmup(warmups[*mi].len(), w0.elapsed().as_secs_f64());
@@ -277,10 +279,10 @@ pub fn run(
     }
     let warmup_seconds = t0.elapsed().as_secs_f64();
     let mut cluster = match plan.driver.kind {
-        DriverKind::Locust if !interrupted() => Some(start_locust(plan, &targets, &mut progress)?),
+        DriverKind::Locust if !cancel.is_cancelled() => Some(start_locust(plan, &targets, &mut progress, cancel)?),
         _ => None,
     };
-    let pool = driver::Pool::new(if cluster.is_some() { 0 } else { plan.concurrency });
+    let pool = driver::Pool::new(if cluster.is_some() { 0 } else { plan.concurrency }, cancel);
     let driver_record = cluster.as_ref().map(|c| c.record());
     // The run as it stands, for a checkpoint: `phases` so far and every round's record.
     let snapshot = |phases: Vec<PhaseOutcome>, rounds: &[RoundInfo]| BenchRun {
@@ -301,7 +303,7 @@ pub fn run(
     let mut gave_up: Vec<String> = Vec::new();
     let mut spent = warmup_seconds;
     for (pi, phase) in phases.iter().enumerate() {
-        if interrupted() {
+        if cancel.is_cancelled() {
             break;
         }
         let last = pi + 1 == phases.len();
@@ -346,6 +348,7 @@ pub fn run(
             let mut machine = Machine {
                 plan,
                 pool: &pool,
+                cancel,
                 engines,
                 phase,
                 first_round,
@@ -417,6 +420,7 @@ fn start_locust(
     plan: &Plan,
     targets: &[Option<audit_engines::engine::HttpTarget>],
     progress: &mut impl FnMut(Progress),
+    cancel: &Cancel,
 ) -> Result<crate::locust::Cluster, HarnessError> {
     let d = &plan.driver;
     let dir = crate::locust::venv::location(&plan.spec_dir, d.venv.as_deref());
@@ -444,7 +448,7 @@ fn start_locust(
             d.workers, d.master
         )));
     }
-    crate::locust::Cluster::start(settings, &std::env::temp_dir())
+    crate::locust::Cluster::start(settings, &std::env::temp_dir(), cancel)
 }
 
 /// Answered requests per second of a trial: errors are not served requests.
@@ -491,6 +495,8 @@ struct Planned {
 struct Machine<'a, P: FnMut(Progress)> {
     plan: &'a Plan,
     pool: &'a driver::Pool,
+    /// Once cancelled, no slice starts.
+    cancel: &'a Cancel,
     engines: &'a [(String, SharedEngine)],
     phase: &'a Phase,
     /// The phase's first round, 1-based.
@@ -609,7 +615,7 @@ impl<P: FnMut(Progress)> stopping::RoundSource for Machine<'_, P> {
                     for &k in &order {
                         let e = es[k];
                         let (name, engine) = &self.engines[e];
-                        if interrupted() {
+                        if self.cancel.is_cancelled() {
                             return Ok(None);
                         }
                         if self.gave_up.contains(name) {
@@ -627,7 +633,7 @@ impl<P: FnMut(Progress)> stopping::RoundSource for Machine<'_, P> {
                         let start_s = self.run_start.elapsed().as_secs_f64();
                         let schedule = self.rates[mi].map(|rps| plan.arrival_schedule(rps, part.len(), r, slice));
                         let t = self.pool.drive(engine, part, schedule.as_deref(), until);
-                        if interrupted() {
+                        if self.cancel.is_cancelled() {
                             return Ok(None);
                         }
                         let sent = t.requests.iter().map(|q| q.seq as usize + 1).max().unwrap_or(0);
@@ -835,7 +841,7 @@ impl<P: FnMut(Progress)> Machine<'_, P> {
             );
             slices.push(info);
         }
-        Ok(!interrupted())
+        Ok(!self.cancel.is_cancelled())
     }
 
     /// The warm-up stream of mix `mi` (what `prepare` is shown besides the round's stream).

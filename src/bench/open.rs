@@ -6,6 +6,7 @@
 use audit_engines::{Query, SharedEngine};
 
 use super::Trial;
+use crate::cancel::Cancel;
 use crate::measured::Request;
 
 /// A request is late when it starts more than this after its intended start.
@@ -15,15 +16,17 @@ pub const LATE_AFTER_NS: u64 = 1_000_000;
 pub const SATURATED_FRACTION: f64 = 0.01;
 
 /// One measured slice: request `i` due `schedule[i]` ns after the start,
-/// served by `workers` workers; with `until`, no request scheduled at or after it starts.
+/// served by `workers` workers; with `until`, no request scheduled at or
+/// after it starts, nor any once `cancel` is cancelled.
 pub fn run(
     engine: &SharedEngine,
     stream: &[Query],
     workers: u32,
     schedule: &[u64],
     until: Option<std::time::Duration>,
+    cancel: &Cancel,
 ) -> Trial {
-    super::driver::drive(engine, stream, workers, Some(schedule), until)
+    super::driver::drive(engine, stream, workers, Some(schedule), until, cancel)
 }
 
 /// How late requests started after their intended start, in ns (open loop only).

@@ -4,6 +4,8 @@ use std::time::Instant;
 
 use audit_engines::{Engine, EngineError, Page, Query};
 
+use crate::cancel::Cancel;
+
 /// An engine that answers every query with an empty page at once.
 pub struct NullEngine;
 
@@ -34,7 +36,8 @@ pub fn measure(stream: &[Query], requests: u64) -> Overhead {
     let stream: Vec<Query> = stream.iter().cycle().take(requests as usize).cloned().collect();
     let t0 = Instant::now();
     let null: audit_engines::SharedEngine = std::sync::Arc::new(NullEngine);
-    let trial = super::closed::run(&null, &stream, 1);
+    // A few milliseconds of the harness's own loop: not worth stopping.
+    let trial = super::closed::run(&null, &stream, 1, &Cancel::new());
     let wall = t0.elapsed().as_nanos() as f64;
     let n = trial.requests.len().max(1) as f64;
     Overhead {
@@ -62,7 +65,8 @@ pub struct Pacing {
 pub fn pacing(stream: &[Query], schedule: &[u64], workers: u32, rps: f64) -> Pacing {
     let stream: Vec<Query> = stream.iter().cycle().take(schedule.len()).cloned().collect();
     let null: audit_engines::SharedEngine = std::sync::Arc::new(NullEngine);
-    let trial = super::open::run(&null, &stream, workers, schedule, None);
+    // The warm-up's length of the run's own schedule: not worth stopping.
+    let trial = super::open::run(&null, &stream, workers, schedule, None, &Cancel::new());
     let mut late: Vec<f64> = super::open::lateness_ns(&trial.requests)
         .into_iter()
         .map(|ns| ns as f64 / 1000.0)

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::bench::plan::Overrides;
 use crate::bench::Plan;
+use crate::cancel::Cancel;
 use crate::cli::AaArgs;
 use crate::error::HarnessError;
 use crate::report::run::Run;
@@ -13,7 +14,7 @@ use crate::report::RunDir;
 use crate::spec::Spec;
 use crate::{aa, output, registry, stages};
 
-pub fn run(spec: &Spec, data_dir: &std::path::Path, args: AaArgs) -> Result<(), HarnessError> {
+pub fn run(spec: &Spec, data_dir: &std::path::Path, args: AaArgs, cancel: &Cancel) -> Result<(), HarnessError> {
     let engine = args
         .engine
         .unwrap_or_else(|| crate::registry::reference_name().to_string());
@@ -39,7 +40,7 @@ pub fn run(spec: &Spec, data_dir: &std::path::Path, args: AaArgs) -> Result<(), 
     let dir = aa::out_dir(spec, &opts.engine);
     output::aa::print_header(&opts, &dir);
     let started = std::time::Instant::now();
-    let Series { runs, error } = output::quietly(|| series(spec, data_dir, &opts, &dir, output::aa::print_run));
+    let Series { runs, error } = output::quietly(|| series(spec, data_dir, &opts, &dir, cancel, output::aa::print_run));
     if runs.is_empty() {
         return Err(error.unwrap_or_else(|| HarnessError::Inconclusive("no A/A run finished".into())));
     }
@@ -75,10 +76,11 @@ fn series(
     data_dir: &Path,
     opts: &aa::Options,
     dir_out: &Path,
+    cancel: &Cancel,
     mut each: impl FnMut(&aa::AaRun),
 ) -> Series {
     let mut out = Vec::new();
-    match run_each(spec, data_dir, opts, dir_out, |r| {
+    match run_each(spec, data_dir, opts, dir_out, cancel, |r| {
         each(&r);
         out.push(r);
     }) {
@@ -95,13 +97,14 @@ fn run_each(
     data_dir: &Path,
     opts: &aa::Options,
     dir_out: &Path,
+    cancel: &Cancel,
     mut each: impl FnMut(aa::AaRun),
 ) -> Result<(), HarnessError> {
     registry::check_name(spec, &opts.engine)?;
     let aa = aa::aa_spec(spec, &opts.engine, &opts.mix, dir_out)?;
     let twin = aa::twin_name(&opts.engine);
     for i in 1..=opts.runs {
-        if crate::interrupt::interrupted() {
+        if cancel.is_cancelled() {
             break;
         }
         let seed = opts.seed.wrapping_add(u64::from(i));
@@ -119,15 +122,15 @@ fn run_each(
         .twin(&opts.engine, &twin);
         // Both instances run each round: the budget is checked for the pair.
         plan.check_budget(&aa.gate)?;
-        let first = registry::open(spec, &opts.engine, data_dir)?;
-        let second = registry::open(spec, &opts.engine, data_dir).map_err(|e| {
+        let first = registry::open(spec, &opts.engine, data_dir, cancel)?;
+        let second = registry::open(spec, &opts.engine, data_dir, cancel).map_err(|e| {
             HarnessError::input(format!(
                 "engine {} cannot be started twice (an A/A run needs a second instance of its own): {e}",
                 opts.engine
             ))
         })?;
         let engines = vec![(opts.engine.clone(), first), (twin.clone(), second)];
-        let mut run = Run::start(&aa, data_dir)?;
+        let mut run = Run::start(&aa, data_dir, cancel)?;
         let run_id = run.dir.id.clone();
         let analysis = stages::bench_engines(&aa, data_dir, &plan, &engines, &mut run);
         drop(engines);

@@ -1,12 +1,13 @@
 //! `audit-harness bench`: the benchmark and its verdict lines, with the
 //! command line's overrides of `[bench]`.
 
+use crate::cancel::Cancel;
 use crate::cli::BenchArgs;
 use crate::error::HarnessError;
 use crate::spec::Spec;
 use crate::{bench, output, report, stages};
 
-pub fn run(spec: &Spec, dir: &std::path::Path, args: BenchArgs) -> Result<(), HarnessError> {
+pub fn run(spec: &Spec, dir: &std::path::Path, args: BenchArgs, cancel: &Cancel) -> Result<(), HarnessError> {
     let plan = bench::Plan::new(
         spec,
         dir,
@@ -35,13 +36,13 @@ pub fn run(spec: &Spec, dir: &std::path::Path, args: BenchArgs) -> Result<(), Ha
         .as_deref()
         .map(|name| report::baselines::find(reports_dir, name))
         .transpose()?;
-    let mut run = report::run::Run::start(spec, dir)?;
+    let mut run = report::run::Run::start(spec, dir, cancel)?;
     let run_dir = run.dir.path.clone();
     let result = stages::bench_stage(spec, dir, &plan, &mut run)
         .and_then(|a| stages::verdict_stage(spec, &a, &mut run, &exports));
     // Only a finished benchmark is kept or compared (not one stopped by bad
     // input or a signal).
-    let measured = !result.as_ref().is_err_and(HarnessError::is_input) && !crate::interrupt::interrupted();
+    let measured = !result.as_ref().is_err_and(HarnessError::is_input) && !cancel.is_cancelled();
     let result = stages::finish(run, result);
     let result = match (&args.save_baseline, &saved) {
         (Some(name), _) if measured => report::baselines::save(reports_dir, name, &run_dir).and_then(|path| {

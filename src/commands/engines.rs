@@ -4,12 +4,13 @@
 
 use std::path::Path;
 
+use crate::cancel::Cancel;
 use crate::cli::EnginesArgs;
 use crate::error::HarnessError;
 use crate::spec::Spec;
 use crate::{output, registry};
 
-pub fn run(spec: &Spec, data_dir: &Path, args: &EnginesArgs) -> Result<(), HarnessError> {
+pub fn run(spec: &Spec, data_dir: &Path, args: &EnginesArgs, cancel: &Cancel) -> Result<(), HarnessError> {
     let list = registry::list(spec);
     if !args.check {
         output::dataset::print_engines(&list);
@@ -20,7 +21,7 @@ pub fn run(spec: &Spec, data_dir: &Path, args: &EnginesArgs) -> Result<(), Harne
     crate::dataset::preflight(data_dir)?;
     let checks: Vec<registry::StartCheck> = list
         .iter()
-        .map(|(name, _)| registry::check_starts(spec, name, data_dir))
+        .map(|(name, _)| registry::check_starts(spec, name, data_dir, cancel))
         .collect();
     output::dataset::print_start_checks(&checks);
     let failed: Vec<&str> = checks

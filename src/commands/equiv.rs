@@ -1,19 +1,20 @@
 //! `audit-harness equiv`: differential testing of candidates against the baseline.
 
+use crate::cancel::Cancel;
 use crate::cli::EquivArgs;
 use crate::error::HarnessError;
 use crate::spec::Spec;
 use crate::{dataset, equivalence, output, registry, report, stages};
 
-pub fn run(spec: &Spec, dir: &std::path::Path, args: EquivArgs) -> Result<(), HarnessError> {
+pub fn run(spec: &Spec, dir: &std::path::Path, args: EquivArgs, cancel: &Cancel) -> Result<(), HarnessError> {
     let names = args.engines.unwrap_or_else(|| spec.equivalence.engines.clone());
     let candidates = names
         .iter()
-        .map(|n| registry::opener(spec, n))
+        .map(|n| registry::opener(spec, n, cancel))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut opts = equivalence::Options::from_spec(spec, dir)?;
-    opts.reference = registry::reference_opener(spec)?;
-    opts.noise_reference = registry::noise_reference_opener(spec)?;
+    let mut opts = equivalence::Options::from_spec(spec, dir, cancel)?;
+    opts.reference = registry::reference_opener(spec, cancel)?;
+    opts.noise_reference = registry::noise_reference_opener(spec, cancel)?;
     if let Some(n) = args.cases {
         opts.cases = n;
     }
@@ -36,7 +37,7 @@ pub fn run(spec: &Spec, dir: &std::path::Path, args: EquivArgs) -> Result<(), Ha
     opts.only = args.property;
     // A damaged dataset is bad input before anything runs.
     dataset::preflight(dir)?;
-    let mut run = report::run::Run::start(spec, dir)?;
+    let mut run = report::run::Run::start(spec, dir, cancel)?;
     let mut not_applicable = 0;
     let result = stages::equivalence_stage(&opts, &candidates, Some(&mut run)).and_then(|r| {
         not_applicable = r.not_applicable();

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use crate::bench::{self, Plan};
+use crate::cancel::Cancel;
 use crate::error::HarnessError;
 use crate::report::run::Run;
 use crate::report::run_json::{Stage, StageOutcome};
@@ -12,9 +13,15 @@ use crate::spec::Spec;
 use crate::{equivalence, output, registry, stages};
 
 /// Runs the gate's stages on the dataset in `dir`.
-pub fn run(spec: &Spec, dir: &Path, append_rate: Option<f64>, export: &stages::Exports) -> Result<(), HarnessError> {
+pub fn run(
+    spec: &Spec,
+    dir: &Path,
+    append_rate: Option<f64>,
+    export: &stages::Exports,
+    cancel: &Cancel,
+) -> Result<(), HarnessError> {
     stages::check_exports(export)?;
-    let mut run = Run::start(spec, dir)?;
+    let mut run = Run::start(spec, dir, cancel)?;
     let result = run_stages(spec, dir, &mut run, append_rate, export);
     if result.is_ok() {
         output::run::print_gate_pass();
@@ -31,14 +38,14 @@ fn run_stages(
 ) -> Result<(), HarnessError> {
     stages::integrity_stage(spec, dir, Some(run))?;
 
-    let mut opts = equivalence::Options::from_spec(spec, dir)?;
-    opts.reference = registry::reference_opener(spec)?;
-    opts.noise_reference = registry::noise_reference_opener(spec)?;
+    let mut opts = equivalence::Options::from_spec(spec, dir, &run.cancel)?;
+    opts.reference = registry::reference_opener(spec, &run.cancel)?;
+    opts.noise_reference = registry::noise_reference_opener(spec, &run.cancel)?;
     let candidates = spec
         .equivalence
         .engines
         .iter()
-        .map(|n| registry::opener(spec, n))
+        .map(|n| registry::opener(spec, n, &run.cancel))
         .collect::<Result<Vec<_>, _>>()?;
     run.begin(Stage::Equivalence);
     let report = stages::equivalence_stage(&opts, &candidates, Some(run))?;

@@ -2,12 +2,13 @@
 
 use std::path::PathBuf;
 
+use crate::cancel::Cancel;
 use crate::cli::GenArgs;
 use crate::error::HarnessError;
 use crate::spec::Spec;
 use crate::{dataset, output};
 
-pub fn run(spec: &Spec, args: GenArgs, data: Option<PathBuf>) -> Result<(), HarnessError> {
+pub fn run(spec: &Spec, args: GenArgs, data: Option<PathBuf>, cancel: &Cancel) -> Result<(), HarnessError> {
     let mut p = spec.dataset.generator.clone();
     if let Some(now) = args.now {
         p.now = now;
@@ -24,7 +25,7 @@ pub fn run(spec: &Spec, args: GenArgs, data: Option<PathBuf>) -> Result<(), Harn
         return Ok(());
     }
     let task = output::progress::start(&format!("generating {} rows", p.rows), None, "");
-    let r = dataset::generate(&p, &out, args.force);
+    let r = dataset::generate(&p, &out, args.force, cancel);
     drop(task);
     let r = r?;
     output::dataset::print_generated(&out, &p, &r);

@@ -2,12 +2,13 @@
 
 use std::path::Path;
 
+use crate::cancel::Cancel;
 use crate::cli::HttpCostArgs;
 use crate::error::HarnessError;
 use crate::http::cost::{self, CostOptions};
 use crate::output;
 
-pub fn run(args: &HttpCostArgs) -> Result<(), HarnessError> {
+pub fn run(args: &HttpCostArgs, cancel: &Cancel) -> Result<(), HarnessError> {
     let opts = CostOptions {
         connections: args.connections as usize,
         seconds: args.seconds,
@@ -18,11 +19,19 @@ pub fn run(args: &HttpCostArgs) -> Result<(), HarnessError> {
         let dir = crate::locust::venv::location(Path::new("."), None);
         let python = crate::locust::venv::ensure(&dir, &mut |line| output::http_cost::print_note(line))?;
         for &n in &args.locust_workers {
-            others.push(Box::new(crate::locust::cost::LocustLoad::new(python.clone(), n)));
+            others.push(Box::new(crate::locust::cost::LocustLoad::new(
+                python.clone(),
+                n,
+                cancel,
+            )));
         }
     }
     output::http_cost::print_header(&opts, &others);
-    let c = cost::run(opts, &mut others).map_err(|e| HarnessError::input(format!("http-cost: {e}")))?;
+    let c = cost::run(opts, &mut others, cancel).map_err(|e| match cancel.is_cancelled() {
+        // Stopped by a signal: an incomplete measurement (exit 3), not bad input.
+        true => cancel.error("http-cost stopped; nothing was measured"),
+        false => HarnessError::input(format!("http-cost: {e}")),
+    })?;
     output::http_cost::print_cost(&c);
     Ok(())
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use audit_engines::{Query, SharedEngine};
 
+use crate::cancel::Cancel;
 use crate::cli::ProtocolCostArgs;
 use crate::error::HarnessError;
 use crate::process::{cost, ProcessEngine};
@@ -13,12 +14,12 @@ use crate::spec::Spec;
 use crate::{output, registry};
 
 /// Runs `protocol-cost` and prints one line of figures.
-pub fn run(spec: &Spec, data_dir: &Path, args: &ProtocolCostArgs) -> Result<(), HarnessError> {
+pub fn run(spec: &Spec, data_dir: &Path, args: &ProtocolCostArgs, cancel: &Cancel) -> Result<(), HarnessError> {
     let (engine, about): (SharedEngine, String) = match &args.engine {
         None => {
             let null = cost::null_spec()?;
             let about = format!("null (`{}`)", null.command.join(" "));
-            let e = ProcessEngine::open("null", &null, Path::new("."), Path::new("."))
+            let e = ProcessEngine::open("null", &null, Path::new("."), Path::new("."), cancel)
                 .map_err(|e| HarnessError::Setup(Box::new(e)))?;
             (Arc::new(e), about)
         }
@@ -28,7 +29,7 @@ pub fn run(spec: &Spec, data_dir: &Path, args: &ProtocolCostArgs) -> Result<(), 
                 Some(p) => format!("{name} (`{}`)", p.command.join(" ")),
                 None => format!("{name} (built in, no process)"),
             };
-            (registry::open(spec, name, data_dir)?, about)
+            (registry::open(spec, name, data_dir, cancel)?, about)
         }
     };
     // A deep page of the default window: empty on the contract dataset, so a

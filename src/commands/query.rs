@@ -4,15 +4,16 @@ use std::io::{BufReader, Write};
 
 use audit_engines::Query;
 
+use crate::cancel::Cancel;
 use crate::cli::QueryArgs;
 use crate::error::HarnessError;
 use crate::spec::Spec;
 use crate::{query, registry};
 
-pub fn run(spec: &Spec, dir: &std::path::Path, args: QueryArgs) -> Result<(), HarnessError> {
+pub fn run(spec: &Spec, dir: &std::path::Path, args: QueryArgs, cancel: &Cancel) -> Result<(), HarnessError> {
     registry::check_name(spec, &args.engine)?;
     let domain = spec.domain();
-    let engine = registry::open(spec, &args.engine, dir)?;
+    let engine = registry::open(spec, &args.engine, dir, cancel)?;
     let stdout = std::io::stdout();
     if let Some(path) = args.batch {
         let failed = if path.as_os_str() == "-" {

@@ -14,6 +14,7 @@ use std::time::Instant;
 use audit_engines::SharedEngine;
 
 use crate::bench::{self, fit, overhead, Plan};
+use crate::cancel::Cancel;
 use crate::cli::SweepArgs;
 use crate::dataset::manifest::{Manifest, Source};
 use crate::dataset::{self, GenParams};
@@ -49,7 +50,7 @@ struct Size {
     dataset: Dataset,
 }
 
-pub fn run(spec: &Spec, args: SweepArgs) -> Result<(), HarnessError> {
+pub fn run(spec: &Spec, args: SweepArgs, cancel: &Cancel) -> Result<(), HarnessError> {
     let mut rows = args.rows.clone().unwrap_or_else(|| spec.sweep.rows.clone());
     if let Some(bad) = rows.iter().find(|&&n| n == 0) {
         return Err(HarnessError::input(format!(
@@ -75,7 +76,7 @@ pub fn run(spec: &Spec, args: SweepArgs) -> Result<(), HarnessError> {
     check_disk(&root, &sizes)?;
 
     output::sweep::print_header(&sizes.iter().map(|s| s.rows).collect::<Vec<_>>(), &root, &first);
-    let mut run = Run::start(spec, &root)?;
+    let mut run = Run::start(spec, &root, cancel)?;
     let result = sweep(spec, &sizes, &overrides, &mut run);
     crate::stages::finish(run, result)
 }
@@ -155,7 +156,7 @@ fn sweep(spec: &Spec, sizes: &[Size], overrides: &bench::plan::Overrides, run: &
                 break;
             }
         }
-        if crate::interrupt::interrupted() {
+        if run.cancel.is_cancelled() {
             break;
         }
     }
@@ -169,10 +170,8 @@ fn sweep(spec: &Spec, sizes: &[Size], overrides: &bench::plan::Overrides, run: &
         output::sweep::print_fits(&fits);
     }
     outcome?;
-    if crate::interrupt::interrupted() {
-        return Err(crate::interrupt::error(
-            "sweep stopped; the sizes finished are in scaling.csv",
-        ));
+    if run.cancel.is_cancelled() {
+        return Err(run.cancel.error("sweep stopped; the sizes finished are in scaling.csv"));
     }
     run.stage(Stage::Sweep, StageOutcome::Done)
 }
@@ -191,7 +190,7 @@ fn one_size(
             None
         }
         Dataset::Generate => {
-            let r = dataset::generate(&size.params, &size.dir, false)?;
+            let r = dataset::generate(&size.params, &size.dir, false, &run.cancel)?;
             output::dataset::print_generated(&size.dir, &size.params, &r);
             Some(r.seconds)
         }
@@ -203,7 +202,7 @@ fn one_size(
     let mut opens: Vec<(String, f64)> = Vec::new();
     for name in &plan.engines {
         let t0 = Instant::now();
-        let e = registry::open(spec, name, &size.dir)?;
+        let e = registry::open(spec, name, &size.dir, &run.cancel)?;
         opens.push((name.clone(), t0.elapsed().as_secs_f64()));
         engines.push((name.clone(), e));
     }
@@ -214,7 +213,7 @@ fn one_size(
         .iter()
         .map(|(_, m)| mix::stream(m, &plan.generator, plan.warmup_seed(), fit::PROBE_REQUESTS))
         .collect();
-    let costs = fit::probe(&engines, &probe_streams, plan.concurrency);
+    let costs = fit::probe(&engines, &probe_streams, plan.concurrency, &run.cancel);
     let shape = fit::RoundShape {
         requests: plan.requests,
         slices: plan.slices,
@@ -262,7 +261,7 @@ fn one_size(
     if !engines.is_empty() {
         let oh = overhead::measure(&plan.round_stream(&plan.mixes[0].1, 0), 200_000);
         let phases = [plan.single_phase()];
-        let result = stages::run_rounds(&plan, &engines, &phases, |_, _| false, |_| Ok(()))?;
+        let result = stages::run_rounds(&plan, &engines, &phases, |_, _| false, |_| Ok(()), &run.cancel)?;
         let info = BenchInfo::new(&plan, &result, &oh);
         let settings = reanalyze::settings(&info).map_err(HarnessError::input)?;
         record.bench = Some(info);

@@ -14,6 +14,7 @@ use super::manifest::{Manifest, RowDigest, Source};
 use super::params::GenParams;
 use super::pyrandom::PyRandom;
 use super::schema;
+use crate::cancel::Cancel;
 use crate::error::HarnessError;
 
 const TAGS: [&str; 5] = ["a", "b", "c", "d", "e"];
@@ -24,8 +25,10 @@ const TAG_COUNT: usize = 10;
 ///
 /// The payload line is built exactly as CPython's `json.dumps` formats the
 /// service's dict (`", "` and `": "` separators, keys in insertion order) plus `"\n"`.
+/// Stops with an error once `cancel` is cancelled.
 pub fn draw_rows(
     p: &GenParams,
+    cancel: &Cancel,
     mut sink: impl FnMut(RowMeta, &[u8]) -> Result<(), HarnessError>,
 ) -> Result<(), HarnessError> {
     let mut r = PyRandom::new(p.seed);
@@ -34,7 +37,7 @@ pub fn draw_rows(
     let mut offset = 0u64;
     for id in 1..=p.rows as i64 {
         if id % 1024 == 0 {
-            crate::interrupt::check("generation stopped; nothing was written")?;
+            cancel.check("generation stopped; nothing was written")?;
         }
         let created_at = p.now - r.randint(0, p.span_seconds);
         let actor_id = r.randint(1, p.actors);
@@ -103,8 +106,9 @@ pub struct GenReport {
 
 /// Generates a dataset into `out`, atomically: everything is written into a
 /// temporary sibling directory which is renamed into place only when complete.
-/// An existing `out` is replaced only with `force`.
-pub fn generate(p: &GenParams, out: &Path, force: bool) -> Result<GenReport, HarnessError> {
+/// An existing `out` is replaced only with `force`. Once `cancel` is
+/// cancelled, generation stops and nothing is written.
+pub fn generate(p: &GenParams, out: &Path, force: bool, cancel: &Cancel) -> Result<GenReport, HarnessError> {
     p.validate()
         .map_err(|e| HarnessError::input(format!("generator parameters: {e}")))?;
     if out.exists() && !force {
@@ -121,11 +125,11 @@ pub fn generate(p: &GenParams, out: &Path, force: bool) -> Result<GenReport, Har
     std::fs::create_dir_all(&parent).map_err(|e| HarnessError::io(&parent, e))?;
     let tmp = crate::fsutil::temp_dir_in(&parent, ".gen-").map_err(|e| HarnessError::io(&parent, e))?;
 
-    // On any error (or SIGINT/SIGTERM, checked while drawing rows) `tmp` is
+    // On any error (or a cancellation, checked while drawing rows) `tmp` is
     // dropped and the partial directory removed.
-    let manifest = write_files(p, tmp.path())?;
+    let manifest = write_files(p, tmp.path(), cancel)?;
     manifest.write(tmp.path())?;
-    crate::interrupt::check("generation stopped; nothing was written")?;
+    cancel.check("generation stopped; nothing was written")?;
 
     let tmp_path = tmp.keep();
     if let Err(e) = crate::fsutil::replace_dir(&tmp_path, out) {
@@ -161,7 +165,7 @@ struct Batch {
 /// the page cache and turns into disk reads, which made generation grow faster
 /// than the row count). Each batch is shared by both writers, in order, so the
 /// files are byte-identical to a one-thread generation.
-fn write_files(p: &GenParams, dir: &Path) -> Result<Manifest, HarnessError> {
+fn write_files(p: &GenParams, dir: &Path, cancel: &Cancel) -> Result<Manifest, HarnessError> {
     let db_path = dir.join(audit_engines::DB_FILE);
     let pl_path = dir.join(audit_engines::PAYLOADS_FILE);
     let mut conn = Connection::open(&db_path).map_err(|e| HarnessError::sql(&db_path, e))?;
@@ -176,7 +180,7 @@ fn write_files(p: &GenParams, dir: &Path) -> Result<Manifest, HarnessError> {
     let (to_payloads, payload_batches) = mpsc::sync_channel::<Arc<Batch>>(8);
     let (to_table, table_batches) = mpsc::sync_channel::<Arc<Batch>>(8);
     let (drawn, payloads, table) = std::thread::scope(|s| {
-        let drawer = s.spawn(move || draw_batches(p, &to_payloads, &to_table));
+        let drawer = s.spawn(move || draw_batches(p, cancel, &to_payloads, &to_table));
         let writer = s.spawn(|| write_payloads(file, &pl_path, payload_batches));
         let table = insert_rows(&mut conn, &db_path, table_batches);
         (joined(drawer.join()), joined(writer.join()), table)
@@ -208,6 +212,7 @@ fn joined<T>(r: std::thread::Result<Result<T, HarnessError>>) -> Result<T, Harne
 /// that stopped (its error is reported by its own stage) ends the drawing.
 fn draw_batches(
     p: &GenParams,
+    cancel: &Cancel,
     to_payloads: &mpsc::SyncSender<Arc<Batch>>,
     to_table: &mpsc::SyncSender<Arc<Batch>>,
 ) -> Result<(), HarnessError> {
@@ -221,7 +226,7 @@ fn draw_batches(
         let b = Arc::new(b);
         to_payloads.send(Arc::clone(&b)).is_ok() && to_table.send(b).is_ok()
     };
-    let drawn = draw_rows(p, |m, line| {
+    let drawn = draw_rows(p, cancel, |m, line| {
         batch.rows.push(m);
         batch.lines.extend_from_slice(line);
         if batch.rows.len() == BATCH_ROWS && !send(std::mem::replace(&mut batch, new_batch())) {

@@ -33,6 +33,7 @@ use serde_json::{json, Map, Value};
 
 use super::params::GenParams;
 use super::write::{Appender, NewRow, Split};
+use crate::cancel::Cancel;
 use crate::error::HarnessError;
 
 /// A copy of a dataset's files in a new temporary directory (removed on drop):
@@ -191,12 +192,13 @@ const SPLIT_PAUSE: Duration = Duration::from_millis(1);
 impl Writer {
     /// Starts appending `rows` to `scratch` at `rate` rows per second (row
     /// *i* is due at *i / rate* after the start; a late row goes at once),
-    /// one transaction per row, until stopped or `rows` ends.
+    /// one transaction per row, until stopped, `rows` ends or `cancel` is cancelled.
     pub fn start(
         scratch: &Scratch,
         rate: f64,
         seed: u64,
         rows: impl Iterator<Item = NewRow> + Send + 'static,
+        cancel: &Cancel,
     ) -> Result<Writer, HarnessError> {
         if !(rate.is_finite() && rate > 0.0) {
             return Err(HarnessError::input(format!(
@@ -208,6 +210,7 @@ impl Writer {
         let begun = Arc::new(AtomicU64::new(0));
         let committed = Arc::new(AtomicU64::new(0));
         let (s, b, c) = (stop.clone(), begun.clone(), committed.clone());
+        let cancel = cancel.clone();
         let mut split_rng = StdRng::seed_from_u64(seed ^ 0x5EED_5117);
         let handle = std::thread::Builder::new()
             .name("live-writer".into())
@@ -222,7 +225,7 @@ impl Writer {
                                 .min(Duration::from_millis(20)),
                         );
                     }
-                    if s.load(Ordering::Acquire) || crate::interrupt::interrupted() {
+                    if s.load(Ordering::Acquire) || cancel.is_cancelled() {
                         break;
                     }
                     let split = Split {
@@ -317,12 +320,12 @@ mod tests {
             rows: 50,
             ..GenParams::default()
         };
-        crate::dataset::generate(&params, &src.path().join("d"), false).unwrap();
+        crate::dataset::generate(&params, &src.path().join("d"), false, &Cancel::new()).unwrap();
         let d = src.path().join("d");
         let before = std::fs::read(d.join(audit_engines::PAYLOADS_FILE)).unwrap();
         let scratch = Scratch::copy_of(&d).unwrap();
         let rows = LiveRows::new(&params, 9, 200.0).take(40);
-        let w = Writer::start(&scratch, 200.0, 9, rows).unwrap();
+        let w = Writer::start(&scratch, 200.0, 9, rows, &Cancel::new()).unwrap();
         while !w.finished() {
             assert!(w.committed() <= w.begun());
             std::thread::sleep(Duration::from_millis(5));
@@ -345,6 +348,6 @@ mod tests {
         // Seeded: the same seed gives the same rows.
         let a: Vec<NewRow> = LiveRows::new(&params, 9, 200.0).take(5).collect();
         assert_eq!(a, LiveRows::new(&params, 9, 200.0).take(5).collect::<Vec<_>>());
-        assert!(Writer::start(&scratch, -1.0, 9, std::iter::empty()).is_err());
+        assert!(Writer::start(&scratch, -1.0, 9, std::iter::empty(), &Cancel::new()).is_err());
     }
 }

@@ -15,6 +15,7 @@ use super::regressions::Saved;
 use super::results::{cannot_open, finish, mismatch_only, stopped};
 use super::shrink::shrink;
 use super::{replay, small, spawn_scoped, Counterexample, Opener, Options, Property, PropertyResult, Status, Tally};
+use crate::cancel::Cancel;
 use crate::dataset::{open_db, read_rows};
 use crate::error::HarnessError;
 
@@ -26,6 +27,8 @@ pub struct Context {
     pub facts: Facts,
     baseline: SharedEngine,
     answers: Mutex<HashMap<Query, Outcome>>,
+    /// Stops [`Context::precompute`].
+    cancel: Cancel,
 }
 
 impl Context {
@@ -43,6 +46,7 @@ impl Context {
             facts: Facts::new(rows, opts.domain.clone()),
             baseline: engine,
             answers: Mutex::new(HashMap::new()),
+            cancel: opts.cancel.clone(),
         })
     }
 
@@ -65,7 +69,7 @@ impl Context {
             for part in queries.chunks(chunk) {
                 let spawned = std::thread::Builder::new().spawn_scoped(s, move || {
                     part.iter()
-                        .take_while(|_| !crate::interrupt::interrupted())
+                        .take_while(|_| !self.cancel.is_cancelled())
                         .for_each(|q| drop(self.expected(q)))
                 });
                 if spawned.is_err() {
@@ -178,10 +182,13 @@ impl Context {
                 handles.push(spawn_scoped(s, move || {
                     part.iter()
                         .map(|q| {
-                            if stop.load(std::sync::atomic::Ordering::Relaxed) || crate::interrupt::interrupted() {
+                            if stop.load(std::sync::atomic::Ordering::Relaxed) || opts.cancel.is_cancelled() {
                                 return None;
                             }
-                            let why = diff(&self.expected(q), &outcome::call(engine, q, opts.call_timeout));
+                            let why = diff(
+                                &self.expected(q),
+                                &outcome::call(engine, q, opts.call_timeout, &opts.cancel),
+                            );
                             if why.as_ref().is_some_and(Failure::stops) {
                                 stop.store(true, std::sync::atomic::Ordering::Relaxed);
                             }
@@ -222,7 +229,7 @@ impl Context {
                             mismatch_only(&gave_up, || {
                                 diff(
                                     &self.expected(&cand.0),
-                                    &outcome::call(&engine, &cand.0, opts.call_timeout),
+                                    &outcome::call(&engine, &cand.0, opts.call_timeout, &opts.cancel),
                                 )
                             })
                         },
@@ -267,11 +274,14 @@ impl Context {
                 let spawned = spawn_scoped(s, move || {
                     drop(gate.read().unwrap_or_else(|p| p.into_inner()));
                     for i in 0..per_thread {
-                        if stop.load(std::sync::atomic::Ordering::Relaxed) || crate::interrupt::interrupted() {
+                        if stop.load(std::sync::atomic::Ordering::Relaxed) || opts.cancel.is_cancelled() {
                             break;
                         }
                         let q = &suite[(t * 37 + i * 5) % suite.len()];
-                        if let Some(why) = diff(&self.expected(q), &outcome::call(engine, q, opts.call_timeout)) {
+                        if let Some(why) = diff(
+                            &self.expected(q),
+                            &outcome::call(engine, q, opts.call_timeout, &opts.cancel),
+                        ) {
                             stop.fetch_or(why.stops(), std::sync::atomic::Ordering::Relaxed);
                             failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             // The first failure, unless a hang (the cause of
@@ -341,7 +351,7 @@ impl Context {
         };
         let mut tally = Tally::new();
         for s in saved {
-            if crate::interrupt::interrupted() {
+            if opts.cancel.is_cancelled() {
                 break;
             }
             if !opts.strict_domain && !opts.domain.contains(&s.query) {
@@ -350,7 +360,7 @@ impl Context {
             let failure = match &s.dataset {
                 None => diff(
                     &self.expected(&s.query),
-                    &outcome::call(&engine, &s.query, opts.call_timeout),
+                    &outcome::call(&engine, &s.query, opts.call_timeout, &opts.cancel),
                 ),
                 Some(rows) => small::check_case(opts, c, rows, &s.query).err(),
             };

@@ -98,7 +98,7 @@ pub fn run(opts: &Options, reference: &Opener, c: &Opener) -> Result<PropertyRes
     if !found.why.stops() {
         let mut tries = 0;
         let mut shrink_rows = true;
-        while tries < SHRINK_RUNS && !crate::interrupt::interrupted() {
+        while tries < SHRINK_RUNS && !opts.cancel.is_cancelled() {
             let next = if shrink_rows {
                 History {
                     rows: smallest.rows / 2,
@@ -231,10 +231,10 @@ fn once(opts: &Options, reference: &Opener, c: &Opener, seed: u64, h: History) -
         Ok(e) => e,
         Err(e) => return Ok(Ran::CannotOpen(e.to_string())),
     };
-    let writer = Writer::start(&scratch, RATE, seed, rows.clone().into_iter())?;
+    let writer = Writer::start(&scratch, RATE, seed, rows.clone().into_iter(), &opts.cancel)?;
     let records = read_while_appending(opts, &engine, &writer, &qs, h);
     let report = writer.finish()?;
-    if report.rows != h.rows && !crate::interrupt::interrupted() {
+    if report.rows != h.rows && !opts.cancel.is_cancelled() {
         return Err(HarnessError::input(format!(
             "the live writer committed {} of {} rows",
             report.rows, h.rows
@@ -265,13 +265,13 @@ fn read_while_appending(
         for _ in 0..READERS {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= qs.len() || stop.load(Ordering::Relaxed) || crate::interrupt::interrupted() {
+                if i >= qs.len() || stop.load(Ordering::Relaxed) || opts.cancel.is_cancelled() {
                     break;
                 }
                 let due = start + span.mul_f64(i as f64 / qs.len() as f64);
                 std::thread::sleep(due.saturating_duration_since(Instant::now()));
                 let before = writer.committed();
-                let outcome = outcome::call(engine, &qs[i], opts.call_timeout);
+                let outcome = outcome::call(engine, &qs[i], opts.call_timeout, &opts.cancel);
                 let after = writer.begun();
                 if outcome.as_ref().is_err_and(|e| e.stops()) {
                     stop.store(true, Ordering::Relaxed);
@@ -352,7 +352,7 @@ fn check(
                 }
             }
         }
-        if crate::interrupt::interrupted() {
+        if opts.cancel.is_cancelled() {
             return Ok(None);
         }
     }

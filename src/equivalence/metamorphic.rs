@@ -67,7 +67,7 @@ fn walk(
             ..q.clone()
         };
         *fetched += 1;
-        let events = match outcome::call(engine, &query, opts.call_timeout) {
+        let events = match outcome::call(engine, &query, opts.call_timeout, &opts.cancel) {
             Ok(p) => p.events,
             Err(e) if e.stops() => return Err(Failure::Call(e)),
             Err(e) => return Err(Failure::Mismatch(format!("page {page} at size {page_size}: {e}"))),
@@ -214,7 +214,7 @@ pub fn run(opts: &Options, ctx: &Context, c: &Opener, prop: Property) -> Propert
     let mut tally = Tally::new();
     let mut fetched = 0u64;
     for q in combos(ctx, opts, prop) {
-        if crate::interrupt::interrupted() {
+        if opts.cancel.is_cancelled() {
             break;
         }
         let failure = check(&q, &mut fetched);

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use audit_engines::{Domain, EngineError, Query, SharedEngine};
 use serde::Serialize;
 
+use crate::cancel::Cancel;
 use crate::dataset::GenParams;
 use crate::error::HarnessError;
 use crate::shell::shell_words;
@@ -183,6 +184,8 @@ pub struct Options {
     pub noise_reference: Option<Opener>,
     /// Fields beyond the contract left out of every comparison (`[equivalence] ignore_fields`).
     pub ignore_fields: Vec<String>,
+    /// Once cancelled, no case starts and no answer is waited for.
+    pub cancel: Cancel,
 }
 
 /// `live_appends`' history by default: one second of appends at 300 rows/s.
@@ -190,8 +193,8 @@ pub const LIVE_ROWS: u64 = 300;
 pub const LIVE_REQUESTS: u64 = 400;
 
 impl Options {
-    /// The spec's settings for the dataset in `dataset`.
-    pub fn from_spec(spec: &crate::spec::Spec, dataset: &Path) -> Result<Options, HarnessError> {
+    /// The spec's settings for the dataset in `dataset`, stopped by `cancel`.
+    pub fn from_spec(spec: &crate::spec::Spec, dataset: &Path, cancel: &Cancel) -> Result<Options, HarnessError> {
         let eq = &spec.equivalence;
         Ok(Options {
             reference: Opener::baseline(),
@@ -212,6 +215,7 @@ impl Options {
             live_requests: LIVE_REQUESTS,
             noise_reference: None,
             ignore_fields: eq.ignore_fields.clone(),
+            cancel: cancel.clone(),
         })
     }
 
@@ -436,7 +440,7 @@ pub fn run(
             }
         })?;
         drop(opened);
-        crate::interrupt::check("equivalence stopped before the first property")?;
+        opts.cancel.check("equivalence stopped before the first property")?;
     }
     let mut out = Collector {
         report: Report::default(),
@@ -454,7 +458,8 @@ pub fn run(
     // short is not reported (its tally is incomplete). Two references that
     // are not two instances of one service stop the run as bad input.
     let stop = || {
-        crate::interrupt::check("equivalence stopped; the results so far are not a verdict")?;
+        opts.cancel
+            .check("equivalence stopped; the results so far are not a verdict")?;
         noise.disagreement().map_or(Ok(()), |d| Err(HarnessError::input(d)))
     };
     if twin.is_some() {

@@ -14,6 +14,8 @@ use audit_engines::{json, EngineError, Page, Query, SharedEngine};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::cancel::Cancel;
+
 /// Why an engine call produced no page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallError {
@@ -136,10 +138,10 @@ impl fmt::Display for Failure {
 }
 
 /// Calls `engine` on `q` on a fresh thread, so that a panic becomes an error
-/// and a hang becomes a time-out instead of stopping the harness. A SIGINT
-/// or SIGTERM ends the wait early (the call then counts as broken: the run
+/// and a hang becomes a time-out instead of stopping the harness. A
+/// cancellation ends the wait early (the call then counts as broken: the run
 /// is being abandoned anyway).
-pub fn call(engine: &SharedEngine, q: &Query, timeout: Duration) -> Outcome {
+pub fn call(engine: &SharedEngine, q: &Query, timeout: Duration, cancel: &Cancel) -> Outcome {
     let (tx, rx) = mpsc::channel();
     let e = engine.clone();
     let query = q.clone();
@@ -165,10 +167,10 @@ pub fn call(engine: &SharedEngine, q: &Query, timeout: Duration) -> Outcome {
         }
         match rx.recv_timeout(left.min(Duration::from_millis(100))) {
             Ok(o) => return o,
-            Err(mpsc::RecvTimeoutError::Timeout) if crate::interrupt::interrupted() => {
+            Err(mpsc::RecvTimeoutError::Timeout) if cancel.is_cancelled() => {
                 return Err(CallError::Broken(format!(
                     "interrupted by {} while waiting for an answer",
-                    crate::interrupt::signal_name()
+                    cancel.cause()
                 )))
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}

@@ -50,11 +50,11 @@ pub fn run(
     // After a hang or a breakdown the engine is not asked again.
     let gave_up = std::cell::Cell::new(false);
     let check = |step: &str, q: &Query, tally: &mut Tally| {
-        if gave_up.get() || crate::interrupt::interrupted() {
+        if gave_up.get() || opts.cancel.is_cancelled() {
             return;
         }
         let expected = outcome::call_here(&base, q);
-        let failure = diff(&expected, &outcome::call(&engine, q, opts.call_timeout));
+        let failure = diff(&expected, &outcome::call(&engine, q, opts.call_timeout, &opts.cancel));
         gave_up.set(failure.as_ref().is_some_and(Failure::stops));
         tally.record(failure.map(|why| {
             move || Counterexample {

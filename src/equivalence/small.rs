@@ -38,7 +38,7 @@ pub fn check_case(opts: &Options, c: &Opener, rows: &[SmallRow], q: &Query) -> R
     let dir = materialise(rows).map_err(|e| Failure::Call(CallError::Harness(e.to_string())))?;
     let expected = outcome::call_here(&open(&opts.reference, dir.path())?, q);
     let engine = open(c, dir.path())?;
-    match diff(&expected, &outcome::call(&engine, q, opts.call_timeout)) {
+    match diff(&expected, &outcome::call(&engine, q, opts.call_timeout, &opts.cancel)) {
         None => Ok(()),
         Some(why) => Err(why),
     }
@@ -54,7 +54,7 @@ pub fn run(opts: &Options, baseline: &Opener, candidates: &[Opener]) -> Result<V
     let mut tallies: Vec<Tally> = candidates.iter().map(|_| Tally::new()).collect();
     let mut stopped = vec![false; candidates.len()];
     for _ in 0..opts.small_dataset_cases {
-        if crate::interrupt::interrupted() || stopped.iter().all(|s| *s) {
+        if opts.cancel.is_cancelled() || stopped.iter().all(|s| *s) {
             break;
         }
         let case = SmallCase::arbitrary(&mut g);
@@ -73,7 +73,10 @@ pub fn run(opts: &Options, baseline: &Opener, candidates: &[Opener]) -> Result<V
                 continue;
             }
             let failure = match open(c, dir.path()) {
-                Ok(engine) => diff(&expected, &outcome::call(&engine, &case.query, opts.call_timeout)),
+                Ok(engine) => diff(
+                    &expected,
+                    &outcome::call(&engine, &case.query, opts.call_timeout, &opts.cancel),
+                ),
                 Err(e) => Some(e),
             };
             if let Some(why) = failure.as_ref().filter(|w| w.stops()) {

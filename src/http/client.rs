@@ -22,6 +22,7 @@ use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use super::launch::Launched;
+use crate::cancel::Cancel;
 use crate::process::protocol::excerpt;
 use crate::process::{SetupError, StartError};
 use crate::spec::endpoint::Endpoint;
@@ -102,12 +103,14 @@ fn agent(timeout: Duration, url: &str) -> Result<ureq::Agent, String> {
 impl HttpEngine {
     /// Opens HTTP engine `name` of the spec: launches its server on the
     /// dataset in `data_dir` (when it has a `command`) or checks that the
-    /// deployed service answers, within `timeout_ms` either way.
+    /// deployed service answers, within `timeout_ms` either way; `cancel`
+    /// stops the wait for a launched server.
     pub fn open(
         name: &str,
         spec: &ProcessEngineSpec,
         spec_dir: &Path,
         data_dir: &Path,
+        cancel: &Cancel,
     ) -> Result<HttpEngine, SetupError> {
         let err = |step: StartError| SetupError::new(name, step);
         let url = spec
@@ -121,7 +124,7 @@ impl HttpEngine {
             let deadline = Instant::now() + timeout;
             let (server, url) = Launched::start(name, spec, spec_dir, data_dir, &endpoint).map_err(err)?;
             let agent = agent(timeout, &url).map_err(|e| err(StartError::Config(e)))?;
-            server.wait_ready(&agent, &url, deadline).map_err(err)?;
+            server.wait_ready(&agent, &url, deadline, cancel).map_err(err)?;
             let server = Some(server);
             Ok(HttpEngine {
                 name: name.to_string(),
@@ -148,7 +151,7 @@ impl HttpEngine {
         let err = |step: StartError| SetupError::new(name, step);
         let endpoint = Endpoint::parse(url, false).map_err(|e| err(StartError::Config(format!("url {e}"))))?;
         let agent = agent(timeout, endpoint.as_str()).map_err(|e| err(StartError::Config(e)))?;
-        super::probe::probe(&agent, endpoint.as_str(), Instant::now() + timeout, false)
+        super::probe::probe(&agent, endpoint.as_str(), Instant::now() + timeout, None)
             .map_err(|e| err(StartError::Connect(e)))?;
         Ok(HttpEngine {
             name: name.to_string(),

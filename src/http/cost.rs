@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 
 use audit_engines::{Engine, EngineError, Page, Query};
 
+use crate::cancel::Cancel;
+
 use super::affinity::{allowed_cpus, pin_to, set_affinity};
 use super::serve::{ServeOptions, Server};
 use super::HttpEngine;
@@ -122,9 +124,9 @@ fn wrk_version() -> Result<String, String> {
         .to_string())
 }
 
-/// Runs the comparison. Errors are one line: fewer than two CPUs, wrk
-/// missing or failing, a request that fails.
-pub fn run(opts: CostOptions, others: &mut [Box<dyn Load>]) -> Result<HttpCost, String> {
+/// Runs the comparison, until `cancel` is cancelled. Errors are one line:
+/// fewer than two CPUs, wrk missing or failing, a request that fails.
+pub fn run(opts: CostOptions, others: &mut [Box<dyn Load>], cancel: &Cancel) -> Result<HttpCost, String> {
     if opts.rounds < 2 {
         return Err(format!(
             "--rounds {}: expected at least 2 (the intervals come from the rounds)",
@@ -164,7 +166,7 @@ pub fn run(opts: CostOptions, others: &mut [Box<dyn Load>]) -> Result<HttpCost, 
     let sides = 2 + others.len();
     for r in 0..opts.rounds {
         for turn in 0..sides {
-            if crate::interrupt::interrupted() {
+            if cancel.is_cancelled() {
                 return Err("http-cost stopped: interrupted".into());
             }
             let who = (turn + r) % sides;

@@ -18,6 +18,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::cancel::Cancel;
 use crate::process::worker::{command_line, confine, exited_unreaped, keep_last_lines};
 use crate::process::{stderr_text, working_dir, StartError, SHUTDOWN_GRACE};
 use crate::spec::endpoint::{Endpoint, PORT_PLACEHOLDER};
@@ -120,17 +121,23 @@ impl Launched {
     }
 
     /// Waits until the server answers `url` (any status), it exits, or
-    /// `deadline` passes; on failure the server is stopped.
-    pub fn wait_ready(&self, agent: &ureq::Agent, url: &str, deadline: Instant) -> Result<(), StartError> {
+    /// `deadline` passes or `cancel` is cancelled; on failure the server is stopped.
+    pub fn wait_ready(
+        &self,
+        agent: &ureq::Agent,
+        url: &str,
+        deadline: Instant,
+        cancel: &Cancel,
+    ) -> Result<(), StartError> {
         let mut tries = 0u32;
         loop {
             if let Some(died) = self.death() {
                 return Err(StartError::NotReady(format!("{died} before answering at {url}")));
             }
             let slice = Instant::now() + Duration::from_millis(200);
-            match super::probe::probe(agent, url, slice.min(deadline), true) {
+            match super::probe::probe(agent, url, slice.min(deadline), Some(cancel)) {
                 Ok(()) => return Ok(()),
-                Err(e) if Instant::now() >= deadline || crate::interrupt::interrupted() => {
+                Err(e) if Instant::now() >= deadline || cancel.is_cancelled() => {
                     self.stop();
                     return Err(StartError::NotReady(format!(
                         "server `{}` did not answer within timeout_ms after {} tries ({e}); {}",

@@ -3,13 +3,16 @@
 
 use std::time::{Duration, Instant};
 
+use crate::cancel::Cancel;
+
 /// The most of a probe's answer read off to keep its connection.
 const DRAIN_LIMIT: u64 = 1 << 20;
 
 /// Asks `url` one query until any HTTP answer comes (any status) or
-/// `deadline` passes; a refused connection is retried when `retry` (a
-/// launched server may not listen yet), else it is the answer.
-pub fn probe(agent: &ureq::Agent, url: &str, deadline: Instant, retry: bool) -> Result<(), String> {
+/// `deadline` passes; a refused connection is retried when `retry` gives a
+/// token (a launched server may not listen yet), until it is cancelled,
+/// else it is the answer.
+pub fn probe(agent: &ureq::Agent, url: &str, deadline: Instant, retry: Option<&Cancel>) -> Result<(), String> {
     let mut last = String::new();
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -34,10 +37,12 @@ pub fn probe(agent: &ureq::Agent, url: &str, deadline: Instant, retry: bool) -> 
                 return Ok(());
             }
             Err(e @ ureq::Error::Timeout(_)) => return Err(format!("{url}: {e}")),
-            Err(e) if !retry => return Err(format!("{url}: {e}")),
-            Err(e) => last = e.to_string(),
+            Err(e) => match retry {
+                None => return Err(format!("{url}: {e}")),
+                Some(_) => last = e.to_string(),
+            },
         }
-        if crate::interrupt::interrupted() {
+        if retry.is_some_and(Cancel::is_cancelled) {
             return Err(format!("stopped waiting for {url}: the harness was interrupted"));
         }
         std::thread::sleep(Duration::from_millis(20));

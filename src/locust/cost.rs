@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+use crate::cancel::Cancel;
+
 use super::{Cluster, Job, RoundEnd, Settings};
 use crate::http::cost::Load;
 
@@ -19,16 +21,18 @@ pub struct LocustLoad {
     rounds: u32,
     /// Requests per second in the round before, to size the next.
     pace: f64,
+    cancel: Cancel,
 }
 
 impl LocustLoad {
-    pub fn new(python: std::path::PathBuf, workers: u32) -> LocustLoad {
+    pub fn new(python: std::path::PathBuf, workers: u32, cancel: &Cancel) -> LocustLoad {
         LocustLoad {
             python,
             workers,
             cluster: None,
             rounds: 0,
             pace: 500.0,
+            cancel: cancel.clone(),
         }
     }
 }
@@ -63,7 +67,8 @@ impl Load for LocustLoad {
                 concurrency: connections as u32,
                 cpu: Some(cpu),
             };
-            self.cluster = Some(Cluster::start(settings, &std::env::temp_dir()).map_err(|e| e.to_string())?);
+            self.cluster =
+                Some(Cluster::start(settings, &std::env::temp_dir(), &self.cancel).map_err(|e| e.to_string())?);
         }
         let Some(cluster) = self.cluster.as_mut() else {
             return Err("the Locust cluster did not start".into());

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use audit_engines::Query;
 
+use crate::cancel::Cancel;
 use crate::error::HarnessError;
 use crate::measured::Request;
 
@@ -117,6 +118,8 @@ pub struct Cluster {
     pending: bool,
     /// The master's `HOST:PORT` for workers (the port it chose when 0 was asked).
     pub master_address: String,
+    /// Stops every wait on the master.
+    cancel: Cancel,
 }
 
 /// The text of a driver failure.
@@ -126,8 +129,9 @@ fn failed(why: impl std::fmt::Display) -> HarnessError {
 
 impl Cluster {
     /// Starts the master (and local workers) and waits until every expected
-    /// worker has connected and its users are running.
-    pub fn start(settings: Settings, scratch: &Path) -> Result<Cluster, HarnessError> {
+    /// worker has connected and its users are running; `cancel` stops every
+    /// wait on the master, then and later.
+    pub fn start(settings: Settings, scratch: &Path, cancel: &Cancel) -> Result<Cluster, HarnessError> {
         let (host, port) = split_address(&settings.master)?;
         // A port in use would only show as the master's exit: say it first.
         let listener = TcpListener::bind((host.as_str(), port)).map_err(|e| {
@@ -153,7 +157,7 @@ impl Cluster {
             .args(["--master-bind-host", &host, "--master-bind-port", &port.to_string()])
             .env("AUDIT_LOCUST_CONTROL", "127.0.0.1:0");
         let mut master = spawn(command, &master_out, &dir.path().join("master.err"), settings.cpu)?;
-        let control = match control_port(&mut master, dir.path(), settings.connect_timeout) {
+        let control = match control_port(&mut master, dir.path(), settings.connect_timeout, cancel) {
             Ok(port) => TcpStream::connect(("127.0.0.1", port))
                 .and_then(|s| s.set_read_timeout(Some(Duration::from_millis(200))).map(|()| s))
                 .map_err(|e| failed(format!("cannot reach the master's control port {port}: {e}"))),
@@ -175,6 +179,7 @@ impl Cluster {
             settings,
             handed: 0,
             pending: false,
+            cancel: cancel.clone(),
         };
         if cluster.settings.start_workers {
             let connect = if host == "0.0.0.0" || host == "::" {
@@ -276,7 +281,7 @@ impl Cluster {
                         ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
                     ) =>
                 {
-                    if crate::interrupt::interrupted() {
+                    if self.cancel.is_cancelled() {
                         return Err(HarnessError::input("interrupted"));
                     }
                     if let Some(why) = self.exited() {
@@ -329,7 +334,7 @@ impl Cluster {
         };
         let reply: Reply = match self.ask(&command, deadline) {
             Ok(r) => r,
-            Err(_) if crate::interrupt::interrupted() => return Ok(RoundEnd::Interrupted),
+            Err(_) if self.cancel.is_cancelled() => return Ok(RoundEnd::Interrupted),
             Err(e) => {
                 return Ok(discarded(
                     e.to_string().trim_start_matches("--driver locust: ").to_string(),
@@ -453,7 +458,7 @@ fn spawn(mut command: Command, out: &Path, err: &Path, cpu: Option<usize>) -> Re
 }
 
 /// Reads the master's control port from its first line of output.
-fn control_port(master: &mut Child, dir: &Path, timeout: Duration) -> Result<u16, HarnessError> {
+fn control_port(master: &mut Child, dir: &Path, timeout: Duration, cancel: &Cancel) -> Result<u16, HarnessError> {
     let deadline = Instant::now() + timeout;
     loop {
         let text = std::fs::read_to_string(dir.join("master.out")).unwrap_or_default();
@@ -477,7 +482,7 @@ fn control_port(master: &mut Child, dir: &Path, timeout: Duration) -> Result<u16
                 timeout.as_secs_f64()
             )));
         }
-        if crate::interrupt::interrupted() {
+        if cancel.is_cancelled() {
             return Err(failed("interrupted while the Locust master started"));
         }
         std::thread::sleep(Duration::from_millis(50));

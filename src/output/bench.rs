@@ -198,8 +198,9 @@ pub fn print_overhead(oh: &Overhead) {
     );
 }
 
-/// Why and when each phase ended, and a phase that did not run.
-pub fn print_phases(ran: &[PhaseOutcome], planned: &[Phase]) {
+/// Why and when each phase ended, and a phase that did not run (said only
+/// when the run was not cancelled before it).
+pub fn print_phases(ran: &[PhaseOutcome], planned: &[Phase], cancelled: bool) {
     for p in ran {
         let o = &p.outcome;
         say!(
@@ -223,7 +224,7 @@ pub fn print_phases(ran: &[PhaseOutcome], planned: &[Phase]) {
         );
     }
     for p in planned.iter().skip(ran.len()) {
-        if !crate::interrupt::interrupted() {
+        if !cancelled {
             say_always!(
                 "  {} phase not run: the deciding phase left too little of the budget; its engines and mixes have no figures",
                 p.kind.label()

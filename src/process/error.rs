@@ -88,7 +88,7 @@ mod tests {
         ))
         .expect("a spec entry");
         let dir = std::env::temp_dir();
-        match crate::process::ProcessEngine::open("nx", &spec, &dir, &dir) {
+        match crate::process::ProcessEngine::open("nx", &spec, &dir, &dir, &crate::cancel::Cancel::new()) {
             Ok(_) => panic!("{command:?} started"),
             Err(e) => e,
         }

@@ -34,6 +34,7 @@ use audit_engines::{Engine, EngineError, Fault, Page, Query};
 
 pub use error::{SetupError, StartError};
 
+use crate::cancel::Cancel;
 use crate::spec::ProcessEngineSpec;
 use crate::sync::lock;
 use worker::{CallError, Launch, Starting, Worker};
@@ -78,12 +79,13 @@ impl ProcessEngine {
     /// Starts `spec.workers` processes of engine `name` on the dataset in
     /// `data_dir` and completes their handshakes (in parallel, each bounded by
     /// `timeout_ms`). `spec_dir` is the spec file's directory, where commands
-    /// from `harness.toml` run.
+    /// from `harness.toml` run. `cancel` stops every wait on the processes.
     pub fn open(
         name: &str,
         spec: &ProcessEngineSpec,
         spec_dir: &Path,
         data_dir: &Path,
+        cancel: &Cancel,
     ) -> Result<ProcessEngine, SetupError> {
         let err = |step: StartError| SetupError::new(name, step);
         let cmd = worker::command_line(&spec.command);
@@ -105,6 +107,7 @@ impl ProcessEngine {
             cwd: &cwd,
             data_dir: data,
             timeout,
+            cancel,
         };
         let mut starting = Vec::new();
         for _ in 0..spec.workers.max(1) {

@@ -35,6 +35,7 @@ use audit_engines::{Fault, Page, Query};
 use super::error::StartError;
 
 use super::protocol::{self, Reply};
+use crate::cancel::Cancel;
 use crate::sync::lock;
 
 /// The longest line accepted from an engine's stdout.
@@ -48,9 +49,9 @@ const STDERR_SETTLE: Duration = Duration::from_millis(200);
 /// Waits on a pipe are cut into slices this long, to notice SIGINT/SIGTERM.
 const POLL_SLICE: Duration = Duration::from_millis(100);
 
-/// Why a process was given up on when the harness was interrupted.
-fn interrupted_text() -> String {
-    format!("the harness was interrupted by {}", crate::interrupt::signal_name())
+/// Why a process was given up on when the harness's work was cancelled.
+fn interrupted_text(cause: &str) -> String {
+    format!("the harness was interrupted by {cause}")
 }
 
 /// What a worker needs to start its process.
@@ -67,6 +68,8 @@ pub struct Launch<'a> {
     pub data_dir: &'a str,
     /// Bound on the handshake and on every request.
     pub timeout: Duration,
+    /// Stops every wait on the process's pipes.
+    pub cancel: &'a Cancel,
 }
 
 /// Why a call did not return a page.
@@ -115,6 +118,7 @@ struct Shared {
     stdout: Mutex<LineReader>,
     child: Mutex<ChildSlot>,
     stderr: StderrTail,
+    cancel: Cancel,
 }
 
 struct State {
@@ -232,7 +236,7 @@ impl Starting {
                 hung: false,
             }),
             stdin: Mutex::new(Some(stdin)),
-            stdout: Mutex::new(LineReader::new(stdout, pid)),
+            stdout: Mutex::new(LineReader::new(stdout, pid, l.cancel.clone())),
             child: Mutex::new(ChildSlot {
                 child: Some(child),
                 status: None,
@@ -241,6 +245,7 @@ impl Starting {
                 inner: Mutex::new((VecDeque::new(), false)),
                 eof: Condvar::new(),
             },
+            cancel: l.cancel.clone(),
         });
         if let Err(e) = nonblocking {
             return Err(StartError::NotReady(
@@ -437,8 +442,8 @@ impl Shared {
                             timeout.as_millis()
                         ));
                     }
-                    if crate::interrupt::interrupted() {
-                        return Err(interrupted_text());
+                    if self.cancel.is_cancelled() {
+                        return Err(interrupted_text(self.cancel.cause()));
                     }
                     wait_fd(fd, libc::POLLOUT, left.min(POLL_SLICE));
                 }
@@ -651,7 +656,8 @@ enum ReadError {
     Eof,
     Timeout,
     TooLong,
-    Interrupted,
+    /// The harness's work was cancelled, by this cause.
+    Interrupted(&'static str),
     Io(std::io::Error),
 }
 
@@ -661,7 +667,7 @@ impl std::fmt::Display for ReadError {
             ReadError::Eof => write!(f, "closed its stdout"),
             ReadError::Timeout => write!(f, "timed out"),
             ReadError::TooLong => write!(f, "wrote a line longer than {MAX_LINE} bytes"),
-            ReadError::Interrupted => f.write_str(&interrupted_text()),
+            ReadError::Interrupted(cause) => f.write_str(&interrupted_text(cause)),
             ReadError::Io(e) => write!(f, "cannot read its stdout: {e}"),
         }
     }
@@ -679,16 +685,18 @@ struct LineReader {
     buf: Vec<u8>,
     /// `buf[..scanned]` holds no newline.
     scanned: usize,
+    cancel: Cancel,
 }
 
 impl LineReader {
-    fn new(pipe: ChildStdout, pid: u32) -> LineReader {
+    fn new(pipe: ChildStdout, pid: u32, cancel: Cancel) -> LineReader {
         LineReader {
             pipe,
             pid,
             gone: false,
             buf: Vec::with_capacity(16 * 1024),
             scanned: 0,
+            cancel,
         }
     }
 
@@ -709,8 +717,8 @@ impl LineReader {
             if left.is_zero() {
                 return Err(ReadError::Timeout);
             }
-            if crate::interrupt::interrupted() {
-                return Err(ReadError::Interrupted);
+            if self.cancel.is_cancelled() {
+                return Err(ReadError::Interrupted(self.cancel.cause()));
             }
             wait_fd(self.pipe.as_raw_fd(), libc::POLLIN, left.min(POLL_SLICE));
             let len = self.buf.len();

@@ -1,11 +1,12 @@
 //! A run from start to end: its report directory is made and run.json written
 //! (`complete: false`) before any stage runs; each stage's outcome is recorded
-//! as it ends; the end marks it complete unless the benchmark was interrupted
-//! (and writes report.html for a run that ended before any benchmark).
+//! as it ends; the end marks it complete unless its cancellation token was
+//! cancelled (and writes report.html for a run that ended before any benchmark).
 
 use std::path::Path;
 use std::time::SystemTime;
 
+use crate::cancel::Cancel;
 use crate::error::HarnessError;
 use crate::spec::Spec;
 
@@ -30,11 +31,14 @@ pub struct Run {
     /// The stage under way (begun, not yet recorded): a run that ends by an
     /// error inside it records it as `error`, so run.json says where it stopped.
     running: Option<Stage>,
+    /// Every stage of the run stops once it is cancelled, and the run ends incomplete.
+    pub cancel: Cancel,
 }
 
 impl Run {
-    /// Creates the report directory and writes run.json (`complete: false`) before anything runs.
-    pub fn start(spec: &Spec, data_dir: &Path) -> Result<Run, HarnessError> {
+    /// Creates the report directory and writes run.json (`complete: false`)
+    /// before anything runs; `cancel` stops its stages.
+    pub fn start(spec: &Spec, data_dir: &Path, cancel: &Cancel) -> Result<Run, HarnessError> {
         let started = SystemTime::now();
         let dir = RunDir::create(&spec.bench.reports_dir, started, &spec.digest)?;
         let info = RunInfo::start(&dir.id, started, spec, data_dir);
@@ -44,6 +48,7 @@ impl Run {
             info,
             deferred: None,
             running: None,
+            cancel: cancel.clone(),
         })
     }
 
@@ -89,15 +94,15 @@ impl Run {
             self.info.error = Some(e.to_string());
         }
         self.info.ended_at = Some(run_json::timestamp(SystemTime::now()));
-        self.info.complete = !crate::interrupt::interrupted() && !result.as_ref().is_err_and(HarnessError::is_input);
+        let cancelled = self.cancel.is_cancelled();
+        self.info.complete = !cancelled && !result.as_ref().is_err_and(HarnessError::is_input);
         self.info.exit_code = Some(result.as_ref().map_or_else(HarnessError::exit_code, |_| 0));
         let mut saved = self.save();
         // A run that benchmarked wrote its report.html with its figures; one
         // that stopped before (equiv, or a failed integrity or equivalence
         // stage, or a signal in its first stage) gets the page of its
         // stages, its counterexamples included.
-        let started =
-            self.info.equivalence.is_some() || !self.info.stages.is_empty() || crate::interrupt::interrupted();
+        let started = self.info.equivalence.is_some() || !self.info.stages.is_empty() || cancelled;
         if self.info.bench.is_none() && started {
             saved = saved.and(
                 self.dir
@@ -123,7 +128,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let mut spec = Spec::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("harness.toml")).unwrap();
         spec.bench.reports_dir = tmp.path().join("reports");
-        let mut run = Run::start(&spec, tmp.path()).unwrap();
+        let mut run = Run::start(&spec, tmp.path(), &Cancel::new()).unwrap();
         run.begin(Stage::Integrity);
         run.stage(Stage::Integrity, StageOutcome::Pass).unwrap();
         run.begin(Stage::Bench);
@@ -142,5 +147,24 @@ mod tests {
             "{error}"
         );
         assert_eq!(info["exit_code"], 2);
+    }
+
+    /// A run whose token was cancelled ends incomplete, though its result
+    /// is `Ok` (the stages return what they finished).
+    #[test]
+    fn a_cancelled_run_ends_incomplete() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut spec = Spec::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("harness.toml")).unwrap();
+        spec.bench.reports_dir = tmp.path().join("reports");
+        let cancel = Cancel::new();
+        let mut run = Run::start(&spec, tmp.path(), &cancel).unwrap();
+        run.begin(Stage::Integrity);
+        run.stage(Stage::Integrity, StageOutcome::Pass).unwrap();
+        cancel.cancel();
+        let ended = run.finish(Ok(()));
+        let (dir, complete) = ended.reports.expect("the run keeps its directory");
+        assert!(!complete);
+        let info: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
+        assert_eq!(info["complete"], false);
     }
 }

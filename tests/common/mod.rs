@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use audit_harness::cancel::Cancel;
 use audit_harness::dataset::GenParams;
 use audit_harness::spec::Spec;
 
@@ -29,7 +30,8 @@ pub fn default_dataset() -> PathBuf {
         lock.lock().expect("lock target/test-data");
         let dir = base.join("default");
         if !dir.join("manifest.json").exists() {
-            audit_harness::dataset::generate(&GenParams::default(), &dir, true).expect("generate the default dataset");
+            audit_harness::dataset::generate(&GenParams::default(), &dir, true, &Cancel::new())
+                .expect("generate the default dataset");
         }
         dir
     })
