@@ -218,9 +218,7 @@ pub fn opener(spec: &Spec, name: &str, cancel: &Cancel) -> Result<crate::equival
     let spec = spec.clone();
     let owned = name.to_string();
     let cancel = cancel.clone();
-    let opener = crate::equivalence::Opener::new(name, move |dir| {
-        open(&spec, &owned, dir, &cancel).map_err(|e| audit_engines::EngineError::Other(e.to_string()))
-    });
+    let opener = crate::equivalence::Opener::new(name, move |dir| open(&spec, &owned, dir, &cancel));
     Ok(if own_data { opener.with_own_data() } else { opener })
 }
 

@@ -700,3 +700,52 @@ fn protocol_cost_measures_the_null_engine() {
         "{help}"
     );
 }
+
+/// The token an engine is opened with reaches its process: a cancelled
+/// token ends the wait for `ready` at once (not after `timeout_ms`), and
+/// the error says why.
+#[test]
+fn a_cancelled_token_ends_the_wait_for_a_process() {
+    let cancel = Cancel::new();
+    cancel.cancel();
+    let t0 = std::time::Instant::now();
+    let e = ProcessEngine::open(
+        "mute",
+        &misbehave("silent", 20_000),
+        &common::root(),
+        &common::root(),
+        &cancel,
+    )
+    .err()
+    .expect("a silent engine does not start");
+    assert!(t0.elapsed() < std::time::Duration::from_secs(10), "{:?}", t0.elapsed());
+    assert!(e.to_string().contains("interrupted by a cancellation"), "{e}");
+}
+
+/// An engine that cannot start keeps its error's type and cause through the
+/// equivalence opener: the suite ends with the setup error itself (exit 2),
+/// the operating system's NotFound reachable as its source.
+#[test]
+fn an_engine_that_cannot_start_keeps_its_cause_through_equivalence() {
+    use std::error::Error;
+    let mut spec = common::spec();
+    spec.engines.insert(
+        "nx".into(),
+        engine_spec(vec!["/nonexistent/audit-engine".into()], 1, 5_000, &[]),
+    );
+    let opts = Options::from_spec(&spec, &common::default_dataset(), &Cancel::new()).unwrap();
+    let candidates = vec![registry::opener(&spec, "nx", &Cancel::new()).unwrap()];
+    let e = equivalence::run(&opts, &candidates, |_| {}).unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    assert!(matches!(e, audit_harness::HarnessError::Setup(_)), "{e:?}");
+    assert!(e.to_string().starts_with("engine nx"), "{e}");
+    let mut cause: Option<&(dyn Error + 'static)> = e.source();
+    let mut found = false;
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            found = io.kind() == std::io::ErrorKind::NotFound;
+        }
+        cause = c.source();
+    }
+    assert!(found, "no NotFound in the chain of {e:?}");
+}

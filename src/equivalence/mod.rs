@@ -38,21 +38,34 @@ use cases::SmallRow;
 pub struct Opener {
     pub name: String,
     #[allow(clippy::type_complexity)]
-    pub open: Arc<dyn Fn(&Path) -> Result<SharedEngine, EngineError> + Send + Sync>,
+    pub open: Arc<dyn Fn(&Path) -> Result<SharedEngine, OpenError> + Send + Sync>,
     /// The engine serves its own data (a deployed HTTP service): `open`
     /// ignores the directory, so the properties that need the harness to
     /// choose the dataset do not apply to it.
     pub own_data: bool,
 }
 
+/// Why an engine could not be opened on a dataset, its cause kept.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The engine's own error (a built-in that could not read the dataset).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The harness could not open it (a process or HTTP engine that did not
+    /// start, a cancelled start): the error names the engine and keeps its
+    /// exit class.
+    #[error(transparent)]
+    Harness(#[from] HarnessError),
+}
+
 impl Opener {
-    pub fn new(
+    pub fn new<E: Into<OpenError>>(
         name: &str,
-        open: impl Fn(&Path) -> Result<SharedEngine, EngineError> + Send + Sync + 'static,
+        open: impl Fn(&Path) -> Result<SharedEngine, E> + Send + Sync + 'static,
     ) -> Opener {
         Opener {
             name: name.to_string(),
-            open: Arc::new(open),
+            open: Arc::new(move |dir| open(dir).map_err(Into::into)),
             own_data: false,
         }
     }
@@ -66,7 +79,7 @@ impl Opener {
     /// The frozen baseline, the default reference every candidate is compared with.
     pub fn baseline() -> Opener {
         Opener::new(audit_engines::reference().name, |dir| {
-            Ok(Arc::new(audit_engines::baseline::Baseline::open(dir)?) as SharedEngine)
+            Ok::<_, EngineError>(Arc::new(audit_engines::baseline::Baseline::open(dir)?) as SharedEngine)
         })
     }
 }
@@ -427,17 +440,13 @@ pub fn run(
     // An engine that cannot start on the contract dataset is a setup error
     // (exit 2, as for the benchmark), not a failed check.
     for c in candidates {
-        let opened = (c.open)(&opts.dataset).map_err(|e| {
-            let e = e.to_string();
-            if e.starts_with(&format!("engine {}", c.name)) {
-                HarnessError::input(e)
-            } else {
-                HarnessError::input(format!(
-                    "engine {}: cannot open {}: {e}",
-                    c.name,
-                    opts.dataset.display()
-                ))
-            }
+        let opened = (c.open)(&opts.dataset).map_err(|e| match e {
+            OpenError::Harness(e) => e,
+            OpenError::Engine(e) => HarnessError::input(format!(
+                "engine {}: cannot open {}: {e}",
+                c.name,
+                opts.dataset.display()
+            )),
         })?;
         drop(opened);
         opts.cancel.check("equivalence stopped before the first property")?;

@@ -17,7 +17,7 @@ use audit_engines::{covers, Engine, EngineError, Page, Query, SharedEngine};
 use serde::{Deserialize, Serialize};
 
 use super::outcome::{self, Outcome};
-use super::Opener;
+use super::{OpenError, Opener};
 
 /// What was ignored and why, as every report lists it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -274,10 +274,10 @@ pub fn pair(reference: &Opener, twin: &Opener, noise: &Arc<Noise>) -> Opener {
         open: Arc::new(move |dir| {
             let reference = open(dir)?;
             let twin = open_twin(dir).map_err(|e| {
-                EngineError::Other(format!(
+                OpenError::Engine(EngineError::Other(format!(
                     "the noise reference {twin_name}: cannot open {}: {e}",
                     dir.display()
-                ))
+                )))
             })?;
             Ok(Arc::new(Pair {
                 reference,

@@ -163,7 +163,7 @@ pub fn over_http(opener: audit_harness::equivalence::Opener) -> audit_harness::e
             std::time::Duration::from_secs(10),
         )
         .map_err(|e| audit_engines::EngineError::Other(e.to_string()))?;
-        Ok(std::sync::Arc::new(ServedOverHttp {
+        Ok::<_, audit_harness::equivalence::OpenError>(std::sync::Arc::new(ServedOverHttp {
             client,
             _server: server,
         }) as audit_engines::SharedEngine)

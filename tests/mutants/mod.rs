@@ -71,7 +71,7 @@ impl Bug {
 
     pub fn opener(self) -> Opener {
         Opener::new(&self.name(), move |dir| {
-            Ok(Arc::new(Model::open(dir, self)?) as SharedEngine)
+            Ok::<_, EngineError>(Arc::new(Model::open(dir, self)?) as SharedEngine)
         })
     }
 }
