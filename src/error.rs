@@ -35,6 +35,14 @@ pub enum HarnessError {
     /// Not enough evidence either way: exit 3.
     #[error("{0}")]
     Inconclusive(String),
+    /// An error and where it happened (`at: error`): its exit code and its
+    /// cause are the error's own.
+    #[error("{at}: {error}")]
+    At {
+        at: String,
+        #[source]
+        error: Box<HarnessError>,
+    },
 }
 
 impl HarnessError {
@@ -74,16 +82,12 @@ impl HarnessError {
         ))
     }
 
-    /// The same error, its message prefixed with `at: ` (where it happened);
-    /// a file's error becomes its text.
+    /// The same error, its line prefixed with `at: ` (where it happened),
+    /// its exit code and cause kept.
     pub fn prefixed(self, at: &str) -> HarnessError {
-        match self {
-            HarnessError::Input(m) => HarnessError::Input(format!("{at}: {m}")),
-            e @ (HarnessError::Io { .. } | HarnessError::Sql { .. } | HarnessError::Setup(_)) => {
-                HarnessError::Input(format!("{at}: {e}"))
-            }
-            HarnessError::Failed(m) => HarnessError::Failed(format!("{at}: {m}")),
-            HarnessError::Inconclusive(m) => HarnessError::Inconclusive(format!("{at}: {m}")),
+        HarnessError::At {
+            at: at.to_string(),
+            error: Box::new(self),
         }
     }
 
@@ -93,6 +97,7 @@ impl HarnessError {
             HarnessError::Failed(_) => 1,
             HarnessError::Input(_) | HarnessError::Io { .. } | HarnessError::Sql { .. } | HarnessError::Setup(_) => 2,
             HarnessError::Inconclusive(_) => 3,
+            HarnessError::At { error, .. } => error.exit_code(),
         }
     }
 
@@ -136,10 +141,19 @@ mod tests {
             format!("/d/audit.db: sqlite: {}", rusqlite::Error::InvalidQuery)
         );
         assert!(sql.source().is_some_and(|s| s.is::<rusqlite::Error>()));
+        let at = full.prefixed("stage bench");
         assert_eq!(
-            full.prefixed("stage bench").to_string(),
+            at.to_string(),
             "stage bench: /r/latencies.csv: No space left on device (os error 28)"
         );
+        assert_eq!(at.exit_code(), 2);
+        let cause = at
+            .source()
+            .and_then(|s| s.source())
+            .and_then(|s| s.downcast_ref::<std::io::Error>());
+        assert_eq!(cause.and_then(std::io::Error::raw_os_error), Some(libc::ENOSPC));
+        assert_eq!(HarnessError::failed("x").prefixed("line 3").exit_code(), 1);
+        assert_eq!(HarnessError::Inconclusive("x".into()).prefixed("line 3").exit_code(), 3);
         assert!(!HarnessError::failed("x").is_input());
     }
 }

@@ -124,8 +124,8 @@ fn run_each(
         plan.check_budget(&aa.gate)?;
         let first = registry::open(spec, &opts.engine, data_dir, cancel)?;
         let second = registry::open(spec, &opts.engine, data_dir, cancel).map_err(|e| {
-            HarnessError::input(format!(
-                "engine {} cannot be started twice (an A/A run needs a second instance of its own): {e}",
+            e.prefixed(&format!(
+                "engine {} cannot be started twice (an A/A run needs a second instance of its own)",
                 opts.engine
             ))
         })?;

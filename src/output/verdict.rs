@@ -140,16 +140,13 @@ pub fn print_all_informational() {
 
 /// The command's last line: its word and why.
 pub fn print_result(command: &str, result: &Result<(), crate::error::HarnessError>, what: &str) {
-    let outcome = match result {
+    // By the exit code, decided in one place (`HarnessError::exit_code`):
+    // bad input or environment has its own line already.
+    let outcome = match result.as_ref().map_err(crate::error::HarnessError::exit_code) {
         Ok(()) => "PASS",
-        Err(crate::error::HarnessError::Failed(_)) => "FAIL",
-        Err(crate::error::HarnessError::Inconclusive(_)) => "INCONCLUSIVE",
-        Err(
-            crate::error::HarnessError::Input(_)
-            | crate::error::HarnessError::Io { .. }
-            | crate::error::HarnessError::Sql { .. }
-            | crate::error::HarnessError::Setup(_),
-        ) => return,
+        Err(1) => "FAIL",
+        Err(3) => "INCONCLUSIVE",
+        Err(_) => return,
     };
     say_always!("{command}: {} ({what})", super::word(outcome, 0));
 }

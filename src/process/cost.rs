@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use audit_engines::{Engine, Query};
+use audit_engines::{Engine, EngineError, Query};
 
 use crate::error::HarnessError;
 use crate::spec::ProcessEngineSpec;
@@ -38,15 +38,15 @@ pub fn summarise(mut us: Vec<f64>) -> Cost {
 }
 
 /// Asks `q` of `engine` `warmup` times unrecorded, then `requests` times,
-/// timing each call on its own; one call at a time.
-pub fn measure(engine: &dyn Engine, q: &Query, warmup: usize, requests: usize) -> Result<Cost, String> {
+/// timing each call on its own; one call at a time. The first error ends it.
+pub fn measure(engine: &dyn Engine, q: &Query, warmup: usize, requests: usize) -> Result<Cost, EngineError> {
     for _ in 0..warmup {
-        engine.query(q).map_err(|e| e.to_string())?;
+        engine.query(q)?;
     }
     let mut us = Vec::with_capacity(requests);
     for _ in 0..requests {
         let t = Instant::now();
-        engine.query(q).map_err(|e| e.to_string())?;
+        engine.query(q)?;
         us.push(t.elapsed().as_secs_f64() * 1e6);
     }
     Ok(summarise(us))

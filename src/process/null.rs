@@ -12,31 +12,42 @@ use serde_json::Value;
 use super::protocol::{self, Request, PROTOCOL};
 use crate::error::HarnessError;
 
+/// Why the null engine stopped serving before the end of its input.
+#[derive(Debug, thiserror::Error)]
+pub enum NullError {
+    #[error("protocol-null: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("protocol-null: the first line is not JSON ({source}): {excerpt}")]
+    NotJson {
+        #[source]
+        source: serde_json::Error,
+        excerpt: String,
+    },
+    #[error("protocol-null: expected {{\"hello\": {{\"protocol\": 1, ...}}}}, got {0}")]
+    NotHello(String),
+    #[error("protocol-null: a line without an id: {0}")]
+    NoId(String),
+}
+
 /// Serves the protocol on `input`/`output` until end of input.
-pub fn serve(mut input: impl BufRead, mut output: impl Write, max_in_flight: usize) -> Result<(), String> {
-    let io = |e: std::io::Error| format!("protocol-null: {e}");
+pub fn serve(mut input: impl BufRead, mut output: impl Write, max_in_flight: usize) -> Result<(), NullError> {
     let mut line = Vec::new();
-    if input.read_until(b'\n', &mut line).map_err(io)? == 0 {
+    if input.read_until(b'\n', &mut line)? == 0 {
         return Ok(());
     }
-    let hello: Value = serde_json::from_slice(&line).map_err(|e| {
-        format!(
-            "protocol-null: the first line is not JSON ({e}): {}",
-            protocol::excerpt(&line)
-        )
+    let hello: Value = serde_json::from_slice(&line).map_err(|source| NullError::NotJson {
+        source,
+        excerpt: protocol::excerpt(&line),
     })?;
     let Some(version) = hello.pointer("/hello/protocol").and_then(Value::as_u64) else {
-        return Err(format!(
-            "protocol-null: expected {{\"hello\": {{\"protocol\": 1, ...}}}}, got {}",
-            protocol::excerpt(&line)
-        ));
+        return Err(NullError::NotHello(protocol::excerpt(&line)));
     };
     if version != PROTOCOL {
         let refusal = serde_json::json!({
             "ready": false,
             "error": format!("protocol {version} is not spoken here; this engine speaks {PROTOCOL}"),
         });
-        writeln!(output, "{refusal}").and_then(|_| output.flush()).map_err(io)?;
+        writeln!(output, "{refusal}").and_then(|_| output.flush())?;
         return Ok(());
     }
     let ready = serde_json::json!({
@@ -45,26 +56,21 @@ pub fn serve(mut input: impl BufRead, mut output: impl Write, max_in_flight: usi
         "version": env!("CARGO_PKG_VERSION"),
         "max_in_flight": max_in_flight,
     });
-    writeln!(output, "{ready}").and_then(|_| output.flush()).map_err(io)?;
+    writeln!(output, "{ready}").and_then(|_| output.flush())?;
     let empty = Page::new(Vec::new());
     loop {
         line.clear();
-        if input.read_until(b'\n', &mut line).map_err(io)? == 0 {
+        if input.read_until(b'\n', &mut line)? == 0 {
             return Ok(());
         }
         let answer = match serde_json::from_slice::<Request>(&line) {
             Ok(r) => protocol::page_line(r.id, &empty),
             Err(e) => match protocol::answer_id(&line) {
                 Ok(id) => protocol::error_line(id, &format!("not a request: {e}")),
-                Err(_) => {
-                    return Err(format!(
-                        "protocol-null: a line without an id: {}",
-                        protocol::excerpt(&line)
-                    ))
-                }
+                Err(_) => return Err(NullError::NoId(protocol::excerpt(&line))),
             },
         };
-        output.write_all(&answer).and_then(|_| output.flush()).map_err(io)?;
+        output.write_all(&answer).and_then(|_| output.flush())?;
     }
 }
 
@@ -72,7 +78,8 @@ pub fn serve(mut input: impl BufRead, mut output: impl Write, max_in_flight: usi
 pub fn run(max_in_flight: usize) -> Result<(), HarnessError> {
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
-    serve(stdin.lock(), std::io::BufWriter::new(stdout.lock()), max_in_flight).map_err(HarnessError::failed)
+    serve(stdin.lock(), std::io::BufWriter::new(stdout.lock()), max_in_flight)
+        .map_err(|e| HarnessError::failed(e.to_string()))
 }
 
 #[cfg(test)]
@@ -81,7 +88,7 @@ mod tests {
 
     fn session(input: &str) -> (Result<(), String>, String) {
         let mut out = Vec::new();
-        let r = serve(input.as_bytes(), &mut out, 2);
+        let r = serve(input.as_bytes(), &mut out, 2).map_err(|e| e.to_string());
         (r, String::from_utf8(out).unwrap())
     }
 

@@ -360,7 +360,9 @@ impl Worker {
                 st.pending.remove(&id);
                 st.hung
             };
-            let (fault, why) = self.shared.fail(if hung { Fault::Timeout } else { Fault::Exit }, why);
+            let (fault, why) = self
+                .shared
+                .fail(if hung { Fault::Timeout } else { Fault::Exit }, why.to_string());
             return Err(if hung {
                 CallError::TimedOut(why)
             } else {
@@ -419,37 +421,60 @@ impl Drop for Worker {
     }
 }
 
+/// Why a line could not be written to a process's stdin.
+#[derive(Debug, thiserror::Error)]
+enum WriteError {
+    #[error("its stdin is closed")]
+    Closed,
+    #[error("its stdin accepts no more bytes")]
+    Full,
+    /// It did not read for `timeout_ms`: it hangs.
+    #[error("did not read its stdin for {ms} ms (timeout_ms)")]
+    Stalled { ms: u128 },
+    #[error("{}", interrupted_text(.0))]
+    Interrupted(&'static str),
+    /// The pipe broke: the process ended (how, when it is known).
+    #[error("cannot write to its stdin ({source}): it ended ({ended})")]
+    Ended {
+        #[source]
+        source: std::io::Error,
+        ended: String,
+    },
+}
+
 impl Shared {
     /// Writes one whole line to stdin, giving up at `deadline`.
-    fn write(&self, line: &[u8], deadline: Instant, timeout: Duration) -> Result<(), String> {
+    fn write(&self, line: &[u8], deadline: Instant, timeout: Duration) -> Result<(), WriteError> {
         let mut guard = lock(&self.stdin);
         let Some(stdin) = guard.as_mut() else {
-            return Err("its stdin is closed".into());
+            return Err(WriteError::Closed);
         };
         let fd = stdin.as_raw_fd();
         let mut rest = line;
         while !rest.is_empty() {
             match stdin.write(rest) {
-                Ok(0) => return Err("its stdin accepts no more bytes".into()),
+                Ok(0) => return Err(WriteError::Full),
                 Ok(n) => rest = &rest[n..],
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         lock(&self.state).hung = true;
-                        return Err(format!(
-                            "did not read its stdin for {} ms (timeout_ms)",
-                            timeout.as_millis()
-                        ));
+                        return Err(WriteError::Stalled {
+                            ms: timeout.as_millis(),
+                        });
                     }
                     if self.cancel.is_cancelled() {
-                        return Err(interrupted_text(self.cancel.cause()));
+                        return Err(WriteError::Interrupted(self.cancel.cause()));
                     }
                     wait_fd(fd, libc::POLLOUT, left.min(POLL_SLICE));
                 }
-                Err(e) => {
+                Err(source) => {
                     drop(guard);
-                    return Err(format!("cannot write to its stdin ({e}): it ended ({})", self.ended()));
+                    return Err(WriteError::Ended {
+                        source,
+                        ended: self.ended(),
+                    });
                 }
             }
         }
