@@ -568,7 +568,7 @@ fn only_main_ends_the_process() {
 fn files_are_written_only_where_they_belong() {
     let allowed: &[(&str, &str)] = &[
         ("fsutil.rs", "the primitives: whole files by temporary name and rename"),
-        ("report/mod.rs", "RunDir, the one writer of every file of a run"),
+        ("report/run_dir.rs", "RunDir, the one writer of every file of a run"),
         (
             "stages.rs",
             "the export copies (--export-json, --export-markdown), outside the run",
