@@ -1,7 +1,7 @@
 //! Cancellation, in one place: a [`Cancel`] token is made once per command
 //! (by `app::run`) and passed down to every piece of long-running work
-//! (generation, equivalence, the benchmark, process and HTTP engines waiting
-//! on a child or a socket, the Locust driver), which asks
+//! (generation, equivalence, the benchmark, a process engine waiting on its
+//! child, a launched HTTP server's start, the Locust driver), which asks
 //! [`Cancel::is_cancelled`] and stops at the next case, request or row,
 //! cleaning up on the way out (temporary directories removed, child
 //! processes killed and reaped). The command then exits 3 (an incomplete run)
@@ -69,8 +69,9 @@ pub struct Cancel {
 }
 
 impl Cancel {
-    /// A token that only [`Cancel::cancel`] cancels (for commands that stop
-    /// at no signal, and for tests).
+    /// A token that only [`Cancel::cancel`] cancels: for the commands that
+    /// stop at no signal (made by `app.rs`, as every token outside tests),
+    /// and for tests.
     pub fn new() -> Cancel {
         Cancel::default()
     }

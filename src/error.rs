@@ -36,7 +36,9 @@ pub enum HarnessError {
     #[error("{0}")]
     Inconclusive(String),
     /// An error and where it happened (`at: error`): its exit code and its
-    /// cause are the error's own.
+    /// cause are the error's own (the source is the boxed error: ask
+    /// `error`, not `source()`, for the `HarnessError` itself). Decide by
+    /// [`HarnessError::exit_code`], never by matching a variant.
     #[error("{at}: {error}")]
     At {
         at: String,

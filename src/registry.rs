@@ -149,7 +149,8 @@ pub fn validate(spec: &Spec) -> Result<(), HarnessError> {
 
 /// Opens engine `name` on the dataset in `dir`, after checking the dataset
 /// is one (`dataset::preflight`). `cancel` stops the waits of an engine
-/// that runs outside the harness (its start, and every answer).
+/// that runs outside the harness: a process engine's start and every answer,
+/// a launched HTTP server's start.
 pub fn open(spec: &Spec, name: &str, dir: &Path, cancel: &Cancel) -> Result<SharedEngine, HarnessError> {
     check_name(spec, name)?;
     crate::dataset::preflight(dir)?;

@@ -98,7 +98,7 @@ pub fn bench_engines(
     output::bench::print_header(plan);
     let first_mix = &plan.mixes[0].1;
     let task = output::progress::start("measuring the harness's own overhead", None, "");
-    let oh = overhead::measure(&plan.round_stream(first_mix, 0), 200_000);
+    let oh = overhead::measure(&plan.round_stream(first_mix, 0), 200_000, &run.cancel);
     drop(task);
     output::bench::print_overhead(&oh);
     let phases = plan.phases(&spec.gate);

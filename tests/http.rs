@@ -647,6 +647,34 @@ fn http_cost_measures_the_driver_against_wrk_on_a_pinned_server() {
     assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
 }
 
+/// SIGINT during `http-cost` ends it as an interrupted measurement (exit 3,
+/// one line), not as bad input, and at the next side's turn.
+#[test]
+fn http_cost_stops_at_sigint_as_an_interruption() {
+    if !wrk_available("http_cost_stops_at_sigint_as_an_interruption") {
+        return;
+    }
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_audit-harness"))
+        .current_dir(common::root())
+        .args(["http-cost", "--seconds", "1", "--rounds", "20", "--connections", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    // SAFETY: sending a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let t0 = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let text = common::text(&out);
+    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}: {text}", t0.elapsed());
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains("interrupted by SIGINT: http-cost stopped; nothing was measured"),
+        "{text}"
+    );
+}
+
 /// `engines --check` starts every engine (built in, process, launched,
 /// deployed), asks each one query, and names the ones that fail (exit 2).
 #[test]

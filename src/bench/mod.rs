@@ -232,9 +232,16 @@ pub fn run(
                     }
                     None => return Err(HarnessError::input("open loop needs a rate: --rate R or [bench] rate")),
                 };
-                // The harness's own pacing at this rate, for about a second at most.
+                // The harness's own pacing at this rate: about a second, at
+                // least 100 requests (so longer below 100 rps).
                 let n = (plan.requests as usize).min((rps as usize).max(100));
-                let p = overhead::pacing(warmup, &plan.arrival_schedule(rps, n, 0, 0), plan.concurrency, rps);
+                let p = overhead::pacing(
+                    warmup,
+                    &plan.arrival_schedule(rps, n, 0, 0),
+                    plan.concurrency,
+                    rps,
+                    cancel,
+                );
                 progress(Progress::Rate {
                     mix: mix_name,
                     rps,

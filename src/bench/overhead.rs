@@ -31,13 +31,12 @@ pub struct Overhead {
 }
 
 /// Runs the closed loop with one worker over `requests` requests of `stream`
-/// (cycled) on the null engine.
-pub fn measure(stream: &[Query], requests: u64) -> Overhead {
+/// (cycled) on the null engine, until `cancel` is cancelled.
+pub fn measure(stream: &[Query], requests: u64, cancel: &Cancel) -> Overhead {
     let stream: Vec<Query> = stream.iter().cycle().take(requests as usize).cloned().collect();
     let t0 = Instant::now();
     let null: audit_engines::SharedEngine = std::sync::Arc::new(NullEngine);
-    // A few milliseconds of the harness's own loop: not worth stopping.
-    let trial = super::closed::run(&null, &stream, 1, &Cancel::new());
+    let trial = super::closed::run(&null, &stream, 1, cancel);
     let wall = t0.elapsed().as_nanos() as f64;
     let n = trial.requests.len().max(1) as f64;
     Overhead {
@@ -61,12 +60,12 @@ pub struct Pacing {
     pub late: u64,
 }
 
-/// Runs `schedule` (with `stream`, cycled) on the null engine with `workers` workers.
-pub fn pacing(stream: &[Query], schedule: &[u64], workers: u32, rps: f64) -> Pacing {
+/// Runs `schedule` (with `stream`, cycled) on the null engine with `workers`
+/// workers, until `cancel` is cancelled (at a low rate it lasts seconds).
+pub fn pacing(stream: &[Query], schedule: &[u64], workers: u32, rps: f64, cancel: &Cancel) -> Pacing {
     let stream: Vec<Query> = stream.iter().cycle().take(schedule.len()).cloned().collect();
     let null: audit_engines::SharedEngine = std::sync::Arc::new(NullEngine);
-    // The warm-up's length of the run's own schedule: not worth stopping.
-    let trial = super::open::run(&null, &stream, workers, schedule, None, &Cancel::new());
+    let trial = super::open::run(&null, &stream, workers, schedule, None, cancel);
     let mut late: Vec<f64> = super::open::lateness_ns(&trial.requests)
         .into_iter()
         .map(|ns| ns as f64 / 1000.0)

@@ -64,8 +64,8 @@ pub fn run(spec: &Spec, dir: &std::path::Path, args: BenchArgs, cancel: &Cancel)
 /// failure of either is a failure (exit 1), and bad input stays bad input.
 fn combine(verdict: Result<(), HarnessError>, compared: Result<(), HarnessError>) -> Result<(), HarnessError> {
     match (verdict, compared) {
-        (Err(e), _) if e.is_input() || matches!(e, HarnessError::Failed(_)) => Err(e),
-        (_, Err(e @ HarnessError::Failed(_))) => Err(e),
+        (Err(e), _) if e.is_input() || e.exit_code() == 1 => Err(e),
+        (_, Err(e)) if e.exit_code() == 1 => Err(e),
         (Ok(()), Err(e)) => Err(e),
         (verdict, _) => verdict,
     }

@@ -28,7 +28,9 @@ pub fn run(args: &HttpCostArgs, cancel: &Cancel) -> Result<(), HarnessError> {
     }
     output::http_cost::print_header(&opts, &others);
     let c = cost::run(opts, &mut others, cancel).map_err(|e| match cancel.is_cancelled() {
-        // Stopped by a signal: an incomplete measurement (exit 3), not bad input.
+        // Stopped by a signal: an incomplete measurement (exit 3), not bad
+        // input; whatever failed with it (wrk, which a Ctrl-C in a terminal
+        // signals too) failed because of it.
         true => cancel.error("http-cost stopped; nothing was measured"),
         false => HarnessError::input(format!("http-cost: {e}")),
     })?;

@@ -259,7 +259,7 @@ fn one_size(
     let index: Vec<(String, u64)> = engines.iter().map(|(n, e)| (n.clone(), e.index_bytes())).collect();
     let mut rows: Vec<ScalingRow> = Vec::new();
     if !engines.is_empty() {
-        let oh = overhead::measure(&plan.round_stream(&plan.mixes[0].1, 0), 200_000);
+        let oh = overhead::measure(&plan.round_stream(&plan.mixes[0].1, 0), 200_000, &run.cancel);
         let phases = [plan.single_phase()];
         let result = stages::run_rounds(&plan, &engines, &phases, |_, _| false, |_| Ok(()), &run.cancel)?;
         let info = BenchInfo::new(&plan, &result, &oh);

@@ -51,9 +51,10 @@ pub enum OpenError {
     /// The engine's own error (a built-in that could not read the dataset).
     #[error(transparent)]
     Engine(#[from] EngineError),
-    /// The harness could not open it (a process or HTTP engine that did not
-    /// start, a cancelled start): the error names the engine and keeps its
-    /// exit class.
+    /// The harness could not open it, its exit class kept: a process or HTTP
+    /// engine that did not start or whose start was cancelled, a built-in the
+    /// registry could not open (these name the engine), or a dataset that is
+    /// not one (which [`run`] checks before any engine is opened).
     #[error(transparent)]
     Harness(#[from] HarnessError),
 }
@@ -463,7 +464,7 @@ pub fn run(
     };
 
     let ctx = contract::Context::new(opts, pair.as_ref().unwrap_or(&baseline))?;
-    // After SIGINT or SIGTERM: no further property starts, and a property cut
+    // Once cancelled (SIGINT or SIGTERM): no further property starts, and a property cut
     // short is not reported (its tally is incomplete). Two references that
     // are not two instances of one service stop the run as bad input.
     let stop = || {

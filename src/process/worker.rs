@@ -46,7 +46,7 @@ pub const STDERR_LINES: usize = 20;
 const STDERR_LINE_CHARS: usize = 300;
 /// How long a failure message waits for the stderr collector to read the last lines.
 const STDERR_SETTLE: Duration = Duration::from_millis(200);
-/// Waits on a pipe are cut into slices this long, to notice SIGINT/SIGTERM.
+/// Waits on a pipe are cut into slices this long, to notice a cancellation.
 const POLL_SLICE: Duration = Duration::from_millis(100);
 
 /// Why a process was given up on when the harness's work was cancelled.

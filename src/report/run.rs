@@ -76,7 +76,7 @@ impl Run {
     /// (a disk that filled up, an engine that died).
     pub fn finish(mut self, result: Result<(), HarnessError>) -> Ended {
         let result = match (result, self.deferred.take()) {
-            (Err(e), _) if e.is_input() || matches!(e, HarnessError::Failed(_)) => Err(e),
+            (Err(e), _) if e.is_input() || e.exit_code() == 1 => Err(e),
             (_, Some(deferred)) => Err(deferred),
             (result, None) => result,
         };
