@@ -21,15 +21,21 @@ pub fn run(mut cli: Cli) -> Result<(), HarnessError> {
     }
     cli.settle().map_err(HarnessError::input)?;
     check_applies(&cli)?;
-    // Completions and manual pages describe the command line; report and
-    // compare read the spec a run recorded in its run.json; adopt and
-    // http-cost use none: none of them needs a harness.toml here.
+    // Completions and manual pages describe the command line; report,
+    // compare and calibrate --from read the spec a run recorded in its
+    // run.json; adopt and http-cost use none: none of them needs a
+    // harness.toml here.
     match &cli.command {
         Command::Completions(a) => return commands::completions::run(a),
         Command::Man(a) => return commands::man::run(a),
         Command::Report(a) => return commands::report::run(a),
         Command::Compare(a) => return commands::compare::run(a),
         Command::Adopt { dir } => return commands::adopt::run(dir),
+        Command::Calibrate(a) => {
+            if let Some(dir) = &a.from {
+                return commands::calibrate::run_from(dir, a);
+            }
+        }
         Command::HttpCost(a) => return commands::http_cost::run(a, &Cancel::on_signals()),
         _ => {}
     }

@@ -178,6 +178,30 @@ fn calibrate_from_a_recorded_run_replays_its_rounds_and_keeps_their_variance() {
     assert!(out.contains("calibrate --from run"), "{out}");
     assert!(out.contains("recorded → replicated"), "{out}");
     assert!(out.contains(" at-threshold "), "{out}");
+    // The run's own spec is in its run.json: no harness.toml is needed where
+    // calibrate --from runs (as for report).
+    let elsewhere = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_audit-harness"))
+        .current_dir(elsewhere.path())
+        .args([
+            "calibrate",
+            "--from",
+            dir.to_str().unwrap(),
+            "--replicates",
+            "4",
+            "--truth",
+            "at-threshold",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("calibrate --from run"), "{}", text(&o));
+    let o = run(
+        &spec,
+        &["calibrate", "--from", dir.to_str().unwrap(), "--shape", "tail"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(one_line_error(&o).contains("'--from <RUN_DIR>' cannot be used with '--shape <SHAPE>'"));
 
     // Not a run, an interrupted one, an unknown scenario: one line, exit 2.
     let o = run(&spec, &["calibrate", "--from", tmp.path().to_str().unwrap()]);

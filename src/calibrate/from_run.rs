@@ -23,7 +23,7 @@
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use super::{replicate_all, Config, Row, Truth};
+use super::{replicate_all, Row, Truth};
 use crate::analysis::{self, Settings, Variance};
 use crate::bench::stopping::{Budget, Round, RoundSource};
 use crate::bench::{Series, Trial};
@@ -418,8 +418,18 @@ impl RoundSource for Replay<'_> {
     }
 }
 
-/// Runs `cfg.replicates` replicates of the recorded run at each truth of `cfg.truths`.
-pub fn run(rec: &Recorded, cfg: &Config, mut progress: impl FnMut(&Row)) -> Result<Vec<Row>, HarnessError> {
+/// How many replays of a recorded run, at which truths, from which seed.
+#[derive(Debug, Clone)]
+pub struct Replays {
+    pub truths: Vec<Truth>,
+    pub replicates: u32,
+    pub seed: u64,
+}
+
+/// Runs `cfg.replicates` replicates of the recorded run at each truth of
+/// `cfg.truths`. Everything else (the gate, its thresholds, the budget, the
+/// precision) is the recorded run's own.
+pub fn run(rec: &Recorded, cfg: &Replays, mut progress: impl FnMut(&Row)) -> Result<Vec<Row>, HarnessError> {
     let mut out = Vec::new();
     for &truth in &cfg.truths {
         let (moves, truths) = rec.place(truth)?;

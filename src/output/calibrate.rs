@@ -45,7 +45,7 @@ pub fn print_header(cfg: &Config) {
 }
 
 /// What `calibrate --from` replays.
-pub fn print_from_header(rec: &Recorded, cfg: &Config) {
+pub fn print_from_header(rec: &Recorded, cfg: &crate::calibrate::from_run::Replays) {
     say_always!(
         "== calibrate --from run {}: {} replicates per truth, seed {}; mix {}, reference {}, candidates {}",
         rec.run_id,
