@@ -31,6 +31,7 @@ pub fn run(spec: &Spec, args: CalibrateArgs) -> Result<(), HarnessError> {
     output::calibrate::print_header(&cfg);
     output::calibrate::print_columns();
     let rows = (cfg.noises.len() * cfg.shapes.len() * cfg.truths.len()) as u64;
+    let lines = calibrate::bounds::Lines::simulated(&cfg.thresholds, cfg.candidates);
     let task = output::progress::start("calibrate", Some(rows), "scenario x truth");
     let done = calibrate::run(&cfg, |row| {
         task.inc();
@@ -38,10 +39,7 @@ pub fn run(spec: &Spec, args: CalibrateArgs) -> Result<(), HarnessError> {
         let (lat, rps) = row.truth.ratios(&cfg.thresholds);
         output::calibrate::print_truth_note(row, [lat, lat, rps]);
         output::calibrate::print_to_decide(row);
-        tally.judge(
-            row,
-            &calibrate::bounds::Lines::simulated(&cfg.thresholds, cfg.candidates),
-        );
+        tally.judge(row, &lines);
     });
     drop(task);
     done?;
@@ -69,12 +67,13 @@ pub fn run_from(dir: &Path, args: &CalibrateArgs) -> Result<(), HarnessError> {
     let (recorded, simulated) = rec.variance_check(200, replays.seed);
     output::calibrate::print_variance_check(&recorded, &simulated);
     output::calibrate::print_columns();
+    let lines = rec.lines();
     let task = output::progress::start("calibrate", Some(replays.truths.len() as u64), "truths");
     let done = calibrate::from_run::run(&rec, &replays, |row| {
         task.inc();
         output::calibrate::print_row(row);
         output::calibrate::print_to_decide(row);
-        tally.judge(row, &rec.lines());
+        tally.judge(row, &lines);
     });
     drop(task);
     done?;

@@ -33,7 +33,6 @@ use std::time::{Duration, Instant};
 use audit_engines::{Fault, Page, Query};
 
 use super::error::StartError;
-
 use super::protocol::{self, Reply};
 use crate::cancel::Cancel;
 use crate::sync::lock;
@@ -236,7 +235,7 @@ impl Starting {
                 hung: false,
             }),
             stdin: Mutex::new(Some(stdin)),
-            stdout: Mutex::new(LineReader::new(stdout, pid, l.cancel.clone())),
+            stdout: Mutex::new(LineReader::new(stdout, pid)),
             child: Mutex::new(ChildSlot {
                 child: Some(child),
                 status: None,
@@ -294,7 +293,7 @@ impl Starting {
                 shared.stderr_tail(),
             )
         };
-        let line = lock(&shared.stdout).next_line(deadline);
+        let line = lock(&shared.stdout).next_line(deadline, &shared.cancel);
         let line = match line {
             Ok(line) => line,
             Err(ReadError::Timeout) => {
@@ -557,7 +556,7 @@ impl Shared {
             if !lock(&self.state).pending.contains_key(&id) {
                 return Ok(None);
             }
-            let line = match reader.next_line(deadline) {
+            let line = match reader.next_line(deadline, &self.cancel) {
                 Ok(line) => line,
                 Err(ReadError::Timeout) => {
                     let mut st = lock(&self.state);
@@ -710,24 +709,22 @@ struct LineReader {
     buf: Vec<u8>,
     /// `buf[..scanned]` holds no newline.
     scanned: usize,
-    cancel: Cancel,
 }
 
 impl LineReader {
-    fn new(pipe: ChildStdout, pid: u32, cancel: Cancel) -> LineReader {
+    fn new(pipe: ChildStdout, pid: u32) -> LineReader {
         LineReader {
             pipe,
             pid,
             gone: false,
             buf: Vec::with_capacity(16 * 1024),
             scanned: 0,
-            cancel,
         }
     }
 
     /// The next line, newline included (a last line without one at end of
-    /// input counts too).
-    fn next_line(&mut self, deadline: Instant) -> Result<Vec<u8>, ReadError> {
+    /// input counts too), waiting until `deadline` or until `cancel` is cancelled.
+    fn next_line(&mut self, deadline: Instant, cancel: &Cancel) -> Result<Vec<u8>, ReadError> {
         loop {
             if let Some(pos) = self.buf[self.scanned..].iter().position(|&b| b == b'\n') {
                 let rest = self.buf.split_off(self.scanned + pos + 1);
@@ -742,8 +739,8 @@ impl LineReader {
             if left.is_zero() {
                 return Err(ReadError::Timeout);
             }
-            if self.cancel.is_cancelled() {
-                return Err(ReadError::Interrupted(self.cancel.cause()));
+            if cancel.is_cancelled() {
+                return Err(ReadError::Interrupted(cancel.cause()));
             }
             wait_fd(self.pipe.as_raw_fd(), libc::POLLIN, left.min(POLL_SLICE));
             let len = self.buf.len();
