@@ -12,7 +12,7 @@
 //! signal arrived. A second signal of either kind prints one line saying so
 //! and ends the harness at once, by that signal; process engines still die
 //! with it, since their processes are started with `PR_SET_PDEATHSIG` (see
-//! `process::worker`). A token made by [`Cancel::new`] is cancelled only by
+//! `process::child`). A token made by [`Cancel::new`] is cancelled only by
 //! [`Cancel::cancel`]: tests use it to stop work without sending signals.
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};

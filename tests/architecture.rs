@@ -554,7 +554,7 @@ fn only_main_ends_the_process() {
             "main.rs" => usize::MAX,
             // The child between fork and exec, which must not run on into
             // the harness's code when its parent is gone.
-            "process/worker.rs" => 1,
+            "process/child.rs" => 1,
             _ => 0,
         };
         if calls > allowed || (imported && s.rel != "main.rs") {

@@ -265,11 +265,11 @@ fn every_fault_gets_its_exit_code_and_message_and_leaves_nothing_behind() {
         case(
             "too many engine processes",
             only(
-                spec_with(t, "workers", &[], "\n[engines.py]\ncommand = [\"x\"]\nworkers = 5000\n"),
+                spec_with(t, "processes", &[], "\n[engines.py]\ncommand = [\"x\"]\nprocesses = 5000\n"),
                 v(&["engines"]),
             ),
             2,
-            "engines.py.workers: 5000 is not allowed: expected an integer from 1 to 1024",
+            "engines.py.processes: 5000 is not allowed: expected an integer from 1 to 1024",
         ),
         case(
             "a rate that is neither",

@@ -67,7 +67,7 @@ fn http_spec(command: Vec<String>, url: &str, timeout_ms: u64) -> ProcessEngineS
         command,
         url: Some(url.into()),
         events_key: None,
-        workers: 1,
+        processes: 1,
         timeout_ms,
         env: Default::default(),
         cwd: Some(common::root()),

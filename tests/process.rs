@@ -24,12 +24,12 @@ fn fixture() -> String {
         .to_string()
 }
 
-fn engine_spec(command: Vec<String>, workers: u32, timeout_ms: u64, env: &[(&str, &str)]) -> ProcessEngineSpec {
+fn engine_spec(command: Vec<String>, processes: u32, timeout_ms: u64, env: &[(&str, &str)]) -> ProcessEngineSpec {
     ProcessEngineSpec {
         command,
         url: None,
         events_key: None,
-        workers,
+        processes,
         timeout_ms,
         env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         cwd: None,
@@ -350,7 +350,7 @@ fn a_silent_engine_fails_the_handshake_within_its_timeout() {
     assert_eq!(e.fault(), Fault::Start);
     let e = e.to_string();
     assert!(
-        e.starts_with("engine mute: worker 1: sent no ready line within 300 ms"),
+        e.starts_with("engine mute: process 1: sent no ready line within 300 ms"),
         "{e}"
     );
     assert!(e.contains("not answering hello"), "{e}");
@@ -367,13 +367,13 @@ fn a_hanging_request_fails_within_the_timeout_and_the_process_is_reaped() {
     let took = start.elapsed();
     assert_eq!(e.fault(), Some(Fault::Timeout), "{e}");
     let e = e.to_string();
-    assert!(e.starts_with("timeout: engine sleepy: worker 1 (pid "), "{e}");
+    assert!(e.starts_with("timeout: engine sleepy: process 1 (pid "), "{e}");
     assert!(
         took >= Duration::from_millis(400) && took < Duration::from_secs(3),
         "{took:?}"
     );
     for needle in [
-        "engine sleepy: worker 1 (pid ",
+        "engine sleepy: process 1 (pid ",
         "no answer within 400 ms",
         "; killed and reaped; query {\"from_ts\":11,",
         "request 1 received, sleeping",
@@ -489,7 +489,7 @@ fn protocol_breaches_mid_run_fail_naming_the_engine_the_query_and_stderr() {
         assert_eq!(e.fault(), Some(fault), "{mode}: {e}");
         let e = e.to_string();
         assert!(
-            e.starts_with(&format!("{fault}: engine {name}: worker 1 (pid {pid}): ")),
+            e.starts_with(&format!("{fault}: engine {name}: process 1 (pid {pid}): ")),
             "{e}"
         );
         assert!(
@@ -655,8 +655,8 @@ fn the_process_gets_the_dataset_directory_and_the_specs_environment() {
 fn spec_process_engines_are_checked() {
     let shipped = std::fs::read_to_string(common::root().join("harness.toml")).unwrap();
     let parse = |extra: &str| Spec::parse(&format!("{shipped}\n{extra}"), &common::root().join("harness.toml"));
-    let ok = parse("[engines.py]\ncommand = [\"python3\", \"e.py\"]\nworkers = 3\n").unwrap();
-    assert_eq!(ok.engines["py"].workers, 3);
+    let ok = parse("[engines.py]\ncommand = [\"python3\", \"e.py\"]\nprocesses = 3\n").unwrap();
+    assert_eq!(ok.engines["py"].processes, 3);
     assert_eq!(ok.engines["py"].cwd, None, "runs in the spec file's directory");
     for (extra, needle) in [
         (
@@ -669,8 +669,8 @@ fn spec_process_engines_are_checked() {
             "engines.py.command: expected a non-empty list",
         ),
         (
-            "[engines.py]\ncommand = [\"x\"]\nworkers = 0\n",
-            "engines.py.workers: 0 is not allowed",
+            "[engines.py]\ncommand = [\"x\"]\nprocesses = 0\n",
+            "engines.py.processes: 0 is not allowed",
         ),
         (
             "[engines.py]\ncommand = [\"x\"]\ntimeout_ms = 0\n",

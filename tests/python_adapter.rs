@@ -335,7 +335,7 @@ fn modules_that_cannot_start_are_engines_that_cannot_start() {
         assert_eq!(o.status.code(), Some(2), "{target}: {}", text(&o));
         assert_eq!(err.lines().count(), 1, "{target}: one line: {err}");
         assert!(
-            err.contains("engine mine: worker 1: declined to start (ready: false): "),
+            err.contains("engine mine: process 1: declined to start (ready: false): "),
             "{target}: {err}"
         );
         for n in needles {

@@ -1,7 +1,7 @@
 //! `audit-harness http-cost`: the harness's own HTTP driver measured against
 //! wrk, the load generator people trust, on the same do-nothing server.
 //!
-//! The server is `serve`'s, on one worker thread pinned to the first CPU,
+//! The server is `serve`'s, on one runtime thread pinned to the first CPU,
 //! answering every query with an empty page (a do-nothing engine), so what is
 //! measured is HTTP and the two clients, not an engine. The load runs pinned
 //! to the second CPU: the harness's side is `HttpEngine` (the client the
@@ -147,7 +147,7 @@ pub fn run(opts: CostOptions, others: &mut [Box<dyn Load>], cancel: &Cancel) -> 
         Arc::new(Nothing),
         "127.0.0.1:0",
         ServeOptions {
-            workers: Some(1),
+            threads: Some(1),
             cpu: Some(server_cpu),
         },
     )?;

@@ -40,7 +40,7 @@ pub fn add_to_spec(spec: &mut Spec, values: &[String]) -> Result<(), HarnessErro
                 command: Vec::new(),
                 url: Some(url),
                 events_key: None,
-                workers: 1,
+                processes: 1,
                 timeout_ms: crate::spec::DEFAULT_PROCESS_TIMEOUT_MS,
                 env: BTreeMap::new(),
                 cwd: Some(std::path::PathBuf::from(".")),

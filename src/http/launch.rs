@@ -7,7 +7,7 @@
 //! environment; `{port}` in its command's arguments and in `url` is
 //! replaced by the port, and `{data_dir}` in its arguments by the dataset
 //! directory. It runs in its own process group and dies with the
-//! harness (`process::worker::confine`), as process engines do. Its stdout
+//! harness (`process::child::confine`), as process engines do. Its stdout
 //! and stderr are read into a ring of their last lines for error messages.
 
 use std::collections::VecDeque;
@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::cancel::Cancel;
-use crate::process::worker::{command_line, confine, exited_unreaped, keep_last_lines};
+use crate::process::child::{command_line, confine, exited_unreaped, keep_last_lines};
 use crate::process::{stderr_text, working_dir, StartError, SHUTDOWN_GRACE};
 use crate::spec::endpoint::{Endpoint, PORT_PLACEHOLDER};
 use crate::spec::ProcessEngineSpec;

@@ -84,12 +84,12 @@ struct Params {
     page_size: i64,
 }
 
-/// How the server's runtime runs: its worker threads, and the CPU they are pinned to.
+/// How the server's runtime runs: its threads, and the CPU they are pinned to.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ServeOptions {
-    /// Worker threads (default: one per CPU).
-    pub workers: Option<usize>,
-    /// Pin every worker thread to this CPU (`http-cost` keeps the server on
+    /// The runtime's threads (tokio's worker threads; default: one per CPU).
+    pub threads: Option<usize>,
+    /// Pin every runtime thread to this CPU (`http-cost` keeps the server on
     /// one core and the load on the other).
     pub cpu: Option<usize>,
 }
@@ -112,7 +112,7 @@ impl Server {
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let mut builder = tokio::runtime::Builder::new_multi_thread();
         builder.enable_all().thread_name("serve");
-        if let Some(n) = opts.workers {
+        if let Some(n) = opts.threads {
             builder.worker_threads(n.max(1));
         }
         if let Some(cpu) = opts.cpu {

@@ -445,7 +445,7 @@ fn spawn(mut command: Command, out: &Path, err: &Path, cpu: Option<usize>) -> Re
     let stdout = std::fs::File::create(out).map_err(|e| HarnessError::io(out, e))?;
     let stderr = std::fs::File::create(err).map_err(|e| HarnessError::io(err, e))?;
     command.stdin(Stdio::null()).stdout(stdout).stderr(stderr);
-    crate::process::worker::confine(&mut command);
+    crate::process::child::confine(&mut command);
     if let Some(cpu) = cpu {
         use std::os::unix::process::CommandExt;
         // SAFETY: set_affinity is one system call and allocates nothing, so it

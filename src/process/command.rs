@@ -4,7 +4,7 @@
 //! The command is split at whitespace (no quoting, no escapes, no shell): a
 //! program and its arguments. It runs in the current directory, so relative
 //! paths in it mean what they mean in the shell that typed them. It gets one
-//! worker and the default timeout; an `[engines.NAME]` table of the same name
+//! process and the default timeout; an `[engines.NAME]` table of the same name
 //! is replaced.
 
 use std::collections::BTreeMap;
@@ -50,7 +50,7 @@ pub fn name_problem(name: &str) -> Option<String> {
     None
 }
 
-/// Adds every `--engine-command` value to `spec.engines` (one worker, the
+/// Adds every `--engine-command` value to `spec.engines` (one process, the
 /// default timeout, run in the current directory).
 pub fn add_to_spec(spec: &mut Spec, values: &[String]) -> Result<(), HarnessError> {
     if values.is_empty() {
@@ -66,7 +66,7 @@ pub fn add_to_spec(spec: &mut Spec, values: &[String]) -> Result<(), HarnessErro
                 command,
                 url: None,
                 events_key: None,
-                workers: 1,
+                processes: 1,
                 timeout_ms: crate::spec::DEFAULT_PROCESS_TIMEOUT_MS,
                 env: BTreeMap::new(),
                 cwd: Some(cwd.clone()),

@@ -92,7 +92,7 @@ pub fn null_spec() -> Result<ProcessEngineSpec, HarnessError> {
         command: vec![exe.display().to_string(), "protocol-null".into()],
         url: None,
         events_key: None,
-        workers: 1,
+        processes: 1,
         timeout_ms: crate::spec::DEFAULT_PROCESS_TIMEOUT_MS,
         env: Default::default(),
         cwd: None,

@@ -54,8 +54,8 @@ pub enum StartError {
     NotReady(String),
     /// One of a process engine's processes did not become ready: which,
     /// its command line and the last lines of its stderr.
-    #[error("worker {index}: {step}; command: {command}; {stderr}")]
-    Worker {
+    #[error("process {index}: {step}; command: {command}; {stderr}")]
+    Process {
         index: usize,
         command: String,
         stderr: String,
@@ -82,9 +82,9 @@ mod tests {
     use super::*;
     use std::error::Error;
 
-    fn open(command: &[&str], workers: u32) -> SetupError {
+    fn open(command: &[&str], processes: u32) -> SetupError {
         let spec: crate::spec::ProcessEngineSpec = toml::from_str(&format!(
-            "command = {command:?}\nworkers = {workers}\ntimeout_ms = 5000"
+            "command = {command:?}\nprocesses = {processes}\ntimeout_ms = 5000"
         ))
         .expect("a spec entry");
         let dir = std::env::temp_dir();
@@ -115,14 +115,14 @@ mod tests {
         );
     }
 
-    /// A process that ends before its `ready` line: which worker, why, the
+    /// A process that ends before its `ready` line: which one, why, the
     /// command and its stderr, in the one line the harness always printed.
     #[test]
-    fn a_process_that_ends_before_ready_names_its_worker() {
+    fn a_process_that_ends_before_ready_is_named_by_its_number() {
         let e = open(&["sh", "-c", "echo gone >&2; exit 3"], 2);
         let line = e.to_string();
         assert!(
-            line.starts_with("engine nx: worker 1: ended before answering hello ("),
+            line.starts_with("engine nx: process 1: ended before answering hello ("),
             "{line}"
         );
         assert!(
@@ -131,7 +131,7 @@ mod tests {
         );
         assert!(line.ends_with("gone"), "{line}");
         match &e.step {
-            StartError::Worker { index: 1, step, .. } => assert!(matches!(**step, StartError::NotReady(_))),
+            StartError::Process { index: 1, step, .. } => assert!(matches!(**step, StartError::NotReady(_))),
             other => panic!("{other:?}"),
         }
         let down = SetupError::new("svc", StartError::Connect("http://h/: refused".into()));

@@ -4,8 +4,8 @@
 //! benchmark as the built-in ones.
 //!
 //! - [`protocol`]: the lines and their checks;
-//! - [`worker`]: one child process (spawn, handshake, requests, stderr, reaping);
-//! - [`ProcessEngine`] (here): `workers` processes behind the [`Engine`] trait,
+//! - [`child`]: one engine process (spawn, handshake, requests, stderr, reaping);
+//! - [`ProcessEngine`] (here): `processes` of them behind the [`Engine`] trait,
 //!   each with up to its declared `max_in_flight` requests outstanding;
 //! - [`error`]: why an engine outside the harness could not be opened, as data;
 //! - [`command`]: `--engine-command NAME=COMMAND`;
@@ -18,13 +18,13 @@
 //! is no respawn: a candidate that breaks once is broken, and a respawn would
 //! hide that from a benchmark.
 
+pub mod child;
 pub mod command;
 pub mod cost;
 pub mod error;
 pub mod null;
 pub mod protocol;
 pub mod reaper;
-pub mod worker;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
@@ -37,17 +37,17 @@ pub use error::{SetupError, StartError};
 use crate::cancel::Cancel;
 use crate::spec::ProcessEngineSpec;
 use crate::sync::lock;
-use worker::{CallError, Launch, Starting, Worker};
+use child::{CallError, ChildProcess, Launch, Starting};
 
 /// How long dropping an engine waits for its processes to exit after closing
 /// their stdin, before killing them.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(250);
 
-/// An engine served by `workers` child processes.
+/// An engine served by `processes` child processes.
 pub struct ProcessEngine {
     name: String,
-    workers: Vec<Worker>,
-    /// Requests outstanding per worker.
+    processes: Vec<ChildProcess>,
+    /// Requests outstanding per process.
     in_flight: Mutex<Vec<usize>>,
     freed: Condvar,
     /// The first failure; once set, every request fails at once.
@@ -76,7 +76,7 @@ pub(crate) fn working_dir(spec: &ProcessEngineSpec, spec_dir: &Path) -> Result<P
 }
 
 impl ProcessEngine {
-    /// Starts `spec.workers` processes of engine `name` on the dataset in
+    /// Starts `spec.processes` processes of engine `name` on the dataset in
     /// `data_dir` and completes their handshakes (in parallel, each bounded by
     /// `timeout_ms`). `spec_dir` is the spec file's directory, where commands
     /// from `harness.toml` run. `cancel` stops every wait on the processes.
@@ -88,7 +88,7 @@ impl ProcessEngine {
         cancel: &Cancel,
     ) -> Result<ProcessEngine, SetupError> {
         let err = |step: StartError| SetupError::new(name, step);
-        let cmd = worker::command_line(&spec.command);
+        let cmd = child::command_line(&spec.command);
         let data = data_dir
             .canonicalize()
             .map_err(|e| err(StartError::os(format!("dataset directory {}", data_dir.display()), e)))?;
@@ -110,16 +110,16 @@ impl ProcessEngine {
             cancel,
         };
         let mut starting = Vec::new();
-        for _ in 0..spec.workers.max(1) {
+        for _ in 0..spec.processes.max(1) {
             starting.push(Starting::launch(&launch).map_err(err)?);
         }
         let deadline = Instant::now() + timeout;
-        let mut workers = Vec::new();
+        let mut processes = Vec::new();
         for (i, s) in starting.into_iter().enumerate() {
             match s.ready(deadline) {
-                Ok(w) => workers.push(w),
+                Ok(p) => processes.push(p),
                 Err((why, stderr)) => {
-                    return Err(err(StartError::Worker {
+                    return Err(err(StartError::Process {
                         index: i + 1,
                         command: cmd,
                         stderr: stderr_text(&stderr),
@@ -130,24 +130,24 @@ impl ProcessEngine {
         }
         Ok(ProcessEngine {
             name: name.to_string(),
-            in_flight: Mutex::new(vec![0; workers.len()]),
-            workers,
+            in_flight: Mutex::new(vec![0; processes.len()]),
+            processes,
             freed: Condvar::new(),
             failed: Mutex::new(None),
         })
     }
 
-    /// The process ids of the workers (for tests that check reaping).
+    /// The process ids of the engine's processes (for tests that check reaping).
     pub fn pids(&self) -> Vec<u32> {
-        self.workers.iter().map(Worker::pid).collect()
+        self.processes.iter().map(ChildProcess::pid).collect()
     }
 
-    /// What each worker declared in its `ready` line.
+    /// What each process declared in its `ready` line.
     pub fn declared(&self) -> Vec<&protocol::Ready> {
-        self.workers.iter().map(Worker::ready).collect()
+        self.processes.iter().map(ChildProcess::ready).collect()
     }
 
-    /// Waits for a worker with free capacity (the least loaded one) and takes
+    /// Waits for a process with free capacity (the least loaded one) and takes
     /// one of its slots; fails at once when the engine has failed.
     fn acquire(&self) -> Result<Slot<'_>, (Fault, String)> {
         let mut in_flight = lock(&self.in_flight);
@@ -155,8 +155,8 @@ impl ProcessEngine {
             if let Some(first) = lock(&self.failed).as_ref() {
                 return Err(first.clone());
             }
-            let free = (0..self.workers.len())
-                .filter(|&i| in_flight[i] < self.workers[i].ready().max_in_flight)
+            let free = (0..self.processes.len())
+                .filter(|&i| in_flight[i] < self.processes[i].ready().max_in_flight)
                 .min_by_key(|&i| in_flight[i]);
             if let Some(i) = free {
                 in_flight[i] += 1;
@@ -172,11 +172,11 @@ impl ProcessEngine {
         }
     }
 
-    /// Records worker `i`'s failure (the first one sticks) and describes it:
-    /// the worker, why, and the last lines of its stderr.
+    /// Records process `i`'s failure (the first one sticks) and describes it:
+    /// the process, why, and the last lines of its stderr.
     fn record_failure(&self, i: usize, fault: Fault, why: &str) -> (String, String) {
-        let w = &self.workers[i];
-        let what = format!("worker {} (pid {}): {why}; killed and reaped", i + 1, w.pid());
+        let w = &self.processes[i];
+        let what = format!("process {} (pid {}): {why}; killed and reaped", i + 1, w.pid());
         let stderr = stderr_text(&w.stderr_tail());
         lock(&self.failed).get_or_insert_with(|| (fault, format!("{what}; {stderr}")));
         self.freed.notify_all();
@@ -184,7 +184,7 @@ impl ProcessEngine {
     }
 }
 
-/// One taken request slot of one worker; released on drop.
+/// One taken request slot of one process; released on drop.
 struct Slot<'a> {
     engine: &'a ProcessEngine,
     index: usize,
@@ -212,7 +212,7 @@ impl Engine for ProcessEngine {
                 query()
             ),
         })?;
-        match self.workers[slot.index].call(q) {
+        match self.processes[slot.index].call(q) {
             Ok(page) => Ok(page),
             // The engine's own error for this query: no need to name the
             // engine (callers do), and the process is fine.
@@ -230,7 +230,7 @@ impl Engine for ProcessEngine {
             Err(CallError::TimedOut(why)) => {
                 let (what, stderr) = self.record_failure(slot.index, Fault::Timeout, &why);
                 Err(EngineError::Hang {
-                    ms: self.workers[slot.index].timeout().as_millis() as u64,
+                    ms: self.processes[slot.index].timeout().as_millis() as u64,
                     detail: format!("engine {}: {what}; query {}; {stderr}", self.name, query()),
                 })
             }
@@ -238,7 +238,7 @@ impl Engine for ProcessEngine {
     }
 
     fn concurrency(&self) -> Option<usize> {
-        Some(self.workers.iter().map(|w| w.ready().max_in_flight).sum())
+        Some(self.processes.iter().map(|w| w.ready().max_in_flight).sum())
     }
 
     fn peak_rss_bytes(&self) -> Option<u64> {
@@ -255,11 +255,11 @@ impl Drop for ProcessEngine {
     /// Closes every process's stdin, waits up to [`SHUTDOWN_GRACE`] for all of
     /// them to exit, then kills and reaps whatever is left.
     fn drop(&mut self) {
-        for w in &self.workers {
+        for w in &self.processes {
             w.close_stdin();
         }
         let deadline = Instant::now() + SHUTDOWN_GRACE;
-        for w in &self.workers {
+        for w in &self.processes {
             w.wait_exit(deadline);
             w.stop();
         }

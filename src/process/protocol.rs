@@ -4,7 +4,7 @@
 //! Harness to engine: one `hello` line, then one request line per query.
 //! Engine to harness: one `ready` line, then one answer line per request, in
 //! any order, matched by `id`. This file only builds and checks lines; the
-//! pipes and processes are `worker.rs`'s.
+//! pipes and processes are `child.rs`'s.
 
 use audit_engines::{Event, Page, Query};
 use serde::{Deserialize, Serialize};

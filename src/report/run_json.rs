@@ -287,7 +287,7 @@ pub struct BenchInfo {
     pub family_alpha: f64,
     pub index_bytes: BTreeMap<String, u64>,
     /// Peak resident memory (bytes) of each engine served by processes of
-    /// its own (process engines: all workers summed; launched servers),
+    /// its own (process engines: all its processes summed; launched servers),
     /// read at the end of the rounds; engines in the harness's process have none.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub peak_rss_bytes: BTreeMap<String, u64>,

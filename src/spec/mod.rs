@@ -140,8 +140,11 @@ pub struct ProcessEngineSpec {
     /// When an HTTP answer is a JSON object, the key holding the events.
     #[serde(default)]
     pub events_key: Option<String>,
-    #[serde(default = "one")]
-    pub workers: u32,
+    /// How many processes of a process engine's command run side by side.
+    /// `workers`, its name until the word was kept for load senders, is
+    /// still read (earlier specs and the spec text in earlier run.json files).
+    #[serde(default = "one", alias = "workers")]
+    pub processes: u32,
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
     #[serde(default)]
@@ -968,21 +971,21 @@ impl Spec {
                 if let Err(why) = endpoint::Endpoint::parse(url, !e.command.is_empty()) {
                     return err(&k("url"), why);
                 }
-                if e.workers != 1 {
+                if e.processes != 1 {
                     return err(
-                        &k("workers"),
+                        &k("processes"),
                         "applies to process engines only: an HTTP engine is one server, reached over a pool of connections".into(),
                     );
                 }
             } else if e.events_key.is_some() {
                 return err(&k("events_key"), "applies to HTTP engines only (set `url`)".into());
             }
-            if e.workers == 0 || u64::from(e.workers) > MAX_THREADS {
+            if e.processes == 0 || u64::from(e.processes) > MAX_THREADS {
                 return err(
-                    &k("workers"),
+                    &k("processes"),
                     format!(
                         "{} is not allowed: expected an integer from 1 to {MAX_THREADS}",
-                        e.workers
+                        e.processes
                     ),
                 );
             }

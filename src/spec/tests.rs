@@ -150,9 +150,14 @@ fn bad_values_name_the_key_and_what_is_allowed() {
 #[test]
 fn process_engines_and_overrides_load() {
     let text = shipped()
-        + "\n[engines.py]\ncommand = [\"python3\", \"e.py\"]\nworkers = 2\n\n[gate.engine.keyset]\np99_ratio_max = 0.9\n";
+        + "\n[engines.py]\ncommand = [\"python3\", \"e.py\"]\nprocesses = 2\n\n[gate.engine.keyset]\np99_ratio_max = 0.9\n";
     let s = parse(&text).unwrap();
-    assert_eq!(s.engines["py"].workers, 2);
+    assert_eq!(s.engines["py"].processes, 2);
+    // The key's earlier name still reads (specs and run.json files written before).
+    let old = parse(&(shipped() + "\n[engines.py]\ncommand = [\"x\"]\nworkers = 3\n")).unwrap();
+    assert_eq!(old.engines["py"].processes, 3);
+    let both = parse(&(shipped() + "\n[engines.py]\ncommand = [\"x\"]\nworkers = 3\nprocesses = 2\n")).unwrap_err();
+    assert!(both.contains("duplicate field `processes`"), "{both}");
     assert_eq!(s.engines["py"].timeout_ms, 10_000);
     let t = s.gate.thresholds_for("keyset");
     assert_eq!((t.p95_ratio_max, t.p99_ratio_max), (Some(0.8), Some(0.9)));

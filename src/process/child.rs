@@ -53,7 +53,7 @@ fn interrupted_text(cause: &str) -> String {
     format!("the harness was interrupted by {cause}")
 }
 
-/// What a worker needs to start its process.
+/// What it takes to start one engine process.
 pub struct Launch<'a> {
     /// The engine's name, for thread names.
     pub engine: &'a str,
@@ -96,7 +96,7 @@ enum Delivery {
 }
 
 /// One running engine process that has completed the handshake.
-pub struct Worker {
+pub struct ChildProcess {
     shared: Arc<Shared>,
     pid: u32,
     ready: protocol::Ready,
@@ -104,12 +104,12 @@ pub struct Worker {
 }
 
 /// A process that has been started and sent `hello`, not yet `ready`.
-/// Dropping it shuts the process down like dropping a worker.
+/// Dropping it shuts the process down like dropping a `ChildProcess`.
 pub struct Starting {
-    worker: Worker,
+    child: ChildProcess,
 }
 
-/// State shared by the worker's callers and its stderr collector.
+/// State shared by the process's callers and its stderr collector.
 struct Shared {
     state: Mutex<State>,
     stdin: Mutex<Option<ChildStdin>>,
@@ -268,7 +268,7 @@ impl Starting {
         // stdout then reports that with its exit status, which says more.
         let _ = shared.write(&protocol::hello_line(l.data_dir), Instant::now() + l.timeout, l.timeout);
         Ok(Starting {
-            worker: Worker {
+            child: ChildProcess {
                 shared,
                 pid,
                 ready: protocol::Ready {
@@ -284,9 +284,9 @@ impl Starting {
     /// Waits (until `deadline`) for the `ready` line and checks it. On failure
     /// the process is killed and reaped; the error carries why and the last
     /// lines of its stderr.
-    pub fn ready(self, deadline: Instant) -> Result<Worker, (StartError, Vec<String>)> {
-        let Starting { mut worker } = self;
-        let shared = worker.shared.clone();
+    pub fn ready(self, deadline: Instant) -> Result<ChildProcess, (StartError, Vec<String>)> {
+        let Starting { mut child } = self;
+        let shared = child.shared.clone();
         let failed = |why: String| {
             (
                 StartError::NotReady(shared.fail(Fault::Start, why).1),
@@ -299,7 +299,7 @@ impl Starting {
             Err(ReadError::Timeout) => {
                 return Err(failed(format!(
                     "sent no ready line within {} ms of hello (timeout_ms)",
-                    worker.timeout.as_millis()
+                    child.timeout.as_millis()
                 )))
             }
             Err(ReadError::Eof) => return Err(failed(format!("ended before answering hello ({})", shared.ended()))),
@@ -307,16 +307,16 @@ impl Starting {
         };
         match protocol::parse_ready(&line) {
             Ok(ready) => {
-                worker.ready = ready;
-                Ok(worker)
+                child.ready = ready;
+                Ok(child)
             }
             Err(why) => Err(failed(why.to_string())),
         }
     }
 }
 
-impl Worker {
-    /// The process id (the process is reaped once the worker has failed or stopped).
+impl ChildProcess {
+    /// The process id (the process is reaped once it has failed or stopped).
     pub fn pid(&self) -> u32 {
         self.pid
     }
@@ -337,7 +337,7 @@ impl Worker {
     }
 
     /// Sends `q` and waits for its answer, at most the timeout. The caller
-    /// keeps at most `max_in_flight` calls outstanding on one worker.
+    /// keeps at most `max_in_flight` calls outstanding on one process.
     pub fn call(&self, q: &Query) -> Result<Page, CallError> {
         let deadline = Instant::now() + self.timeout;
         let (tx, rx) = mpsc::channel();
@@ -411,7 +411,7 @@ impl Worker {
     }
 }
 
-impl Drop for Worker {
+impl Drop for ChildProcess {
     /// Closes stdin, gives the process a moment to exit, then kills and reaps it.
     fn drop(&mut self) {
         self.close_stdin();
