@@ -17,7 +17,7 @@ use crate::bench::{Plan, Progress};
 use crate::cancel::Cancel;
 use crate::dataset::live::{LiveRows, Scratch, Writer, WriterReport};
 use crate::error::HarnessError;
-use crate::spec::Spec;
+use crate::spec::{BenchSpec, Spec};
 use crate::stats::sequential::Looks;
 
 /// One engine on one mix (one timing): its quiet and appending figures.
@@ -83,6 +83,7 @@ pub fn run(
 ) -> Result<AppendsInfo, HarnessError> {
     let scratch = Scratch::copy_of(dir)?;
     let engines = plan
+        .bench
         .engines
         .iter()
         .map(|n| crate::registry::open(spec, n, scratch.path(), cancel).map(|e| (n.clone(), e)))
@@ -90,15 +91,18 @@ pub fn run(
     let rounds = rounds.max(1);
     // Exactly the quiet run's rounds, whatever they take.
     let p = Plan {
-        min_rounds: rounds,
-        max_rounds: rounds,
-        max_seconds: 1e9,
+        bench: BenchSpec {
+            min_rounds: rounds,
+            max_rounds: rounds,
+            max_seconds: 1e9,
+            ..plan.bench.clone()
+        },
         payloads: scratch.path().join(audit_engines::PAYLOADS_FILE),
         ..plan.clone()
     };
-    let seed = plan.seed ^ 0x0A99_E7D5;
-    let rows = LiveRows::new(&plan.generator, seed, plan.append_rate);
-    let writer = Writer::start(&scratch, plan.append_rate, seed, rows, cancel)?;
+    let seed = plan.bench.seed ^ 0x0A99_E7D5;
+    let rows = LiveRows::new(&plan.generator, seed, plan.bench.append_rate);
+    let writer = Writer::start(&scratch, plan.bench.append_rate, seed, rows, cancel)?;
     let result = crate::bench::run(
         &p,
         &engines,
@@ -112,10 +116,15 @@ pub fn run(
     let result = result?;
     drop(engines);
     let rounds = result.rounds_done();
-    let settings = Settings::from_records(p.mode, p.concurrency, Looks::fixed(rounds.max(1)), &result.series);
+    let settings = Settings::from_records(
+        p.bench.mode,
+        p.bench.concurrency,
+        Looks::fixed(rounds.max(1)),
+        &result.series,
+    );
     let appending = analysis::summarize(&result.series, &settings);
     Ok(AppendsInfo {
-        append_rate: plan.append_rate,
+        append_rate: plan.bench.append_rate,
         writer,
         rounds,
         seconds: result.phases.iter().map(|ph| ph.outcome.seconds).sum(),

@@ -79,6 +79,7 @@ pub fn equivalence_stage(
 pub fn bench_stage(spec: &Spec, dir: &Path, plan: &Plan, run: &mut Run) -> Result<Analysis, HarnessError> {
     run.begin(Stage::Bench);
     let engines = plan
+        .bench
         .engines
         .iter()
         .map(|n| registry::open(spec, n, dir, &run.cancel).map(|e| (n.clone(), e)))
@@ -104,8 +105,8 @@ pub fn bench_engines(
     let phases = plan.phases(&spec.gate);
     let mut cache = crate::analysis::Cache::default();
     let settled = |series: &[Series], looks: Looks| {
-        let settings = Settings::from_records(plan.mode, plan.concurrency, looks, series);
-        verdict::settled_by(series, &settings, &spec.gate, &plan.precision, &mut cache)
+        let settings = Settings::from_records(plan.bench.mode, plan.bench.concurrency, looks, series);
+        verdict::settled_by(series, &settings, &spec.gate, &plan.bench.precision, &mut cache)
     };
     let mut journal = Journal::new(&run.dir, &run.info, plan, &oh);
     let result = run_rounds(plan, engines, &phases, settled, |c| journal.round(c), &run.cancel);
@@ -143,7 +144,7 @@ pub fn bench_engines(
         output::bench::print_variance(&b.variance);
     }
     output::bench::print_imprecise(
-        &verdict::imprecise(&analysis.summaries, &analysis.judgements, &plan.precision),
+        &verdict::imprecise(&analysis.summaries, &analysis.judgements, &plan.bench.precision),
         run.info.bench.as_ref().and_then(BenchInfo::looked_extent),
     );
     let outcome = if result.driver_lost.is_some() {
@@ -184,7 +185,7 @@ pub fn bench_engines(
             b.errors, b.mix
         )));
     }
-    if plan.append_rate > 0.0 && !run.cancel.is_cancelled() {
+    if plan.bench.append_rate > 0.0 && !run.cancel.is_cancelled() {
         if let Err(e) = appends_stage(spec, dir, plan, result.rounds_done(), &analysis, run) {
             if run.cancel.is_cancelled() {
                 return Err(e);

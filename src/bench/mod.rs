@@ -217,28 +217,28 @@ pub fn run(
     let mut mix_rates = Vec::new();
     let warmups: Vec<Vec<Query>> = plan.mixes.iter().map(|(_, m)| plan.warmup_stream(m)).collect();
     for ((mix_name, mix), warmup) in plan.mixes.iter().zip(&warmups) {
-        let rate = match plan.mode {
+        let rate = match plan.bench.mode {
             LoadMode::Closed => None,
             LoadMode::Open => {
-                let rps = match plan.rate {
+                let rps = match plan.bench.rate {
                     Some(RateSpec::PerSecond(r)) => r,
                     Some(RateSpec::OfBaseline(f)) => {
                         let (_, base) = engines.first().ok_or_else(|| {
                             HarnessError::input("a rate relative to the baseline needs the baseline among the engines")
                         })?;
                         let _ = closed::warm_up(base.as_ref(), warmup);
-                        let t = closed::run(base, &plan.round_stream(mix, 0), plan.concurrency, cancel);
+                        let t = closed::run(base, &plan.round_stream(mix, 0), plan.bench.concurrency, cancel);
                         f * served_per_second(&t.requests)
                     }
                     None => return Err(HarnessError::input("open loop needs a rate: --rate R or [bench] rate")),
                 };
                 // The harness's own pacing at this rate: about a second, at
                 // least 100 requests (so longer below 100 rps).
-                let n = (plan.requests as usize).min((rps as usize).max(100));
+                let n = (plan.bench.requests as usize).min((rps as usize).max(100));
                 let p = overhead::pacing(
                     warmup,
                     &plan.arrival_schedule(rps, n, 0, 0),
-                    plan.concurrency,
+                    plan.bench.concurrency,
                     rps,
                     cancel,
                 );
@@ -289,7 +289,7 @@ pub fn run(
         DriverKind::Locust if !cancel.is_cancelled() => Some(start_locust(plan, &targets, &mut progress, cancel)?),
         _ => None,
     };
-    let pool = driver::Pool::new(if cluster.is_some() { 0 } else { plan.concurrency }, cancel);
+    let pool = driver::Pool::new(if cluster.is_some() { 0 } else { plan.bench.concurrency }, cancel);
     let driver_record = cluster.as_ref().map(|c| c.record());
     // The run as it stands, for a checkpoint: `phases` so far and every round's record.
     let snapshot = |phases: Vec<PhaseOutcome>, rounds: &[RoundInfo]| BenchRun {
@@ -314,17 +314,17 @@ pub fn run(
             break;
         }
         let last = pi + 1 == phases.len();
-        let left = plan.max_seconds - spent;
+        let left = plan.bench.max_seconds - spent;
         let budget_seconds = if last { left } else { left * (1.0 - INFORMATIONAL_SHARE) };
         let first_round = outcomes.iter().map(|o| o.outcome.rounds).sum::<u32>() + 1;
         let budget = Budget {
             // Only the deciding phase looks at its data; another needs two rounds for an interval.
             min_rounds: if phase.kind == PhaseKind::Deciding {
-                plan.min_rounds
+                plan.bench.min_rounds
             } else {
-                plan.min_rounds.min(2)
+                plan.bench.min_rounds.min(2)
             },
-            max_rounds: plan.max_rounds,
+            max_rounds: plan.bench.max_rounds,
             max_seconds: budget_seconds,
         };
         if phase.kind == PhaseKind::Informational
@@ -446,7 +446,7 @@ fn start_locust(
         connect_timeout: std::time::Duration::from_secs_f64(d.connect_timeout_s),
         round_timeout: std::time::Duration::from_secs_f64(d.round_timeout_s),
         request_timeout,
-        concurrency: plan.concurrency,
+        concurrency: plan.bench.concurrency,
         cpu: None,
     };
     if !d.start_workers {
@@ -590,17 +590,17 @@ impl<P: FnMut(Progress)> stopping::RoundSource for Machine<'_, P> {
             // before it starts. Open loop: the schedule's share up to the slice's end.
             let counts: Vec<usize> = es
                 .iter()
-                .map(|&e| match plan.mode {
+                .map(|&e| match plan.bench.mode {
                     LoadMode::Closed => quota::per_slice(
                         self.paces[mi][e].cycle_s(),
-                        plan.slice_ms / 1000.0,
-                        plan.concurrency,
+                        plan.bench.slice_ms / 1000.0,
+                        plan.bench.concurrency,
                         cap,
                     ),
                     LoadMode::Open => cap,
                 })
                 .collect();
-            let until = (plan.mode == LoadMode::Open).then(|| plan.slice_time());
+            let until = (plan.bench.mode == LoadMode::Open).then(|| plan.slice_time());
             let m0 = Instant::now();
             let mut slices = Vec::new();
             if self.cluster.is_some() {
@@ -617,7 +617,7 @@ impl<P: FnMut(Progress)> stopping::RoundSource for Machine<'_, P> {
                 }
             } else {
                 let mut cursor = vec![0usize; es.len()];
-                for slice in 0..plan.slices {
+                for slice in 0..plan.bench.slices {
                     let order = plan.slice_order(mi, r, slice, es.len());
                     for &k in &order {
                         let e = es[k];
@@ -633,7 +633,7 @@ impl<P: FnMut(Progress)> stopping::RoundSource for Machine<'_, P> {
                         if from >= to {
                             continue;
                         }
-                        if plan.cache == CacheMode::Cold {
+                        if plan.bench.cache == CacheMode::Cold {
                             cache::evict(&plan.payloads)?;
                         }
                         let part = &stream[from..to];
@@ -768,7 +768,7 @@ impl<P: FnMut(Progress)> Machine<'_, P> {
         let plan = self.plan;
         let mut cursor = vec![0usize; round.es.len()];
         let mut planned: Vec<Planned> = Vec::new();
-        for slice in 0..plan.slices {
+        for slice in 0..plan.bench.slices {
             for k in plan.slice_order(round.mi, round.r, slice, round.es.len()) {
                 if self.gave_up.contains(&self.engines[round.es[k]].0) {
                     continue;

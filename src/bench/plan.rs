@@ -42,35 +42,20 @@ pub struct Overrides {
 /// A settled benchmark plan.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// Engines, the reference first (the order of the series; each round runs them in a seeded random order).
-    pub engines: Vec<String>,
-    /// What each engine is for, decided once (from its registration, or as an A/A run sets it).
+    /// The spec's `[bench]` with the command line's overrides applied and
+    /// checked: every setting the run uses (requests, slices, precision,
+    /// rounds, budget, load model, cache, seed, ...), `engines` as the run
+    /// orders them (the reference first; each round runs them in a seeded
+    /// random order) and `mixes` the names of the mixes below.
+    pub bench: BenchSpec,
+    /// What each engine of `bench.engines` is for, decided once (from its
+    /// registration, or as an A/A run sets it).
     pub roles: Vec<audit_engines::Role>,
+    /// `bench.mixes`, each with its spec.
     pub mixes: Vec<(String, MixSpec)>,
     pub generator: GenParams,
-    pub seed: u64,
-    /// Measured requests per engine per round at most (the round stream's length).
-    pub requests: u64,
-    /// Slices per engine per round (engines interleaved, each slice in a seeded order).
-    pub slices: u32,
-    /// The longest a slice runs (no request of it starts later).
-    pub slice_ms: f64,
-    /// The half-widths deciding intervals must reach before the run stops.
-    pub precision: crate::spec::Precision,
-    /// Warm-up requests per engine and mix before its first slice.
-    pub warmup: u64,
-    pub concurrency: u32,
-    pub min_rounds: u32,
-    pub max_rounds: u32,
-    pub max_seconds: f64,
-    pub mode: LoadMode,
-    pub rate: Option<RateSpec>,
-    pub arrivals: Arrivals,
-    pub cache: CacheMode,
     /// The dataset's payload file (evicted before each trial with a cold cache).
     pub payloads: PathBuf,
-    /// Rows per second appended while the rounds run again on a scratch copy (0 = off).
-    pub append_rate: f64,
     /// Who sends the requests (`[driver]` with the command line's overrides).
     pub driver: crate::spec::DriverSpec,
     /// The spec's directory (where a relative `[driver] venv` lives).
@@ -125,13 +110,17 @@ impl Plan {
             max_seconds: o.max_seconds.unwrap_or(b.max_seconds),
             rate: o.rate.or(b.rate),
             append_rate: o.append_rate.unwrap_or(b.append_rate),
+            seed: o.seed.unwrap_or(b.seed),
+            warmup: o.warmup.unwrap_or(b.warmup),
+            mode: o.mode.unwrap_or(b.mode),
+            arrivals: o.arrivals.unwrap_or(b.arrivals),
+            cache: o.cache.unwrap_or(b.cache),
             ..b.clone()
         };
         settled
             .check()
             .map_err(|(k, m)| HarnessError::input(format!("--{}: {m}", k.replace('_', "-"))))?;
-        let mode = o.mode.unwrap_or(b.mode);
-        if mode == LoadMode::Open && settled.rate.is_none() {
+        if settled.mode == LoadMode::Open && settled.rate.is_none() {
             return Err(HarnessError::input(
                 "open loop needs an arrival rate: --rate R (requests per second) or --rate 0.5x (of the baseline's throughput), or [bench] rate",
             ));
@@ -141,25 +130,14 @@ impl Plan {
                 .iter()
                 .map(|e| crate::registry::bench_role(e, reference))
                 .collect(),
-            engines,
+            bench: BenchSpec {
+                engines,
+                mixes: names,
+                ..settled
+            },
             mixes,
             generator: spec.dataset.generator.clone(),
-            seed: o.seed.unwrap_or(b.seed),
-            requests: settled.requests,
-            slices: settled.slices,
-            slice_ms: settled.slice_ms,
-            precision: settled.precision,
-            warmup: o.warmup.unwrap_or(b.warmup),
-            concurrency: settled.concurrency,
-            min_rounds: settled.min_rounds,
-            max_rounds: settled.max_rounds,
-            max_seconds: settled.max_seconds,
-            mode,
-            rate: settled.rate,
-            arrivals: o.arrivals.unwrap_or(b.arrivals),
-            cache: o.cache.unwrap_or(b.cache),
             payloads: data_dir.join(audit_engines::PAYLOADS_FILE),
-            append_rate: settled.append_rate,
             driver: crate::spec::DriverSpec {
                 kind: o.driver.unwrap_or(spec.driver.kind),
                 workers: o.locust_workers.unwrap_or(spec.driver.workers),
@@ -174,42 +152,42 @@ impl Plan {
         }
         if plan.driver.kind == crate::spec::DriverKind::Locust {
             plan.driver.check().map_err(HarnessError::input)?;
-            if plan.cache == CacheMode::Cold {
+            if plan.bench.cache == CacheMode::Cold {
                 return Err(HarnessError::input(
                     "--driver locust hands each round to the cluster whole, so it cannot evict the payload file before each slice: use --cache warm, or the built-in driver for a cold cache",
                 ));
             }
-            if plan.concurrency < plan.driver.workers {
+            if plan.bench.concurrency < plan.driver.workers {
                 return Err(HarnessError::input(format!(
                     "--driver locust: concurrency {} is split across {} workers, and each needs at least one user: raise --concurrency or lower --locust-workers",
-                    plan.concurrency, plan.driver.workers
+                    plan.bench.concurrency, plan.driver.workers
                 )));
             }
         }
-        if plan.append_rate > 0.0 {
+        if plan.bench.append_rate > 0.0 {
             crate::registry::require_chosen_dataset(
                 spec,
-                &plan.engines,
+                &plan.bench.engines,
                 "the benchmark under appends (--append-rate, [bench] append_rate)",
             )?;
         }
-        if plan.cache == CacheMode::Cold {
+        if plan.bench.cache == CacheMode::Cold {
             // Evicting the harness's copy of the payloads does nothing to a
             // service reading its own: its figures would be labelled cold
             // while they are warm.
             crate::registry::require_chosen_dataset(
                 spec,
-                &plan.engines,
+                &plan.bench.engines,
                 "a cold-cache benchmark (--cache cold, [bench] cache, which evicts the payload file of the dataset the harness chose)",
             )?;
         }
-        if plan.mode == LoadMode::Closed && plan.slice_cap() < plan.concurrency as usize {
+        if plan.bench.mode == LoadMode::Closed && plan.slice_cap() < plan.bench.concurrency as usize {
             return Err(HarnessError::input(format!(
                 "--requests: {} requests per round over {} slices leave {} per slice, fewer than the {} workers (every worker runs at least one request a slice): raise requests or lower slices or concurrency",
-                plan.requests,
-                plan.slices,
+                plan.bench.requests,
+                plan.bench.slices,
                 plan.slice_cap(),
-                plan.concurrency
+                plan.bench.concurrency
             )));
         }
         plan.check_budget(&spec.gate)?;
@@ -218,18 +196,18 @@ impl Plan {
 
     /// The warm-up requests before each engine's first slice on a mix (the same for every engine).
     pub fn warmup_stream(&self, mix: &MixSpec) -> Vec<Query> {
-        mix::stream(mix, &self.generator, self.warmup_seed(), self.warmup as usize)
+        mix::stream(mix, &self.generator, self.warmup_seed(), self.bench.warmup as usize)
     }
 
     /// Round `r`'s stream (0-based): every engine of the round draws its
     /// slices' requests from it, each going on where its previous slice stopped.
     pub fn round_stream(&self, mix: &MixSpec, r: u32) -> Vec<Query> {
-        mix::stream(mix, &self.generator, self.round_seed(r), self.requests as usize)
+        mix::stream(mix, &self.generator, self.round_seed(r), self.bench.requests as usize)
     }
 
     /// The seed of the warm-up stream, recorded in run.json.
     pub fn warmup_seed(&self) -> u64 {
-        self.seed.wrapping_mul(1_000_003)
+        self.bench.seed.wrapping_mul(1_000_003)
     }
 
     /// The seed of round `r`'s stream (0-based), recorded in run.json.
@@ -241,7 +219,10 @@ impl Plan {
     /// second, separately opened instance of it (a candidate).
     pub fn twin(self, engine: &str, twin: &str) -> Plan {
         Plan {
-            engines: vec![engine.to_string(), twin.to_string()],
+            bench: BenchSpec {
+                engines: vec![engine.to_string(), twin.to_string()],
+                ..self.bench
+            },
             roles: vec![audit_engines::Role::Reference, audit_engines::Role::Candidate],
             ..self
         }
@@ -249,12 +230,12 @@ impl Plan {
 
     /// Requests a slice may run at most: the round's stream shared out over its slices.
     pub fn slice_cap(&self) -> usize {
-        (self.requests as usize).div_ceil(self.slices.max(1) as usize)
+        (self.bench.requests as usize).div_ceil(self.bench.slices.max(1) as usize)
     }
 
     /// How long a slice should last (open loop: how long its schedule runs).
     pub fn slice_time(&self) -> std::time::Duration {
-        std::time::Duration::from_secs_f64(self.slice_ms / 1000.0)
+        std::time::Duration::from_secs_f64(self.bench.slice_ms / 1000.0)
     }
 
     /// The order in which slice `slice` of round `r` (both 0-based) runs the
@@ -262,7 +243,7 @@ impl Plan {
     /// so that no engine always runs first (after a cache-cold pause) or last.
     pub fn slice_order(&self, mix: usize, r: u32, slice: u32, n: usize) -> Vec<usize> {
         let mut rng = SplitMix64(
-            self.seed ^ 0x6f72_6465_7200_0000 ^ ((mix as u64) << 32) ^ u64::from(r) ^ (u64::from(slice) << 48),
+            self.bench.seed ^ 0x6f72_6465_7200_0000 ^ ((mix as u64) << 32) ^ u64::from(r) ^ (u64::from(slice) << 48),
         );
         let mut order: Vec<usize> = (0..n).collect();
         for i in (1..n).rev() {
@@ -276,7 +257,7 @@ impl Plan {
     /// same for every engine of that slice.
     pub fn arrival_schedule(&self, rps: f64, n: usize, r: u32, slice: u32) -> Vec<u64> {
         let gap_ns = 1e9 / rps;
-        match self.arrivals {
+        match self.bench.arrivals {
             Arrivals::Uniform => (0..n).map(|i| (i as f64 * gap_ns) as u64).collect(),
             Arrivals::Poisson => {
                 let mut rng = SplitMix64(self.round_seed(r) ^ 0x706f_6973_736f_6e00 ^ (u64::from(slice) << 40));
@@ -302,13 +283,13 @@ impl Plan {
         let mut informing = Vec::new();
         for (mi, (name, _)) in self.mixes.iter().enumerate() {
             let judged = gate.mixes.contains(name);
-            let (dec, inf): (Vec<usize>, Vec<usize>) =
-                (1..self.engines.len()).partition(|&e| judged && gate.candidates.contains(&self.engines[e]));
+            let (dec, inf): (Vec<usize>, Vec<usize>) = (1..self.bench.engines.len())
+                .partition(|&e| judged && gate.candidates.contains(&self.bench.engines[e]));
             let decides = !dec.is_empty();
             if decides {
                 deciding.push((mi, std::iter::once(reference).chain(dec).collect()));
             }
-            if !inf.is_empty() || (!decides && self.engines.len() == 1) {
+            if !inf.is_empty() || (!decides && self.bench.engines.len() == 1) {
                 informing.push((mi, std::iter::once(reference).chain(inf).collect()));
             }
         }
@@ -334,7 +315,7 @@ impl Plan {
         Phase {
             kind: PhaseKind::Informational,
             pairs: (0..self.mixes.len())
-                .map(|m| (m, (0..self.engines.len()).collect()))
+                .map(|m| (m, (0..self.bench.engines.len()).collect()))
                 .collect(),
         }
     }
@@ -344,7 +325,7 @@ impl Plan {
     /// worker): what the budget must hold `min_rounds` times.
     pub fn longest_round_seconds(&self, phase: &Phase) -> f64 {
         let slices: usize = phase.pairs.iter().map(|(_, e)| e.len()).sum();
-        slices as f64 * f64::from(self.slices) * self.slice_ms / 1000.0
+        slices as f64 * f64::from(self.bench.slices) * self.bench.slice_ms / 1000.0
     }
 
     /// The budget must hold the rounds always run.
@@ -352,15 +333,15 @@ impl Plan {
         let plan = self;
         if let Some(first) = plan.phases(gate).first() {
             let longest = plan.longest_round_seconds(first);
-            let need = f64::from(plan.min_rounds) * longest;
-            if need > plan.max_seconds {
+            let need = f64::from(plan.bench.min_rounds) * longest;
+            if need > plan.bench.max_seconds {
                 return Err(HarnessError::input(format!(
                     "--max-seconds: {} s cannot hold the {} rounds always run (min_rounds): a round of the {} phase runs {} slices of about {} ms for each of its {} engine and mix pairs, up to {:.1} s; expected max_seconds >= {:.1}, or fewer min_rounds, slices or slice_ms",
-                    plan.max_seconds,
-                    plan.min_rounds,
+                    plan.bench.max_seconds,
+                    plan.bench.min_rounds,
                     first.kind.label(),
-                    plan.slices,
-                    plan.slice_ms,
+                    plan.bench.slices,
+                    plan.bench.slice_ms,
                     first.pairs.iter().map(|(_, e)| e.len()).sum::<usize>(),
                     longest,
                     need
@@ -409,7 +390,7 @@ mod tests {
         )
         .unwrap();
         let mut p = Plan::new(&spec, std::path::Path::new("data"), Overrides::default()).unwrap();
-        p.arrivals = arrivals;
+        p.bench.arrivals = arrivals;
         p
     }
 
@@ -426,9 +407,9 @@ mod tests {
         assert_ne!(moved, text, "the shipped spec names [bench] reference");
         let spec = Spec::parse(&moved, std::path::Path::new("harness.toml")).unwrap();
         let p = Plan::new(&spec, std::path::Path::new("data"), Overrides::default()).unwrap();
-        assert_eq!(p.engines[0], "keyset");
+        assert_eq!(p.bench.engines[0], "keyset");
         assert_eq!(p.roles[0], audit_engines::Role::Reference);
-        let at = |n: &str| p.engines.iter().position(|e| e == n).unwrap();
+        let at = |n: &str| p.bench.engines.iter().position(|e| e == n).unwrap();
         assert_eq!(p.roles[at("baseline")], audit_engines::Role::Candidate);
         assert_eq!(p.roles[at("floor")], audit_engines::Role::Yardstick);
         assert_eq!(

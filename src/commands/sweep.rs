@@ -72,7 +72,7 @@ pub fn run(spec: &Spec, args: SweepArgs, cancel: &Cancel) -> Result<(), HarnessE
     // The plan's engines, mixes and settings are checked before any dataset is written.
     let overrides = args.scope.overrides();
     let first = Plan::new(spec, &sizes[0].dir, overrides.clone())?;
-    crate::registry::require_chosen_dataset(spec, &first.engines, "sweep (a dataset per size)")?;
+    crate::registry::require_chosen_dataset(spec, &first.bench.engines, "sweep (a dataset per size)")?;
     check_disk(&root, &sizes)?;
 
     output::sweep::print_header(&sizes.iter().map(|s| s.rows).collect::<Vec<_>>(), &root, &first);
@@ -197,10 +197,10 @@ fn one_size(
     };
     dataset::preflight(&size.dir)?;
     let mut plan = Plan::new(spec, &size.dir, overrides.clone())?;
-    let (asked_requests, asked_warmup) = (plan.requests, plan.warmup);
+    let (asked_requests, asked_warmup) = (plan.bench.requests, plan.bench.warmup);
     let mut engines: Vec<(String, SharedEngine)> = Vec::new();
     let mut opens: Vec<(String, f64)> = Vec::new();
-    for name in &plan.engines {
+    for name in &plan.bench.engines {
         let t0 = Instant::now();
         let e = registry::open(spec, name, &size.dir, &run.cancel)?;
         opens.push((name.clone(), t0.elapsed().as_secs_f64()));
@@ -213,23 +213,29 @@ fn one_size(
         .iter()
         .map(|(_, m)| mix::stream(m, &plan.generator, plan.warmup_seed(), fit::PROBE_REQUESTS))
         .collect();
-    let costs = fit::probe(&engines, &probe_streams, plan.concurrency, &run.cancel);
+    let costs = fit::probe(&engines, &probe_streams, plan.bench.concurrency, &run.cancel);
     let shape = fit::RoundShape {
-        requests: plan.requests,
-        slices: plan.slices,
-        slice_seconds: plan.slice_ms / 1000.0,
-        workers: plan.concurrency,
+        requests: plan.bench.requests,
+        slices: plan.bench.slices,
+        slice_seconds: plan.bench.slice_ms / 1000.0,
+        workers: plan.bench.concurrency,
     };
-    let f = fit::fit(&costs, shape, plan.warmup, plan.max_seconds, plan.min_rounds);
+    let f = fit::fit(
+        &costs,
+        shape,
+        plan.bench.warmup,
+        plan.bench.max_seconds,
+        plan.bench.min_rounds,
+    );
     output::sweep::print_fit(size.rows, &f, asked_requests, asked_warmup, &plan, &costs);
-    plan.requests = f.requests;
-    plan.warmup = f.warmup;
+    plan.bench.requests = f.requests;
+    plan.bench.warmup = f.warmup;
     let cut: Vec<(String, String)> = f
         .cut
         .iter()
         .map(|c| (c.engine.clone(), scaling::cut_reason(c, f.round_budget)))
         .collect();
-    plan.engines.retain(|n| !cut.iter().any(|(c, _)| c == n));
+    plan.bench.engines.retain(|n| !cut.iter().any(|(c, _)| c == n));
     engines.retain(|(n, _)| !cut.iter().any(|(c, _)| c == n));
 
     let mut record = SweepSize {
@@ -273,7 +279,7 @@ fn one_size(
                 rows.push(ScalingRow::measured(
                     s,
                     size.rows,
-                    plan.requests,
+                    plan.bench.requests,
                     opens.iter().find(|o| o.0 == s.engine).map(|o| o.1),
                     index.iter().find(|o| o.0 == s.engine).map(|o| o.1),
                 ));

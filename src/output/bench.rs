@@ -138,55 +138,55 @@ pub fn print_peak_rss(peak: &std::collections::BTreeMap<String, u64>) {
 
 /// The benchmark's plan in three lines.
 pub fn print_header(plan: &Plan) {
-    let open = if plan.mode == LoadMode::Open {
-        format!(", {} arrivals", plan.arrivals.label())
+    let open = if plan.bench.mode == LoadMode::Open {
+        format!(", {} arrivals", plan.bench.arrivals.label())
     } else {
         String::new()
     };
     let mixes: Vec<&str> = plan.mixes.iter().map(|m| m.0.as_str()).collect();
     say!(
         "{}",
-        super::wrap_items(&format!("== bench on {}:", mixes.join(", ")), &plan.engines, 4)
+        super::wrap_items(&format!("== bench on {}:", mixes.join(", ")), &plan.bench.engines, 4)
     );
-    let size = match plan.mode {
+    let size = match plan.bench.mode {
         LoadMode::Closed => format!(
             "{} ms at its pace, {}..{} requests",
-            sig(plan.slice_ms),
-            (2 * plan.concurrency.max(1) as usize).min(plan.slice_cap()),
+            sig(plan.bench.slice_ms),
+            (2 * plan.bench.concurrency.max(1) as usize).min(plan.slice_cap()),
             plan.slice_cap()
         ),
         LoadMode::Open => format!(
             "{} ms of the schedule, at most {} requests",
-            sig(plan.slice_ms),
+            sig(plan.bench.slice_ms),
             plan.slice_cap()
         ),
     };
     let senders = match plan.driver.kind {
-        crate::spec::DriverKind::Builtin => format!("{} workers", plan.concurrency),
+        crate::spec::DriverKind::Builtin => format!("{} workers", plan.bench.concurrency),
         crate::spec::DriverKind::Locust => format!(
             "{} Locust users on {} Locust workers",
-            plan.concurrency, plan.driver.workers
+            plan.bench.concurrency, plan.driver.workers
         ),
     };
     say!(
         "   {} loop{open}, {senders}; a round interleaves the engines in {} slices each ({size});",
-        plan.mode.label(),
-        plan.slices,
+        plan.bench.mode.label(),
+        plan.bench.slices,
     );
     say!(
         "   {}..{} rounds within {} s; stop when each deciding check is decided within ±{:.0} % (p95), ±{:.0} % (p99), ±{:.0} % (rps)",
-        plan.min_rounds,
-        plan.max_rounds,
-        plan.max_seconds,
-        plan.precision.p95 * 100.0,
-        plan.precision.p99 * 100.0,
-        plan.precision.throughput * 100.0,
+        plan.bench.min_rounds,
+        plan.bench.max_rounds,
+        plan.bench.max_seconds,
+        plan.bench.precision.p95 * 100.0,
+        plan.bench.precision.p99 * 100.0,
+        plan.bench.precision.throughput * 100.0,
     );
     say!(
         "   engines in a seeded random order each slice, {} warm-up, {} cache, seed {}",
-        plan.warmup,
-        plan.cache.label(),
-        plan.seed
+        plan.bench.warmup,
+        plan.bench.cache.label(),
+        plan.bench.seed
     );
 }
 
@@ -271,12 +271,12 @@ pub struct BenchProgress {
 impl BenchProgress {
     /// The bar counts the trials of a round: every engine on every mix.
     pub fn new(plan: &Plan) -> BenchProgress {
-        let trials = (plan.engines.len() * plan.mixes.len()) as u64;
+        let trials = (plan.bench.engines.len() * plan.mixes.len()) as u64;
         BenchProgress {
             lines: Vec::new(),
             bar: super::progress::start("bench round 1", Some(trials), "trials"),
-            mode: plan.mode,
-            concurrency: plan.concurrency,
+            mode: plan.bench.mode,
+            concurrency: plan.bench.concurrency,
             phase: "",
         }
     }
@@ -377,7 +377,7 @@ pub fn print_engine_errors(errors: &[crate::report::run_json::EngineErrors]) {
 pub fn print_appends_header(plan: &Plan, rounds: u32) {
     say!(
         "== bench under appends: the same {rounds} round(s) again on a scratch copy while a writer appends {} rows/s",
-        plan.append_rate
+        plan.bench.append_rate
     );
     say!("   (as the service appends: the payload line, then the row)");
 }

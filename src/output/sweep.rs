@@ -27,21 +27,25 @@ pub fn print_header(rows: &[u64], root: &Path, plan: &Plan) {
     let sizes: Vec<String> = rows.iter().map(u64::to_string).collect();
     say!(
         "{}",
-        super::wrap_items(&format!("== sweep of {}: rows", plan.engines.join(", ")), &sizes, 4)
+        super::wrap_items(
+            &format!("== sweep of {}: rows", plan.bench.engines.join(", ")),
+            &sizes,
+            4
+        )
     );
     say!("   datasets in {}", root.display());
     say!(
         "   per size: mixes {}, closed loop, {} workers, up to {} requests per engine per round,",
         plan.mixes.iter().map(|m| m.0.as_str()).collect::<Vec<_>>().join(", "),
-        plan.concurrency,
-        plan.requests,
+        plan.bench.concurrency,
+        plan.bench.requests,
     );
     say!(
         "   {}..{} rounds within {} s, seed {}",
-        plan.min_rounds,
-        plan.max_rounds,
-        plan.max_seconds,
-        plan.seed
+        plan.bench.min_rounds,
+        plan.bench.max_rounds,
+        plan.bench.max_seconds,
+        plan.bench.seed
     );
 }
 
@@ -90,7 +94,7 @@ pub fn print_fit(rows: u64, f: &Fit, requests: u64, warmup: u64, plan: &Plan, co
     let head = format!(
         "  probe ({} requests per mix, {} workers):",
         crate::bench::fit::PROBE_REQUESTS,
-        plan.concurrency
+        plan.bench.concurrency
     );
     say!("{}", super::wrap_items(&head, &probed, 4));
     if !f.changed(requests, warmup) {
@@ -98,8 +102,8 @@ pub fn print_fit(rows: u64, f: &Fit, requests: u64, warmup: u64, plan: &Plan, co
             "  rounds: about {:.1} s a round of the {:.1} s allowed ({} s / {} rounds)",
             f.round_seconds,
             f.round_budget,
-            plan.max_seconds,
-            plan.min_rounds
+            plan.bench.max_seconds,
+            plan.bench.min_rounds
         );
         return;
     }
@@ -113,8 +117,8 @@ pub fn print_fit(rows: u64, f: &Fit, requests: u64, warmup: u64, plan: &Plan, co
         "  rounds at {rows} rows: about {:.1} s a round of the {:.1} s allowed ({} s / {} rounds)",
         f.round_seconds,
         f.round_budget,
-        plan.max_seconds,
-        plan.min_rounds
+        plan.bench.max_seconds,
+        plan.bench.min_rounds
     );
     for c in &f.cut {
         say_always!(

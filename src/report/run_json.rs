@@ -383,7 +383,7 @@ impl BenchInfo {
     /// What run.json records of a finished (or interrupted) benchmark.
     pub fn new(plan: &Plan, run: &BenchRun, overhead: &Overhead) -> BenchInfo {
         BenchInfo {
-            variance: crate::analysis::variance_components(&run.series, plan.mode, plan.concurrency),
+            variance: crate::analysis::variance_components(&run.series, plan.bench.mode, plan.bench.concurrency),
             ..BenchInfo::of(plan, &run.series, run, overhead)
         }
     }
@@ -424,20 +424,20 @@ impl BenchInfo {
         }
         let looked = run.looked().map(|p| p.outcome);
         BenchInfo {
-            engines: plan.engines.clone(),
+            engines: plan.bench.engines.clone(),
             roles: plan.roles.iter().map(|r| r.label().to_string()).collect(),
             mixes: plan.mixes.iter().map(|m| m.0.clone()).collect(),
-            mode: plan.mode,
-            concurrency: plan.concurrency,
-            requests: plan.requests,
-            slices: plan.slices,
-            slice_ms: plan.slice_ms,
-            precision: plan.precision,
-            warmup: plan.warmup,
+            mode: plan.bench.mode,
+            concurrency: plan.bench.concurrency,
+            requests: plan.bench.requests,
+            slices: plan.bench.slices,
+            slice_ms: plan.bench.slice_ms,
+            precision: plan.bench.precision,
+            warmup: plan.bench.warmup,
             warmup_seconds: run.warmup_seconds,
-            min_rounds: plan.min_rounds,
-            max_rounds: plan.max_rounds,
-            max_seconds: plan.max_seconds,
+            min_rounds: plan.bench.min_rounds,
+            max_rounds: plan.bench.max_rounds,
+            max_seconds: plan.bench.max_seconds,
             planned_rounds: looked.map_or(0, |o| o.planned),
             rounds: run.rounds_done(),
             stop: looked.map_or(Stop::Interrupted, |o| o.stop),
@@ -456,9 +456,9 @@ impl BenchInfo {
                     look_every: p.outcome.every,
                 })
                 .collect(),
-            cache: plan.cache,
-            arrivals: plan.arrivals,
-            seed: plan.seed,
+            cache: plan.bench.cache,
+            arrivals: plan.bench.arrivals,
+            seed: plan.bench.seed,
             warmup_stream_seed: plan.warmup_seed(),
             round_stream_seeds: (0..run.rounds_done()).map(|r| plan.round_seed(r)).collect(),
             round_records: run
@@ -472,7 +472,7 @@ impl BenchInfo {
                     slices: r.slices.clone(),
                 })
                 .collect(),
-            rate: plan.rate.map(|r| r.to_string()),
+            rate: plan.bench.rate.map(|r| r.to_string()),
             rates_rps: run.rates.iter().cloned().collect(),
             pacing: run
                 .pacing
