@@ -29,7 +29,8 @@ fn engine_spec(command: Vec<String>, processes: u32, timeout_ms: u64, env: &[(&s
         command,
         url: None,
         events_key: None,
-        processes,
+        processes_key: Some(processes),
+        workers_key: None,
         timeout_ms,
         env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         cwd: None,
@@ -656,7 +657,7 @@ fn spec_process_engines_are_checked() {
     let shipped = std::fs::read_to_string(common::root().join("harness.toml")).unwrap();
     let parse = |extra: &str| Spec::parse(&format!("{shipped}\n{extra}"), &common::root().join("harness.toml"));
     let ok = parse("[engines.py]\ncommand = [\"python3\", \"e.py\"]\nprocesses = 3\n").unwrap();
-    assert_eq!(ok.engines["py"].processes, 3);
+    assert_eq!(ok.engines["py"].processes(), 3);
     assert_eq!(ok.engines["py"].cwd, None, "runs in the spec file's directory");
     for (extra, needle) in [
         (

@@ -28,14 +28,14 @@ pub trait Engine: Send + Sync {
     }
 
     /// Requests the engine declares it serves at once, when it has a limit
-    /// (a process engine: workers x max_in_flight). The equivalence suite's
+    /// (a process engine: processes x max_in_flight). The equivalence suite's
     /// concurrency property drives at least this many threads.
     fn concurrency(&self) -> Option<usize> {
         None
     }
 
     /// The peak resident memory, in bytes, of the processes that serve the
-    /// engine outside the harness (a process engine's workers, a launched
+    /// engine outside the harness (a process engine's processes, a launched
     /// server), summed; `None` for an engine inside the harness's own
     /// process, whose memory is the harness's.
     fn peak_rss_bytes(&self) -> Option<u64> {

@@ -234,7 +234,7 @@ async fn list(State(s): State<Arc<Shared>>, params: Result<extract::Query<Params
         page: p.page,
         page_size: p.page_size,
     };
-    // The engine blocks (disk reads): on this worker thread, with the
+    // The engine blocks (disk reads): on this runtime thread, with the
     // runtime told so, which saves the hop to the blocking pool and back.
     let engine = s.engine.clone();
     let answer = tokio::task::block_in_place(move || {

@@ -110,7 +110,7 @@ impl ProcessEngine {
             cancel,
         };
         let mut starting = Vec::new();
-        for _ in 0..spec.processes.max(1) {
+        for _ in 0..spec.processes().max(1) {
             starting.push(Starting::launch(&launch).map_err(err)?);
         }
         let deadline = Instant::now() + timeout;

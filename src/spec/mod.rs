@@ -140,11 +140,15 @@ pub struct ProcessEngineSpec {
     /// When an HTTP answer is a JSON object, the key holding the events.
     #[serde(default)]
     pub events_key: Option<String>,
-    /// How many processes of a process engine's command run side by side.
-    /// `workers`, its name until the word was kept for load senders, is
-    /// still read (earlier specs and the spec text in earlier run.json files).
-    #[serde(default = "one", alias = "workers")]
-    pub processes: u32,
+    /// How many processes of a process engine's command run side by side
+    /// (default 1); read it through [`ProcessEngineSpec::processes`].
+    #[serde(default, rename = "processes")]
+    pub processes_key: Option<u32>,
+    /// `processes` under its earlier name, from before "worker" was kept for
+    /// what sends load: still read, so that earlier specs and the spec text
+    /// kept in earlier run.json files load as they did.
+    #[serde(default, rename = "workers")]
+    pub workers_key: Option<u32>,
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
     #[serde(default)]
@@ -155,8 +159,21 @@ pub struct ProcessEngineSpec {
     pub cwd: Option<PathBuf>,
 }
 
-fn one() -> u32 {
-    1
+impl ProcessEngineSpec {
+    /// The processes to start: `processes`, else `workers`, else 1.
+    pub fn processes(&self) -> u32 {
+        self.processes_key.or(self.workers_key).unwrap_or(1)
+    }
+
+    /// The key that set [`ProcessEngineSpec::processes`], for errors that
+    /// name what the user wrote.
+    fn processes_key_name(&self) -> &'static str {
+        if self.processes_key.is_none() && self.workers_key.is_some() {
+            "workers"
+        } else {
+            "processes"
+        }
+    }
 }
 
 /// A process engine's default `timeout_ms`.
@@ -971,21 +988,27 @@ impl Spec {
                 if let Err(why) = endpoint::Endpoint::parse(url, !e.command.is_empty()) {
                     return err(&k("url"), why);
                 }
-                if e.processes != 1 {
+                if e.processes() != 1 {
                     return err(
-                        &k("processes"),
+                        &k(e.processes_key_name()),
                         "applies to process engines only: an HTTP engine is one server, reached over a pool of connections".into(),
                     );
                 }
             } else if e.events_key.is_some() {
                 return err(&k("events_key"), "applies to HTTP engines only (set `url`)".into());
             }
-            if e.processes == 0 || u64::from(e.processes) > MAX_THREADS {
+            if e.processes_key.is_some() && e.workers_key.is_some() {
                 return err(
-                    &k("processes"),
+                    &k("workers"),
+                    "is the earlier name of `processes`: keep one of the two".into(),
+                );
+            }
+            if e.processes() == 0 || u64::from(e.processes()) > MAX_THREADS {
+                return err(
+                    &k(e.processes_key_name()),
                     format!(
                         "{} is not allowed: expected an integer from 1 to {MAX_THREADS}",
-                        e.processes
+                        e.processes()
                     ),
                 );
             }

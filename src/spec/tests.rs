@@ -152,12 +152,20 @@ fn process_engines_and_overrides_load() {
     let text = shipped()
         + "\n[engines.py]\ncommand = [\"python3\", \"e.py\"]\nprocesses = 2\n\n[gate.engine.keyset]\np99_ratio_max = 0.9\n";
     let s = parse(&text).unwrap();
-    assert_eq!(s.engines["py"].processes, 2);
+    assert_eq!(s.engines["py"].processes(), 2);
     // The key's earlier name still reads (specs and run.json files written before).
     let old = parse(&(shipped() + "\n[engines.py]\ncommand = [\"x\"]\nworkers = 3\n")).unwrap();
-    assert_eq!(old.engines["py"].processes, 3);
+    assert_eq!(old.engines["py"].processes(), 3);
     let both = parse(&(shipped() + "\n[engines.py]\ncommand = [\"x\"]\nworkers = 3\nprocesses = 2\n")).unwrap_err();
-    assert!(both.contains("duplicate field `processes`"), "{both}");
+    assert!(
+        both.contains("engines.py.workers: is the earlier name of `processes`: keep one of the two"),
+        "{both}"
+    );
+    // An error about the old key names the key the user wrote, where it stands.
+    let zero = parse(&(shipped() + "\n[engines.py]\ncommand = [\"x\"]\nworkers = 0\n")).unwrap_err();
+    assert!(zero.contains("engines.py.workers: 0 is not allowed"), "{zero}");
+    let line = shipped().lines().count() + 4;
+    assert!(zero.starts_with(&format!("/x/spec.toml:{line}:")), "{zero}");
     assert_eq!(s.engines["py"].timeout_ms, 10_000);
     let t = s.gate.thresholds_for("keyset");
     assert_eq!((t.p95_ratio_max, t.p99_ratio_max), (Some(0.8), Some(0.9)));
