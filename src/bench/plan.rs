@@ -220,12 +220,23 @@ impl Plan {
     pub fn twin(self, engine: &str, twin: &str) -> Plan {
         Plan {
             bench: BenchSpec {
+                reference: engine.to_string(),
                 engines: vec![engine.to_string(), twin.to_string()],
                 ..self.bench
             },
             roles: vec![audit_engines::Role::Reference, audit_engines::Role::Candidate],
             ..self
         }
+    }
+
+    /// Leaves out the engines `drop` names, with their roles (which are by
+    /// position), so that every engine left keeps its own role.
+    pub fn drop_engines(&mut self, drop: impl Fn(&str) -> bool) {
+        let keep: Vec<bool> = self.bench.engines.iter().map(|n| !drop(n)).collect();
+        let mut at = keep.iter();
+        self.bench.engines.retain(|_| at.next() == Some(&true));
+        let mut at = keep.iter();
+        self.roles.retain(|_| at.next() == Some(&true));
     }
 
     /// Requests a slice may run at most: the round's stream shared out over its slices.
@@ -392,6 +403,19 @@ mod tests {
         let mut p = Plan::new(&spec, std::path::Path::new("data"), Overrides::default()).unwrap();
         p.bench.arrivals = arrivals;
         p
+    }
+
+    /// An engine the sweep cuts takes its role with it: the others keep theirs.
+    #[test]
+    fn dropped_engines_take_their_roles_with_them() {
+        let mut p = plan(Arrivals::Uniform);
+        let role_of = |p: &Plan, n: &str| p.roles[p.bench.engines.iter().position(|e| e == n).unwrap()];
+        assert_eq!(role_of(&p, "floor"), audit_engines::Role::Yardstick);
+        p.drop_engines(|n| n == "baseline" || n == "memindex");
+        assert_eq!(p.bench.engines, ["keyset", "prefetch", "floor"]);
+        assert_eq!(p.roles.len(), 3);
+        assert_eq!(role_of(&p, "floor"), audit_engines::Role::Yardstick);
+        assert_eq!(role_of(&p, "keyset"), audit_engines::Role::Candidate);
     }
 
     /// `[bench] reference` moves the yardstick: that engine goes first as

@@ -235,7 +235,7 @@ fn one_size(
         .iter()
         .map(|c| (c.engine.clone(), scaling::cut_reason(c, f.round_budget)))
         .collect();
-    plan.bench.engines.retain(|n| !cut.iter().any(|(c, _)| c == n));
+    plan.drop_engines(|n| cut.iter().any(|(c, _)| c == n));
     engines.retain(|(n, _)| !cut.iter().any(|(c, _)| c == n));
 
     let mut record = SweepSize {
