@@ -89,6 +89,37 @@ fn slow_episodes_against_a_two_cluster_candidate_stay_within_their_measured_boun
     }
 }
 
+/// Episodes rarer than the run (`bursts-rare`: 2 s every 200 s on average)
+/// leave most 60 s runs with none: such a run sees the machine without
+/// episodes, where the two-cluster candidate placed at the threshold with
+/// them stands past it (p99 ×0.825 exactly), and the gate fails it there as
+/// it should. The row says so: the truth without episodes, the runs that met
+/// none and how they were judged; a machine without episodes has no such line.
+#[test]
+fn a_run_that_met_no_slow_episode_is_judged_by_the_machine_without_them() {
+    let reps = 60;
+    let cfg = config(
+        &["bursts-rare", "drift-0.05"],
+        &[Shape::Bimodal],
+        &[Truth::AtThreshold],
+        reps,
+    );
+    let rows = calibrate::run(&cfg, |_| {}).unwrap();
+    let e = rows[0]
+        .episodes
+        .as_ref()
+        .expect("a row with slow episodes says what its runs met");
+    assert!((e.without[1] - 0.825).abs() < 0.005, "{e:?}");
+    assert!(e.without[0] > rows[0].true_ratios[0], "{e:?}");
+    // exp(-60 s / 200 s) = 74 % of runs meet no episode.
+    let none = f64::from(e.none) / f64::from(reps);
+    assert!((0.55..=0.92).contains(&none), "{e:?}");
+    assert!(e.mean_met < 1.0, "{e:?}");
+    // Those runs fail the candidate as one truly past the line: far above the 0.83 % of one at it.
+    assert!(e.none_check_fail[1] >= 0.05, "{e:?}");
+    assert!(rows[1].episodes.is_none(), "{:?}", rows[1]);
+}
+
 #[test]
 fn a_better_candidate_passes_and_a_worse_one_never_does() {
     let reps = 150;
@@ -203,8 +234,29 @@ fn the_command_prints_its_table_and_refuses_unknown_scenarios() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{out}{}", String::from_utf8_lossy(&o.stderr));
     assert!(out.contains("independent bimodal-split"), "{out}");
+    assert!(!out.contains("without its episodes"), "{out}");
     assert!(
         out.contains("== bounds: 1 of 1 row(s) meet every bound within two Monte Carlo standard errors"),
+        "{out}"
+    );
+    let o = common::harness(&[
+        "calibrate",
+        "--replicates",
+        "8",
+        "--scenario",
+        "bursts-rare",
+        "--shape",
+        "bimodal",
+        "--truth",
+        "at-threshold",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("without its episodes: p95 ×0.806, p99 ×0.825, throughput ×12.490"),
+        "{out}"
+    );
+    assert!(
+        out.contains("episodes met: ") && out.contains("run(s) met none: the gate failed"),
         "{out}"
     );
     for (args, want) in [

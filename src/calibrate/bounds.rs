@@ -175,6 +175,7 @@ mod tests {
             to_decide: None,
             mean_rounds: 30.0,
             mean_seconds: 40.0,
+            episodes: None,
         }
     }
 

@@ -353,6 +353,50 @@ pub struct Row {
     pub to_decide: Option<[f64; 3]>,
     pub mean_rounds: f64,
     pub mean_seconds: f64,
+    /// Under slow episodes: the same candidates on the machine without them,
+    /// how many episodes the runs met, and how the runs that met none were
+    /// judged (`None` for a machine without episodes and for a recorded run).
+    pub episodes: Option<Episodes>,
+}
+
+/// What a row's runs met of the machine's slow episodes. A run that met
+/// none drew its requests exactly as on the same machine without episodes,
+/// where the candidates stand at `without`: it cannot know the row's truth
+/// (measured with episodes), and how the gate judged such runs says how much
+/// of the row's error rate no method can take back in a run of this length.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Episodes {
+    /// The candidates' true p95, p99 and throughput ratios on the machine without its episodes.
+    pub without: [f64; 3],
+    /// Episodes met per run: the mean over all runs, and over the runs whose gate failed.
+    pub mean_met: f64,
+    pub mean_met_failed: Option<f64>,
+    /// How many runs met none; of them, the gate's fail rate and each deciding check's (per candidate).
+    pub none: u32,
+    pub none_gate_fail: f64,
+    pub none_check_fail: [f64; 3],
+}
+
+impl Episodes {
+    /// `reps` tallied by the episodes they met; `without`: the truth without episodes.
+    fn of(without: [f64; 3], reps: &[Replicate], candidates: usize) -> Episodes {
+        let met = |r: &Replicate| f64::from(r.episodes.unwrap_or(0));
+        let mean =
+            |rs: &[&Replicate]| (!rs.is_empty()).then(|| rs.iter().map(|r| met(r)).sum::<f64>() / rs.len() as f64);
+        let all: Vec<&Replicate> = reps.iter().collect();
+        let failed: Vec<&Replicate> = reps.iter().filter(|r| r.gate == Some(Outcome::Fail)).collect();
+        let none: Vec<&Replicate> = reps.iter().filter(|r| r.episodes == Some(0)).collect();
+        let n = none.len().max(1) as f64;
+        let per_cand = n * candidates.max(1) as f64;
+        Episodes {
+            without,
+            mean_met: mean(&all).unwrap_or(0.0),
+            mean_met_failed: mean(&failed),
+            none: none.len() as u32,
+            none_gate_fail: none.iter().filter(|r| r.gate == Some(Outcome::Fail)).count() as f64 / n,
+            none_check_fail: [0, 1, 2].map(|i| none.iter().map(|r| r.fail[i]).sum::<u32>() as f64 / per_cand),
+        }
+    }
 }
 
 impl Row {
@@ -376,6 +420,8 @@ pub(crate) struct Replicate {
     /// For each deciding check left undecided, how many times its rounds
     /// the run's `to decide` line says would decide it.
     pub to_decide: Vec<f64>,
+    /// How many slow episodes the run met (`None`: a machine without them).
+    pub episodes: Option<u32>,
 }
 
 const CHECKS: [Check; 3] = [Check::P95RatioMax, Check::P99RatioMax, Check::RpsRatioMin];
@@ -487,7 +533,9 @@ impl Config {
             budget: self.budget,
             precision: &self.precision,
         };
-        judge.replicate(&mut sim, &mut series, &vec![truths; self.candidates])
+        let mut r = judge.replicate(&mut sim, &mut series, &vec![truths; self.candidates])?;
+        r.episodes = scenario.noise.bursts.map(|_| sim.episodes_met());
+        Ok(r)
     }
 }
 
@@ -613,7 +661,11 @@ pub fn run(cfg: &Config, mut progress: impl FnMut(&Row)) -> Result<Vec<Row>, Har
                 let reps = replicate_all(cfg.replicates, |rep| {
                     cfg.replicate(&scenario, cand, truths, replicate_seed(cfg.seed, &name, truth, rep))
                 })?;
-                let row = tally(&name, Some(noise), truth, truths, cfg.candidates, &reps);
+                let mut row = tally(&name, Some(noise), truth, truths, cfg.candidates, &reps);
+                if noise.bursts.is_some() {
+                    let without = truth::without_episodes(cfg, &scenario, cand);
+                    row.episodes = Some(Episodes::of(without, &reps, cfg.candidates));
+                }
                 progress(&row);
                 rows.push(row);
             }
@@ -657,6 +709,7 @@ pub(crate) fn tally(
         },
         mean_rounds: sum(&|r| r.rounds) / n,
         mean_seconds: reps.iter().map(|r| r.seconds).sum::<f64>() / n,
+        episodes: None,
     }
 }
 

@@ -104,6 +104,10 @@ pub struct Sim<'a> {
     /// Slow episodes ahead (start, end), and when the one after them starts.
     episodes: Vec<(f64, f64)>,
     next_burst: f64,
+    /// Slow episodes some request of the run has met, and the start of the
+    /// last one counted (requests come in the order they start).
+    met: u32,
+    last_met_start: f64,
     /// Interleaved design: each engine's time per request so far, which
     /// sizes its slices (as the benchmark's `bench::quota` does); `None`
     /// until the warm-up before the first round.
@@ -121,6 +125,8 @@ impl<'a> Sim<'a> {
             clock: 0.0,
             episodes: Vec::new(),
             next_burst: f64::INFINITY,
+            met: 0,
+            last_met_start: f64::NEG_INFINITY,
             paces: None,
         };
         if let Some(b) = noise.bursts {
@@ -134,6 +140,12 @@ impl<'a> Sim<'a> {
             }
         }
         sim
+    }
+
+    /// How many slow episodes the run's requests (its warm-ups included)
+    /// have met so far: `calibrate` tells the runs that met none apart.
+    pub fn episodes_met(&self) -> u32 {
+        self.met
     }
 
     fn normal(&mut self) -> f64 {
@@ -185,6 +197,11 @@ impl<'a> Sim<'a> {
                 }
                 left -= start - now;
                 now = start;
+            }
+            // The request runs into this episode.
+            if start > self.last_met_start {
+                self.met += 1;
+                self.last_met_start = start;
             }
             let capacity = (end - now) / b.slowdown;
             if left <= capacity {
@@ -330,5 +347,51 @@ impl RoundSource for Sim<'_> {
             trials: trials.into_iter().enumerate().collect(),
             seconds: self.clock - start,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calibrate::{Bursts, Design, Noise};
+
+    /// Every episode a request runs into is counted once, however many
+    /// requests meet it; requests between episodes count none.
+    #[test]
+    fn each_episode_a_request_meets_is_counted_once() {
+        let engines = [SimEngine::lognormal(0.01, 0.3)];
+        let noise = Noise {
+            bursts: Some(Bursts {
+                fraction: 0.1,
+                slowdown: 2.0,
+                mean_s: 1.0,
+            }),
+            ..Noise::default()
+        };
+        let measure = Measure {
+            design: Design::Interleaved,
+            requests: 10,
+            slices: 1,
+            slice_s: 0.01,
+            concurrency: 1,
+            rows_share: 0.0,
+        };
+        let mut sim = Sim::new(&engines, noise, measure, 1);
+        // Two known episodes and none after them.
+        sim.episodes = vec![(1.0, 2.0), (5.0, 6.0)];
+        sim.next_burst = f64::INFINITY;
+        assert_eq!(sim.finish(0.5, 0.1), 0.6);
+        assert_eq!(sim.episodes_met(), 0);
+        // Runs from 0.9 into the first episode: 0.1 s before it, the rest at half speed.
+        assert_eq!(sim.finish(0.9, 0.5), 1.8);
+        assert_eq!(sim.episodes_met(), 1);
+        sim.finish(1.5, 0.1);
+        assert_eq!(sim.episodes_met(), 1, "the same episode again");
+        sim.finish(3.0, 0.1);
+        assert_eq!(sim.episodes_met(), 1, "between episodes");
+        sim.finish(4.9, 2.0);
+        assert_eq!(sim.episodes_met(), 2);
+        sim.finish(7.0, 0.1);
+        assert_eq!(sim.episodes_met(), 2);
     }
 }

@@ -198,6 +198,21 @@ pub fn candidate(cfg: &Config, scenario: &Scenario, truth: Truth) -> Result<(Sim
     Ok((cand, [r[0], r[1], r[2]]))
 }
 
+/// The true p95, p99 and throughput ratios of `cand` to the baseline on
+/// the scenario's machine without its slow episodes (its drift kept): exact,
+/// since without episodes every latency is a mixture of lognormals.
+pub fn without_episodes(cfg: &Config, scenario: &Scenario, cand: SimEngine) -> [f64; 3] {
+    let base = Marginal {
+        engine: cfg.baseline(),
+        noise: Noise {
+            bursts: None,
+            ..scenario.noise
+        },
+        rows_share: scenario.shape.rows_share(),
+    };
+    ratios(&base, &Marginal { engine: cand, ..base })
+}
+
 /// Slow episodes that come at least this often (one per this many seconds on
 /// average) are measured on a long run, not modelled (see [`candidate`]).
 pub const MEASURED_CYCLE_S: f64 = 10.0;

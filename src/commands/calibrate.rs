@@ -38,6 +38,7 @@ pub fn run(spec: &Spec, args: CalibrateArgs) -> Result<(), HarnessError> {
         output::calibrate::print_row(row);
         let (lat, rps) = row.truth.ratios(&cfg.thresholds);
         output::calibrate::print_truth_note(row, [lat, lat, rps]);
+        output::calibrate::print_episodes(row);
         output::calibrate::print_to_decide(row);
         tally.judge(row, &lines);
     });

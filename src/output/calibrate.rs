@@ -164,6 +164,43 @@ pub fn print_truth_note(r: &Row, nominal: [f64; 3]) {
     }
 }
 
+/// Under a row with slow episodes: the candidates' truth on the same machine
+/// without them, how many episodes the runs met (and the runs the gate
+/// failed), and how the gate judged the runs that met none (such a run sees
+/// exactly the machine without episodes, so it cannot know the row's truth).
+pub fn print_episodes(r: &Row) {
+    let Some(e) = &r.episodes else {
+        return;
+    };
+    say!(
+        "  {:<31} without its episodes: p95 ×{:.3}, p99 ×{:.3}, throughput ×{:.3}",
+        "",
+        e.without[0],
+        e.without[1],
+        e.without[2]
+    );
+    say!(
+        "  {:<31} episodes met: {:.1} a run{}",
+        "",
+        e.mean_met,
+        match e.mean_met_failed {
+            Some(m) => format!(", {m:.1} in the runs the gate failed"),
+            None => String::new(),
+        }
+    );
+    if e.none > 0 {
+        say!(
+            "  {:<31} {} run(s) met none: the gate failed {:.1} % of them, the checks {:.1}/{:.1}/{:.1} % (p95/p99/rps)",
+            "",
+            e.none,
+            100.0 * e.none_gate_fail,
+            100.0 * e.none_check_fail[0],
+            100.0 * e.none_check_fail[1],
+            100.0 * e.none_check_fail[2]
+        );
+    }
+}
+
 /// Under a row that misses a bound, what it misses, one a line (see
 /// [`crate::calibrate::bounds`]).
 pub fn print_misses(misses: &[crate::calibrate::bounds::Miss]) {
@@ -238,6 +275,7 @@ mod tests {
             to_decide: None,
             mean_rounds: 300.0,
             mean_seconds: 60.0,
+            episodes: None,
         };
         for line in [row_line(&r), head_line()] {
             assert!(line.chars().count() <= 120, "{} columns: {line}", line.chars().count());
