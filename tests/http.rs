@@ -506,6 +506,47 @@ fn bad_urls_and_servers_that_never_answer_are_one_line_with_exit_2() {
     let pid: u32 = std::fs::read_to_string(&marker).unwrap().trim().parse().unwrap();
     assert!(!alive(pid), "the silent server was left running");
 
+    // Interrupted while it waits for one: stopped at once, and the line says why.
+    std::fs::remove_file(&marker).unwrap();
+    let spec = spec_with(
+        "sleepy",
+        http_spec(
+            vec![
+                "sh".into(),
+                "-c".into(),
+                format!("echo $$ > {}; exec sleep 60", marker.display()),
+            ],
+            LAUNCHED_URL,
+            60_000,
+        ),
+    );
+    let cancel = Cancel::new();
+    let later = cancel.clone();
+    let t0 = Instant::now();
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        later.cancel();
+    });
+    let e = HttpEngine::open(
+        "sleepy",
+        &spec.engines["sleepy"],
+        &common::root(),
+        dataset_dir(),
+        &cancel,
+    )
+    .err()
+    .expect("an interrupted start does not open")
+    .to_string();
+    stopper.join().unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}: {e}", t0.elapsed());
+    assert!(
+        e.contains("stopped while starting") && e.contains("interrupted by a cancellation"),
+        "{e}"
+    );
+    assert!(!e.contains("timeout_ms"), "{e}");
+    let pid: u32 = std::fs::read_to_string(&marker).unwrap().trim().parse().unwrap();
+    assert!(!alive(pid), "the interrupted server was left running");
+
     // A launched server that exits at once: its status and its last words.
     let spec = spec_with(
         "dies",

@@ -137,7 +137,15 @@ impl Launched {
             let slice = Instant::now() + Duration::from_millis(200);
             match super::probe::probe(agent, url, slice.min(deadline), Some(cancel)) {
                 Ok(()) => return Ok(()),
-                Err(e) if Instant::now() >= deadline || cancel.is_cancelled() => {
+                Err(_) if cancel.is_cancelled() => {
+                    self.stop();
+                    return Err(StartError::NotReady(format!(
+                        "server `{}` stopped while starting, before it answered at {url}: the harness was interrupted by {}",
+                        self.command,
+                        cancel.cause()
+                    )));
+                }
+                Err(e) if Instant::now() >= deadline => {
                     self.stop();
                     return Err(StartError::NotReady(format!(
                         "server `{}` did not answer within timeout_ms after {} tries ({e}); {}",

@@ -42,8 +42,11 @@ pub fn probe(agent: &ureq::Agent, url: &str, deadline: Instant, retry: Option<&C
                 Some(_) => last = e.to_string(),
             },
         }
-        if retry.is_some_and(Cancel::is_cancelled) {
-            return Err(format!("stopped waiting for {url}: the harness was interrupted"));
+        if let Some(c) = retry.filter(|c| c.is_cancelled()) {
+            return Err(format!(
+                "stopped waiting for {url}: the harness was interrupted by {}",
+                c.cause()
+            ));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
