@@ -38,9 +38,16 @@ struct Job {
     gave_up: AtomicBool,
     /// Nanoseconds since t0 of the last answer, for the hang check.
     progress: AtomicU64,
+    /// Each worker's call in flight: its request's `seq` ([`IDLE`] between
+    /// calls) and start (ns since t0), so that a request an engine hangs on
+    /// is recorded as an error when the slice gives up on it.
+    in_call: Vec<(AtomicU64, AtomicU64)>,
     /// No request starts once it is cancelled.
     cancel: Cancel,
 }
+
+/// A worker's `in_call` slot between calls.
+const IDLE: u64 = u64::MAX;
 
 /// Workers that run slice after slice on any engine. A slice whose engine
 /// answers nothing for [`HANG_AFTER`] ends as given up (a built-in engine's
@@ -146,6 +153,7 @@ impl Pool {
             first_error: Mutex::new(None),
             gave_up: AtomicBool::new(false),
             progress: AtomicU64::new(0),
+            in_call: (0..n).map(|_| (AtomicU64::new(IDLE), AtomicU64::new(0))).collect(),
             cancel: self.cancel.clone(),
         });
         for tx in &workers.jobs {
@@ -184,7 +192,25 @@ impl Pool {
                 Err(RecvTimeoutError::Disconnected) => break,
             }
         }
-        if hung.is_some() && got < n {
+        if let Some(at) = hung.filter(|_| got < n) {
+            // The requests the stuck workers are in: unanswered, so errors
+            // (a hang is one), lasting until the slice gave up on them.
+            let gave_up_ns = at.duration_since(t0).as_nanos() as u64;
+            for (w, (seq, start_ns)) in job.in_call.iter().enumerate() {
+                let (seq, start_ns) = (seq.load(Ordering::Relaxed), start_ns.load(Ordering::Relaxed));
+                if seq != IDLE {
+                    requests.push(Request {
+                        seq,
+                        query: Query::default(),
+                        rows: None,
+                        start_ns,
+                        latency_ns: gave_up_ns.saturating_sub(start_ns),
+                        intended_ns: job.schedule.as_ref().map(|s| s[seq as usize]),
+                        slice: 0,
+                        worker: w as u32,
+                    });
+                }
+            }
             let stuck = std::mem::replace(&mut *workers, Workers::start(self.count));
             stuck.abandon();
         }
@@ -225,7 +251,12 @@ fn work(job: &Job, w: u32) -> Vec<Request> {
             wait_until(t0, at);
         }
         let start = Instant::now();
+        let slot = &job.in_call[w as usize];
+        slot.1
+            .store(start.duration_since(t0).as_nanos() as u64, Ordering::Relaxed);
+        slot.0.store(i as u64, Ordering::Relaxed);
         let answer = call(job.engine.as_ref(), &stream[i]);
+        slot.0.store(IDLE, Ordering::Relaxed);
         let end = Instant::now();
         job.progress
             .store(end.duration_since(t0).as_nanos() as u64, Ordering::Relaxed);
@@ -315,7 +346,7 @@ mod tests {
     }
 
     /// A hung built-in engine ends its slice as given up with what it did
-    /// answer, and the pool goes on with fresh workers (it used to end the
+    /// answer and the request it hangs on as an error, and the pool goes on with fresh workers (it used to end the
     /// whole harness with exit 1 from inside the driver).
     #[test]
     fn a_hung_engine_is_given_up_and_the_pool_goes_on() {
@@ -335,6 +366,10 @@ mod tests {
             "{t:?}"
         );
         assert!(t.requests.len() >= 4 && t.requests.len() < 50, "{}", t.requests.len());
+        // The request it hangs on is on record as an error (a hang is one), lasting until the give-up.
+        let hung: Vec<_> = t.requests.iter().filter(|r| r.rows.is_none()).collect();
+        assert_eq!(hung.len(), 1, "{t:?}");
+        assert!(hung[0].latency_ns >= 300_000_000, "{:?}", hung[0]);
         let fine: SharedEngine = Arc::new(Hangs {
             calls: AtomicU64::new(0),
             hang_at: u64::MAX,
