@@ -816,3 +816,64 @@ fn checkpointed_rounds(dir: &Path) -> u64 {
         .and_then(|v| v["bench"]["rounds"].as_u64())
         .unwrap_or(0)
 }
+
+/// A gate candidate that `[equivalence] engines` does not name is checked
+/// all the same: a fast engine whose answers are wrong (empty pages) used to
+/// pass the gate on its speed, its answers never compared with the baseline.
+#[test]
+fn the_gate_checks_every_candidate_whether_equivalence_lists_it_or_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let extra = format!("\n[engines.wrong]\ncommand = [\"sh\", {:?}, \"empty\"]\n", fixture());
+    let spec = spec_with(
+        tmp.path(),
+        "unchecked",
+        &[
+            (
+                "engines = [\"keyset\", \"memindex\", \"prefetch\"]",
+                "engines = [\"keyset\"]",
+            ),
+            ("candidates = [\"memindex\", \"prefetch\"]", "candidates = [\"wrong\"]"),
+            ("cases = 2000", "cases = 100"),
+            ("max_seconds = 60", "max_seconds = 10"),
+        ],
+        &extra,
+    );
+    let data = s(small());
+    let o = common::harness(&["--spec", &spec, "--data", &data, "gate"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(out.contains("wrong"), "{out}{err}");
+    assert!(
+        !out.contains("== bench"),
+        "the benchmark ran after a failed equivalence: {out}"
+    );
+}
+
+/// A mix the gate decides on is benchmarked whether `[bench] mixes` lists it
+/// or not: it used to be left out, its checks never made, and the gate
+/// decided on the other mixes alone.
+#[test]
+fn the_gate_benchmarks_every_mix_it_decides_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = spec_with(
+        tmp.path(),
+        "mixes",
+        &[
+            ("mixes = [\"default\", \"shallow\"]", "mixes = [\"default\"]"),
+            (
+                "mixes = [\"default\"]\n# Candidate p95",
+                "mixes = [\"default\", \"shallow\"]\n# Candidate p95",
+            ),
+            ("cases = 2000", "cases = 50"),
+            ("max_seconds = 60", "max_seconds = 10"),
+        ],
+        "",
+    );
+    let data = s(small());
+    let o = common::harness(&["--spec", &spec, "--data", &data, "gate"]);
+    let (out, err) = text(&o);
+    assert!(
+        out.contains("== verdict: candidates memindex, prefetch on default, shallow; 12 deciding check(s)"),
+        "{out}{err}"
+    );
+}

@@ -41,9 +41,11 @@ fn run_stages(
     let mut opts = equivalence::Options::from_spec(spec, dir, &run.cancel)?;
     opts.reference = registry::reference_opener(spec, &run.cancel)?;
     opts.noise_reference = registry::noise_reference_opener(spec, &run.cancel)?;
-    let candidates = spec
-        .equivalence
-        .engines
+    // Every candidate up for acceptance is proven equivalent first, whether
+    // `[equivalence] engines` names it or not: a gate never passes an engine
+    // whose answers were not checked.
+    let checked = with_missing(&spec.equivalence.engines, &spec.gate.candidates);
+    let candidates = checked
         .iter()
         .map(|n| registry::opener(spec, n, &run.cancel))
         .collect::<Result<Vec<_>, _>>()?;
@@ -53,23 +55,25 @@ fn run_stages(
     run.stage(Stage::Equivalence, StageOutcome::of_check(judged.is_ok()))?;
     judged?;
 
-    let mut engines = spec.bench.engines.clone();
-    engines.extend(
-        spec.gate
-            .candidates
-            .iter()
-            .filter(|c| !spec.bench.engines.contains(c))
-            .cloned(),
-    );
+    // The candidates and the mixes that decide are measured whatever
+    // `[bench]` lists: a deciding pair left out would be a check never made.
     let plan = Plan::new(
         spec,
         dir,
         bench::plan::Overrides {
-            engines: Some(engines),
+            engines: Some(with_missing(&spec.bench.engines, &spec.gate.candidates)),
+            mixes: Some(with_missing(&spec.bench.mixes, &spec.gate.mixes)),
             append_rate,
             ..Default::default()
         },
     )?;
     let analysis = stages::bench_stage(spec, dir, &plan, run)?;
     stages::verdict_stage(spec, &analysis, run, export)
+}
+
+/// `names` followed by those of `more` it does not hold, in order.
+fn with_missing(names: &[String], more: &[String]) -> Vec<String> {
+    let mut out = names.to_vec();
+    out.extend(more.iter().filter(|m| !names.contains(m)).cloned());
+    out
 }
