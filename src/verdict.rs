@@ -444,6 +444,11 @@ pub enum Undecided {
     Straddling(usize),
     /// The run was interrupted: its figures cover the finished rounds only.
     Interrupted,
+    /// The reference erred, or answered no request of a round: its figures
+    /// are no yardstick, so no ratio decides (the gate exits 1).
+    NoYardstick,
+    /// The load driver lost a round's records: the run ended there, incomplete (exit 2).
+    DriverLost,
 }
 
 impl Decision {
@@ -482,6 +487,12 @@ impl Decision {
             ))),
             Decision::Inconclusive(Undecided::Interrupted) => Err(HarnessError::Inconclusive(
                 "interrupted: the figures cover the finished rounds only; run.json says complete: false".into(),
+            )),
+            Decision::Inconclusive(Undecided::NoYardstick) => Err(HarnessError::failed(
+                "the reference erred or answered no request of a round: its figures are no yardstick, so no ratio decides (see the ERROR lines)",
+            )),
+            Decision::Inconclusive(Undecided::DriverLost) => Err(HarnessError::input(
+                "the load driver lost a round's records: the run ended there, incomplete",
             )),
         }
     }

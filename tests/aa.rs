@@ -291,4 +291,8 @@ fn a_reference_that_answers_nothing_ends_the_run_after_one_round() {
     assert_eq!(info["bench"]["stop"], "no_reference", "{info}");
     assert_eq!(info["bench"]["rounds"], 1, "{info}");
     assert!(run_dir.join("latencies.csv").exists());
+    // No file of it says pass: without a yardstick nothing is decided.
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run_dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["decision"], "inconclusive", "{summary}");
 }

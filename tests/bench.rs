@@ -1008,3 +1008,64 @@ fn under_appends_the_rounds_run_again_beside_the_quiet_ones() {
     let info: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
     assert!(info["bench"].get("appends").is_none(), "{info}");
 }
+
+/// A reference that answers some requests with an error is no yardstick:
+/// the run exits 1, and its files say so too. summary.json, report.html and
+/// `report DIR`'s recomputation used to say `pass` from the candidates'
+/// checks alone while the command exited 1.
+#[test]
+fn a_reference_that_errs_leaves_no_file_saying_pass() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = common::root().join("tests/fixtures/process/misbehave.sh");
+    let spec = spec_in(
+        tmp.path(),
+        &[
+            (
+                "reference = \"baseline\"\n# Engines benchmarked",
+                "reference = \"flaky\"\n# Engines benchmarked",
+            ),
+            (
+                "candidates = [\"memindex\", \"prefetch\"]",
+                "candidates = [\"memindex\"]",
+            ),
+        ],
+    );
+    let mut text_spec = std::fs::read_to_string(&spec).unwrap();
+    text_spec.push_str(&format!(
+        "\n[engines.flaky]\ncommand = [\"sh\", {:?}, \"error\"]\n",
+        fixture.display().to_string()
+    ));
+    std::fs::write(&spec, text_spec).unwrap();
+    let o = run(
+        &spec,
+        &[
+            "bench",
+            "--engines",
+            "flaky,memindex",
+            "--mix",
+            "default",
+            "--max-seconds",
+            "10",
+        ],
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("with an error; its figures are no yardstick"), "{out}");
+    let dir = std::fs::canonicalize(tmp.path().join("reports/latest")).unwrap();
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["decision"], "inconclusive", "{summary}");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("its figures are no yardstick"), "report.html");
+    assert!(!html.contains("badge decision pass"), "report.html");
+    // `report DIR` recomputes the same files.
+    let again = tmp.path().join("again");
+    let o = run(
+        &spec,
+        &["report", dir.to_str().unwrap(), "--out", again.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        std::fs::read(dir.join("summary.json")).unwrap(),
+        std::fs::read(again.join("summary.json")).unwrap()
+    );
+}

@@ -23,7 +23,8 @@ pub fn run(
     stages::check_exports(export)?;
     let mut run = Run::start(spec, dir, cancel)?;
     let result = run_stages(spec, dir, &mut run, append_rate, export);
-    if result.is_ok() {
+    // A stage's deferred error (the appends rounds) still ends the run with it.
+    if result.is_ok() && run.deferred.is_none() {
         output::run::print_gate_pass();
     }
     stages::finish(run, result)

@@ -553,6 +553,33 @@ impl BenchInfo {
             || self.phases.iter().any(|p| p.stop == Stop::Interrupted)
     }
 
+    /// Why the run's figures carry no verdict although it ended, if they do
+    /// not: the reference erred (warm-ups included) or answered no request of
+    /// a round, or the load driver lost a round's records. The run then
+    /// exits 1 or 2 whatever its candidates' checks say, and its files must
+    /// not say `pass`.
+    pub fn no_yardstick(&self) -> Option<crate::verdict::Undecided> {
+        use crate::verdict::Undecided;
+        let stops = || std::iter::once(self.stop).chain(self.phases.iter().map(|p| p.stop));
+        if stops().any(|s| s == Stop::DriverLost) {
+            return Some(Undecided::DriverLost);
+        }
+        // Earlier records have no roles: their reference is the first engine.
+        let reference = if self.roles.is_empty() {
+            self.engines.first()
+        } else {
+            self.roles
+                .iter()
+                .position(|r| r == "reference")
+                .and_then(|i| self.engines.get(i))
+        };
+        let erred = self
+            .engine_errors
+            .iter()
+            .any(|e| Some(&e.engine) == reference && e.warmup_errors + e.measured_errors > 0);
+        (erred || stops().any(|s| s == Stop::NoReference)).then_some(Undecided::NoYardstick)
+    }
+
     /// The rounds the looks were made on, when other phases ran beside them.
     pub fn looked_rounds(&self) -> Option<(u32, u32)> {
         let p = self.looked_phase()?;
@@ -564,7 +591,11 @@ impl RunInfo {
     /// The decision the run's deciding judgements call for (inconclusive
     /// for an interrupted run): what summary.json and report.html show.
     pub fn decision(&self, judgements: &[crate::verdict::Judgement]) -> crate::verdict::Decision {
-        crate::verdict::decide(judgements, self.bench.as_ref().is_some_and(|b| b.interrupted()))
+        let bench = self.bench.as_ref();
+        match bench.filter(|b| !b.interrupted()).and_then(BenchInfo::no_yardstick) {
+            Some(why) => crate::verdict::Decision::Inconclusive(why),
+            None => crate::verdict::decide(judgements, bench.is_some_and(|b| b.interrupted())),
+        }
     }
 
     /// The record of a run starting now.

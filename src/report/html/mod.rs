@@ -207,6 +207,12 @@ fn verdict(s: &mut String, p: &Page) {
         Decision::Inconclusive(Undecided::Interrupted) => {
             "The run was interrupted: the figures cover the finished rounds only, the outcomes below decide nothing, and the gate exits 3.".to_string()
         }
+        Decision::Inconclusive(Undecided::NoYardstick) => {
+            "The reference erred or answered no request of a round: its figures are no yardstick, so the outcomes below decide nothing, and the gate exits 1.".to_string()
+        }
+        Decision::Inconclusive(Undecided::DriverLost) => {
+            "The load driver lost a round's records: the run ended there, the outcomes below decide nothing, and the gate exits 2.".to_string()
+        }
         Decision::Inconclusive(Undecided::NothingDecides) => {
             "No check decides the exit code in this run (no engine of <code>[gate] candidates</code> ran on a mix of <code>[gate] mixes</code>): no evidence either way, exit 3.".to_string()
         }
@@ -702,7 +708,7 @@ mod tests {
     #[test]
     fn user_text_is_escaped_everywhere() {
         let evil = "<img src=x onerror=alert(1)>&\"'";
-        let bench = serde_json::json!({"engines": [evil], "mixes": [evil], "mode": "closed", "concurrency": 1, "requests": 10,
+        let bench = serde_json::json!({"engines": [evil], "roles": ["candidate"], "mixes": [evil], "mode": "closed", "concurrency": 1, "requests": 10,
                 "slices": 1, "slice_ms": 10.0, "precision": {"p95": 0.1, "p99": 0.25, "throughput": 0.1},
                 "warmup": 1, "min_rounds": 3, "max_rounds": 3, "max_seconds": 1.0, "planned_rounds": 3, "rounds": 3,
                 "stop": "planned", "seconds": 1.0, "phases": [], "cache": "warm", "arrivals": "uniform", "seed": 1,
