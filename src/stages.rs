@@ -161,7 +161,11 @@ pub fn bench_engines(
             result.rounds_done()
         )));
     }
-    if result.phases.iter().any(|p| p.outcome.stop == bench::Stop::NoReference) {
+    // An interrupted run ends as one (exit 3), whatever its reference did
+    // meanwhile: an engine stopped by the signal errs by no fault of its own,
+    // and its files say interrupted too (RunInfo::decision).
+    let interrupted = run.cancel.is_cancelled() || result.interrupted();
+    if !interrupted && result.phases.iter().any(|p| p.outcome.stop == bench::Stop::NoReference) {
         let reference = result
             .series
             .iter()
@@ -178,7 +182,7 @@ pub fn bench_engines(
     if let Some(b) = analysis
         .summaries
         .iter()
-        .find(|s| s.role == audit_engines::Role::Reference && s.errors > 0)
+        .find(|s| !interrupted && s.role == audit_engines::Role::Reference && s.errors > 0)
     {
         return Err(HarnessError::failed(format!(
             "the baseline answered {} request(s) on mix {} with an error; its figures are no yardstick (see the ERROR lines above)",

@@ -877,3 +877,32 @@ fn the_gate_benchmarks_every_mix_it_decides_on() {
         "{out}{err}"
     );
 }
+
+/// A benchmark interrupted while its reference errs ends as interrupted
+/// (exit 3), as its files say: it used to exit 1 for the reference's errors
+/// while its report said interrupted, exit 3.
+#[test]
+fn an_interrupted_benchmark_whose_reference_errs_ends_as_interrupted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let extra = format!("\n[engines.flaky]\ncommand = [\"sh\", {:?}, \"error\"]\n", fixture());
+    let spec = spec_with(
+        tmp.path(),
+        "flaky",
+        &[(
+            "reference = \"baseline\"\n# Engines benchmarked",
+            "reference = \"flaky\"\n# Engines benchmarked",
+        )],
+        &extra,
+    );
+    let data = s(small());
+    let child = spawn_long_bench(&spec, &data, &["--engines", "flaky,memindex"]);
+    let latest = tmp.path().join("reports/latest");
+    let l = latest.clone();
+    let o = signal_when(child, libc::SIGINT, move |_| checkpointed_rounds(&l) >= 2);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(3), "{out}{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(latest.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["decision"], "inconclusive", "{summary}");
+}

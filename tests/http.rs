@@ -540,7 +540,7 @@ fn bad_urls_and_servers_that_never_answer_are_one_line_with_exit_2() {
     stopper.join().unwrap();
     assert!(t0.elapsed() < Duration::from_secs(10), "{:?}: {e}", t0.elapsed());
     assert!(
-        e.contains("stopped while starting") && e.contains("interrupted by a cancellation"),
+        e.contains("the harness stopped server `sh -c") && e.contains("interrupted by a cancellation"),
         "{e}"
     );
     assert!(!e.contains("timeout_ms"), "{e}");

@@ -140,7 +140,7 @@ impl Launched {
                 Err(_) if cancel.is_cancelled() => {
                     self.stop();
                     return Err(StartError::NotReady(format!(
-                        "server `{}` stopped while starting, before it answered at {url}: the harness was interrupted by {}",
+                        "the harness stopped server `{}` before it answered at {url}: it was interrupted by {}",
                         self.command,
                         cancel.cause()
                     )));

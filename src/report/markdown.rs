@@ -29,20 +29,11 @@ pub fn to_markdown(run_id: &str, decision: Decision, summaries: &[Summary], judg
         decision.label().to_uppercase(),
         deciding.len()
     );
-    let note = match decision {
-        Decision::Inconclusive(Undecided::Interrupted) => Some(
-            "**The run was interrupted**: the outcomes below cover the finished rounds only and decide nothing (exit 3).",
-        ),
-        Decision::Inconclusive(Undecided::NoYardstick) => Some(
-            "**The reference erred or answered no request of a round**: its figures are no yardstick, and the outcomes below decide nothing (exit 1).",
-        ),
-        Decision::Inconclusive(Undecided::DriverLost) => Some(
-            "**The load driver lost a round's records**: the run ended there, and the outcomes below decide nothing (exit 2).",
-        ),
-        _ => None,
-    };
-    if let Some(note) = note {
-        let _ = writeln!(s, "{note}\n");
+    if decision == Decision::Inconclusive(Undecided::Interrupted) {
+        let _ = writeln!(
+            s,
+            "**The run was interrupted**: the outcomes below cover the finished rounds only and decide nothing (exit 3).\n"
+        );
     }
     let _ = writeln!(
         s,
