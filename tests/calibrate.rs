@@ -256,7 +256,9 @@ fn the_command_prints_its_table_and_refuses_unknown_scenarios() {
         "{out}"
     );
     assert!(
-        out.contains("episodes met: ") && out.contains("run(s) met none: the gate failed"),
+        out.contains("episodes met: ")
+            && out.contains("run(s) met none: the gate failed")
+            && out.contains("and passed "),
         "{out}"
     );
     for (args, want) in [

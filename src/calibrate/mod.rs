@@ -371,10 +371,12 @@ pub struct Episodes {
     /// Episodes met per run: the mean over all runs, and over the runs whose gate failed.
     pub mean_met: f64,
     pub mean_met_failed: Option<f64>,
-    /// How many runs met none; of them, the gate's fail rate and each deciding check's (per candidate).
+    /// How many runs met none; of them, the gate's fail rate and each
+    /// deciding check's fail and pass rates (per candidate).
     pub none: u32,
     pub none_gate_fail: f64,
     pub none_check_fail: [f64; 3],
+    pub none_check_pass: [f64; 3],
 }
 
 impl Episodes {
@@ -395,6 +397,7 @@ impl Episodes {
             none: none.len() as u32,
             none_gate_fail: none.iter().filter(|r| r.gate == Some(Outcome::Fail)).count() as f64 / n,
             none_check_fail: [0, 1, 2].map(|i| none.iter().map(|r| r.fail[i]).sum::<u32>() as f64 / per_cand),
+            none_check_pass: [0, 1, 2].map(|i| none.iter().map(|r| r.pass[i]).sum::<u32>() as f64 / per_cand),
         }
     }
 }

@@ -190,13 +190,20 @@ pub fn print_episodes(r: &Row) {
     );
     if e.none > 0 {
         say!(
-            "  {:<31} {} run(s) met none: the gate failed {:.1} % of them, the checks {:.1}/{:.1}/{:.1} % (p95/p99/rps)",
+            "  {:<31} {} run(s) met none: the gate failed {:.1} % of them; their checks failed {:.1}/{:.1}/{:.1} %",
             "",
             e.none,
             100.0 * e.none_gate_fail,
             100.0 * e.none_check_fail[0],
             100.0 * e.none_check_fail[1],
             100.0 * e.none_check_fail[2]
+        );
+        say!(
+            "  {:<31} and passed {:.1}/{:.1}/{:.1} % (p95/p99/rps)",
+            "",
+            100.0 * e.none_check_pass[0],
+            100.0 * e.none_check_pass[1],
+            100.0 * e.none_check_pass[2]
         );
     }
 }
