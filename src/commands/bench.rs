@@ -40,10 +40,13 @@ pub fn run(spec: &Spec, dir: &std::path::Path, args: BenchArgs, cancel: &Cancel)
     let run_dir = run.dir.path.clone();
     let result = stages::bench_stage(spec, dir, &plan, &mut run)
         .and_then(|a| stages::verdict_stage(spec, &a, &mut run, &exports));
-    // Only a finished benchmark is kept or compared (not one stopped by bad
-    // input or a signal).
-    let measured = !result.as_ref().is_err_and(HarnessError::is_input) && !cancel.is_cancelled();
+    // Only a finished benchmark is kept or compared: not one stopped by bad
+    // input or a signal, nor one left incomplete by a deferred error (the
+    // appends rounds) or by its record failing to be written at the end.
+    let measured =
+        !result.as_ref().is_err_and(HarnessError::is_input) && !cancel.is_cancelled() && run.deferred.is_none();
     let result = stages::finish(run, result);
+    let measured = measured && !result.as_ref().is_err_and(HarnessError::is_input);
     let result = match (&args.save_baseline, &saved) {
         (Some(name), _) if measured => report::baselines::save(reports_dir, name, &run_dir).and_then(|path| {
             output::run::print_saved_baseline(name, &path);
