@@ -906,3 +906,73 @@ fn an_interrupted_benchmark_whose_reference_errs_ends_as_interrupted() {
         serde_json::from_slice(&std::fs::read(latest.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["decision"], "inconclusive", "{summary}");
 }
+
+/// A benchmark whose appends rounds fail ends incomplete (exit 2): it is not
+/// kept as a saved baseline, and an earlier baseline of that name stays.
+/// It used to replace it, the failed run taken for a finished one.
+#[test]
+fn a_run_whose_appends_fail_is_not_saved_as_a_baseline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = std::fs::canonicalize(small()).unwrap();
+    // Answers on the dataset itself; refuses to start on the appends' scratch copy.
+    let script = format!(
+        "[ \"$AUDIT_DATA_DIR\" = {:?} ] && exec sh {:?} empty; echo not on a copy >&2; exit 3",
+        s(&data),
+        fixture()
+    );
+    let extra = format!("\n[engines.edge]\ncommand = [\"sh\", \"-c\", {script:?}]\n");
+    let spec = spec_with(tmp.path(), "appends", &[], &extra);
+    let data = s(&data);
+    let bench = |name: &str, rate: &str| {
+        common::harness(&[
+            "--spec",
+            &spec,
+            "--data",
+            &data,
+            "bench",
+            "--engines",
+            "edge",
+            "--mix",
+            "shallow",
+            "--max-seconds",
+            "6",
+            "--append-rate",
+            rate,
+            "--save-baseline",
+            name,
+        ])
+    };
+    let o = bench("keep", "0");
+    assert!(o.status.code() != Some(2), "{:?}", text(&o));
+    let kept = tmp.path().join("reports/baselines/keep/run.json");
+    let before = std::fs::read(&kept).expect("the first run is saved");
+    let o = bench("keep", "50");
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}{err}");
+    assert!(out.contains("appends not measured"), "{out}{err}");
+    assert!(
+        std::fs::read(&kept).unwrap() == before,
+        "the failed run replaced the saved baseline"
+    );
+}
+
+/// A run that cannot point `latest` at itself (here `latest` is a real
+/// directory) stops with one line and leaves no empty run directory behind:
+/// every attempt used to leave one.
+#[test]
+fn a_run_that_cannot_point_latest_leaves_no_empty_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = spec_with(tmp.path(), "latest", &[], "");
+    let reports = tmp.path().join("reports");
+    std::fs::create_dir_all(reports.join("latest/kept")).unwrap();
+    let data = s(small());
+    let o = common::harness(&["--spec", &spec, "--data", &data, "bench", "--engines", "memindex"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}{err}");
+    assert!(err.contains("latest"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(&reports)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, vec!["latest".to_string()], "{left:?}");
+}

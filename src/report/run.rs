@@ -42,7 +42,11 @@ impl Run {
         let started = SystemTime::now();
         let dir = RunDir::create(&spec.bench.reports_dir, started, &spec.digest)?;
         let info = RunInfo::start(&dir.id, started, spec, data_dir);
-        dir.write("run.json", &info.to_json())?;
+        if let Err(e) = dir.write("run.json", &info.to_json()) {
+            // An empty run directory is no run: `latest` goes back to the one before.
+            dir.discard();
+            return Err(e);
+        }
         Ok(Run {
             dir,
             info,

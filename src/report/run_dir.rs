@@ -62,7 +62,11 @@ impl RunDir {
             id,
             previous_latest,
         };
-        dir.point_latest()?;
+        if let Err(e) = dir.point_latest() {
+            // Nothing of the run is written yet: no empty directory is left.
+            let _ = std::fs::remove_dir(&dir.path);
+            return Err(e);
+        }
         Ok(dir)
     }
 
@@ -133,6 +137,9 @@ impl RunDir {
         let tmp = parent.join(format!(".latest-{}", std::process::id()));
         let _ = std::fs::remove_file(&tmp);
         std::os::unix::fs::symlink(&self.id, &tmp).map_err(|e| HarnessError::io(&tmp, e))?;
-        std::fs::rename(&tmp, parent.join("latest")).map_err(|e| HarnessError::io(parent.join("latest"), e))
+        std::fs::rename(&tmp, parent.join("latest")).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            HarnessError::io(parent.join("latest"), e)
+        })
     }
 }
