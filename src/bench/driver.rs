@@ -346,8 +346,9 @@ mod tests {
     }
 
     /// A hung built-in engine ends its slice as given up with what it did
-    /// answer and the request it hangs on as an error, and the pool goes on with fresh workers (it used to end the
-    /// whole harness with exit 1 from inside the driver).
+    /// answer and the request it hangs on as an error, and the pool goes on
+    /// with fresh workers (it used to end the whole harness with exit 1 from
+    /// inside the driver).
     #[test]
     fn a_hung_engine_is_given_up_and_the_pool_goes_on() {
         let pool = Pool::with_hang_after(2, Duration::from_millis(300), &Cancel::new());

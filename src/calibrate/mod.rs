@@ -380,24 +380,21 @@ pub struct Episodes {
 }
 
 impl Episodes {
-    /// `reps` tallied by the episodes they met; `without`: the truth without episodes.
-    fn of(without: [f64; 3], reps: &[Replicate], candidates: usize) -> Episodes {
-        let met = |r: &Replicate| f64::from(r.episodes.unwrap_or(0));
-        let mean =
-            |rs: &[&Replicate]| (!rs.is_empty()).then(|| rs.iter().map(|r| met(r)).sum::<f64>() / rs.len() as f64);
-        let all: Vec<&Replicate> = reps.iter().collect();
-        let failed: Vec<&Replicate> = reps.iter().filter(|r| r.gate == Some(Outcome::Fail)).collect();
-        let none: Vec<&Replicate> = reps.iter().filter(|r| r.episodes == Some(0)).collect();
-        let n = none.len().max(1) as f64;
-        let per_cand = n * candidates.max(1) as f64;
+    /// `reps` tallied by the episodes they met; `without`: the truth
+    /// without episodes; `none`: the runs that met none, tallied as a row.
+    fn of(without: [f64; 3], reps: &[Replicate], none: &Row) -> Episodes {
+        let mean = |rs: Vec<&Replicate>| {
+            (!rs.is_empty())
+                .then(|| rs.iter().map(|r| f64::from(r.episodes.unwrap_or(0))).sum::<f64>() / rs.len() as f64)
+        };
         Episodes {
             without,
-            mean_met: mean(&all).unwrap_or(0.0),
-            mean_met_failed: mean(&failed),
-            none: none.len() as u32,
-            none_gate_fail: none.iter().filter(|r| r.gate == Some(Outcome::Fail)).count() as f64 / n,
-            none_check_fail: [0, 1, 2].map(|i| none.iter().map(|r| r.fail[i]).sum::<u32>() as f64 / per_cand),
-            none_check_pass: [0, 1, 2].map(|i| none.iter().map(|r| r.pass[i]).sum::<u32>() as f64 / per_cand),
+            mean_met: mean(reps.iter().collect()).unwrap_or(0.0),
+            mean_met_failed: mean(reps.iter().filter(|r| r.gate == Some(Outcome::Fail)).collect()),
+            none: none.replicates,
+            none_gate_fail: none.gate_fail,
+            none_check_fail: none.check_fail,
+            none_check_pass: none.check_pass,
         }
     }
 }
@@ -667,7 +664,9 @@ pub fn run(cfg: &Config, mut progress: impl FnMut(&Row)) -> Result<Vec<Row>, Har
                 let mut row = tally(&name, Some(noise), truth, truths, cfg.candidates, &reps);
                 if noise.bursts.is_some() {
                     let without = truth::without_episodes(cfg, &scenario, cand);
-                    row.episodes = Some(Episodes::of(without, &reps, cfg.candidates));
+                    let quiet: Vec<Replicate> = reps.iter().filter(|r| r.episodes == Some(0)).cloned().collect();
+                    let none = tally(&name, Some(noise), truth, without, cfg.candidates, &quiet);
+                    row.episodes = Some(Episodes::of(without, &reps, &none));
                 }
                 progress(&row);
                 rows.push(row);

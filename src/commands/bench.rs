@@ -43,10 +43,9 @@ pub fn run(spec: &Spec, dir: &std::path::Path, args: BenchArgs, cancel: &Cancel)
     // Only a finished benchmark is kept or compared: not one stopped by bad
     // input or a signal, nor one left incomplete by a deferred error (the
     // appends rounds) or by its record failing to be written at the end.
-    let measured =
-        !result.as_ref().is_err_and(HarnessError::is_input) && !cancel.is_cancelled() && run.deferred.is_none();
+    let deferred = run.deferred.is_some();
     let result = stages::finish(run, result);
-    let measured = measured && !result.as_ref().is_err_and(HarnessError::is_input);
+    let measured = !result.as_ref().is_err_and(HarnessError::is_input) && !cancel.is_cancelled() && !deferred;
     let result = match (&args.save_baseline, &saved) {
         (Some(name), _) if measured => report::baselines::save(reports_dir, name, &run_dir).and_then(|path| {
             output::run::print_saved_baseline(name, &path);
